@@ -1,0 +1,91 @@
+//! The command line (clap derive). The contract is `GATES.md` section 8.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gaterun",
+    version,
+    about = "Run a phase's stage acceptance gates and write the evidence"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: CommandKind,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CommandKind {
+    /// Run stage S of the current phase (e.g. `2`, `4a`)
+    Stage {
+        stage: String,
+        /// The phase, when the project has several and no `current_phase`
+        #[arg(long)]
+        phase: Option<u32>,
+    },
+    /// Run the stages of phase N in order; stop at the first that fails
+    Phase { phase: u32 },
+    /// Validate every gate file and print lint warnings
+    Check,
+    /// List phases, stages and gates with the last result from evidence
+    List {
+        #[arg(long)]
+        phase: Option<u32>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Prereqs {
+    /// Require every earlier stage of the phase to have passed with its current definition
+    Check,
+    /// Run the earlier stages first, in order, stopping at the first failure
+    Run,
+    /// Skip the check
+    Ignore,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Progress {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct Common {
+    /// Gates root (default: `gates/` under the project root)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub gates: Option<PathBuf>,
+    /// Evidence root (default: `evidence/` under the project root)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub evidence: Option<PathBuf>,
+    /// Gates run at once within a stage (default: number of CPUs)
+    #[arg(long, short = 'j', global = true, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub jobs: Option<u32>,
+    /// Run only the gate with this id (repeatable)
+    #[arg(long = "gate", global = true, value_name = "ID")]
+    pub gate_ids: Vec<String>,
+    /// Run only gates with this tag (repeatable)
+    #[arg(long = "tag", global = true, value_name = "T")]
+    pub tags: Vec<String>,
+    /// What to do about earlier stages of the phase
+    #[arg(long, global = true, value_enum, default_value_t = Prereqs::Check)]
+    pub prereqs: Prereqs,
+    /// `phase`: go on past a failed stage (later stages still recorded blocked)
+    #[arg(long, global = true)]
+    pub keep_going: bool,
+    #[arg(long, global = true, value_enum, default_value_t = Progress::Auto)]
+    pub progress: Progress,
+    /// Keep each gate's temp directory
+    #[arg(long, global = true)]
+    pub keep_tmp: bool,
+    /// Print only failures and the stage summaries
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// Print the tail of a failed gate's output
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+}

@@ -1,0 +1,168 @@
+//! Config errors and lint warnings located in a file: `FILE:LINE:COL: message`, then the source
+//! line and a caret, the way compilers draw them.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub file: PathBuf,
+    /// 1-based; 0 when the location is unknown.
+    pub line: u64,
+    pub column: u64,
+    /// How many characters the caret underlines (at least one).
+    pub width: usize,
+    pub message: String,
+    /// Shown beside the caret.
+    pub label: Option<String>,
+    /// The source line, filled in by `with_source`.
+    pub source_line: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(file: &Path, line: u64, column: u64, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            file: file.to_path_buf(),
+            line,
+            column,
+            width: 1,
+            message: message.into(),
+            label: None,
+            source_line: None,
+        }
+    }
+
+    pub fn warning(file: &Path, line: u64, column: u64, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(file, line, column, message)
+        }
+    }
+
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    pub fn with_width(mut self, width: usize) -> Self {
+        self.width = width.max(1);
+        self
+    }
+
+    /// Attach the source line the location points at.
+    pub fn with_source(mut self, text: &str) -> Self {
+        if self.line > 0 {
+            self.source_line = text
+                .lines()
+                .nth((self.line - 1) as usize)
+                .map(|l| l.trim_end().to_owned());
+        }
+        self
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        if self.line > 0 {
+            write!(
+                f,
+                "{}:{}:{}: {kind}: {}",
+                self.file.display(),
+                self.line,
+                self.column,
+                self.message
+            )?;
+        } else {
+            write!(f, "{}: {kind}: {}", self.file.display(), self.message)?;
+        }
+        if let Some(src) = &self.source_line {
+            let gutter = self.line.to_string();
+            let pad = " ".repeat(gutter.len());
+            // Tabs would shift the caret; draw the line with them expanded to one space each.
+            let shown: String = src
+                .chars()
+                .map(|c| if c == '\t' { ' ' } else { c })
+                .collect();
+            let col = (self.column.max(1) - 1) as usize;
+            write!(
+                f,
+                "\n{gutter} | {shown}\n{pad} | {}{}",
+                " ".repeat(col),
+                "^".repeat(self.width)
+            )?;
+            if let Some(label) = &self.label {
+                write!(f, " {label}")?;
+            }
+        } else if let Some(label) = &self.label {
+            write!(f, "\n  = {label}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The known word closest to `word`, if it is close enough to be a likely typo.
+pub fn suggest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (edit_distance(word, k), *k))
+        .filter(|(d, k)| *d <= (k.len().max(word.len()) / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            // Two neighbours swapped count as one edit.
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                cur[j] = cur[j].min(before[j - 2] + 1);
+            }
+        }
+        before = std::mem::replace(&mut prev, cur);
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_near_keys_only() {
+        let known = ["timeout", "title", "tags", "grace", "env"];
+        assert_eq!(suggest("timout", &known), Some("timeout"));
+        assert_eq!(suggest("titel", &known), Some("title"));
+        assert_eq!(suggest("banana", &known), None);
+    }
+
+    #[test]
+    fn renders_location_source_and_caret() {
+        let d = Diagnostic::error(Path::new("g.yaml"), 2, 5, "unknown key 'timout'")
+            .with_width(6)
+            .with_label("did you mean `timeout`?")
+            .with_source("gates:\n    timout: 5s\n");
+        assert_eq!(
+            d.to_string(),
+            "g.yaml:2:5: error: unknown key 'timout'\n2 |     timout: 5s\n  |     ^^^^^^ did you mean `timeout`?"
+        );
+    }
+}

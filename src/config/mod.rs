@@ -1,0 +1,317 @@
+//! Gate files: discovery, parsing into raw serde types, validation into the plan the runner
+//! trusts, and lint warnings. Every problem is reported as `FILE:LINE:COL: message` with the
+//! source line and a caret, and every gate keeps its file and line for reports.
+
+pub mod diagnostic;
+pub mod model;
+pub mod raw;
+pub mod validate;
+pub mod yaml;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+pub use diagnostic::{Diagnostic, Severity};
+pub use model::{Command, Gate, Project, RunExpect, Stage, StageKey, Step, StepKind};
+use validate::{Defaults, FileCtx};
+
+pub const PROJECT_FILE: &str = "gaterun.yaml";
+
+#[derive(Debug, Default, Clone)]
+pub struct LoadOptions {
+    pub cwd: PathBuf,
+    pub gates: Option<PathBuf>,
+    pub evidence: Option<PathBuf>,
+}
+
+#[derive(Debug)]
+pub struct Loaded {
+    pub project: Project,
+    /// Sorted by phase, then stage.
+    pub stages: Vec<Stage>,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Find the project, read every stage file, validate. Errors are every diagnostic found.
+pub fn load(opts: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
+    let root = find_root(&opts.cwd).unwrap_or_else(|| opts.cwd.clone());
+    let project_file = root.join(PROJECT_FILE);
+    let mut diagnostics = Vec::new();
+    let mut base = Defaults::default();
+    let mut raw_project = raw::RawProject::default();
+    if project_file.is_file() {
+        let text = read(&project_file, &root, &mut diagnostics).unwrap_or_default();
+        let display = relative(&project_file, &root);
+        let mut ctx = FileCtx::new(&display, &text);
+        match yaml::parse::<Option<raw::RawProject>>(&text) {
+            Ok(p) => raw_project = p.unwrap_or_default(),
+            Err(e) => ctx.push(yaml_diagnostic(&display, &e)),
+        }
+        base = validate::defaults(&mut ctx, raw_project.defaults.as_ref(), &base);
+        diagnostics.append(&mut ctx.diagnostics);
+    }
+    let resolve = |cli: &Option<PathBuf>, file: &Option<String>, default: &str| -> PathBuf {
+        match (cli, file) {
+            (Some(p), _) => opts.cwd.join(p),
+            (None, Some(p)) => root.join(p),
+            (None, None) => root.join(default),
+        }
+    };
+    let project = Project {
+        gates_dir: resolve(&opts.gates, &raw_project.gates, "gates"),
+        evidence_dir: resolve(&opts.evidence, &raw_project.evidence, "evidence"),
+        current_phase: raw_project.current_phase.map(|p| p.value),
+        root: root.clone(),
+    };
+
+    let files = match discover(&project.gates_dir) {
+        Ok(f) => f,
+        Err(msg) => {
+            diagnostics.push(Diagnostic::error(
+                &relative(&project.gates_dir, &root),
+                0,
+                0,
+                msg,
+            ));
+            return Err(diagnostics);
+        }
+    };
+    let mut stages: Vec<Stage> = Vec::new();
+    let mut seen: BTreeMap<(u32, StageKey), (PathBuf, u64)> = BTreeMap::new();
+    for file in files {
+        let Some(text) = read(&file, &root, &mut diagnostics) else {
+            continue;
+        };
+        let display = relative(&file, &root);
+        let mut ctx = FileCtx::new(&display, &text);
+        match yaml::parse::<raw::RawStage>(&text) {
+            Err(e) => ctx.push(yaml_diagnostic(&display, &e)),
+            Ok(raw_stage) => {
+                let stage_loc = raw_stage.stage.referenced;
+                let hash = definition_hash(&text);
+                if let Some(stage) =
+                    validate::stage(&mut ctx, raw_stage, &base, display.clone(), hash)
+                {
+                    let key = (stage.phase, stage.key);
+                    if let Some((other, line)) = seen.get(&key) {
+                        ctx.error(
+                            stage_loc,
+                            format!(
+                                "stage {} of phase {} is already defined in {}:{line}",
+                                stage.key,
+                                stage.phase,
+                                other.display()
+                            ),
+                        );
+                    } else {
+                        seen.insert(key, (display.clone(), stage_loc.line()));
+                        stages.push(stage);
+                    }
+                }
+            }
+        }
+        diagnostics.append(&mut ctx.diagnostics);
+    }
+    if !diagnostics.is_empty() {
+        return Err(diagnostics);
+    }
+    stages.sort_by_key(|s| (s.phase, s.key));
+    let warnings = lints(&stages);
+    Ok(Loaded {
+        project,
+        stages,
+        warnings,
+    })
+}
+
+fn find_root(cwd: &Path) -> Option<PathBuf> {
+    cwd.ancestors()
+        .find(|d| d.join(PROJECT_FILE).is_file())
+        .map(Path::to_path_buf)
+}
+
+fn relative(path: &Path, root: &Path) -> PathBuf {
+    path.strip_prefix(root)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn read(file: &Path, root: &Path, diagnostics: &mut Vec<Diagnostic>) -> Option<String> {
+    let shown = relative(file, root);
+    match std::fs::read(file) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                let offset = e.utf8_error().valid_up_to();
+                let before = &e.as_bytes()[..offset];
+                let line = before.iter().filter(|b| **b == b'\n').count() as u64 + 1;
+                let col = (offset
+                    - before
+                        .iter()
+                        .rposition(|b| *b == b'\n')
+                        .map_or(0, |p| p + 1)) as u64
+                    + 1;
+                diagnostics.push(Diagnostic::error(
+                    &shown,
+                    line,
+                    col,
+                    "the file is not valid UTF-8",
+                ));
+                None
+            }
+        },
+        Err(e) => {
+            diagnostics.push(Diagnostic::error(
+                &shown,
+                0,
+                0,
+                format!("failed to read: {e}"),
+            ));
+            None
+        }
+    }
+}
+
+/// Every `*.yaml` / `*.yml` below the gates root, recursively, in a stable order. Hidden
+/// directories are skipped.
+fn discover(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    if !dir.is_dir() {
+        return Err(format!(
+            "no gates directory here: create {} (`gaterun init` writes a skeleton) or pass --gates DIR",
+            dir.display()
+        ));
+    }
+    let mut out = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        let entries =
+            std::fs::read_dir(&d).map_err(|e| format!("failed to read {}: {e}", d.display()))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            if name.to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let ty = entry
+                .file_type()
+                .map_err(|e| format!("failed to read {}: {e}", path.display()))?;
+            if ty.is_dir() || (ty.is_symlink() && path.is_dir()) {
+                pending.push(path);
+            } else if matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml")
+            ) {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn definition_hash(text: &str) -> String {
+    // The file parsed already, so this parse succeeds; hash the text if it somehow does not.
+    let canonical = yaml::canonical_json(text).unwrap_or_else(|_| text.to_owned());
+    let digest = Sha256::digest(canonical.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn yaml_diagnostic(file: &Path, e: &yaml::YamlError) -> Diagnostic {
+    let mut d = Diagnostic::error(file, e.line, e.column, e.message.clone());
+    if let Some((field, expected)) = &e.unknown_key {
+        d = d.with_width(field.chars().count());
+        match diagnostic::suggest(field, expected) {
+            Some(near) => {
+                d.message = format!("{}, did you mean '{near}'?", e.message);
+                d = d.with_label(format!("did you mean `{near}`?"));
+            }
+            None => d = d.with_label(format!("expected one of: {}", expected.join(", "))),
+        }
+    }
+    d
+}
+
+/// Warnings: what the method calls weak gates, and stages that skip numbers.
+pub fn lints(stages: &[Stage]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut by_phase: BTreeMap<u32, Vec<&Stage>> = BTreeMap::new();
+    for s in stages {
+        by_phase.entry(s.phase).or_default().push(s);
+    }
+    for (phase, list) in &by_phase {
+        let numbers: std::collections::BTreeSet<u32> = list.iter().map(|s| s.key.number).collect();
+        if let (Some(lo), Some(hi)) = (numbers.first(), numbers.last()) {
+            for missing in (*lo..*hi).filter(|n| !numbers.contains(n)) {
+                let next = list
+                    .iter()
+                    .find(|s| s.key.number > missing)
+                    .expect("hi is above missing");
+                out.push(Diagnostic::warning(
+                    &next.file,
+                    0,
+                    0,
+                    format!("phase {phase} has no stage {missing}: stages build linearly, one after another"),
+                ));
+            }
+        }
+    }
+    for s in stages {
+        for g in &s.gates {
+            if let Some(cmd) = bare_test_suite(g) {
+                out.push(
+                    Diagnostic::warning(
+                        &s.file,
+                        g.line,
+                        1,
+                        format!("gate `{}` only runs `{cmd}` with nothing named: which tests? Name them, or check their output", g.id),
+                    )
+                    .with_label("\"Tests pass (which tests?)\" is not an acceptance gate"),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// The command, if every step of the gate is a bare test-suite run with no output checks.
+fn bare_test_suite(g: &Gate) -> Option<String> {
+    const BARE: &[&str] = &[
+        "cargo test",
+        "cargo nextest run",
+        "npm test",
+        "npm run test",
+        "yarn test",
+        "pnpm test",
+        "pytest",
+        "python -m pytest",
+        "python3 -m pytest",
+        "go test ./...",
+        "make test",
+        "make check",
+        "mvn test",
+        "gradle test",
+        "./gradlew test",
+        "bundle exec rspec",
+        "rspec",
+        "mix test",
+    ];
+    let mut found = None;
+    for step in &g.steps {
+        let StepKind::Run { command, expect } = &step.kind;
+        let text = command.display();
+        let normal = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if !BARE.contains(&normal.as_str())
+            || !expect.stdout.is_empty()
+            || !expect.stderr.is_empty()
+        {
+            return None;
+        }
+        found = Some(normal);
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests;

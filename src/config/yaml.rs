@@ -1,0 +1,91 @@
+//! The one place YAML is parsed, so the backend can change without touching the rest.
+
+use serde::de::DeserializeOwned;
+
+/// A parse or shape error with its location and, for an unknown key, what was expected.
+#[derive(Debug, Clone)]
+pub struct YamlError {
+    pub line: u64,
+    pub column: u64,
+    pub message: String,
+    pub unknown_key: Option<(String, Vec<&'static str>)>,
+}
+
+pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
+    let mut options = serde_saphyr::Options::default();
+    options.with_snippet = false; // we draw our own snippet, with suggestions
+    serde_saphyr::from_str_with_options(text, options).map_err(|e| convert(&e))
+}
+
+fn convert(err: &serde_saphyr::Error) -> YamlError {
+    use serde_saphyr::{DefaultMessageFormatter, Error, MessageFormatter};
+    let (line, column) = err
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .unwrap_or((0, 0));
+    let (message, unknown_key) = match err {
+        Error::SerdeUnknownField {
+            field, expected, ..
+        } => (
+            format!("unknown key '{field}'"),
+            Some((field.clone(), expected.clone())),
+        ),
+        Error::DuplicateMappingKey { key: Some(key), .. } => {
+            (format!("duplicate key '{key}'"), None)
+        }
+        Error::SerdeMissingField { field, .. } => (format!("missing required key '{field}'"), None),
+        other => {
+            let text = DefaultMessageFormatter.format_message(other).into_owned();
+            // Keep it to one printable line whatever the input held.
+            let clean: String = text
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            (clean, None)
+        }
+    };
+    YamlError {
+        line,
+        column,
+        message,
+        unknown_key,
+    }
+}
+
+/// The parsed document as JSON with keys sorted: the input of the definition hash.
+pub fn canonical_json(text: &str) -> Result<String, YamlError> {
+    let value: serde_json::Value = parse(text)?;
+    let mut out = String::new();
+    write_canonical(&value, &mut out);
+    Ok(out)
+}
+
+fn write_canonical(v: &serde_json::Value, out: &mut String) {
+    match v {
+        serde_json::Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::Value::String((*k).clone()).to_string());
+                out.push(':');
+                write_canonical(&map[k.as_str()], out);
+            }
+            out.push('}');
+        }
+        serde_json::Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}

@@ -1,0 +1,47 @@
+//! The documented exit codes, and the one error type that maps onto them.
+
+use crate::config::Diagnostic;
+
+pub const PASSED: i32 = 0;
+pub const FAILED: i32 = 1;
+pub const USAGE: i32 = 2;
+pub const BLOCKED: i32 = 3;
+pub const NOTHING_SELECTED: i32 = 4;
+pub const INTERRUPTED: i32 = 130;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{}", render(.0))]
+    Config(Vec<Diagnostic>),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Blocked(String),
+    #[error("{0}")]
+    NothingSelected(String),
+    #[error(transparent)]
+    Evidence(#[from] crate::evidence::EvidenceError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+fn render(diagnostics: &[Diagnostic]) -> String {
+    let mut out: Vec<String> = diagnostics.iter().map(|d| d.to_string()).collect();
+    let n = diagnostics.len();
+    out.push(format!(
+        "{n} error{} in gate files",
+        if n == 1 { "" } else { "s" }
+    ));
+    out.join("\n\n")
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Config(_) | Error::Usage(_) => USAGE,
+            Error::Blocked(_) => BLOCKED,
+            Error::NothingSelected(_) => NOTHING_SELECTED,
+            Error::Evidence(_) | Error::Internal(_) => FAILED,
+        }
+    }
+}

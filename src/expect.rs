@@ -1,0 +1,171 @@
+//! Patterns: a plain string must occur as a substring, `/.../` is a regex, a leading `!`
+//! negates either form. Patterns may hold `${VAR}`, so they are compiled once the gate's
+//! variables are known; `Pattern::parse` checks them up front so `gaterun check` catches a bad
+//! regex before anything runs.
+
+use regex::Regex;
+
+use crate::vars::{self, Vars};
+
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    /// As written, `!` included.
+    pub source: String,
+}
+
+#[derive(Debug)]
+pub struct Matcher {
+    negate: bool,
+    kind: MatchKind,
+}
+
+#[derive(Debug)]
+enum MatchKind {
+    Substring(String),
+    Regex(Regex),
+}
+
+fn split(source: &str) -> (bool, Option<&str>, &str) {
+    let (negate, body) = match source.strip_prefix('!') {
+        Some(rest) => (true, rest),
+        None => (false, source),
+    };
+    if body.len() >= 2 && body.starts_with('/') && body.ends_with('/') {
+        (negate, Some(&body[1..body.len() - 1]), body)
+    } else {
+        (negate, None, body)
+    }
+}
+
+impl Pattern {
+    /// Validate a pattern as written: variable syntax and, for `/.../`, the regex.
+    pub fn parse(source: &str) -> Result<Pattern, String> {
+        let checked = vars::check_syntax(source, "x").map_err(|e| e.to_string())?;
+        if let (_, Some(re), _) = split(&checked) {
+            Regex::new(re)
+                .map_err(|e| format!("invalid regex `/{re}/`: {}", first_line(&e.to_string())))?;
+        }
+        Ok(Pattern {
+            source: source.to_owned(),
+        })
+    }
+
+    /// Substitute the gate's variables and compile.
+    pub fn resolve(&self, vars: &Vars) -> Result<Matcher, String> {
+        let text = vars::interpolate(&self.source, vars).map_err(|e| e.to_string())?;
+        let (negate, re, body) = split(&text);
+        let kind = match re {
+            Some(re) => MatchKind::Regex(
+                Regex::new(re).map_err(|e| format!("invalid regex `/{re}/`: {e}"))?,
+            ),
+            None => MatchKind::Substring(body.to_owned()),
+        };
+        Ok(Matcher { negate, kind })
+    }
+}
+
+/// The detail line of the regex crate's error, without its multi-line drawing.
+fn first_line(msg: &str) -> String {
+    msg.lines()
+        .filter(|l| l.starts_with("error:"))
+        .map(|l| l.trim_start_matches("error: "))
+        .next()
+        .unwrap_or(msg)
+        .to_owned()
+}
+
+impl Matcher {
+    pub fn matches(&self, text: &str) -> bool {
+        let found = match &self.kind {
+            MatchKind::Substring(s) => text.contains(s.as_str()),
+            MatchKind::Regex(re) => re.is_match(text),
+        };
+        found != self.negate
+    }
+
+    /// `to contain "ok"`, `not to match /ERROR/`
+    pub fn describe(&self) -> String {
+        let not = if self.negate { "not " } else { "" };
+        match &self.kind {
+            MatchKind::Substring(s) => format!("{not}to contain {s:?}"),
+            MatchKind::Regex(re) => format!("{not}to match /{}/", re.as_str()),
+        }
+    }
+}
+
+/// Check every pattern against `text`; the first that does not hold becomes a one-line
+/// failure: `expected stdout to contain "ok", got "hello"`.
+pub fn check_all(what: &str, patterns: &[Pattern], text: &str, vars: &Vars) -> Result<(), String> {
+    for p in patterns {
+        let m = p.resolve(vars)?;
+        if !m.matches(text) {
+            return Err(format!(
+                "expected {what} {}, got {}",
+                m.describe(),
+                preview(text)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A short, single-line rendering of output for a failure message.
+pub fn preview(text: &str) -> String {
+    const MAX: usize = 120;
+    let clean = crate::evidence::sanitize(text);
+    let one_line: String = clean.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.is_empty() {
+        return "nothing".to_owned();
+    }
+    if one_line.chars().count() > MAX {
+        let cut: String = one_line.chars().take(MAX).collect();
+        format!("\"{cut}…\"")
+    } else {
+        format!("\"{one_line}\"")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pattern_table() {
+        let vars: Vars = [("NAME".to_owned(), "world".to_owned())].into();
+        // (pattern, text, holds)
+        let cases = [
+            ("ok", "all ok here", true),
+            ("ok", "nope", false),
+            ("!panic", "fine", true),
+            ("!panic", "thread panicked", false),
+            ("/^v[0-9]+$/", "v12", true),
+            ("/^v[0-9]+$/", "v12a", false),
+            ("!/ERROR|FATAL/", "INFO only", true),
+            ("!/ERROR|FATAL/", "FATAL: x", false),
+            ("hello ${NAME}", "hello world", true),
+            ("/", "a/b", true),
+        ];
+        for (pat, text, holds) in cases {
+            let m = Pattern::parse(pat).unwrap().resolve(&vars).unwrap();
+            assert_eq!(m.matches(text), holds, "{pat:?} on {text:?}");
+        }
+    }
+
+    #[test]
+    fn invalid_regex_is_reported() {
+        let err = Pattern::parse("/a(b/").unwrap_err();
+        assert!(err.starts_with("invalid regex `/a(b/`"), "{err}");
+        assert!(Pattern::parse("/${X}(/").is_err());
+        assert!(Pattern::parse("${X").unwrap_err().contains("unclosed"));
+    }
+
+    #[test]
+    fn failure_names_expected_and_actual() {
+        let vars = Vars::new();
+        let p = [Pattern::parse("ok").unwrap()];
+        assert_eq!(
+            check_all("stdout", &p, "hello\n", &vars).unwrap_err(),
+            "expected stdout to contain \"ok\", got \"hello\""
+        );
+    }
+}

@@ -1,0 +1,296 @@
+//! gaterun: run a phase's stage acceptance gates, each in isolation, and write the evidence.
+//!
+//! The flow: `cli` parses arguments; `config` loads and validates the gate files into a plan;
+//! `plan` selects stages and gates and checks prerequisites; `runner` runs stages in order and
+//! gates concurrently, each gate through `steps`, with `process` keeping every child in check;
+//! `evidence` writes what happened; `reporter` tells the terminal.
+
+pub mod cli;
+pub mod config;
+pub mod evidence;
+pub mod exit;
+pub mod expect;
+pub mod plan;
+pub mod process;
+pub mod reporter;
+pub mod results;
+pub mod runner;
+pub mod steps;
+pub mod vars;
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use tokio::sync::{mpsc, watch};
+
+use cli::{Cli, CommandKind};
+use config::{LoadOptions, Loaded};
+use exit::Error;
+use results::Status;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Per-gate log cap: head and tail kept, the cut marked.
+pub const LOG_CAP: usize = 8 << 20;
+
+/// Run the command line and return the process exit code.
+pub fn main_with(cli: Cli) -> i32 {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: failed to start the async runtime: {e}");
+            return exit::FAILED;
+        }
+    };
+    let code = match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(Error::Config(diags)) => {
+            eprintln!("{}", Error::Config(diags));
+            exit::USAGE
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    };
+    // Do not wait for reader tasks of pipes nobody will close.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    code
+}
+
+async fn run(cli: Cli) -> Result<i32, Error> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::Internal(format!("failed to read the current directory: {e}")))?;
+    let opts = LoadOptions {
+        cwd,
+        gates: cli.common.gates.clone(),
+        evidence: cli.common.evidence.clone(),
+    };
+    let loaded = config::load(&opts).map_err(Error::Config)?;
+    for w in &loaded.warnings {
+        eprintln!("{w}");
+    }
+    let filters = plan::Filters {
+        gate_ids: &cli.common.gate_ids,
+        tags: &cli.common.tags,
+    };
+    let runs = match &cli.command {
+        CommandKind::Check => return Ok(check(&loaded)),
+        CommandKind::List { phase } => return Ok(list(&loaded, *phase)),
+        CommandKind::Stage { stage, phase } => {
+            let phase = plan::current_phase(&loaded, *phase)?;
+            plan::for_stage(&loaded, phase, stage, cli.common.prereqs, &filters)?
+        }
+        CommandKind::Phase { phase } => plan::for_phase(&loaded, *phase, &filters)?,
+    };
+    execute(&loaded, runs, &cli).await
+}
+
+async fn execute(loaded: &Loaded, runs: Vec<runner::StageRun>, cli: &Cli) -> Result<i32, Error> {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = process::become_subreaper() {
+        eprintln!(
+            "warning: failed to become a child subreaper ({e}): daemonized processes may escape"
+        );
+    }
+    let project = &loaded.project;
+    evidence::sweep_leftovers(project);
+    let tmp_root = std::env::temp_dir().join(format!("gaterun-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp_root)
+        .map_err(|e| Error::Internal(format!("failed to create {}: {e}", tmp_root.display())))?;
+
+    let progress = match cli.common.progress {
+        cli::Progress::Always => true,
+        cli::Progress::Never => false,
+        cli::Progress::Auto => std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(),
+    };
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    let reporter = tokio::spawn(reporter::run(
+        events_rx,
+        reporter::ReporterOptions {
+            progress,
+            quiet: cli.common.quiet,
+            verbose: cli.common.verbose,
+        },
+    ));
+    let (cancel_tx, cancel_rx) = watch::channel(false);
+    let signals = tokio::spawn(watch_signals(cancel_tx));
+
+    let rc = Arc::new(runner::RunContext {
+        project_root: project.root.clone(),
+        tmp_root: tmp_root.clone(),
+        log_cap: LOG_CAP,
+        keep_tmp: cli.common.keep_tmp,
+        events: events_tx,
+    });
+    let settings = runner::Settings {
+        jobs: cli
+            .common
+            .jobs
+            .map(|j| j as usize)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        keep_going: cli.common.keep_going,
+        commit: git_commit(&project.root),
+    };
+    let outcome = runner::run_stages(project, runs, &settings, rc.clone(), cancel_rx.clone()).await;
+    drop(rc);
+    let _ = reporter.await;
+    let interrupted = *cancel_rx.borrow();
+    signals.abort();
+    if !cli.common.keep_tmp {
+        let _ = std::fs::remove_dir_all(&tmp_root);
+    }
+    let results = outcome?;
+    evidence::write_invocation(project, &results)?;
+
+    let evidence_dir = project
+        .evidence_dir
+        .strip_prefix(&project.root)
+        .unwrap_or(&project.evidence_dir);
+    if !cli.common.quiet {
+        println!("evidence: {}", evidence_dir.join("summary.md").display());
+    }
+    let any = |s: Status| results.iter().flat_map(|r| &r.gates).any(|g| g.status == s);
+    if interrupted {
+        eprintln!(
+            "interrupted: every gate process was stopped; evidence of what ran is marked interrupted"
+        );
+        return Ok(exit::INTERRUPTED);
+    }
+    if any(Status::Failed)
+        || any(Status::Error)
+        || results.iter().any(|r| r.status != Status::Passed)
+    {
+        return Ok(exit::FAILED);
+    }
+    Ok(exit::PASSED)
+}
+
+/// First SIGINT/SIGTERM: stop the gates gracefully. Second: SIGKILL at once.
+async fn watch_signals(cancel: watch::Sender<bool>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return;
+    };
+    let mut count = 0;
+    loop {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        count += 1;
+        if count == 1 {
+            eprintln!("interrupted: stopping every gate (again to kill at once)");
+            let _ = cancel.send(true);
+        } else {
+            process::FORCE_KILL.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// `HEAD`, with `+dirty` when the work tree has changes; `None` outside git.
+fn git_commit(root: &std::path::Path) -> Option<String> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["rev-parse", "HEAD"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let mut commit = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let dirty = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["status", "--porcelain", "--untracked-files=no"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .is_some_and(|o| o.status.success() && !o.stdout.is_empty());
+    if dirty {
+        commit.push_str("+dirty");
+    }
+    Some(commit)
+}
+
+fn check(loaded: &Loaded) -> i32 {
+    let gates: usize = loaded.stages.iter().map(|s| s.gates.len()).sum();
+    let phases = plan::phases(loaded);
+    println!(
+        "ok: {} stage file{}, {gates} gate{}, {} phase{}{}",
+        loaded.stages.len(),
+        plural(loaded.stages.len()),
+        plural(gates),
+        phases.len(),
+        plural(phases.len()),
+        if loaded.warnings.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", {} warning{}",
+                loaded.warnings.len(),
+                plural(loaded.warnings.len())
+            )
+        }
+    );
+    exit::PASSED
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn list(loaded: &Loaded, only: Option<u32>) -> i32 {
+    for phase in plan::phases(loaded) {
+        if only.is_some_and(|p| p != phase) {
+            continue;
+        }
+        println!("phase {phase}");
+        for s in plan::stages_of(loaded, phase) {
+            let last = match evidence::read_stage(&loaded.project, phase, s.key) {
+                None => "not run".to_owned(),
+                Some(Err(_)) => "unreadable evidence".to_owned(),
+                Some(Ok(r)) => {
+                    let stale = if r.definition_hash != s.definition_hash {
+                        ", stale: the stage file changed"
+                    } else {
+                        ""
+                    };
+                    format!(
+                        "{} {}/{} at {}{stale}",
+                        r.status.as_str(),
+                        r.passed_count(),
+                        r.gates.len(),
+                        r.started_at
+                    )
+                }
+            };
+            println!("  stage {:<4} {:<36} {last}", s.key.to_string(), s.name);
+            let last_gates =
+                evidence::read_stage(&loaded.project, phase, s.key).and_then(Result::ok);
+            for g in &s.gates {
+                let status = last_gates
+                    .as_ref()
+                    .and_then(|r| r.gates.iter().find(|x| x.id == g.id))
+                    .map(|x| x.status.as_str())
+                    .unwrap_or("-");
+                let tags = if g.tags.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", g.tags.join(", "))
+                };
+                println!("    {status:<11} {}: {}{tags}", g.id, g.title);
+            }
+        }
+    }
+    exit::PASSED
+}

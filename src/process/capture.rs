@@ -1,0 +1,134 @@
+//! A byte buffer with a cap: keeps the head and the tail, counts what was cut in between, so
+//! memory never grows with what a process prints.
+
+use std::collections::VecDeque;
+
+#[derive(Debug)]
+pub struct CappedBuffer {
+    head_cap: usize,
+    tail_cap: usize,
+    head: Vec<u8>,
+    tail: VecDeque<u8>,
+    cut: u64,
+}
+
+impl CappedBuffer {
+    /// Keeps at most `cap` bytes: half from the start, half from the end.
+    pub fn new(cap: usize) -> Self {
+        CappedBuffer {
+            head_cap: cap / 2,
+            tail_cap: cap - cap / 2,
+            head: Vec::new(),
+            tail: VecDeque::new(),
+            cut: 0,
+        }
+    }
+
+    pub fn push(&mut self, mut data: &[u8]) {
+        if self.head.len() < self.head_cap {
+            let n = data.len().min(self.head_cap - self.head.len());
+            self.head.extend_from_slice(&data[..n]);
+            data = &data[n..];
+        }
+        if data.is_empty() {
+            return;
+        }
+        if data.len() >= self.tail_cap {
+            self.cut += (self.tail.len() + data.len() - self.tail_cap) as u64;
+            self.tail.clear();
+            self.tail.extend(&data[data.len() - self.tail_cap..]);
+            return;
+        }
+        let overflow = (self.tail.len() + data.len()).saturating_sub(self.tail_cap);
+        if overflow > 0 {
+            self.tail.drain(..overflow);
+            self.cut += overflow as u64;
+        }
+        self.tail.extend(data);
+    }
+
+    pub fn cut_bytes(&self) -> u64 {
+        self.cut
+    }
+
+    pub fn len(&self) -> usize {
+        self.head.len() + self.tail.len()
+    }
+
+    pub fn ends_with_newline(&self) -> bool {
+        match self.tail.back() {
+            Some(b) => *b == b'\n',
+            None => self.head.last() == Some(&b'\n'),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The kept bytes as text, the cut marked on a line of its own.
+    pub fn to_text(&self) -> String {
+        let mut out = String::from_utf8_lossy(&self.head).into_owned();
+        if self.cut > 0 {
+            if !out.ends_with('\n') {
+                out.push('\n');
+            }
+            out.push_str(&format!(
+                "[... gaterun cut {} bytes of output here ...]\n",
+                self.cut
+            ));
+        }
+        let (a, b) = self.tail.as_slices();
+        let mut tail = Vec::with_capacity(a.len() + b.len());
+        tail.extend_from_slice(a);
+        tail.extend_from_slice(b);
+        out.push_str(&String::from_utf8_lossy(&tail));
+        out
+    }
+
+    /// The last `n` lines of what was kept.
+    pub fn tail_lines(&self, n: usize) -> String {
+        let text = self.to_text();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_everything_under_the_cap() {
+        let mut b = CappedBuffer::new(10);
+        b.push(b"abc");
+        b.push(b"de");
+        assert_eq!(b.to_text(), "abcde");
+        assert_eq!(b.cut_bytes(), 0);
+    }
+
+    #[test]
+    fn keeps_head_and_tail_and_marks_the_cut() {
+        let mut b = CappedBuffer::new(8);
+        for chunk in [&b"0123"[..], b"4567", b"89ab", b"cdef"] {
+            b.push(chunk);
+        }
+        assert_eq!(b.len(), 8);
+        assert_eq!(b.cut_bytes(), 8);
+        assert_eq!(
+            b.to_text(),
+            "0123\n[... gaterun cut 8 bytes of output here ...]\ncdef"
+        );
+    }
+
+    #[test]
+    fn one_huge_write() {
+        let mut b = CappedBuffer::new(4);
+        b.push(&[b'x'; 1000]);
+        b.push(b"yz");
+        assert_eq!(b.cut_bytes(), 998);
+        assert!(b.to_text().starts_with("xx\n[... gaterun cut 998 bytes"));
+        assert!(b.to_text().ends_with("\nyz"));
+        assert_eq!(b.len(), 4);
+    }
+}

@@ -1,0 +1,106 @@
+//! Linux: the child-subreaper bit, and the `/proc` walk that finds a gate's processes.
+
+use std::collections::HashMap;
+use std::io;
+
+use rustix::process::{Pid, Signal, WaitOptions};
+
+/// Make gaterun the reaper of everything its children orphan, so a daemonized process stays
+/// in gaterun's tree where it can be found.
+pub fn become_subreaper() -> io::Result<()> {
+    rustix::process::set_child_subreaper(Some(rustix::process::getpid())).map_err(io::Error::from)
+}
+
+struct ProcInfo {
+    ppid: i32,
+    zombie: bool,
+}
+
+/// Every process in `/proc`, with its parent and whether it is a zombie.
+fn snapshot() -> HashMap<i32, ProcInfo> {
+    let mut out = HashMap::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // The command name may hold spaces and parentheses: fields start after the last ')'.
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            continue;
+        };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next().unwrap_or("");
+        let ppid = fields.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+        out.insert(
+            pid,
+            ProcInfo {
+                ppid,
+                zombie: state == "Z" || state == "X",
+            },
+        );
+    }
+    out
+}
+
+/// gaterun's living descendants whose initial environment holds `GATERUN_GATE=<token>`.
+pub fn processes_with_token(token: &str) -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let procs = snapshot();
+    let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+    for (pid, info) in &procs {
+        children.entry(info.ppid).or_default().push(*pid);
+    }
+    let needle = format!("{}={token}\0", super::TOKEN_VAR);
+    let mut found = Vec::new();
+    let mut stack: Vec<i32> = children.get(&me).cloned().unwrap_or_default();
+    while let Some(pid) = stack.pop() {
+        if let Some(kids) = children.get(&pid) {
+            stack.extend(kids);
+        }
+        if procs.get(&pid).is_some_and(|p| p.zombie) {
+            continue;
+        }
+        if let Ok(env) = std::fs::read(format!("/proc/{pid}/environ"))
+            && contains(&env, needle.as_bytes())
+        {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    // The environment block starts with a variable or follows a NUL.
+    haystack
+        .windows(needle.len())
+        .enumerate()
+        .any(|(i, w)| w == needle && (i == 0 || haystack[i - 1] == 0))
+}
+
+/// Reap zombies that were reparented to gaterun and that tokio does not own.
+pub fn reap_orphans() {
+    let me = std::process::id() as i32;
+    for (pid, info) in snapshot() {
+        if info.ppid == me
+            && info.zombie
+            && !super::is_owned(pid as u32)
+            && let Some(p) = Pid::from_raw(pid)
+        {
+            let _ = rustix::process::waitpid(Some(p), WaitOptions::NOHANG);
+        }
+    }
+}
+
+pub fn signal_pids(pids: &[i32], signal: Signal) {
+    for pid in pids {
+        if let Some(p) = Pid::from_raw(*pid) {
+            let _ = rustix::process::kill_process(p, signal);
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! The terminal: the one task that prints. On a terminal, an indicatif progress bar for the
+//! stage and a line per running gate showing its current step; otherwise (CI logs) only whole
+//! lines for finished gates, never interleaved.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::sync::mpsc;
+
+use crate::results::{GateResult, StageResult, Status};
+use crate::runner::Event;
+
+/// `12ms`, `1.24s`, `2m05s`
+pub fn human_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms < 60_000 {
+        format!("{:.2}s", d.as_secs_f64())
+    } else {
+        format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ReporterOptions {
+    pub progress: bool,
+    pub quiet: bool,
+    pub verbose: bool,
+}
+
+struct Bars {
+    multi: MultiProgress,
+    stage: ProgressBar,
+    gates: HashMap<String, ProgressBar>,
+}
+
+/// Consume events until every sender is gone.
+pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, opts: ReporterOptions) {
+    let mut bars: Option<Bars> = None;
+    while let Some(event) = events.recv().await {
+        match event {
+            Event::StageStarted { label, name, gates } => {
+                let header = format!(
+                    "{label} {name} ({gates} gate{})",
+                    if gates == 1 { "" } else { "s" }
+                );
+                if opts.progress {
+                    let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+                    let stage = multi.add(ProgressBar::new(gates as u64));
+                    stage.set_style(
+                        ProgressStyle::with_template(
+                            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} gates  {msg}",
+                        )
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    );
+                    stage.set_message(label.clone());
+                    stage.enable_steady_tick(Duration::from_millis(100));
+                    let _ = multi.println(&header);
+                    bars = Some(Bars {
+                        multi,
+                        stage,
+                        gates: HashMap::new(),
+                    });
+                } else if !opts.quiet {
+                    say(&header);
+                }
+            }
+            Event::GateStarted { gate, .. } => {
+                if let Some(b) = bars.as_mut() {
+                    let pb = b.multi.add(ProgressBar::new_spinner());
+                    pb.set_style(
+                        ProgressStyle::with_template("  {spinner} {prefix} {wide_msg}")
+                            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                    );
+                    pb.set_prefix(gate.clone());
+                    pb.enable_steady_tick(Duration::from_millis(100));
+                    b.gates.insert(gate, pb);
+                }
+            }
+            Event::StepStarted { gate, step, .. } => {
+                if let Some(pb) = bars.as_ref().and_then(|b| b.gates.get(&gate)) {
+                    pb.set_message(one_line(&step, 80));
+                }
+            }
+            Event::GateFinished { result, .. } => {
+                let line = gate_line(&result);
+                let show = !opts.quiet || result.status != Status::Passed;
+                let mut text = if show { Some(line) } else { None };
+                if opts.verbose
+                    && result.status != Status::Passed
+                    && let Some(t) = text.as_mut()
+                {
+                    for l in last_lines(&result.output, 20) {
+                        t.push_str("\n      │ ");
+                        t.push_str(&l);
+                    }
+                }
+                match bars.as_mut() {
+                    Some(b) => {
+                        if let Some(pb) = b.gates.remove(&result.id) {
+                            pb.finish_and_clear();
+                            b.multi.remove(&pb);
+                        }
+                        b.stage.inc(1);
+                        if let Some(t) = text {
+                            let _ = b.multi.println(t);
+                        }
+                    }
+                    None => {
+                        if let Some(t) = text {
+                            say(&t);
+                        }
+                    }
+                }
+            }
+            Event::StageFinished { result } => {
+                if let Some(b) = bars.take() {
+                    b.stage.finish_and_clear();
+                    let _ = b.multi.clear();
+                }
+                say(&stage_line(&result));
+            }
+        }
+    }
+}
+
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+fn one_line(s: &str, max: usize) -> String {
+    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > max {
+        format!("{}…", flat.chars().take(max).collect::<String>())
+    } else {
+        flat
+    }
+}
+
+fn last_lines(text: &str, n: usize) -> Vec<String> {
+    let clean = crate::evidence::sanitize(text);
+    let lines: Vec<&str> = clean.lines().collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+pub fn gate_line(g: &GateResult) -> String {
+    let mark = match g.status {
+        Status::Passed => "✓",
+        Status::Failed => "✗",
+        Status::Error => "!",
+        Status::Interrupted => "■",
+        Status::Blocked | Status::Skipped => "-",
+    };
+    let time = human_duration(Duration::from_millis(g.duration_ms));
+    match &g.message {
+        Some(m) if g.status != Status::Passed => {
+            format!(
+                "  {mark} {} {time}  {}",
+                g.id,
+                crate::evidence::sanitize(&one_line(m, 300))
+            )
+        }
+        _ => format!("  {mark} {} {time}", g.id),
+    }
+}
+
+pub fn stage_line(r: &StageResult) -> String {
+    let time = human_duration(Duration::from_millis(r.duration_ms));
+    let what = match r.status {
+        Status::Passed => "passed".to_owned(),
+        Status::Blocked => format!(
+            "blocked ({})",
+            r.blocked_by
+                .as_deref()
+                .unwrap_or("an earlier stage did not pass")
+        ),
+        s => s.as_str().to_owned(),
+    };
+    format!(
+        "stage {} — {}: {what}, {}/{} gates passed in {time}",
+        r.stage,
+        r.name,
+        r.passed_count(),
+        r.gates.len()
+    )
+}

@@ -1,0 +1,112 @@
+//! What a run found: the results of steps, gates and stages. The evidence writers and the
+//! prerequisite ledger read these; `results.json` is their serialized form.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Passed,
+    Failed,
+    /// The gate could not be evaluated (bad variable, missing secret, internal error).
+    Error,
+    Interrupted,
+    Blocked,
+    /// A step not reached because an earlier one failed.
+    Skipped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::Error => "error",
+            Status::Interrupted => "interrupted",
+            Status::Blocked => "blocked",
+            Status::Skipped => "skipped",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepResult {
+    pub kind: String,
+    pub name: String,
+    pub status: Status,
+    pub duration_ms: u64,
+    pub message: Option<String>,
+    /// More than one when the step ran with `eventually`.
+    pub attempts: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GateResult {
+    pub id: String,
+    pub title: String,
+    pub status: Status,
+    pub duration_ms: u64,
+    pub attempts: u32,
+    /// One line; null when passed.
+    pub message: Option<String>,
+    pub file: String,
+    pub line: u64,
+    /// Relative to the stage's evidence directory.
+    pub log: String,
+    pub steps: Vec<StepResult>,
+    /// Everything the gate's steps printed, capped, secrets masked (written to `log`).
+    #[serde(skip)]
+    pub output: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StageResult {
+    pub gaterun_version: String,
+    pub phase: u32,
+    pub stage: String,
+    pub name: String,
+    pub definition_hash: String,
+    pub status: Status,
+    /// True when `--gate`/`--tag` selected only some gates: such a run is no prerequisite.
+    #[serde(default)]
+    pub partial: bool,
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub commit: Option<String>,
+    /// Why a blocked stage was blocked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_by: Option<String>,
+    pub gates: Vec<GateResult>,
+    #[serde(skip)]
+    pub file: String,
+    #[serde(skip)]
+    pub goal: Option<String>,
+    #[serde(skip)]
+    pub risk: Option<String>,
+    #[serde(skip)]
+    pub open_questions: Vec<String>,
+}
+
+impl StageResult {
+    pub fn passed_count(&self) -> usize {
+        self.gates
+            .iter()
+            .filter(|g| g.status == Status::Passed)
+            .count()
+    }
+
+    /// The stage's status from its gates'.
+    pub fn status_from(gates: &[GateResult]) -> Status {
+        if gates.iter().any(|g| g.status == Status::Interrupted) {
+            Status::Interrupted
+        } else if gates.iter().any(|g| g.status == Status::Failed) {
+            Status::Failed
+        } else if gates.iter().any(|g| g.status == Status::Error) {
+            Status::Error
+        } else if gates.iter().any(|g| g.status == Status::Blocked) {
+            Status::Blocked
+        } else {
+            Status::Passed
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! One gate's lifecycle: its environment and temp directory, its steps in order (with
+//! `eventually` and deadlines), and a teardown that leaves no process behind.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use super::{Event, RunContext};
+use crate::config::{Gate, Stage, Step, StepKind};
+use crate::process::{self, CappedBuffer};
+use crate::results::{GateResult, Status, StepResult};
+use crate::steps::{self, Deadline, Failure, GateCtx};
+use crate::vars::{self, Vars};
+
+pub async fn run(
+    stage: Arc<Stage>,
+    gate_index: usize,
+    rc: Arc<RunContext>,
+    cancel: watch::Receiver<bool>,
+) -> GateResult {
+    let gate = &stage.gates[gate_index];
+    let started = Instant::now();
+    let token = process::new_token();
+    let log = Arc::new(Mutex::new(CappedBuffer::new(rc.log_cap)));
+    let mut result = GateResult {
+        id: gate.id.clone(),
+        title: gate.title.clone(),
+        status: Status::Passed,
+        duration_ms: 0,
+        attempts: 1,
+        message: None,
+        file: stage.file.display().to_string(),
+        line: gate.line,
+        log: format!("logs/{}.log", gate.id),
+        steps: Vec::new(),
+        output: String::new(),
+    };
+
+    let tmp = rc.tmp_root.join(format!("gate-{token}"));
+    let setup = std::fs::create_dir_all(&tmp)
+        .map_err(|e| {
+            format!(
+                "failed to create the gate's temp directory {}: {e}",
+                tmp.display()
+            )
+        })
+        .and_then(|()| environment(&stage, gate, &rc, &tmp));
+    let secrets: Vec<String>;
+    match setup {
+        Err(message) => {
+            result.status = Status::Error;
+            result.message = Some(message);
+            secrets = Vec::new();
+        }
+        Ok(vars) => {
+            secrets = gate
+                .secrets
+                .iter()
+                .filter_map(|s| vars.get(s).cloned())
+                .filter(|v| !v.is_empty())
+                .collect();
+            let workdir = match vars::interpolate(&gate.workdir.to_string_lossy(), &vars) {
+                Ok(w) => rc.project_root.join(w),
+                Err(e) => rc.project_root.join(e.to_string()),
+            };
+            let mut ctx = GateCtx {
+                vars,
+                workdir,
+                token: token.clone(),
+                grace: gate.grace,
+                log: log.clone(),
+                groups: Vec::new(),
+                readers: Vec::new(),
+                cancel,
+            };
+            run_steps(&stage, gate, &mut ctx, &rc, started, &mut result).await;
+            // Teardown, whatever happened: no process outlives its gate.
+            process::terminate(&token, &ctx.groups, gate.grace).await;
+            let readers: Vec<_> = ctx.readers.drain(..).collect();
+            for r in readers {
+                if tokio::time::timeout(Duration::from_secs(1), r)
+                    .await
+                    .is_err()
+                {
+                    ctx.log_line("[gaterun: an output pipe stayed open after teardown]");
+                }
+            }
+        }
+    }
+    if !rc.keep_tmp {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    result.duration_ms = started.elapsed().as_millis() as u64;
+    let text = log.lock().unwrap_or_else(|e| e.into_inner()).to_text();
+    result.output = mask(&text, &secrets);
+    result.message = result.message.map(|m| mask(&m, &secrets));
+    for s in &mut result.steps {
+        s.message = s.message.take().map(|m| mask(&m, &secrets));
+    }
+    result
+}
+
+/// The gate's variables, in the spec's order: gaterun's environment, defaults and the gate's
+/// `env`, secrets, then the built-ins (which the `env` values may already refer to).
+fn environment(
+    stage: &Stage,
+    gate: &Gate,
+    rc: &RunContext,
+    tmp: &std::path::Path,
+) -> Result<Vars, String> {
+    let mut vars: Vars = std::env::vars().collect();
+    let builtins = [
+        ("GATE_ID", gate.id.clone()),
+        ("GATE_TMP", tmp.display().to_string()),
+        ("TMPDIR", tmp.display().to_string()),
+        ("GATERUN_PHASE", stage.phase.to_string()),
+        ("GATERUN_STAGE", stage.key.to_string()),
+        ("PROJECT_ROOT", rc.project_root.display().to_string()),
+    ];
+    for (k, v) in &builtins {
+        vars.insert((*k).to_owned(), v.clone());
+    }
+    for (k, template) in &gate.env {
+        let value = vars::interpolate(template, &vars).map_err(|e| format!("env `{k}`: {e}"))?;
+        vars.insert(k.clone(), value);
+    }
+    for name in &gate.secrets {
+        if std::env::var_os(name).is_none() {
+            return Err(format!(
+                "secret `{name}` is not set in gaterun's environment"
+            ));
+        }
+    }
+    for (k, v) in builtins {
+        vars.insert(k.to_owned(), v);
+    }
+    vars.remove(process::TOKEN_VAR);
+    Ok(vars)
+}
+
+async fn run_steps(
+    stage: &Stage,
+    gate: &Gate,
+    ctx: &mut GateCtx,
+    rc: &RunContext,
+    started: Instant,
+    result: &mut GateResult,
+) {
+    let gate_deadline = started + gate.timeout;
+    let total = gate.steps.len();
+    let mut failed = false;
+    for (i, step) in gate.steps.iter().enumerate() {
+        let label = step.label();
+        if failed {
+            result.steps.push(StepResult {
+                kind: step.kind_name().to_owned(),
+                name: label,
+                status: Status::Skipped,
+                duration_ms: 0,
+                message: None,
+                attempts: 0,
+            });
+            continue;
+        }
+        rc.send(Event::StepStarted {
+            stage: stage.label(),
+            gate: gate.id.clone(),
+            step: label.clone(),
+        });
+        ctx.log_line(&format!("── step {}/{total}: {label}", i + 1));
+        let step_started = Instant::now();
+        let (outcome, attempts) = with_retries(step, ctx, gate, gate_deadline).await;
+        let elapsed = step_started.elapsed();
+        let (status, message) = match &outcome {
+            Ok(()) => (Status::Passed, None),
+            Err(Failure::Interrupted) => (Status::Interrupted, Some("interrupted".to_owned())),
+            Err(Failure::Error(m)) => (Status::Error, Some(m.clone())),
+            Err(Failure::Timeout(m)) => (Status::Failed, Some(format!("{m} in step `{label}`"))),
+            Err(f) => (Status::Failed, Some(f.message())),
+        };
+        let tries = if attempts > 1 {
+            format!(", {attempts} attempts")
+        } else {
+            String::new()
+        };
+        ctx.log_line(&format!(
+            "── step {}/{total} {} in {}{tries}{}",
+            i + 1,
+            status.as_str(),
+            crate::reporter::human_duration(elapsed),
+            message
+                .as_ref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
+        ));
+        if status != Status::Passed {
+            failed = true;
+            result.status = status;
+            let timed_out = matches!(outcome, Err(Failure::Timeout(_)));
+            result.message = message.clone().map(|m| {
+                if total > 1 && !timed_out {
+                    format!("step {} ({label}): {m}", i + 1)
+                } else {
+                    m
+                }
+            });
+        }
+        result.steps.push(StepResult {
+            kind: step.kind_name().to_owned(),
+            name: label,
+            status,
+            duration_ms: elapsed.as_millis() as u64,
+            message,
+            attempts,
+        });
+    }
+}
+
+/// One step, repeated under `eventually` until it passes or the time is spent. Returns the last
+/// attempt's outcome and how many attempts ran.
+async fn with_retries(
+    step: &Step,
+    ctx: &mut GateCtx,
+    gate: &Gate,
+    gate_deadline: Instant,
+) -> (Result<(), Failure>, u32) {
+    let now = Instant::now();
+    let deadline = match step.timeout {
+        Some(t) if now + t < gate_deadline => Deadline {
+            at: now + t,
+            message: format!("step timed out after {}", humantime::format_duration(t)),
+        },
+        _ => Deadline {
+            at: gate_deadline,
+            message: format!(
+                "gate timed out after {}",
+                humantime::format_duration(gate.timeout)
+            ),
+        },
+    };
+    let retry_until = step.eventually.map(|e| now + e);
+    let mut attempts = 0;
+    let mut pause = Duration::from_millis(20);
+    loop {
+        attempts += 1;
+        let outcome = match &step.kind {
+            StepKind::Run { command, expect } => {
+                steps::run::attempt(ctx, command, expect, &step.captures, &deadline).await
+            }
+        };
+        let Err(Failure::Check(message)) = &outcome else {
+            return (outcome, attempts);
+        };
+        let Some(until) = retry_until else {
+            return (outcome, attempts);
+        };
+        let next = Instant::now() + pause;
+        if next >= until || next >= deadline.at || ctx.interrupted() {
+            let message = if attempts > 1 {
+                format!("{message} (after {attempts} attempts)")
+            } else {
+                message.clone()
+            };
+            return (Err(Failure::Check(message)), attempts);
+        }
+        ctx.log_line(&format!(
+            "── attempt {attempts} failed: {message}; retrying"
+        ));
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(500));
+    }
+}
+
+/// Replace every secret value with `***`.
+pub fn mask(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_owned();
+    for s in secrets {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), "***");
+        }
+    }
+    out
+}

@@ -1,0 +1,230 @@
+//! The dispatcher: stages one after another, the gates of a stage concurrently (up to `--jobs`,
+//! or one at a time for `serial: true`), interrupts, and the evidence written after each stage.
+//! Gate tasks report progress as events to the one reporter task that owns the terminal.
+
+pub mod gate;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::{Semaphore, mpsc, watch};
+
+use crate::config::{Project, Stage};
+use crate::evidence;
+use crate::results::{GateResult, StageResult, Status};
+
+/// What every gate of a run shares.
+pub struct RunContext {
+    pub project_root: PathBuf,
+    /// Gates' temp directories are made below this.
+    pub tmp_root: PathBuf,
+    pub log_cap: usize,
+    pub keep_tmp: bool,
+    pub events: mpsc::UnboundedSender<Event>,
+}
+
+impl RunContext {
+    pub fn send(&self, event: Event) {
+        let _ = self.events.send(event);
+    }
+}
+
+#[derive(Debug)]
+pub enum Event {
+    StageStarted {
+        label: String,
+        name: String,
+        gates: usize,
+    },
+    GateStarted {
+        stage: String,
+        gate: String,
+    },
+    StepStarted {
+        stage: String,
+        gate: String,
+        step: String,
+    },
+    GateFinished {
+        stage: String,
+        result: Box<GateResult>,
+    },
+    StageFinished {
+        result: Box<StageResult>,
+    },
+}
+
+/// One stage to run, with the gates selected in it.
+pub struct StageRun {
+    pub stage: Arc<Stage>,
+    /// Indexes into `stage.gates`, in definition order.
+    pub selected: Vec<usize>,
+}
+
+impl StageRun {
+    pub fn partial(&self) -> bool {
+        self.selected.len() != self.stage.gates.len()
+    }
+}
+
+pub struct Settings {
+    pub jobs: usize,
+    pub keep_going: bool,
+    pub commit: Option<String>,
+}
+
+/// Run the stages in order. A stage that does not pass blocks the ones after it: they are
+/// recorded as blocked without running, or with `keep_going`, run but still recorded blocked.
+pub async fn run_stages(
+    project: &Project,
+    runs: Vec<StageRun>,
+    settings: &Settings,
+    rc: Arc<RunContext>,
+    cancel: watch::Receiver<bool>,
+) -> Result<Vec<StageResult>, evidence::EvidenceError> {
+    let mut results = Vec::new();
+    let mut blocker: Option<String> = None;
+    for run in runs {
+        if *cancel.borrow() {
+            break;
+        }
+        let stage = run.stage.clone();
+        let started_at =
+            humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+        let started = Instant::now();
+        let gates = match &blocker {
+            Some(by) if !settings.keep_going => blocked_gates(&run, by),
+            _ => {
+                rc.send(Event::StageStarted {
+                    label: stage.label(),
+                    name: stage.name.clone(),
+                    gates: run.selected.len(),
+                });
+                run_gates(&run, settings.jobs, rc.clone(), cancel.clone()).await
+            }
+        };
+        let mut status = StageResult::status_from(&gates);
+        let mut blocked_by = None;
+        if let Some(by) = &blocker
+            && status == Status::Passed
+        {
+            status = Status::Blocked;
+            blocked_by = Some(by.clone());
+        }
+        if status != Status::Passed && status != Status::Blocked && blocker.is_none() {
+            blocker = Some(format!("stage {} ({}) did not pass", stage.key, stage.name));
+        }
+        if status == Status::Blocked && blocked_by.is_none() {
+            blocked_by = blocker.clone();
+        }
+        let result = StageResult {
+            gaterun_version: crate::VERSION.to_owned(),
+            phase: stage.phase,
+            stage: stage.key.to_string(),
+            name: stage.name.clone(),
+            definition_hash: stage.definition_hash.clone(),
+            status,
+            partial: run.partial(),
+            started_at,
+            duration_ms: started.elapsed().as_millis() as u64,
+            commit: settings.commit.clone(),
+            blocked_by,
+            gates,
+            file: stage.file.display().to_string(),
+            goal: stage.goal.clone(),
+            risk: stage.risk.clone(),
+            open_questions: stage.open_questions.clone(),
+        };
+        evidence::write_stage(project, &stage, &result)?;
+        rc.send(Event::StageFinished {
+            result: Box::new(result.clone()),
+        });
+        results.push(result);
+    }
+    Ok(results)
+}
+
+fn blocked_gates(run: &StageRun, by: &str) -> Vec<GateResult> {
+    run.selected
+        .iter()
+        .map(|&i| {
+            not_run(
+                &run.stage,
+                i,
+                Status::Blocked,
+                format!("not run: blocked, {by}"),
+            )
+        })
+        .collect()
+}
+
+fn not_run(stage: &Stage, i: usize, status: Status, message: String) -> GateResult {
+    let g = &stage.gates[i];
+    GateResult {
+        id: g.id.clone(),
+        title: g.title.clone(),
+        status,
+        duration_ms: 0,
+        attempts: 0,
+        message: Some(message),
+        file: stage.file.display().to_string(),
+        line: g.line,
+        log: format!("logs/{}.log", g.id),
+        steps: Vec::new(),
+        output: String::new(),
+    }
+}
+
+async fn run_gates(
+    run: &StageRun,
+    jobs: usize,
+    rc: Arc<RunContext>,
+    cancel: watch::Receiver<bool>,
+) -> Vec<GateResult> {
+    let limit = if run.stage.serial { 1 } else { jobs.max(1) };
+    let permits = Arc::new(Semaphore::new(limit));
+    let mut handles = Vec::new();
+    for &i in &run.selected {
+        let stage = run.stage.clone();
+        let rc = rc.clone();
+        let cancel = cancel.clone();
+        let permits = permits.clone();
+        handles.push(tokio::spawn(async move {
+            // Serial stages keep definition order: permits are granted first come, first
+            // served, and the tasks were spawned in order.
+            let _permit = permits.acquire_owned().await;
+            if *cancel.borrow() {
+                return not_run(
+                    &stage,
+                    i,
+                    Status::Interrupted,
+                    "not run: interrupted".to_owned(),
+                );
+            }
+            rc.send(Event::GateStarted {
+                stage: stage.label(),
+                gate: stage.gates[i].id.clone(),
+            });
+            let result = gate::run(stage.clone(), i, rc.clone(), cancel).await;
+            rc.send(Event::GateFinished {
+                stage: stage.label(),
+                result: Box::new(result.clone()),
+            });
+            result
+        }));
+    }
+    let mut results = Vec::new();
+    for (h, &i) in handles.into_iter().zip(&run.selected) {
+        match h.await {
+            Ok(r) => results.push(r),
+            Err(e) => results.push(not_run(
+                &run.stage,
+                i,
+                Status::Error,
+                format!("internal error: the gate task failed: {e}"),
+            )),
+        }
+    }
+    results
+}

@@ -1,0 +1,176 @@
+//! The `run` step: a shell string (`sh -c`) or an argv list; expectations on the exit code and
+//! on stdout/stderr; captures from stdout.
+
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use regex::Regex;
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+use super::{Deadline, Failure, GateCtx};
+use crate::config::{Command, RunExpect};
+use crate::expect;
+use crate::process::{self, CappedBuffer};
+use crate::vars;
+
+/// Per stream of one attempt: what `expect` and `capture` look at.
+const STREAM_CAP: usize = 4 << 20;
+/// How long to keep reading after the command exited, for output still in the pipe. A
+/// background process holding the pipe open does not hold up the step past this.
+const DRAIN: Duration = Duration::from_millis(100);
+
+pub async fn attempt(
+    ctx: &mut GateCtx,
+    command: &Command,
+    expect: &RunExpect,
+    captures: &[(String, String)],
+    deadline: &Deadline,
+) -> Result<(), Failure> {
+    let mut cmd = match command {
+        Command::Shell(script) => {
+            let mut c = tokio::process::Command::new("sh");
+            c.arg("-c").arg(script);
+            c
+        }
+        Command::Argv(argv) => {
+            let argv: Vec<String> = argv
+                .iter()
+                .map(|a| vars::interpolate(a, &ctx.vars))
+                .collect::<Result<_, _>>()
+                .map_err(|e| Failure::Error(e.to_string()))?;
+            let mut c = tokio::process::Command::new(&argv[0]);
+            c.args(&argv[1..]);
+            c
+        }
+    };
+    cmd.env_clear()
+        .envs(&ctx.vars)
+        .env(process::TOKEN_VAR, &ctx.token)
+        .current_dir(&ctx.workdir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(false);
+    let program = match command {
+        Command::Shell(_) => "sh".to_owned(),
+        Command::Argv(argv) => argv[0].clone(),
+    };
+    let mut child = process::spawn(&mut cmd)
+        .map_err(|e| Failure::Check(format!("failed to start `{program}`: {e}")))?;
+    let pid = child.id();
+    if let Some(pid) = pid {
+        ctx.groups.push(pid);
+    }
+    let stdout = Arc::new(Mutex::new(CappedBuffer::new(STREAM_CAP)));
+    let stderr = Arc::new(Mutex::new(CappedBuffer::new(STREAM_CAP)));
+    let mut readers = Vec::new();
+    if let Some(out) = child.stdout.take() {
+        readers.push(tokio::spawn(pump(out, stdout.clone(), ctx.log.clone())));
+    }
+    if let Some(err) = child.stderr.take() {
+        readers.push(tokio::spawn(pump(err, stderr.clone(), ctx.log.clone())));
+    }
+
+    let mut cancel = ctx.cancel.clone();
+    let outcome = tokio::select! {
+        status = child.wait() => Ok(status),
+        _ = tokio::time::sleep_until(deadline.at.into()) => Err(Failure::Timeout(deadline.message.clone())),
+        _ = cancel.wait_for(|c| *c) => Err(Failure::Interrupted),
+    };
+    let status = match outcome {
+        Ok(status) => status,
+        Err(failure) => {
+            // Stop everything the gate runs now; the gate ends with this step.
+            process::terminate(&ctx.token, &ctx.groups, ctx.grace).await;
+            let _ = child.wait().await;
+            process::release(pid);
+            ctx.readers.extend(readers);
+            return Err(failure);
+        }
+    };
+    process::release(pid);
+    let status =
+        status.map_err(|e| Failure::Error(format!("failed to wait for `{program}`: {e}")))?;
+
+    // Read what is still in the pipes; leave readers of pipes held open by background
+    // processes running (their output still reaches the gate log) until the gate ends.
+    let drain_until = tokio::time::Instant::now() + DRAIN;
+    for mut r in readers {
+        if tokio::time::timeout_at(drain_until, &mut r).await.is_err() {
+            ctx.readers.push(r);
+        }
+    }
+    let stdout = lock(&stdout).to_text();
+    let stderr = lock(&stderr).to_text();
+
+    check_exit(status, &expect.exit)?;
+    expect::check_all("stdout", &expect.stdout, &stdout, &ctx.vars).map_err(Failure::Check)?;
+    expect::check_all("stderr", &expect.stderr, &stderr, &ctx.vars).map_err(Failure::Check)?;
+    for (name, selector) in captures {
+        let value = capture(selector, &stdout, &ctx.vars)
+            .map_err(|m| Failure::Check(format!("capture `{name}`: {m}")))?;
+        ctx.vars.insert(name.clone(), value);
+    }
+    Ok(())
+}
+
+fn lock(b: &Mutex<CappedBuffer>) -> std::sync::MutexGuard<'_, CappedBuffer> {
+    b.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Copy a pipe into the step's buffer and the gate's log until EOF.
+async fn pump(
+    mut pipe: impl AsyncRead + Unpin,
+    own: Arc<Mutex<CappedBuffer>>,
+    log: Arc<Mutex<CappedBuffer>>,
+) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match pipe.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                lock(&own).push(&buf[..n]);
+                lock(&log).push(&buf[..n]);
+            }
+        }
+    }
+}
+
+fn check_exit(status: ExitStatus, expected: &[i64]) -> Result<(), Failure> {
+    use std::os::unix::process::ExitStatusExt;
+    let want = expected
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(" or ");
+    match status.code() {
+        Some(code) if expected.contains(&i64::from(code)) => Ok(()),
+        Some(code) => Err(Failure::Check(format!("expected exit {want}, got {code}"))),
+        None => {
+            let sig = status.signal().unwrap_or(0);
+            Err(Failure::Check(format!(
+                "expected exit {want}, got killed by signal {sig}"
+            )))
+        }
+    }
+}
+
+fn capture(selector: &str, stdout: &str, vars: &vars::Vars) -> Result<String, String> {
+    let sel = vars::interpolate(selector, vars).map_err(|e| e.to_string())?;
+    let body = sel
+        .strip_prefix('/')
+        .and_then(|s| s.strip_suffix('/'))
+        .unwrap_or(&sel);
+    let re = Regex::new(body).map_err(|e| format!("invalid regex: {e}"))?;
+    re.captures(stdout)
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_str().to_owned())
+        .ok_or_else(|| {
+            format!(
+                "{sel} did not match stdout, got {}",
+                expect::preview(stdout)
+            )
+        })
+}
