@@ -42,7 +42,7 @@ impl Pattern {
     pub fn parse(source: &str) -> Result<Pattern, String> {
         let checked = vars::check_syntax(source, "x").map_err(|e| e.to_string())?;
         if let (_, Some(re), _) = split(&checked) {
-            Regex::new(re)
+            compile(re)
                 .map_err(|e| format!("invalid regex `/{re}/`: {}", first_line(&e.to_string())))?;
         }
         Ok(Pattern {
@@ -55,13 +55,22 @@ impl Pattern {
         let text = vars::interpolate(&self.source, vars).map_err(|e| e.to_string())?;
         let (negate, re, body) = split(&text);
         let kind = match re {
-            Some(re) => MatchKind::Regex(
-                Regex::new(re).map_err(|e| format!("invalid regex `/{re}/`: {e}"))?,
-            ),
+            Some(re) => {
+                MatchKind::Regex(compile(re).map_err(|e| format!("invalid regex `/{re}/`: {e}"))?)
+            }
             None => MatchKind::Substring(body.to_owned()),
         };
         Ok(Matcher { negate, kind })
     }
+}
+
+/// Output is text in lines: `^` and `$` match at line boundaries, so `/^ok$/` matches a
+/// command that printed `ok` and a newline.
+pub fn compile(re: &str) -> Result<Regex, regex::Error> {
+    regex::RegexBuilder::new(re)
+        .multi_line(true)
+        .size_limit(1 << 22)
+        .build()
 }
 
 /// The detail line of the regex crate's error, without its multi-line drawing.
@@ -93,17 +102,28 @@ impl Matcher {
     }
 }
 
+/// Why a check did not hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckError {
+    /// The expectation is false: `expected stdout to contain "ok", got "hello"`.
+    Mismatch(String),
+    /// The expectation could not be evaluated (an undefined variable, a bad regex).
+    Invalid(String),
+}
+
 /// Check every pattern against `text`; the first that does not hold becomes a one-line
-/// failure: `expected stdout to contain "ok", got "hello"`.
-pub fn check_all(what: &str, patterns: &[Pattern], text: &str, vars: &Vars) -> Result<(), String> {
+/// failure.
+pub fn check_all(
+    what: &str,
+    patterns: &[Pattern],
+    text: &str,
+    vars: &Vars,
+) -> Result<(), CheckError> {
     for p in patterns {
-        let m = p.resolve(vars)?;
+        let m = p.resolve(vars).map_err(CheckError::Invalid)?;
         if !m.matches(text) {
-            return Err(format!(
-                "expected {what} {}, got {}",
-                m.describe(),
-                preview(text)
-            ));
+            let msg = format!("expected {what} {}, got {}", m.describe(), preview(text));
+            return Err(CheckError::Mismatch(msg));
         }
     }
     Ok(())
@@ -144,6 +164,8 @@ mod tests {
             ("!/ERROR|FATAL/", "FATAL: x", false),
             ("hello ${NAME}", "hello world", true),
             ("/", "a/b", true),
+            ("/^ok$/", "ok\n", true),
+            ("/^ok$/", "first\nok\nlast\n", true),
         ];
         for (pat, text, holds) in cases {
             let m = Pattern::parse(pat).unwrap().resolve(&vars).unwrap();
@@ -165,7 +187,7 @@ mod tests {
         let p = [Pattern::parse("ok").unwrap()];
         assert_eq!(
             check_all("stdout", &p, "hello\n", &vars).unwrap_err(),
-            "expected stdout to contain \"ok\", got \"hello\""
+            CheckError::Mismatch("expected stdout to contain \"ok\", got \"hello\"".to_owned())
         );
     }
 }

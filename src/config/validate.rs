@@ -421,7 +421,7 @@ fn capture_regex(sel: &str) -> Result<(), String> {
             "a `run` capture is `/regex/` with one group, got `{sel}`"
         ));
     };
-    let re = Regex::new(body).map_err(|e| format!("invalid regex `{sel}`: {e}"))?;
+    let re = crate::expect::compile(body).map_err(|e| format!("invalid regex `{sel}`: {e}"))?;
     if re.captures_len() != 2 {
         return Err(format!(
             "`{sel}` must have exactly one group `( )`, it has {}",

@@ -180,28 +180,27 @@ async fn run_gates(
     run: &StageRun,
     jobs: usize,
     rc: Arc<RunContext>,
-    cancel: watch::Receiver<bool>,
+    mut cancel: watch::Receiver<bool>,
 ) -> Vec<GateResult> {
     let limit = if run.stage.serial { 1 } else { jobs.max(1) };
     let permits = Arc::new(Semaphore::new(limit));
     let mut handles = Vec::new();
     for &i in &run.selected {
+        // Taking the permit before spawning starts gates in definition order, which is what
+        // makes a `serial: true` stage run one gate after another, in order.
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => p.ok(),
+            _ = cancel.wait_for(|c| *c) => None,
+        };
+        let Some(permit) = permit else {
+            handles.push(None);
+            continue;
+        };
         let stage = run.stage.clone();
         let rc = rc.clone();
         let cancel = cancel.clone();
-        let permits = permits.clone();
-        handles.push(tokio::spawn(async move {
-            // Serial stages keep definition order: permits are granted first come, first
-            // served, and the tasks were spawned in order.
-            let _permit = permits.acquire_owned().await;
-            if *cancel.borrow() {
-                return not_run(
-                    &stage,
-                    i,
-                    Status::Interrupted,
-                    "not run: interrupted".to_owned(),
-                );
-            }
+        handles.push(Some(tokio::spawn(async move {
+            let _permit = permit;
             rc.send(Event::GateStarted {
                 stage: stage.label(),
                 gate: stage.gates[i].id.clone(),
@@ -212,19 +211,28 @@ async fn run_gates(
                 result: Box::new(result.clone()),
             });
             result
-        }));
+        })));
     }
     let mut results = Vec::new();
     for (h, &i) in handles.into_iter().zip(&run.selected) {
-        match h.await {
-            Ok(r) => results.push(r),
-            Err(e) => results.push(not_run(
+        let result = match h {
+            None => not_run(
                 &run.stage,
                 i,
-                Status::Error,
-                format!("internal error: the gate task failed: {e}"),
-            )),
-        }
+                Status::Interrupted,
+                "not run: interrupted".to_owned(),
+            ),
+            Some(h) => match h.await {
+                Ok(r) => r,
+                Err(e) => not_run(
+                    &run.stage,
+                    i,
+                    Status::Error,
+                    format!("internal error: the gate task failed: {e}"),
+                ),
+            },
+        };
+        results.push(result);
     }
     results
 }

@@ -69,3 +69,12 @@ pub struct Deadline {
     pub at: Instant,
     pub message: String,
 }
+
+impl From<crate::expect::CheckError> for Failure {
+    fn from(e: crate::expect::CheckError) -> Self {
+        match e {
+            crate::expect::CheckError::Mismatch(m) => Failure::Check(m),
+            crate::expect::CheckError::Invalid(m) => Failure::Error(m),
+        }
+    }
+}

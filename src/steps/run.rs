@@ -5,12 +5,11 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use regex::Regex;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::{Deadline, Failure, GateCtx};
 use crate::config::{Command, RunExpect};
-use crate::expect;
+use crate::expect::{self, CheckError};
 use crate::process::{self, CappedBuffer};
 use crate::vars;
 
@@ -106,11 +105,13 @@ pub async fn attempt(
     let stderr = lock(&stderr).to_text();
 
     check_exit(status, &expect.exit)?;
-    expect::check_all("stdout", &expect.stdout, &stdout, &ctx.vars).map_err(Failure::Check)?;
-    expect::check_all("stderr", &expect.stderr, &stderr, &ctx.vars).map_err(Failure::Check)?;
+    expect::check_all("stdout", &expect.stdout, &stdout, &ctx.vars)?;
+    expect::check_all("stderr", &expect.stderr, &stderr, &ctx.vars)?;
     for (name, selector) in captures {
-        let value = capture(selector, &stdout, &ctx.vars)
-            .map_err(|m| Failure::Check(format!("capture `{name}`: {m}")))?;
+        let value = capture(selector, &stdout, &ctx.vars).map_err(|e| match e {
+            CheckError::Mismatch(m) => Failure::Check(format!("capture `{name}`: {m}")),
+            CheckError::Invalid(m) => Failure::Error(format!("capture `{name}`: {m}")),
+        })?;
         ctx.vars.insert(name.clone(), value);
     }
     Ok(())
@@ -157,20 +158,21 @@ fn check_exit(status: ExitStatus, expected: &[i64]) -> Result<(), Failure> {
     }
 }
 
-fn capture(selector: &str, stdout: &str, vars: &vars::Vars) -> Result<String, String> {
-    let sel = vars::interpolate(selector, vars).map_err(|e| e.to_string())?;
+fn capture(selector: &str, stdout: &str, vars: &vars::Vars) -> Result<String, CheckError> {
+    let sel = vars::interpolate(selector, vars).map_err(|e| CheckError::Invalid(e.to_string()))?;
     let body = sel
         .strip_prefix('/')
         .and_then(|s| s.strip_suffix('/'))
         .unwrap_or(&sel);
-    let re = Regex::new(body).map_err(|e| format!("invalid regex: {e}"))?;
+    let re =
+        expect::compile(body).map_err(|e| CheckError::Invalid(format!("invalid regex: {e}")))?;
     re.captures(stdout)
         .and_then(|c| c.get(1))
         .map(|m| m.as_str().to_owned())
         .ok_or_else(|| {
-            format!(
+            CheckError::Mismatch(format!(
                 "{sel} did not match stdout, got {}",
                 expect::preview(stdout)
-            )
+            ))
         })
 }

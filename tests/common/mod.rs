@@ -1,0 +1,145 @@
+//! A small builder for integration tests: a project in a temp dir, stage files written into
+//! it, and the real `gaterun` binary run on it.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub struct Project {
+    pub dir: tempfile::TempDir,
+}
+
+impl Project {
+    pub fn new() -> Self {
+        Project {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Write `gates/<name>` with the given YAML.
+    pub fn stage(&self, name: &str, yaml: &str) -> &Self {
+        self.file(&format!("gates/{name}"), yaml)
+    }
+
+    pub fn file(&self, name: &str, text: &str) -> &Self {
+        let path = self.path().join(name);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+        self
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(bin());
+        c.args(args)
+            .current_dir(self.path())
+            .env_remove("GITHUB_ACTIONS")
+            .env("NO_COLOR", "1");
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let out = self.cmd(args).output().expect("run gaterun");
+        Run::from(out)
+    }
+
+    pub fn evidence(&self, rel: &str) -> PathBuf {
+        self.path().join("evidence").join(rel)
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.evidence(rel))
+            .unwrap_or_else(|e| panic!("read evidence/{rel}: {e}"))
+    }
+
+    pub fn results(&self, stage_dir: &str) -> serde_json::Value {
+        serde_json::from_str(&self.read(&format!("phase-1/{stage_dir}/results.json")))
+            .expect("results.json parses")
+    }
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_gaterun"))
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    #[track_caller]
+    pub fn code(&self, want: i32) -> &Self {
+        assert_eq!(
+            self.code, want,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// Processes whose command line contains `marker`, other than ourselves.
+pub fn processes_with(marker: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let me = std::process::id().to_string();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.bytes().all(|b| b.is_ascii_digit()) || name == me {
+            continue;
+        }
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+            let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            let zombie = std::fs::read_to_string(entry.path().join("stat"))
+                .is_ok_and(|s| s.contains(") Z "));
+            if text.contains(marker) && !zombie {
+                found.push(format!("{name}: {text}"));
+            }
+        }
+    }
+    found
+}
+
+/// Validate a JUnit file against the project's schema with xmllint. Skips (with a printed
+/// reason) when xmllint is absent, except under CI, where it must be there.
+pub fn validate_junit(path: &Path) {
+    let xsd = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/junit/junit-10-extended.xsd");
+    let xsd = if xsd.exists() {
+        xsd
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/junit-10-extended.xsd")
+    };
+    let out = Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&xsd)
+        .arg(path)
+        .output();
+    match out {
+        Err(_) if std::env::var_os("CI").is_none() => eprintln!(
+            "skipping JUnit schema validation: xmllint not found (apt-get install libxml2-utils)"
+        ),
+        Err(e) => panic!("xmllint is required under CI: {e}"),
+        Ok(o) => assert!(
+            o.status.success(),
+            "{} does not validate:\n{}",
+            path.display(),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    }
+}
