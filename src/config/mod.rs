@@ -264,7 +264,7 @@ pub fn lints(stages: &[Stage]) -> Vec<Diagnostic> {
                     Diagnostic::warning(
                         &s.file,
                         g.line,
-                        1,
+                        g.column,
                         format!("gate `{}` only runs `{cmd}` with nothing named: which tests? Name them, or check their output", g.id),
                     )
                     .with_label("\"Tests pass (which tests?)\" is not an acceptance gate"),

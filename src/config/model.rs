@@ -95,6 +95,7 @@ pub struct Gate {
     pub secrets: Vec<String>,
     pub steps: Vec<Step>,
     pub line: u64,
+    pub column: u64,
 }
 
 #[derive(Debug, Clone)]

@@ -280,6 +280,7 @@ fn gate(ctx: &mut FileCtx, mut raw: RawGate, at: Location, defaults: &Defaults) 
         secrets,
         steps,
         line: at.line(),
+        column: at.column(),
     })
 }
 

@@ -41,6 +41,13 @@ fn convert(err: &serde_saphyr::Error) -> YamlError {
                 .chars()
                 .map(|c| if c.is_control() { ' ' } else { c })
                 .collect();
+            let clean = if clean.contains("expected mapping start") {
+                "expected a mapping (`key: value` lines) here".to_owned()
+            } else if clean.contains("expected sequence start") {
+                "expected a list (`- item` lines) here".to_owned()
+            } else {
+                clean
+            };
             (clean, None)
         }
     };
