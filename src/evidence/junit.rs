@@ -1,0 +1,116 @@
+//! JUnit XML: one `<testsuite>` per stage run, one `<testcase>` per gate, validating against
+//! the extended JUnit 10 schema whatever the gates printed.
+
+use std::time::Duration;
+
+use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+
+use super::sanitize;
+use crate::results::{GateResult, StageResult, Status};
+
+/// What a failed gate's testcase keeps of its output.
+const OUTPUT_TAIL: usize = 64 * 1024;
+
+pub fn stage_suite(r: &StageResult) -> TestSuite {
+    let label = format!("phase-{}/{}", r.phase, stage_dir_name(&r.stage));
+    let mut suite = TestSuite::new(format!("{label} {}", r.name));
+    suite.set_time(Duration::from_millis(r.duration_ms));
+    suite.add_property(Property::new("phase", r.phase.to_string()));
+    suite.add_property(Property::new("stage", r.stage.clone()));
+    suite.add_property(Property::new(
+        "commit",
+        r.commit.clone().unwrap_or_default(),
+    ));
+    suite.add_property(Property::new("definition_hash", r.definition_hash.clone()));
+    suite.add_property(Property::new("gaterun_version", r.gaterun_version.clone()));
+    suite.add_property(Property::new("status", r.status.as_str()));
+    let classname = label.replace('/', ".");
+    for g in &r.gates {
+        suite.add_test_case(test_case(g, &classname));
+    }
+    suite
+}
+
+fn stage_dir_name(stage: &str) -> String {
+    crate::config::StageKey::parse(stage)
+        .map(|k| k.dir_name())
+        .unwrap_or_else(|| format!("stage-{stage}"))
+}
+
+fn test_case(g: &GateResult, classname: &str) -> TestCase {
+    let message = g.message.as_deref().map(sanitize).unwrap_or_default();
+    let status = match g.status {
+        Status::Passed => TestCaseStatus::success(),
+        Status::Failed | Status::Error | Status::Interrupted => {
+            let kind = if g.status == Status::Failed {
+                NonSuccessKind::Failure
+            } else {
+                NonSuccessKind::Error
+            };
+            let mut s = TestCaseStatus::non_success(kind);
+            s.set_message(message.clone());
+            s.set_type(g.status.as_str());
+            s.set_description(detail(g));
+            s
+        }
+        Status::Blocked | Status::Skipped => {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message(message.clone());
+            s.set_type(g.status.as_str());
+            s
+        }
+    };
+    let mut tc = TestCase::new(sanitize(&format!("{}: {}", g.id, g.title)), status);
+    tc.set_classname(classname);
+    tc.set_time(Duration::from_millis(g.duration_ms));
+    tc.extra.insert("file".into(), sanitize(&g.file).into());
+    tc.extra.insert("line".into(), g.line.to_string().into());
+    if g.status != Status::Passed && !g.output.is_empty() {
+        tc.set_system_out(sanitize(tail(&g.output, OUTPUT_TAIL)));
+    }
+    tc
+}
+
+/// The failure body: each step's result, then the log file to read for the rest.
+fn detail(g: &GateResult) -> String {
+    let mut out = String::new();
+    for (i, s) in g.steps.iter().enumerate() {
+        out.push_str(&format!(
+            "step {} [{}] {}: {}",
+            i + 1,
+            s.kind,
+            s.name,
+            s.status.as_str()
+        ));
+        if let Some(m) = &s.message {
+            out.push_str(&format!(": {m}"));
+        }
+        out.push('\n');
+    }
+    if let Some(m) = &g.message
+        && g.steps.is_empty()
+    {
+        out.push_str(m);
+        out.push('\n');
+    }
+    out.push_str(&format!("log: {}\n", g.log));
+    sanitize(&out)
+}
+
+fn tail(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut start = s.len() - max;
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    &s[start..]
+}
+
+pub fn to_xml(report: &Report) -> String {
+    report.to_string().unwrap_or_else(|e| {
+        // Only reachable through a writer error; say so in a document that still parses.
+        format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"gaterun\"><!-- failed to serialize: {} --></testsuites>\n", sanitize(&e.to_string()).replace("--", "- -"))
+    })
+}
