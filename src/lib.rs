@@ -15,6 +15,7 @@ pub mod process;
 pub mod reporter;
 pub mod results;
 pub mod runner;
+pub mod services;
 pub mod steps;
 pub mod vars;
 
@@ -126,6 +127,7 @@ async fn execute(loaded: &Loaded, runs: Vec<runner::StageRun>, cli: &Cli) -> Res
         log_cap: LOG_CAP,
         keep_tmp: cli.common.keep_tmp,
         events: events_tx,
+        http: steps::Http::default(),
     });
     let settings = runner::Settings {
         jobs: cli

@@ -14,7 +14,10 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 pub use diagnostic::{Diagnostic, Severity};
-pub use model::{Command, Gate, Project, RunExpect, Stage, StageKey, Step, StepKind};
+pub use model::{
+    Command, Gate, HttpBody, HttpExpect, HttpStep, JsonExpect, Probe, Project, Ready, RunExpect,
+    ServiceAction, ServiceDef, Signal, Stage, StageKey, StatusMatch, Step, StepKind,
+};
 use validate::{Defaults, FileCtx};
 
 pub const PROJECT_FILE: &str = "gaterun.yaml";
@@ -299,7 +302,9 @@ fn bare_test_suite(g: &Gate) -> Option<String> {
     ];
     let mut found = None;
     for step in &g.steps {
-        let StepKind::Run { command, expect } = &step.kind;
+        let StepKind::Run { command, expect } = &step.kind else {
+            return None;
+        };
         let text = command.display();
         let normal = text.split_whitespace().collect::<Vec<_>>().join(" ");
         if !BARE.contains(&normal.as_str())

@@ -93,6 +93,8 @@ pub struct Gate {
     /// In order: project defaults, stage defaults, the gate's own. Values may hold `${VAR}`.
     pub env: Vec<(String, String)>,
     pub secrets: Vec<String>,
+    /// Background processes, in the order written.
+    pub services: Vec<ServiceDef>,
     pub steps: Vec<Step>,
     pub line: u64,
     pub column: u64,
@@ -116,19 +118,188 @@ impl Step {
         }
         match &self.kind {
             StepKind::Run { command, .. } => format!("run: {}", command.display()),
+            StepKind::Http(h) => format!("http: {} {}", h.method, h.url),
+            StepKind::Tcp { address, .. } => format!("tcp: {address}"),
+            StepKind::File { path, .. } => format!("file: {path}"),
+            StepKind::Service {
+                action, service, ..
+            } => format!("{}: {service}", action.as_str()),
         }
     }
 
     pub fn kind_name(&self) -> &'static str {
-        match self.kind {
+        match &self.kind {
             StepKind::Run { .. } => "run",
+            StepKind::Http { .. } => "http",
+            StepKind::Tcp { .. } => "tcp",
+            StepKind::File { .. } => "file",
+            StepKind::Service { action, .. } => action.as_str(),
         }
     }
 }
 
 #[derive(Debug, Clone)]
 pub enum StepKind {
-    Run { command: Command, expect: RunExpect },
+    Run {
+        command: Command,
+        expect: RunExpect,
+    },
+    Http(Box<HttpStep>),
+    Tcp {
+        address: String,
+        open: bool,
+    },
+    File {
+        path: String,
+        exists: bool,
+        contains: Vec<Pattern>,
+    },
+    Service {
+        action: ServiceAction,
+        service: String,
+        signal: Signal,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceAction {
+    Start,
+    Stop,
+    Restart,
+}
+
+impl ServiceAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceAction::Start => "start",
+            ServiceAction::Stop => "stop",
+            ServiceAction::Restart => "restart",
+        }
+    }
+}
+
+/// A signal a `stop`/`restart` step may send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Term,
+    Kill,
+    Int,
+    Hup,
+    Quit,
+    Usr1,
+    Usr2,
+}
+
+impl Signal {
+    pub const NAMES: &[&str] = &["TERM", "KILL", "INT", "HUP", "QUIT", "USR1", "USR2"];
+
+    pub fn parse(s: &str) -> Option<Signal> {
+        let s = s.trim().to_ascii_uppercase();
+        Some(match s.strip_prefix("SIG").unwrap_or(&s) {
+            "TERM" => Signal::Term,
+            "KILL" => Signal::Kill,
+            "INT" => Signal::Int,
+            "HUP" => Signal::Hup,
+            "QUIT" => Signal::Quit,
+            "USR1" => Signal::Usr1,
+            "USR2" => Signal::Usr2,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpStep {
+    pub method: String,
+    /// May hold `${VAR}`.
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<HttpBody>,
+    pub follow_redirects: bool,
+    pub expect: HttpExpect,
+}
+
+#[derive(Debug, Clone)]
+pub enum HttpBody {
+    /// Sent as `application/json`; string values may hold `${VAR}`.
+    Json(serde_json::Value),
+    Text(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpExpect {
+    pub status: Vec<StatusMatch>,
+    /// Header name (lower case) and the patterns its value must satisfy.
+    pub headers: Vec<(String, Vec<Pattern>)>,
+    pub body: Vec<Pattern>,
+    pub json: Vec<(String, JsonExpect)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusMatch {
+    Exact(u16),
+    /// `2xx`: the hundreds digit.
+    Class(u16),
+}
+
+impl StatusMatch {
+    pub fn matches(self, status: u16) -> bool {
+        match self {
+            StatusMatch::Exact(s) => s == status,
+            StatusMatch::Class(c) => status / 100 == c,
+        }
+    }
+}
+
+impl fmt::Display for StatusMatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StatusMatch::Exact(s) => write!(f, "{s}"),
+            StatusMatch::Class(c) => write!(f, "{c}xx"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum JsonExpect {
+    /// The selected value must equal this (strings may hold `${VAR}`).
+    Value(serde_json::Value),
+    /// The selected value, as text, must satisfy the pattern.
+    Pattern(Pattern),
+}
+
+#[derive(Debug, Clone)]
+pub struct ServiceDef {
+    pub name: String,
+    pub command: Command,
+    pub env: Vec<(String, String)>,
+    pub ready: Option<Ready>,
+    pub line: u64,
+}
+
+impl ServiceDef {
+    /// `API` for `api`, `MY_DB` for `my-db`: the prefix of `<NAME>_PORT` and `<NAME>_URL`.
+    pub fn var_prefix(&self) -> String {
+        self.name.to_ascii_uppercase().replace('-', "_")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Ready {
+    pub probe: Probe,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub enum Probe {
+    /// Ready when a GET answers 2xx.
+    Http(String),
+    /// Ready when a connection is accepted.
+    Tcp(String),
+    /// Ready when a line of the service's output matches.
+    Log(Pattern),
+    /// Ready when the command exits 0.
+    Run(Command),
 }
 
 #[derive(Debug, Clone)]

@@ -2,21 +2,27 @@
 //! at the first, each located in the file.
 
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use regex::Regex;
 use serde_saphyr::{Location, Spanned};
 
 use super::diagnostic::Diagnostic;
-use super::model::{Command, Gate, RunExpect, Stage, StageKey, Step, StepKind};
+use super::model::{
+    Command, Gate, HttpBody, HttpExpect, HttpStep, JsonExpect, Probe, Ready, RunExpect,
+    ServiceAction, ServiceDef, Signal, Stage, StageKey, StatusMatch, Step, StepKind,
+};
 use super::raw::{
-    OrderedMap, RawCommand, RawDefaults, RawExpect, RawGate, RawStage, RawStep, Scalar,
+    OneOrMany, OrderedMap, RawCommand, RawDefaults, RawExpect, RawGate, RawReady, RawService,
+    RawStage, RawStep, Scalar,
 };
 use crate::expect::Pattern;
 use crate::vars;
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(2);
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Every step kind, in the order the spec lists them.
 pub const STEP_KINDS: &[&str] = &[
@@ -175,11 +181,14 @@ pub fn stage(
 
 fn gate(ctx: &mut FileCtx, mut raw: RawGate, at: Location, defaults: &Defaults) -> Option<Gate> {
     let before = ctx.diagnostics.len();
-    static ID: std::sync::LazyLock<Regex> =
-        std::sync::LazyLock::new(|| Regex::new("^[a-z0-9][a-z0-9_-]*$").expect("static regex"));
+    static ID: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new("^[a-z0-9][a-z0-9_-]*$").expect("static regex"));
     let id = raw.id.value.clone();
     if !ID.is_match(&id) {
-        ctx.error(raw.id.referenced, format!("invalid gate id `{id}`: use lower-case letters, digits, `-` and `_`, starting with a letter or digit"));
+        ctx.error(
+            raw.id.referenced,
+            format!("invalid gate id `{id}`: use lower-case letters, digits, `-` and `_`, starting with a letter or digit"),
+        );
     }
     if raw.title.trim().is_empty() {
         ctx.error(
@@ -187,17 +196,11 @@ fn gate(ctx: &mut FileCtx, mut raw: RawGate, at: Location, defaults: &Defaults) 
             format!("gate `{id}` needs a `title`: the acceptance sentence"),
         );
     }
-    // Services and databases arrive with their own issues; refuse them clearly until then.
+    // Fresh databases arrive with their own issue; refuse them clearly until then.
     if let Some(db) = &raw.database {
         ctx.error(
             db.referenced,
             "`database` is not supported by this version of gaterun yet",
-        );
-    }
-    if let Some(s) = &raw.services {
-        ctx.error(
-            s.referenced,
-            "`services` are not supported by this version of gaterun yet",
         );
     }
     let gate_timeout = raw.timeout.take();
@@ -233,6 +236,11 @@ fn gate(ctx: &mut FileCtx, mut raw: RawGate, at: Location, defaults: &Defaults) 
         }
         None => PathBuf::from("."),
     };
+    let services = match raw.services.take() {
+        Some(list) => services(ctx, list.value, list.referenced),
+        None => Vec::new(),
+    };
+    let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
 
     let inline = raw.take_inline_step();
     let inline_kinds = step_kinds(&inline);
@@ -249,7 +257,7 @@ fn gate(ctx: &mut FileCtx, mut raw: RawGate, at: Location, defaults: &Defaults) 
                 );
             }
             for s in list.value {
-                if let Some(step) = step(ctx, s.value, s.referenced) {
+                if let Some(step) = step(ctx, s.value, s.referenced, &names) {
                     steps.push(step);
                 }
             }
@@ -261,7 +269,7 @@ fn gate(ctx: &mut FileCtx, mut raw: RawGate, at: Location, defaults: &Defaults) 
             );
         }
         None => {
-            if let Some(step) = step(ctx, inline, at) {
+            if let Some(step) = step(ctx, inline, at, &names) {
                 steps.push(step);
             }
         }
@@ -278,10 +286,126 @@ fn gate(ctx: &mut FileCtx, mut raw: RawGate, at: Location, defaults: &Defaults) 
         workdir,
         env,
         secrets,
+        services,
         steps,
         line: at.line(),
         column: at.column(),
     })
+}
+
+fn services(ctx: &mut FileCtx, raw: OrderedMap<RawService>, at: Location) -> Vec<ServiceDef> {
+    static NAME: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new("^[a-z][a-z0-9_-]*$").expect("static regex"));
+    let mut out = Vec::new();
+    for (name, svc) in raw.0 {
+        let loc = svc.run.referenced;
+        if !NAME.is_match(&name) {
+            ctx.error(loc, format!("invalid service name `{name}`: use lower-case letters, digits, `-` and `_`, starting with a letter"));
+            continue;
+        }
+        let Some(command) = command(ctx, svc.run.value, loc) else {
+            continue;
+        };
+        let env = svc
+            .env
+            .as_ref()
+            .map(|e| env_entries(ctx, e, Some(loc)))
+            .unwrap_or_default();
+        let ready = match svc.ready {
+            None => None,
+            Some(r) => ready(ctx, r.value, r.referenced, &name),
+        };
+        out.push(ServiceDef {
+            name,
+            command,
+            env,
+            ready,
+            line: loc.line(),
+        });
+    }
+    if out.is_empty() && ctx.diagnostics.is_empty() {
+        ctx.error(at, "`services` is empty");
+    }
+    out
+}
+
+fn ready(ctx: &mut FileCtx, raw: RawReady, at: Location, service: &str) -> Option<Ready> {
+    let timeout = raw
+        .timeout
+        .as_ref()
+        .and_then(|t| duration(ctx, t, "ready.timeout"))
+        .unwrap_or(DEFAULT_READY_TIMEOUT);
+    let mut probes = Vec::new();
+    if let Some(url) = raw.http {
+        probes.push((
+            "http",
+            check_template(ctx, at, &url).map(|()| Probe::Http(url)),
+        ));
+    }
+    if let Some(addr) = raw.tcp {
+        probes.push((
+            "tcp",
+            check_template(ctx, at, &addr).map(|()| Probe::Tcp(addr)),
+        ));
+    }
+    if let Some(log) = raw.log {
+        let pattern = Pattern::parse(&log)
+            .map_err(|e| ctx.error(at, format!("`ready.log`: {e}")))
+            .ok();
+        probes.push(("log", pattern.map(Probe::Log)));
+    }
+    if let Some(run) = raw.run {
+        probes.push(("run", command(ctx, run, at).map(Probe::Run)));
+    }
+    match probes.as_slice() {
+        [] => {
+            ctx.error(
+                at,
+                format!("service `{service}`: `ready` needs one of `http`, `tcp`, `log`, `run`"),
+            );
+            None
+        }
+        [(_, probe)] => probe.clone().map(|probe| Ready { probe, timeout }),
+        [(a, _), (b, _), ..] => {
+            ctx.error(at, format!("service `{service}`: `ready` takes one probe, this one has both `{a}` and `{b}`"));
+            None
+        }
+    }
+}
+
+fn check_template(ctx: &mut FileCtx, at: Location, text: &str) -> Option<()> {
+    match vars::check_syntax(text, "x") {
+        Ok(_) => Some(()),
+        Err(e) => {
+            ctx.error(at, e.to_string());
+            None
+        }
+    }
+}
+
+fn command(ctx: &mut FileCtx, raw: RawCommand, loc: Location) -> Option<Command> {
+    match raw {
+        RawCommand::Argv(argv) => {
+            if argv.is_empty() {
+                ctx.error(
+                    loc,
+                    "the command is an empty list: give the program and its arguments",
+                );
+                return None;
+            }
+            for a in &argv {
+                check_template(ctx, loc, a)?;
+            }
+            Some(Command::Argv(argv))
+        }
+        RawCommand::Shell(s) => {
+            if s.trim().is_empty() {
+                ctx.error(loc, "the command is empty");
+                return None;
+            }
+            Some(Command::Shell(s))
+        }
+    }
 }
 
 fn step_kinds(s: &RawStep) -> Vec<(&'static str, Location)> {
@@ -305,38 +429,45 @@ fn step_kinds(s: &RawStep) -> Vec<(&'static str, Location)> {
     kinds
 }
 
-fn step(ctx: &mut FileCtx, raw: RawStep, at: Location) -> Option<Step> {
+/// The keys a step of each kind takes beyond the common ones, and its `expect` keys.
+fn allowed(kind: &str) -> (&'static [&'static str], &'static [&'static str]) {
+    match kind {
+        "run" => (&[], &["exit", "stdout", "stderr"]),
+        "http" => (
+            &["headers", "json", "body", "follow_redirects"],
+            &["status", "headers", "body", "json"],
+        ),
+        "tcp" => (&[], &["open"]),
+        "file" => (&[], &["exists", "contains"]),
+        "sql" => (&[], &["rows", "count", "value", "error"]),
+        "stop" | "restart" => (&["signal"], &[]),
+        _ => (&[], &[]),
+    }
+}
+
+fn step(ctx: &mut FileCtx, raw: RawStep, at: Location, services: &[&str]) -> Option<Step> {
     let before = ctx.diagnostics.len();
     let kinds = step_kinds(&raw);
-    let kind_name = match kinds.as_slice() {
+    let (kind, kind_at) = match kinds.as_slice() {
         [] => {
-            ctx.error(
-                at,
-                format!(
-                    "a step needs one of {}",
-                    STEP_KINDS
-                        .iter()
-                        .map(|k| format!("`{k}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            );
+            let all: Vec<String> = STEP_KINDS.iter().map(|k| format!("`{k}`")).collect();
+            ctx.error(at, format!("a step needs one of {}", all.join(", ")));
             return None;
         }
-        [(k, _)] => *k,
+        [(k, loc)] => (*k, *loc),
         [(a, _), (b, loc), ..] => {
             ctx.error(*loc, format!("a step has one kind, this one has both `{a}` and `{b}`: split it into two steps"));
             return None;
         }
     };
-    if kind_name != "run" {
+    if kind == "sql" {
         ctx.error(
-            kinds[0].1,
-            format!("`{kind_name}` steps are not supported by this version of gaterun yet"),
+            kind_at,
+            "`sql` steps are not supported by this version of gaterun yet",
         );
         return None;
     }
-    // Keys that belong to other step kinds are mistakes, not decoration.
+    let (step_keys, expect_keys) = allowed(kind);
     for (key, present) in [
         ("headers", raw.headers.is_some()),
         ("json", raw.json.is_some()),
@@ -344,10 +475,47 @@ fn step(ctx: &mut FileCtx, raw: RawStep, at: Location) -> Option<Step> {
         ("follow_redirects", raw.follow_redirects.is_some()),
         ("signal", raw.signal.is_some()),
     ] {
-        if present {
+        if present && !step_keys.contains(&key) {
+            ctx.error(at, format!("`{key}` does not apply to a `{kind}` step"));
+        }
+    }
+    let expect = raw
+        .expect
+        .map(|e| (e.referenced, e.value))
+        .unwrap_or((at, RawExpect::default()));
+    let (expect_at, expect) = expect;
+    for (key, present) in [
+        ("exit", expect.exit.is_some()),
+        ("stdout", expect.stdout.is_some()),
+        ("stderr", expect.stderr.is_some()),
+        ("status", expect.status.is_some()),
+        ("headers", expect.headers.is_some()),
+        ("body", expect.body.is_some()),
+        ("json", expect.json.is_some()),
+        ("open", expect.open.is_some()),
+        ("rows", expect.rows.is_some()),
+        ("count", expect.count.is_some()),
+        ("value", expect.value.is_some()),
+        ("error", expect.error.is_some()),
+        ("exists", expect.exists.is_some()),
+        ("contains", expect.contains.is_some()),
+    ] {
+        if present && !expect_keys.contains(&key) {
+            let takes = if expect_keys.is_empty() {
+                "it takes no `expect`".to_owned()
+            } else {
+                format!(
+                    "it takes {}",
+                    expect_keys
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
             ctx.error(
-                at,
-                format!("`{key}` does not apply to a `{kind_name}` step"),
+                expect_at,
+                format!("`expect.{key}` does not apply to a `{kind}` step ({takes})"),
             );
         }
     }
@@ -359,8 +527,6 @@ fn step(ctx: &mut FileCtx, raw: RawStep, at: Location) -> Option<Step> {
         .eventually
         .as_ref()
         .and_then(|t| duration(ctx, t, "eventually"));
-    let expect = raw.expect.map(|e| (e.referenced, e.value));
-    let run_expect = run_expect(ctx, expect);
     let mut captures = Vec::new();
     for (name, sel) in raw.capture.unwrap_or_default() {
         if !vars::is_name(&name) {
@@ -370,48 +536,273 @@ fn step(ctx: &mut FileCtx, raw: RawStep, at: Location) -> Option<Step> {
             );
             continue;
         }
-        match capture_regex(&sel.value) {
+        let checked = match kind {
+            "run" => capture_regex(&sel.value),
+            "http" => capture_http(&sel.value),
+            _ => Err(format!("a `{kind}` step captures nothing")),
+        };
+        match checked {
             Ok(()) => captures.push((name, sel.value)),
             Err(e) => ctx.error(sel.referenced, format!("capture `{name}`: {e}")),
         }
     }
-    let command = match raw.run.map(|r| (r.referenced, r.value)) {
-        Some((loc, RawCommand::Argv(argv))) => {
-            if argv.is_empty() {
+    let step_kind = match kind {
+        "run" => {
+            let run = raw.run?;
+            let command = command(ctx, run.value, run.referenced);
+            let exit = match expect.exit {
+                Some(e) => {
+                    if e.value.0.is_empty() || e.value.0.iter().any(|c| !(0..=255).contains(c)) {
+                        ctx.error(e.referenced, "`exit` takes exit codes from 0 to 255");
+                    }
+                    e.value.0
+                }
+                None => vec![0],
+            };
+            let run_expect = RunExpect {
+                exit,
+                stdout: patterns(ctx, expect.stdout),
+                stderr: patterns(ctx, expect.stderr),
+            };
+            StepKind::Run {
+                command: command?,
+                expect: run_expect,
+            }
+        }
+        "http" => {
+            let spec = raw.http?;
+            let (method, url) = http_target(ctx, &spec.value, spec.referenced)?;
+            let headers = raw
+                .headers
+                .map(|h| h.0.into_iter().map(|(k, v)| (k, v.0)).collect())
+                .unwrap_or_default();
+            let body = match (raw.json, raw.body) {
+                (Some(_), Some(_)) => {
+                    ctx.error(at, "an `http` step sends `json` or `body`, not both");
+                    None
+                }
+                (Some(j), None) => Some(HttpBody::Json(j)),
+                (None, Some(b)) => Some(HttpBody::Text(b)),
+                (None, None) => None,
+            };
+            let status = match expect.status {
+                Some(s) => status_spec(ctx, s.value.0, s.referenced),
+                None => vec![StatusMatch::Class(2)],
+            };
+            let mut header_expect = Vec::new();
+            for (name, pats) in expect.headers.map(|h| h.0).unwrap_or_default() {
+                let mut list = Vec::new();
+                for p in pats.0 {
+                    match Pattern::parse(&p) {
+                        Ok(p) => list.push(p),
+                        Err(e) => ctx.error(expect_at, format!("expect.headers.{name}: {e}")),
+                    }
+                }
+                header_expect.push((name.to_ascii_lowercase(), list));
+            }
+            let mut json_expect = Vec::new();
+            for (path, value) in expect.json.map(|j| j.0).unwrap_or_default() {
+                if let Err(e) = jsonpath(&path) {
+                    ctx.error(expect_at, format!("expect.json: {e}"));
+                    continue;
+                }
+                let want = match value {
+                    serde_json::Value::String(p) => match Pattern::parse(&p) {
+                        Ok(p) => JsonExpect::Pattern(p),
+                        Err(e) => {
+                            ctx.error(expect_at, format!("expect.json `{path}`: {e}"));
+                            continue;
+                        }
+                    },
+                    other => JsonExpect::Value(other),
+                };
+                json_expect.push((path, want));
+            }
+            let http_expect = HttpExpect {
+                status,
+                headers: header_expect,
+                body: patterns(ctx, expect.body),
+                json: json_expect,
+            };
+            StepKind::Http(Box::new(HttpStep {
+                method,
+                url,
+                headers,
+                body,
+                follow_redirects: raw.follow_redirects.unwrap_or(false),
+                expect: http_expect,
+            }))
+        }
+        "tcp" => {
+            let addr = raw.tcp?;
+            check_template(ctx, addr.referenced, &addr.value)?;
+            let checked = vars::check_syntax(&addr.value, "1").unwrap_or_default();
+            if !checked.contains(':') {
                 ctx.error(
-                    loc,
-                    "`run` is an empty list: give the program and its arguments",
+                    addr.referenced,
+                    format!("`tcp` takes HOST:PORT, got `{}`", addr.value),
                 );
             }
-            for a in &argv {
-                if let Err(e) = vars::check_syntax(a, "x") {
-                    ctx.error(loc, e.to_string());
-                }
+            StepKind::Tcp {
+                address: addr.value,
+                open: expect.open.unwrap_or(true),
             }
-            Command::Argv(argv)
         }
-        Some((loc, RawCommand::Shell(s))) => {
-            if s.trim().is_empty() {
-                ctx.error(loc, "`run` is empty");
+        "file" => {
+            let path = raw.file?;
+            check_template(ctx, path.referenced, &path.value)?;
+            StepKind::File {
+                path: path.value,
+                exists: expect.exists.unwrap_or(true),
+                contains: patterns(ctx, expect.contains),
             }
-            Command::Shell(s)
         }
-        None => return None,
+        action @ ("start" | "stop" | "restart") => {
+            let target = match action {
+                "start" => raw.start,
+                "stop" => raw.stop,
+                _ => raw.restart,
+            }?;
+            if !services.contains(&target.value.as_str()) {
+                let known = if services.is_empty() {
+                    "this gate has no services".to_owned()
+                } else {
+                    format!("its services: {}", services.join(", "))
+                };
+                ctx.error(
+                    target.referenced,
+                    format!(
+                        "`{action}` names an unknown service `{}` ({known})",
+                        target.value
+                    ),
+                );
+            }
+            let signal = match raw.signal {
+                Some(s) => match Signal::parse(&s.value) {
+                    Some(sig) => sig,
+                    None => {
+                        ctx.error(
+                            s.referenced,
+                            format!(
+                                "unknown signal `{}`: use one of {}",
+                                s.value,
+                                Signal::NAMES.join(", ")
+                            ),
+                        );
+                        Signal::Term
+                    }
+                },
+                None => Signal::Term,
+            };
+            let action = match action {
+                "start" => ServiceAction::Start,
+                "stop" => ServiceAction::Stop,
+                _ => ServiceAction::Restart,
+            };
+            StepKind::Service {
+                action,
+                service: target.value,
+                signal,
+            }
+        }
+        _ => return None,
     };
     if ctx.diagnostics.len() > before {
         return None;
     }
     Some(Step {
         name: raw.name,
-        kind: StepKind::Run {
-            command,
-            expect: run_expect?,
-        },
+        kind: step_kind,
         timeout,
         eventually,
         captures,
         line: at.line(),
     })
+}
+
+/// `"POST http://…"`, or a bare URL for GET.
+fn http_target(ctx: &mut FileCtx, spec: &str, at: Location) -> Option<(String, String)> {
+    const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+    let spec = spec.trim();
+    let (method, url) = match spec.split_once(char::is_whitespace) {
+        Some((m, u)) => (m.to_owned(), u.trim().to_owned()),
+        None => ("GET".to_owned(), spec.to_owned()),
+    };
+    if !METHODS.contains(&method.as_str()) {
+        ctx.error(
+            at,
+            format!(
+                "unknown HTTP method `{method}`: use one of {}",
+                METHODS.join(", ")
+            ),
+        );
+        return None;
+    }
+    check_template(ctx, at, &url)?;
+    let probe = vars::check_syntax(&url, "x").unwrap_or_default();
+    if !(probe.starts_with("http://") || probe.starts_with("https://") || url.starts_with("${")) {
+        ctx.error(
+            at,
+            format!("`http` takes [METHOD] URL with an http:// or https:// URL, got `{spec}`"),
+        );
+        return None;
+    }
+    Some((method, url))
+}
+
+fn status_spec(ctx: &mut FileCtx, raw: Vec<Scalar>, at: Location) -> Vec<StatusMatch> {
+    let mut out = Vec::new();
+    for s in raw {
+        let text = s.0.trim().to_ascii_lowercase();
+        let parsed = if let Some(class) = text.strip_suffix("xx") {
+            class
+                .parse::<u16>()
+                .ok()
+                .filter(|c| (1..=5).contains(c))
+                .map(StatusMatch::Class)
+        } else {
+            text.parse::<u16>()
+                .ok()
+                .filter(|c| (100..=599).contains(c))
+                .map(StatusMatch::Exact)
+        };
+        match parsed {
+            Some(m) => out.push(m),
+            None => ctx.error(
+                at,
+                format!(
+                    "invalid status `{}`: use a code from 100 to 599, or a class like `2xx`",
+                    s.0
+                ),
+            ),
+        }
+    }
+    if out.is_empty() {
+        ctx.error(at, "`status` is empty");
+    }
+    out
+}
+
+pub fn jsonpath(path: &str) -> Result<serde_json_path::JsonPath, String> {
+    let probe = vars::check_syntax(path, "x").map_err(|e| e.to_string())?;
+    serde_json_path::JsonPath::parse(&probe).map_err(|e| format!("invalid JSONPath `{path}`: {e}"))
+}
+
+/// An `http` capture: a JSONPath on the body (`$.id`) or `header:NAME`.
+fn capture_http(sel: &str) -> Result<(), String> {
+    if let Some(name) = sel.strip_prefix("header:") {
+        return if name.trim().is_empty() {
+            Err("`header:` needs a header name".to_owned())
+        } else {
+            Ok(())
+        };
+    }
+    if !sel.starts_with('$') {
+        return Err(format!(
+            "an `http` capture is a JSONPath (`$.id`) or `header:NAME`, got `{sel}`"
+        ));
+    }
+    jsonpath(sel).map(|_| ())
 }
 
 /// A `run` capture selector: `/regex/` with exactly one group, matched on stdout.
@@ -432,10 +823,7 @@ fn capture_regex(sel: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn patterns(
-    ctx: &mut FileCtx,
-    raw: Option<Spanned<super::raw::OneOrMany<String>>>,
-) -> Vec<Pattern> {
+fn patterns(ctx: &mut FileCtx, raw: Option<Spanned<OneOrMany<String>>>) -> Vec<Pattern> {
     let Some(raw) = raw else { return Vec::new() };
     let mut out = Vec::new();
     for p in raw.value.0 {
@@ -445,45 +833,4 @@ fn patterns(
         }
     }
     out
-}
-
-fn run_expect(ctx: &mut FileCtx, raw: Option<(Location, RawExpect)>) -> Option<RunExpect> {
-    let Some((at, raw)) = raw else {
-        return Some(RunExpect {
-            exit: vec![0],
-            stdout: Vec::new(),
-            stderr: Vec::new(),
-        });
-    };
-    for (key, present) in [
-        ("status", raw.status.is_some()),
-        ("headers", raw.headers.is_some()),
-        ("body", raw.body.is_some()),
-        ("json", raw.json.is_some()),
-        ("open", raw.open.is_some()),
-        ("rows", raw.rows.is_some()),
-        ("count", raw.count.is_some()),
-        ("value", raw.value.is_some()),
-        ("error", raw.error.is_some()),
-        ("exists", raw.exists.is_some()),
-        ("contains", raw.contains.is_some()),
-    ] {
-        if present {
-            ctx.error(at, format!("`expect.{key}` does not apply to a `run` step (it takes `exit`, `stdout`, `stderr`)"));
-        }
-    }
-    let exit = match raw.exit {
-        Some(e) => {
-            if e.value.0.is_empty() || e.value.0.iter().any(|c| !(0..=255).contains(c)) {
-                ctx.error(e.referenced, "`exit` takes exit codes from 0 to 255");
-            }
-            e.value.0
-        }
-        None => vec![0],
-    };
-    Some(RunExpect {
-        exit,
-        stdout: patterns(ctx, raw.stdout),
-        stderr: patterns(ctx, raw.stderr),
-    })
 }

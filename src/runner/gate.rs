@@ -1,15 +1,17 @@
-//! One gate's lifecycle: its environment and temp directory, its steps in order (with
-//! `eventually` and deadlines), and a teardown that leaves no process behind.
+//! One gate's lifecycle: its environment and temp directory, its services, its steps in order
+//! (with `eventually` and deadlines), and a teardown that leaves no process behind.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
 use super::{Event, RunContext};
-use crate::config::{Gate, Stage, Step, StepKind};
+use crate::config::{Gate, ServiceAction, Stage, Step, StepKind};
 use crate::process::{self, CappedBuffer};
 use crate::results::{GateResult, Status, StepResult};
+use crate::services::{self, Service};
 use crate::steps::{self, Deadline, Failure, GateCtx};
 use crate::vars::{self, Vars};
 
@@ -38,32 +40,19 @@ pub async fn run(
     };
 
     let tmp = rc.tmp_root.join(format!("gate-{token}"));
-    let setup = std::fs::create_dir_all(&tmp)
-        .map_err(|e| {
-            format!(
-                "failed to create the gate's temp directory {}: {e}",
-                tmp.display()
-            )
-        })
-        .and_then(|()| environment(&stage, gate, &rc, &tmp));
-    let secrets: Vec<String>;
-    match setup {
+    let mut secrets = Vec::new();
+    match setup(&stage, gate, &rc, &tmp) {
         Err(message) => {
             result.status = Status::Error;
             result.message = Some(message);
-            secrets = Vec::new();
         }
-        Ok(vars) => {
+        Ok((vars, workdir, services)) => {
             secrets = gate
                 .secrets
                 .iter()
                 .filter_map(|s| vars.get(s).cloned())
                 .filter(|v| !v.is_empty())
                 .collect();
-            let workdir = match vars::interpolate(&gate.workdir.to_string_lossy(), &vars) {
-                Ok(w) => rc.project_root.join(w),
-                Err(e) => rc.project_root.join(e.to_string()),
-            };
             let mut ctx = GateCtx {
                 vars,
                 workdir,
@@ -73,9 +62,13 @@ pub async fn run(
                 groups: Vec::new(),
                 readers: Vec::new(),
                 cancel,
+                services,
+                http: rc.http.clone(),
             };
             run_steps(&stage, gate, &mut ctx, &rc, started, &mut result).await;
-            // Teardown, whatever happened: no process outlives its gate.
+            // Teardown, whatever happened: services in reverse order, then every process
+            // still carrying the gate's token. No process outlives its gate.
+            services::stop_all(&mut ctx).await;
             process::terminate(&token, &ctx.groups, gate.grace).await;
             let readers: Vec<_> = ctx.readers.drain(..).collect();
             for r in readers {
@@ -99,6 +92,42 @@ pub async fn run(
         s.message = s.message.take().map(|m| mask(&m, &secrets));
     }
     result
+}
+
+/// The temp directory, the variables, the working directory and the services (with their
+/// ports) of a gate; an error message if the gate cannot be evaluated.
+fn setup(
+    stage: &Stage,
+    gate: &Gate,
+    rc: &RunContext,
+    tmp: &std::path::Path,
+) -> Result<(Vars, PathBuf, Vec<Service>), String> {
+    std::fs::create_dir_all(tmp).map_err(|e| {
+        format!(
+            "failed to create the gate's temp directory {}: {e}",
+            tmp.display()
+        )
+    })?;
+    let mut vars = environment(stage, gate, rc, tmp)?;
+    let mut services = Vec::new();
+    for def in &gate.services {
+        let svc = Service::new(def.clone())
+            .map_err(|e| format!("failed to find a free port for service `{}`: {e}", def.name))?;
+        let prefix = def.var_prefix();
+        vars.insert(format!("{prefix}_PORT"), svc.port.0.to_string());
+        vars.insert(
+            format!("{prefix}_URL"),
+            format!("http://127.0.0.1:{}", svc.port.0),
+        );
+        services.push(svc);
+    }
+    let workdir = vars::interpolate(&gate.workdir.to_string_lossy(), &vars)
+        .map_err(|e| format!("workdir: {e}"))?;
+    let workdir = rc.project_root.join(workdir);
+    if !workdir.is_dir() {
+        return Err(format!("workdir {} is not a directory", workdir.display()));
+    }
+    Ok((vars, workdir, services))
 }
 
 /// The gate's variables, in the spec's order: gaterun's environment, defaults and the gate's
@@ -139,6 +168,12 @@ fn environment(
     Ok(vars)
 }
 
+/// What the gate runs, in order: its services' start-up, then its steps.
+enum Action<'a> {
+    StartService(usize),
+    Step(&'a Step),
+}
+
 async fn run_steps(
     stage: &Stage,
     gate: &Gate,
@@ -147,14 +182,35 @@ async fn run_steps(
     started: Instant,
     result: &mut GateResult,
 ) {
-    let gate_deadline = started + gate.timeout;
+    let gate_deadline = Deadline {
+        at: started + gate.timeout,
+        message: format!(
+            "gate timed out after {}",
+            humantime::format_duration(gate.timeout)
+        ),
+    };
+    let actions: Vec<Action> = (0..gate.services.len())
+        .map(Action::StartService)
+        .chain(gate.steps.iter().map(Action::Step))
+        .collect();
     let total = gate.steps.len();
     let mut failed = false;
-    for (i, step) in gate.steps.iter().enumerate() {
-        let label = step.label();
+    for (n, action) in actions.iter().enumerate() {
+        let (kind, label, number) = match action {
+            Action::StartService(i) => (
+                "start".to_owned(),
+                format!("start service `{}`", gate.services[*i].name),
+                None,
+            ),
+            Action::Step(step) => (
+                step.kind_name().to_owned(),
+                step.label(),
+                Some(n - gate.services.len() + 1),
+            ),
+        };
         if failed {
             result.steps.push(StepResult {
-                kind: step.kind_name().to_owned(),
+                kind,
                 name: label,
                 status: Status::Skipped,
                 duration_ms: 0,
@@ -168,16 +224,23 @@ async fn run_steps(
             gate: gate.id.clone(),
             step: label.clone(),
         });
-        ctx.log_line(&format!("── step {}/{total}: {label}", i + 1));
+        let heading = match number {
+            Some(k) => format!("step {k}/{total}"),
+            None => "setup".to_owned(),
+        };
+        ctx.log_line(&format!("── {heading}: {label}"));
         let step_started = Instant::now();
-        let (outcome, attempts) = with_retries(step, ctx, gate, gate_deadline).await;
+        let (outcome, attempts) = match action {
+            Action::StartService(i) => (services::start(ctx, *i, &gate_deadline).await, 1),
+            Action::Step(step) => with_retries(step, ctx, &gate_deadline).await,
+        };
         let elapsed = step_started.elapsed();
         let (status, message) = match &outcome {
             Ok(()) => (Status::Passed, None),
             Err(Failure::Interrupted) => (Status::Interrupted, Some("interrupted".to_owned())),
             Err(Failure::Error(m)) => (Status::Error, Some(m.clone())),
             Err(Failure::Timeout(m)) => (Status::Failed, Some(format!("{m} in step `{label}`"))),
-            Err(f) => (Status::Failed, Some(f.message())),
+            Err(Failure::Check(m)) => (Status::Failed, Some(m.clone())),
         };
         let tries = if attempts > 1 {
             format!(", {attempts} attempts")
@@ -185,8 +248,7 @@ async fn run_steps(
             String::new()
         };
         ctx.log_line(&format!(
-            "── step {}/{total} {} in {}{tries}{}",
-            i + 1,
+            "── {heading} {} in {}{tries}{}",
             status.as_str(),
             crate::reporter::human_duration(elapsed),
             message
@@ -197,17 +259,15 @@ async fn run_steps(
         if status != Status::Passed {
             failed = true;
             result.status = status;
-            let timed_out = matches!(outcome, Err(Failure::Timeout(_)));
-            result.message = message.clone().map(|m| {
-                if total > 1 && !timed_out {
-                    format!("step {} ({label}): {m}", i + 1)
-                } else {
-                    m
-                }
+            let plain =
+                matches!(outcome, Err(Failure::Timeout(_))) || number.is_none() || total == 1;
+            result.message = message.clone().map(|m| match number {
+                Some(k) if !plain => format!("step {k} ({label}): {m}"),
+                _ => m,
             });
         }
         result.steps.push(StepResult {
-            kind: step.kind_name().to_owned(),
+            kind,
             name: label,
             status,
             duration_ms: elapsed.as_millis() as u64,
@@ -222,33 +282,22 @@ async fn run_steps(
 async fn with_retries(
     step: &Step,
     ctx: &mut GateCtx,
-    gate: &Gate,
-    gate_deadline: Instant,
+    gate_deadline: &Deadline,
 ) -> (Result<(), Failure>, u32) {
     let now = Instant::now();
     let deadline = match step.timeout {
-        Some(t) if now + t < gate_deadline => Deadline {
+        Some(t) if now + t < gate_deadline.at => Deadline {
             at: now + t,
             message: format!("step timed out after {}", humantime::format_duration(t)),
         },
-        _ => Deadline {
-            at: gate_deadline,
-            message: format!(
-                "gate timed out after {}",
-                humantime::format_duration(gate.timeout)
-            ),
-        },
+        _ => gate_deadline.clone(),
     };
     let retry_until = step.eventually.map(|e| now + e);
     let mut attempts = 0;
     let mut pause = Duration::from_millis(20);
     loop {
         attempts += 1;
-        let outcome = match &step.kind {
-            StepKind::Run { command, expect } => {
-                steps::run::attempt(ctx, command, expect, &step.captures, &deadline).await
-            }
-        };
+        let outcome = attempt(step, ctx, &deadline, gate_deadline).await;
         let Err(Failure::Check(message)) = &outcome else {
             return (outcome, attempts);
         };
@@ -269,6 +318,56 @@ async fn with_retries(
         ));
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_millis(500));
+    }
+}
+
+/// One attempt of a step, bounded by its deadline and by an interrupt.
+async fn attempt(
+    step: &Step,
+    ctx: &mut GateCtx,
+    deadline: &Deadline,
+    gate_deadline: &Deadline,
+) -> Result<(), Failure> {
+    // `run` stops its own processes on a deadline; the others are plain futures.
+    if let StepKind::Run { command, expect } = &step.kind {
+        return steps::run::attempt(ctx, command, expect, &step.captures, deadline).await;
+    }
+    let mut cancel = ctx.cancel.clone();
+    let work = async {
+        match &step.kind {
+            StepKind::Run { .. } => unreachable!("handled above"),
+            StepKind::Http(h) => steps::http::attempt(ctx, h, &step.captures, deadline).await,
+            StepKind::Tcp { address, open } => {
+                steps::tcp::attempt(ctx, address, *open, deadline).await
+            }
+            StepKind::File {
+                path,
+                exists,
+                contains,
+            } => steps::file::attempt(ctx, path, *exists, contains).await,
+            StepKind::Service {
+                action,
+                service,
+                signal,
+            } => {
+                let Some(i) = ctx.services.iter().position(|s| s.def.name == *service) else {
+                    return Err(Failure::Error(format!("unknown service `{service}`")));
+                };
+                match action {
+                    ServiceAction::Start => services::start(ctx, i, gate_deadline).await,
+                    ServiceAction::Stop => services::stop(ctx, i, *signal).await,
+                    ServiceAction::Restart => {
+                        services::stop(ctx, i, *signal).await?;
+                        services::start(ctx, i, gate_deadline).await
+                    }
+                }
+            }
+        }
+    };
+    tokio::select! {
+        r = work => r,
+        _ = tokio::time::sleep_until(deadline.at.into()) => Err(Failure::Timeout(deadline.message.clone())),
+        _ = crate::steps::cancelled(&mut cancel) => Err(Failure::Interrupted),
     }
 }
 

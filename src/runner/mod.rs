@@ -22,6 +22,7 @@ pub struct RunContext {
     pub log_cap: usize,
     pub keep_tmp: bool,
     pub events: mpsc::UnboundedSender<Event>,
+    pub http: crate::steps::Http,
 }
 
 impl RunContext {
@@ -190,7 +191,7 @@ async fn run_gates(
         // makes a `serial: true` stage run one gate after another, in order.
         let permit = tokio::select! {
             p = permits.clone().acquire_owned() => p.ok(),
-            _ = cancel.wait_for(|c| *c) => None,
+            _ = crate::steps::cancelled(&mut cancel) => None,
         };
         let Some(permit) = permit else {
             handles.push(None);

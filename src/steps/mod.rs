@@ -1,7 +1,10 @@
 //! Step kinds. Each file runs one kind of step once (one attempt); the gate executor handles
 //! `eventually`, deadlines and teardown around them.
 
+pub mod file;
+pub mod http;
 pub mod run;
+pub mod tcp;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -25,6 +28,9 @@ pub struct GateCtx {
     /// Output readers still running (a background process may hold a pipe open).
     pub readers: Vec<tokio::task::JoinHandle<()>>,
     pub cancel: watch::Receiver<bool>,
+    /// The gate's services, in definition order.
+    pub services: Vec<crate::services::Service>,
+    pub http: Http,
 }
 
 impl GateCtx {
@@ -76,5 +82,43 @@ impl From<crate::expect::CheckError> for Failure {
             crate::expect::CheckError::Mismatch(m) => Failure::Check(m),
             crate::expect::CheckError::Invalid(m) => Failure::Error(m),
         }
+    }
+}
+
+/// HTTP clients shared by a run (connection pools), built on first use: one that follows
+/// redirects and one that does not. Never through a proxy: a CI proxy must not intercept
+/// requests to localhost.
+#[derive(Clone, Default)]
+pub struct Http {
+    clients: Arc<std::sync::OnceLock<Result<(reqwest::Client, reqwest::Client), String>>>,
+}
+
+impl Http {
+    pub fn client(&self, follow_redirects: bool) -> Result<&reqwest::Client, String> {
+        let built = self.clients.get_or_init(|| {
+            let make = |policy| {
+                reqwest::Client::builder()
+                    .no_proxy()
+                    .redirect(policy)
+                    .user_agent(concat!("gaterun/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .map_err(|e| format!("failed to build the HTTP client: {e}"))
+            };
+            Ok((
+                make(reqwest::redirect::Policy::limited(10))?,
+                make(reqwest::redirect::Policy::none())?,
+            ))
+        });
+        match built {
+            Ok((follow, direct)) => Ok(if follow_redirects { follow } else { direct }),
+            Err(e) => Err(e.clone()),
+        }
+    }
+}
+
+/// Resolves once the run is interrupted (or its sender is gone). Holds no lock across awaits.
+pub async fn cancelled(rx: &mut watch::Receiver<bool>) {
+    if rx.wait_for(|c| *c).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }

@@ -76,7 +76,7 @@ pub async fn attempt(
     let outcome = tokio::select! {
         status = child.wait() => Ok(status),
         _ = tokio::time::sleep_until(deadline.at.into()) => Err(Failure::Timeout(deadline.message.clone())),
-        _ = cancel.wait_for(|c| *c) => Err(Failure::Interrupted),
+        _ = crate::steps::cancelled(&mut cancel) => Err(Failure::Interrupted),
     };
     let status = match outcome {
         Ok(status) => status,

@@ -1,0 +1,55 @@
+//! The `file` step: a path relative to the gate's `workdir` exists (or not) and its content
+//! satisfies patterns.
+
+use tokio::io::AsyncReadExt;
+
+use super::{Failure, GateCtx};
+use crate::expect::{self, Pattern};
+use crate::vars;
+
+/// How much of a file `contains` reads.
+const READ_CAP: u64 = 16 << 20;
+
+pub async fn attempt(
+    ctx: &GateCtx,
+    path: &str,
+    exists: bool,
+    contains: &[Pattern],
+) -> Result<(), Failure> {
+    let rel = vars::interpolate(path, &ctx.vars).map_err(|e| Failure::Error(e.to_string()))?;
+    let full = ctx.workdir.join(&rel);
+    let meta = tokio::fs::metadata(&full).await;
+    match (exists, meta) {
+        (false, Err(_)) => Ok(()),
+        (false, Ok(m)) => Err(Failure::Check(format!(
+            "expected file {rel} not to exist, got a file of {} bytes",
+            m.len()
+        ))),
+        (true, Err(e)) => Err(Failure::Check(format!(
+            "expected file {rel} to exist, got {}",
+            super::tcp::io_reason(&e)
+        ))),
+        (true, Ok(_)) if contains.is_empty() => Ok(()),
+        (true, Ok(_)) => {
+            let mut data = Vec::new();
+            let file = tokio::fs::File::open(&full).await.map_err(|e| {
+                Failure::Check(format!(
+                    "failed to read {rel}: {}",
+                    super::tcp::io_reason(&e)
+                ))
+            })?;
+            file.take(READ_CAP)
+                .read_to_end(&mut data)
+                .await
+                .map_err(|e| {
+                    Failure::Check(format!(
+                        "failed to read {rel}: {}",
+                        super::tcp::io_reason(&e)
+                    ))
+                })?;
+            let text = String::from_utf8_lossy(&data);
+            expect::check_all(&format!("file {rel}"), contains, &text, &ctx.vars)?;
+            Ok(())
+        }
+    }
+}

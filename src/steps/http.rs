@@ -1,0 +1,277 @@
+//! The `http` step: one request, expectations on status, headers, body and JSON, captures by
+//! JSONPath or header. The gate log keeps the request and the response (body capped).
+
+use std::fmt::Write;
+
+use super::{Deadline, Failure, GateCtx};
+use crate::config::{HttpBody, HttpStep, JsonExpect};
+use crate::expect::{self, CheckError};
+use crate::vars::{self, Vars};
+
+/// How much of a response body is read; the rest is ignored.
+const BODY_CAP: usize = 16 << 20;
+/// How much of a body the log shows.
+const LOG_BODY_CAP: usize = 64 * 1024;
+
+/// A reqwest error as a short reason: `connection refused`, `timed out`.
+pub fn short_error(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        return "timed out".to_owned();
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return super::tcp::io_reason(io);
+        }
+        source = s.source();
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let _ = write!(text, ": {s}");
+        source = s.source();
+    }
+    text
+}
+
+fn invalid(e: impl std::fmt::Display) -> Failure {
+    Failure::Error(e.to_string())
+}
+
+/// Interpolate `${VAR}` in every string of a JSON value.
+fn interpolate_json(
+    v: &serde_json::Value,
+    vars: &Vars,
+) -> Result<serde_json::Value, vars::VarError> {
+    Ok(match v {
+        serde_json::Value::String(s) => serde_json::Value::String(vars::interpolate(s, vars)?),
+        serde_json::Value::Array(items) => serde_json::Value::Array(
+            items
+                .iter()
+                .map(|i| interpolate_json(i, vars))
+                .collect::<Result<_, _>>()?,
+        ),
+        serde_json::Value::Object(map) => serde_json::Value::Object(
+            map.iter()
+                .map(|(k, v)| Ok((k.clone(), interpolate_json(v, vars)?)))
+                .collect::<Result<_, _>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+fn capped(text: &str, cap: usize) -> String {
+    if text.len() <= cap {
+        return text.to_owned();
+    }
+    let mut end = cap;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}\n[... {} more bytes]", &text[..end], text.len() - end)
+}
+
+/// The value(s) a JSONPath selects: one node as itself, none as `None`, several as an array.
+fn select(
+    path: &str,
+    body: &serde_json::Value,
+    vars: &Vars,
+) -> Result<Option<serde_json::Value>, Failure> {
+    let path = vars::interpolate(path, vars).map_err(invalid)?;
+    let compiled = crate::config::validate::jsonpath(&path).map_err(Failure::Error)?;
+    let nodes = compiled.query(body).all();
+    Ok(match nodes.len() {
+        0 => None,
+        1 => Some(nodes[0].clone()),
+        _ => Some(serde_json::Value::Array(
+            nodes.into_iter().cloned().collect(),
+        )),
+    })
+}
+
+fn as_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+pub async fn attempt(
+    ctx: &mut GateCtx,
+    step: &HttpStep,
+    captures: &[(String, String)],
+    deadline: &Deadline,
+) -> Result<(), Failure> {
+    let url = vars::interpolate(&step.url, &ctx.vars).map_err(invalid)?;
+    let method = reqwest::Method::from_bytes(step.method.as_bytes()).map_err(invalid)?;
+    let client = ctx
+        .http
+        .client(step.follow_redirects)
+        .map_err(Failure::Error)?
+        .clone();
+    let mut request = client.request(method.clone(), &url);
+    let mut log = format!("> {method} {url}\n");
+    for (name, value) in &step.headers {
+        let value = vars::interpolate(value, &ctx.vars).map_err(invalid)?;
+        let _ = writeln!(log, "> {name}: {value}");
+        request = request.header(name.as_str(), value);
+    }
+    match &step.body {
+        Some(HttpBody::Json(v)) => {
+            let v = interpolate_json(v, &ctx.vars).map_err(invalid)?;
+            let _ = writeln!(
+                log,
+                "> content-type: application/json\n>\n{}",
+                capped(&v.to_string(), LOG_BODY_CAP)
+            );
+            request = request.json(&v);
+        }
+        Some(HttpBody::Text(b)) => {
+            let b = vars::interpolate(b, &ctx.vars).map_err(invalid)?;
+            let _ = writeln!(log, ">\n{}", capped(&b, LOG_BODY_CAP));
+            request = request.body(b);
+        }
+        None => {}
+    }
+    let left = deadline
+        .at
+        .saturating_duration_since(std::time::Instant::now());
+    ctx.log_line(log.trim_end());
+    let response = match request.timeout(left).send().await {
+        Ok(r) => r,
+        Err(e) if e.is_timeout() && std::time::Instant::now() >= deadline.at => {
+            return Err(Failure::Timeout(deadline.message.clone()));
+        }
+        Err(e) => {
+            let reason = short_error(&e);
+            ctx.log_line(&format!("< request failed: {reason}"));
+            return Err(Failure::Check(format!("{method} {url} failed: {reason}")));
+        }
+    };
+    let status = response.status();
+    let headers = response.headers().clone();
+    let mut body: Vec<u8> = Vec::new();
+    let mut response = response;
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = BODY_CAP.saturating_sub(body.len());
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                if room <= chunk.len() {
+                    break;
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                return Err(Failure::Check(format!(
+                    "{method} {url}: reading the body failed: {}",
+                    short_error(&e)
+                )));
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let mut log = format!(
+        "< {} {}\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
+    );
+    for (name, value) in &headers {
+        let _ = writeln!(
+            log,
+            "< {name}: {}",
+            String::from_utf8_lossy(value.as_bytes())
+        );
+    }
+    if !text.is_empty() {
+        let _ = writeln!(log, "<\n{}", capped(&text, LOG_BODY_CAP));
+    }
+    ctx.log_line(log.trim_end());
+
+    let expect = &step.expect;
+    let code = status.as_u16();
+    if !expect.status.iter().any(|m| m.matches(code)) {
+        let want: Vec<String> = expect.status.iter().map(ToString::to_string).collect();
+        // One line, expected against actual; the log holds the response in full.
+        return Err(Failure::Check(format!(
+            "expected status {}, got {code}",
+            want.join(" or ")
+        )));
+    }
+    for (name, patterns) in &expect.headers {
+        let Some(value) = headers.get(name.as_str()) else {
+            return Err(Failure::Check(format!("expected header {name}, got none")));
+        };
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        expect::check_all(&format!("header {name}"), patterns, &value, &ctx.vars)?;
+    }
+    expect::check_all("body", &expect.body, &text, &ctx.vars)?;
+    let needs_json =
+        !expect.json.is_empty() || captures.iter().any(|(_, sel)| sel.starts_with('$'));
+    let json: Option<serde_json::Value> = if needs_json {
+        match serde_json::from_str(&text) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                return Err(Failure::Check(format!(
+                    "expected a JSON body, got {}",
+                    expect::preview(&text)
+                )));
+            }
+        }
+    } else {
+        None
+    };
+    let json_body = json.unwrap_or(serde_json::Value::Null);
+    for (path, want) in &expect.json {
+        let got = select(path, &json_body, &ctx.vars)?;
+        match want {
+            JsonExpect::Value(v) => {
+                let v = interpolate_json(v, &ctx.vars).map_err(invalid)?;
+                if got.as_ref() != Some(&v) {
+                    let got = got
+                        .map(|g| g.to_string())
+                        .unwrap_or_else(|| "nothing".to_owned());
+                    return Err(Failure::Check(format!(
+                        "expected {path} to be {v}, got {got}"
+                    )));
+                }
+            }
+            JsonExpect::Pattern(p) => {
+                let Some(got) = got else {
+                    return Err(Failure::Check(format!(
+                        "expected {path} to match {:?}, got nothing",
+                        p.source
+                    )));
+                };
+                match expect::check_all(path, std::slice::from_ref(p), &as_text(&got), &ctx.vars) {
+                    Ok(()) => {}
+                    Err(CheckError::Mismatch(m)) => return Err(Failure::Check(m)),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+    }
+    for (name, sel) in captures {
+        let value = if let Some(header) = sel.strip_prefix("header:") {
+            let header = header.trim().to_ascii_lowercase();
+            headers
+                .get(header.as_str())
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .ok_or_else(|| {
+                    Failure::Check(format!(
+                        "capture `{name}`: no header {header} in the response"
+                    ))
+                })?
+        } else {
+            select(sel, &json_body, &ctx.vars)?
+                .map(|v| as_text(&v))
+                .ok_or_else(|| {
+                    Failure::Check(format!(
+                        "capture `{name}`: {sel} selected nothing in the body"
+                    ))
+                })?
+        };
+        ctx.vars.insert(name.clone(), value);
+    }
+    Ok(())
+}
