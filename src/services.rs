@@ -133,32 +133,8 @@ fn spawn(ctx: &mut GateCtx, i: usize) -> Result<(), Failure> {
             .map_err(|e| Failure::Error(format!("service `{name}` env `{k}`: {e}")))?;
         env.insert(k.clone(), value);
     }
-    let mut cmd = match &svc.def.command {
-        Command::Shell(script) => {
-            let mut c = tokio::process::Command::new("sh");
-            c.arg("-c").arg(script);
-            c
-        }
-        Command::Argv(argv) => {
-            let argv: Vec<String> = argv
-                .iter()
-                .map(|a| vars::interpolate(a, &env))
-                .collect::<Result<_, _>>()
-                .map_err(|e| Failure::Error(format!("service `{name}`: {e}")))?;
-            let mut c = tokio::process::Command::new(&argv[0]);
-            c.args(&argv[1..]);
-            c
-        }
-    };
-    cmd.env_clear()
-        .envs(&env)
-        .env(process::TOKEN_VAR, &ctx.token)
-        .current_dir(&ctx.workdir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(false);
+    let mut cmd = process::gate_command(&svc.def.command, &env, &ctx.token, &ctx.workdir)
+        .map_err(|e| Failure::Error(format!("service `{name}`: {e}")))?;
     let mut child = process::spawn(&mut cmd)
         .map_err(|e| Failure::Check(format!("service `{name}` failed to start: {e}")))?;
     svc.pid = child.id();
@@ -414,32 +390,9 @@ async fn probe_once(probe: &Probe, env: &ProbeEnv, limit: Duration) -> Result<()
 }
 
 async fn run_probe(command: &Command, env: &ProbeEnv, limit: Duration) -> Result<(), String> {
-    let vars = &env.vars;
-    let mut cmd = match command {
-        Command::Shell(s) => {
-            let mut c = tokio::process::Command::new("sh");
-            c.arg("-c").arg(s);
-            c
-        }
-        Command::Argv(argv) => {
-            let argv: Vec<String> = argv
-                .iter()
-                .map(|a| vars::interpolate(a, vars))
-                .collect::<Result<_, _>>()
-                .map_err(|e| e.to_string())?;
-            let mut c = tokio::process::Command::new(&argv[0]);
-            c.args(&argv[1..]);
-            c
-        }
-    };
-    cmd.env_clear()
-        .envs(vars)
-        .env(process::TOKEN_VAR, &env.token)
-        .current_dir(&env.workdir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0);
+    let mut cmd = process::gate_command(command, &env.vars, &env.token, &env.workdir)
+        .map_err(|e| e.to_string())?;
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
     let mut child =
         process::spawn(&mut cmd).map_err(|e| format!("failed to start the probe: {e}"))?;
     let pid = child.id();

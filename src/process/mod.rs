@@ -119,3 +119,42 @@ fn signal_groups(groups: &[u32], signal: rustix::process::Signal) {
         }
     }
 }
+
+/// A command of a gate, ready to spawn: `sh -c` for a shell string (passed untouched: the
+/// shell expands variables itself), the interpolated argv otherwise; exactly the gate's
+/// variables as its environment plus the gate's token; its own process group; stdin from
+/// `/dev/null`, stdout and stderr piped.
+pub fn gate_command(
+    command: &crate::config::Command,
+    vars: &crate::vars::Vars,
+    token: &str,
+    workdir: &std::path::Path,
+) -> Result<tokio::process::Command, crate::vars::VarError> {
+    use std::process::Stdio;
+    let mut cmd = match command {
+        crate::config::Command::Shell(script) => {
+            let mut c = tokio::process::Command::new("sh");
+            c.arg("-c").arg(script);
+            c
+        }
+        crate::config::Command::Argv(argv) => {
+            let argv: Vec<String> = argv
+                .iter()
+                .map(|a| crate::vars::interpolate(a, vars))
+                .collect::<Result<_, _>>()?;
+            let mut c = tokio::process::Command::new(&argv[0]);
+            c.args(&argv[1..]);
+            c
+        }
+    };
+    cmd.env_clear()
+        .envs(vars)
+        .env(TOKEN_VAR, token)
+        .current_dir(workdir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(false);
+    Ok(cmd)
+}

@@ -1,7 +1,7 @@
 //! The `run` step: a shell string (`sh -c`) or an argv list; expectations on the exit code and
 //! on stdout/stderr; captures from stdout.
 
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,32 +26,8 @@ pub async fn attempt(
     captures: &[(String, String)],
     deadline: &Deadline,
 ) -> Result<(), Failure> {
-    let mut cmd = match command {
-        Command::Shell(script) => {
-            let mut c = tokio::process::Command::new("sh");
-            c.arg("-c").arg(script);
-            c
-        }
-        Command::Argv(argv) => {
-            let argv: Vec<String> = argv
-                .iter()
-                .map(|a| vars::interpolate(a, &ctx.vars))
-                .collect::<Result<_, _>>()
-                .map_err(|e| Failure::Error(e.to_string()))?;
-            let mut c = tokio::process::Command::new(&argv[0]);
-            c.args(&argv[1..]);
-            c
-        }
-    };
-    cmd.env_clear()
-        .envs(&ctx.vars)
-        .env(process::TOKEN_VAR, &ctx.token)
-        .current_dir(&ctx.workdir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(false);
+    let mut cmd = process::gate_command(command, &ctx.vars, &ctx.token, &ctx.workdir)
+        .map_err(|e| Failure::Error(e.to_string()))?;
     let program = match command {
         Command::Shell(_) => "sh".to_owned(),
         Command::Argv(argv) => argv[0].clone(),
