@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod database;
 pub mod evidence;
 pub mod exit;
 pub mod expect;
@@ -128,6 +129,7 @@ async fn execute(loaded: &Loaded, runs: Vec<runner::StageRun>, cli: &Cli) -> Res
         keep_tmp: cli.common.keep_tmp,
         events: events_tx,
         http: steps::Http::default(),
+        postgres: database::postgres::Provider::new(&tmp_root),
     });
     let settings = runner::Settings {
         jobs: cli
@@ -139,6 +141,8 @@ async fn execute(loaded: &Loaded, runs: Vec<runner::StageRun>, cli: &Cli) -> Res
         commit: git_commit(&project.root),
     };
     let outcome = runner::run_stages(project, runs, &settings, rc.clone(), cancel_rx.clone()).await;
+    // Whatever happened: the throw-away PostgreSQL cluster goes.
+    rc.postgres.shutdown().await;
     drop(rc);
     let _ = reporter.await;
     let interrupted = *cancel_rx.borrow();

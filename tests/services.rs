@@ -17,24 +17,9 @@ fn project(stage: &str) -> Project {
     p
 }
 
-fn python_available() -> bool {
-    let ok = std::process::Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "python3 is required under CI for the service fixture"
-        );
-        eprintln!("skipping: python3 not found (the test service is a Python script)");
-    }
-    ok
-}
-
 #[test]
 fn service_ready_on_healthz_and_its_output_is_logged() {
-    if !python_available() {
+    if !common::python3() {
         return;
     }
     let p = project(
@@ -74,7 +59,7 @@ gates:
 
 #[test]
 fn a_service_that_exits_at_start_fails_at_once_with_its_status_and_output() {
-    if !python_available() {
+    if !common::python3() {
         return;
     }
     let p = project(
@@ -106,7 +91,7 @@ gates:
 
 #[test]
 fn a_service_that_never_listens_fails_at_its_ready_timeout() {
-    if !python_available() {
+    if !common::python3() {
         return;
     }
     let p = project(
@@ -141,7 +126,7 @@ gates:
 
 #[test]
 fn post_json_capture_and_a_wrong_status() {
-    if !python_available() {
+    if !common::python3() {
         return;
     }
     let p = project(
@@ -194,7 +179,7 @@ gates:
 
 #[test]
 fn kill_restart_keeps_state_under_gate_tmp() {
-    if !python_available() {
+    if !common::python3() {
         return;
     }
     let p = project(
@@ -233,7 +218,7 @@ gates:
 
 #[test]
 fn twenty_gates_with_one_service_definition_get_their_own_ports() {
-    if !python_available() {
+    if !common::python3() {
         return;
     }
     let mut yaml = String::from("stage: 0\nname: Many\ngates:\n");
@@ -254,7 +239,7 @@ fn twenty_gates_with_one_service_definition_get_their_own_ports() {
 
 #[test]
 fn no_service_outlives_a_timeout_or_an_interrupt() {
-    if !python_available() {
+    if !common::python3() {
         return;
     }
     let p = project(

@@ -93,6 +93,8 @@ pub struct Gate {
     /// In order: project defaults, stage defaults, the gate's own. Values may hold `${VAR}`.
     pub env: Vec<(String, String)>,
     pub secrets: Vec<String>,
+    /// A fresh database for this gate alone.
+    pub database: Option<DatabaseKind>,
     /// Background processes, in the order written.
     pub services: Vec<ServiceDef>,
     pub steps: Vec<Step>,
@@ -120,6 +122,10 @@ impl Step {
             StepKind::Run { command, .. } => format!("run: {}", command.display()),
             StepKind::Http(h) => format!("http: {} {}", h.method, h.url),
             StepKind::Tcp { address, .. } => format!("tcp: {address}"),
+            StepKind::Sql { statement, .. } => {
+                let flat: String = statement.split_whitespace().collect::<Vec<_>>().join(" ");
+                format!("sql: {flat}")
+            }
             StepKind::File { path, .. } => format!("file: {path}"),
             StepKind::Service {
                 action, service, ..
@@ -132,6 +138,7 @@ impl Step {
             StepKind::Run { .. } => "run",
             StepKind::Http { .. } => "http",
             StepKind::Tcp { .. } => "tcp",
+            StepKind::Sql { .. } => "sql",
             StepKind::File { .. } => "file",
             StepKind::Service { action, .. } => action.as_str(),
         }
@@ -149,6 +156,11 @@ pub enum StepKind {
         address: String,
         open: bool,
     },
+    Sql {
+        /// May hold `${VAR}`.
+        statement: String,
+        expect: SqlExpect,
+    },
     File {
         path: String,
         exists: bool,
@@ -159,6 +171,23 @@ pub enum StepKind {
         service: String,
         signal: Signal,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+pub struct SqlExpect {
+    /// Every row, exactly; cells compared as JSON values.
+    pub rows: Option<Vec<Vec<serde_json::Value>>>,
+    pub count: Option<u64>,
+    /// The single cell of the result (first row, first column).
+    pub value: Option<serde_json::Value>,
+    /// `Some`: the statement must fail, with a message satisfying these patterns.
+    pub error: Option<Vec<Pattern>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

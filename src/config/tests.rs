@@ -131,6 +131,14 @@ fn error_table() {
             "gates/s.yaml:7:13: error: `expect.exit` does not apply to a `file` step (it takes `exists`, `contains`)",
         ),
         (
+            "stage: 1\nname: S\ngates:\n  - id: a\n    title: t\n    sql: SELECT 1\n",
+            "gates/s.yaml:6:10: error: a `sql` step needs a database: add `database: sqlite` or `database: postgres` to the gate",
+        ),
+        (
+            "stage: 1\nname: S\ngates:\n  - id: a\n    title: t\n    database: mysql\n    sql: SELECT 1\n",
+            "gates/s.yaml:6:15: error: unknown database `mysql`: use `sqlite` or `postgres`",
+        ),
+        (
             "- just\n- a list\n",
             "gates/s.yaml:1:1: error: expected a mapping (`key: value` lines) here",
         ),

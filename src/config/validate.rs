@@ -10,8 +10,9 @@ use serde_saphyr::{Location, Spanned};
 
 use super::diagnostic::Diagnostic;
 use super::model::{
-    Command, Gate, HttpBody, HttpExpect, HttpStep, JsonExpect, Probe, Ready, RunExpect,
-    ServiceAction, ServiceDef, Signal, Stage, StageKey, StatusMatch, Step, StepKind,
+    Command, DatabaseKind, Gate, HttpBody, HttpExpect, HttpStep, JsonExpect, Probe, Ready,
+    RunExpect, ServiceAction, ServiceDef, Signal, SqlExpect, Stage, StageKey, StatusMatch, Step,
+    StepKind,
 };
 use super::raw::{
     OneOrMany, OrderedMap, RawCommand, RawDefaults, RawExpect, RawGate, RawReady, RawService,
@@ -196,13 +197,21 @@ fn gate(ctx: &mut FileCtx, mut raw: RawGate, at: Location, defaults: &Defaults) 
             format!("gate `{id}` needs a `title`: the acceptance sentence"),
         );
     }
-    // Fresh databases arrive with their own issue; refuse them clearly until then.
-    if let Some(db) = &raw.database {
-        ctx.error(
-            db.referenced,
-            "`database` is not supported by this version of gaterun yet",
-        );
-    }
+    let database = match &raw.database {
+        None => None,
+        Some(db) => match db.value.trim() {
+            "sqlite" => Some(DatabaseKind::Sqlite),
+            "postgres" | "postgresql" => Some(DatabaseKind::Postgres),
+            other => {
+                ctx.error(
+                    db.referenced,
+                    format!("unknown database `{other}`: use `sqlite` or `postgres`"),
+                );
+                None
+            }
+        },
+    };
+    let has_db = raw.database.is_some();
     let gate_timeout = raw.timeout.take();
     let timeout = match &gate_timeout {
         Some(t) => duration(ctx, t, "timeout"),
@@ -257,7 +266,7 @@ fn gate(ctx: &mut FileCtx, mut raw: RawGate, at: Location, defaults: &Defaults) 
                 );
             }
             for s in list.value {
-                if let Some(step) = step(ctx, s.value, s.referenced, &names) {
+                if let Some(step) = step(ctx, s.value, s.referenced, &names, has_db) {
                     steps.push(step);
                 }
             }
@@ -269,7 +278,7 @@ fn gate(ctx: &mut FileCtx, mut raw: RawGate, at: Location, defaults: &Defaults) 
             );
         }
         None => {
-            if let Some(step) = step(ctx, inline, at, &names) {
+            if let Some(step) = step(ctx, inline, at, &names, has_db) {
                 steps.push(step);
             }
         }
@@ -286,6 +295,7 @@ fn gate(ctx: &mut FileCtx, mut raw: RawGate, at: Location, defaults: &Defaults) 
         workdir,
         env,
         secrets,
+        database,
         services,
         steps,
         line: at.line(),
@@ -445,7 +455,13 @@ fn allowed(kind: &str) -> (&'static [&'static str], &'static [&'static str]) {
     }
 }
 
-fn step(ctx: &mut FileCtx, raw: RawStep, at: Location, services: &[&str]) -> Option<Step> {
+fn step(
+    ctx: &mut FileCtx,
+    raw: RawStep,
+    at: Location,
+    services: &[&str],
+    has_db: bool,
+) -> Option<Step> {
     let before = ctx.diagnostics.len();
     let kinds = step_kinds(&raw);
     let (kind, kind_at) = match kinds.as_slice() {
@@ -460,11 +476,8 @@ fn step(ctx: &mut FileCtx, raw: RawStep, at: Location, services: &[&str]) -> Opt
             return None;
         }
     };
-    if kind == "sql" {
-        ctx.error(
-            kind_at,
-            "`sql` steps are not supported by this version of gaterun yet",
-        );
+    if kind == "sql" && !has_db {
+        ctx.error(kind_at, "a `sql` step needs a database: add `database: sqlite` or `database: postgres` to the gate");
         return None;
     }
     let (step_keys, expect_keys) = allowed(kind);
@@ -539,6 +552,7 @@ fn step(ctx: &mut FileCtx, raw: RawStep, at: Location, services: &[&str]) -> Opt
         let checked = match kind {
             "run" => capture_regex(&sel.value),
             "http" => capture_http(&sel.value),
+            "sql" if !sel.value.trim().is_empty() => Ok(()),
             _ => Err(format!("a `{kind}` step captures nothing")),
         };
         match checked {
@@ -646,6 +660,37 @@ fn step(ctx: &mut FileCtx, raw: RawStep, at: Location, services: &[&str]) -> Opt
             StepKind::Tcp {
                 address: addr.value,
                 open: expect.open.unwrap_or(true),
+            }
+        }
+        "sql" => {
+            let statement = raw.sql?;
+            check_template(ctx, statement.referenced, &statement.value)?;
+            if statement.value.trim().is_empty() {
+                ctx.error(statement.referenced, "`sql` is empty");
+            }
+            let error = expect.error.map(|e| {
+                let at = e.referenced;
+                let spanned = Spanned {
+                    value: e.value,
+                    referenced: at,
+                    defined: at,
+                };
+                patterns(ctx, Some(spanned))
+            });
+            if error.is_some()
+                && (expect.rows.is_some() || expect.count.is_some() || expect.value.is_some())
+            {
+                ctx.error(expect_at, "`expect.error` says the statement fails: it cannot also expect `rows`, `count` or `value`");
+            }
+            let sql_expect = SqlExpect {
+                rows: expect.rows,
+                count: expect.count,
+                value: expect.value,
+                error,
+            };
+            StepKind::Sql {
+                statement: statement.value,
+                expect: sql_expect,
             }
         }
         "file" => {

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use super::{Event, RunContext};
-use crate::config::{Gate, ServiceAction, Stage, Step, StepKind};
+use crate::config::{DatabaseKind, Gate, ServiceAction, Stage, Step, StepKind};
+use crate::database;
 use crate::process::{self, CappedBuffer};
 use crate::results::{GateResult, Status, StepResult};
 use crate::services::{self, Service};
@@ -64,12 +65,21 @@ pub async fn run(
                 cancel,
                 services,
                 http: rc.http.clone(),
+                db: None,
             };
-            run_steps(&stage, gate, &mut ctx, &rc, started, &mut result).await;
+            if let Some(kind) = gate.database {
+                provision(kind, &mut ctx, &rc, &tmp, &mut result).await;
+            }
+            if result.status == Status::Passed {
+                run_steps(&stage, gate, &mut ctx, &rc, started, &mut result).await;
+            }
             // Teardown, whatever happened: services in reverse order, then every process
             // still carrying the gate's token. No process outlives its gate.
             services::stop_all(&mut ctx).await;
             process::terminate(&token, &ctx.groups, gate.grace).await;
+            if let Some(db) = ctx.db.take() {
+                database::release(db, &rc.postgres).await;
+            }
             let readers: Vec<_> = ctx.readers.drain(..).collect();
             for r in readers {
                 if tokio::time::timeout(Duration::from_secs(1), r)
@@ -92,6 +102,61 @@ pub async fn run(
         s.message = s.message.take().map(|m| mask(&m, &secrets));
     }
     result
+}
+
+/// The gate's fresh database, recorded as a step of kind `database`.
+async fn provision(
+    kind: DatabaseKind,
+    ctx: &mut GateCtx,
+    rc: &RunContext,
+    tmp: &std::path::Path,
+    result: &mut GateResult,
+) {
+    let name = match kind {
+        DatabaseKind::Sqlite => "fresh SQLite database",
+        DatabaseKind::Postgres => "fresh PostgreSQL database",
+    };
+    ctx.log_line(&format!("── setup: {name}"));
+    let started = Instant::now();
+    let mut cancel = ctx.cancel.clone();
+    let outcome = tokio::select! {
+        r = database::provision(kind, &rc.postgres, &ctx.token, tmp) => r.map_err(Failure::Error),
+        _ = steps::cancelled(&mut cancel) => Err(Failure::Interrupted),
+    };
+    let (status, message) = match outcome {
+        Ok((db, vars)) => {
+            ctx.log_line(&format!(
+                "── {}",
+                vars.iter()
+                    .find(|(k, _)| k == "DATABASE_URL")
+                    .map(|(_, v)| v.as_str())
+                    .unwrap_or("")
+            ));
+            ctx.vars.extend(vars);
+            ctx.db = Some(db);
+            (Status::Passed, None)
+        }
+        Err(Failure::Interrupted) => (Status::Interrupted, Some("interrupted".to_owned())),
+        Err(f) => (Status::Error, Some(f.message())),
+    };
+    let elapsed = started.elapsed();
+    ctx.log_line(&format!(
+        "── setup {} in {}",
+        status.as_str(),
+        crate::reporter::human_duration(elapsed)
+    ));
+    if status != Status::Passed {
+        result.status = status;
+        result.message = message.clone();
+    }
+    result.steps.push(StepResult {
+        kind: "database".to_owned(),
+        name: name.to_owned(),
+        status,
+        duration_ms: elapsed.as_millis() as u64,
+        message,
+        attempts: 1,
+    });
 }
 
 /// The temp directory, the variables, the working directory and the services (with their
@@ -345,6 +410,9 @@ async fn attempt(
                 exists,
                 contains,
             } => steps::file::attempt(ctx, path, *exists, contains).await,
+            StepKind::Sql { statement, expect } => {
+                steps::sql::attempt(ctx, statement, expect, &step.captures).await
+            }
             StepKind::Service {
                 action,
                 service,

@@ -23,6 +23,7 @@ pub struct RunContext {
     pub keep_tmp: bool,
     pub events: mpsc::UnboundedSender<Event>,
     pub http: crate::steps::Http,
+    pub postgres: crate::database::postgres::Provider,
 }
 
 impl RunContext {

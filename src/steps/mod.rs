@@ -4,6 +4,7 @@
 pub mod file;
 pub mod http;
 pub mod run;
+pub mod sql;
 pub mod tcp;
 
 use std::path::PathBuf;
@@ -31,6 +32,8 @@ pub struct GateCtx {
     /// The gate's services, in definition order.
     pub services: Vec<crate::services::Service>,
     pub http: Http,
+    /// The gate's fresh database, if it asked for one.
+    pub db: Option<crate::database::GateDb>,
 }
 
 impl GateCtx {

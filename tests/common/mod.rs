@@ -143,3 +143,61 @@ pub fn validate_junit(path: &Path) {
         ),
     }
 }
+
+/// The directory holding `initdb` and `pg_ctl`, or `None` with a printed reason (a failure
+/// under CI, where PostgreSQL must be there).
+pub fn postgres_bin() -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p).find(|d| d.join("initdb").is_file() && d.join("pg_ctl").is_file())
+    });
+    let found = on_path.or_else(|| {
+        let mut dirs: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .flatten()
+            .filter_map(|e| {
+                Some((
+                    e.file_name().to_string_lossy().parse().ok()?,
+                    e.path().join("bin"),
+                ))
+            })
+            .filter(|(_, b): &(u32, PathBuf)| b.join("initdb").is_file())
+            .collect();
+        dirs.sort();
+        dirs.pop().map(|(_, b)| b)
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "PostgreSQL server binaries are required under CI"
+        );
+        eprintln!(
+            "skipping: PostgreSQL server binaries (initdb, pg_ctl) not found; apt-get install postgresql"
+        );
+    }
+    found
+}
+
+/// Processes named `postgres` whose command line mentions `needle`.
+pub fn postgres_processes(needle: &str) -> Vec<String> {
+    processes_with(needle)
+        .into_iter()
+        .filter(|p| p.contains("postgres"))
+        .collect()
+}
+
+/// Whether `python3` runs here (the tests' HTTP service and migration tool are Python); a
+/// printed skip reason when not, a failure under CI.
+pub fn python3() -> bool {
+    let ok = Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "python3 is required under CI"
+        );
+        eprintln!("skipping: python3 not found");
+    }
+    ok
+}

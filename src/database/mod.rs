@@ -1,0 +1,100 @@
+//! Fresh databases: every gate that asks gets one nobody else has touched, and nothing is left
+//! behind. SQLite is a new file in the gate's temp directory; PostgreSQL is a new database on
+//! `GATERUN_POSTGRES_URL` or on a throw-away cluster this run starts on first use.
+
+pub mod postgres;
+pub mod sqlite;
+
+use std::path::Path;
+
+use crate::config::DatabaseKind;
+
+/// A gate's database, while the gate runs.
+pub enum GateDb {
+    Sqlite {
+        path: std::path::PathBuf,
+    },
+    Postgres {
+        /// The gate's own connection, opened on its first `sql` step.
+        client: Option<tokio_postgres::Client>,
+        config: Box<tokio_postgres::Config>,
+        name: String,
+    },
+}
+
+/// The database a gate asked for, and the variables that describe it.
+pub async fn provision(
+    kind: DatabaseKind,
+    pg: &postgres::Provider,
+    token: &str,
+    tmp: &Path,
+) -> Result<(GateDb, Vec<(String, String)>), String> {
+    match kind {
+        DatabaseKind::Sqlite => {
+            let path = tmp.join("gate.sqlite3");
+            let vars = vec![
+                (
+                    "DATABASE_URL".to_owned(),
+                    format!("sqlite://{}", path.display()),
+                ),
+                ("DATABASE_PATH".to_owned(), path.display().to_string()),
+            ];
+            Ok((GateDb::Sqlite { path }, vars))
+        }
+        DatabaseKind::Postgres => {
+            let (name, config, vars) = pg.create_database(token).await?;
+            Ok((
+                GateDb::Postgres {
+                    client: None,
+                    config: Box::new(config),
+                    name,
+                },
+                vars,
+            ))
+        }
+    }
+}
+
+/// Drop the gate's database (a SQLite file goes with the temp directory).
+pub async fn release(db: GateDb, pg: &postgres::Provider) {
+    if let GateDb::Postgres { client, name, .. } = db {
+        drop(client);
+        pg.drop_database(&name).await;
+    }
+}
+
+/// What a statement did.
+#[derive(Debug)]
+pub enum SqlOutcome {
+    Rows {
+        columns: Vec<String>,
+        rows: Vec<Vec<serde_json::Value>>,
+    },
+    /// The database refused the statement: its message.
+    Failed(String),
+}
+
+/// Run a statement on the gate's database. `wants_rows`: the step looks at the result, so it
+/// must be a single statement; otherwise a batch of statements may run.
+pub async fn execute(
+    db: &mut GateDb,
+    statement: &str,
+    wants_rows: bool,
+) -> Result<SqlOutcome, String> {
+    match db {
+        GateDb::Sqlite { path } => {
+            let path = path.clone();
+            let statement = statement.to_owned();
+            tokio::task::spawn_blocking(move || sqlite::run(&path, &statement, wants_rows))
+                .await
+                .map_err(|e| format!("internal error: the SQLite task failed: {e}"))
+        }
+        GateDb::Postgres { client, config, .. } => {
+            if client.is_none() {
+                *client = Some(postgres::connect_gate(config).await?);
+            }
+            let client = client.as_ref().expect("connected above");
+            Ok(postgres::run(client, statement, wants_rows).await)
+        }
+    }
+}

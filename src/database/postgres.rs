@@ -1,0 +1,696 @@
+//! PostgreSQL for gates: on `GATERUN_POSTGRES_URL` when set, else on one throw-away cluster per
+//! run — `initdb` (trust auth, `--no-sync`) and `pg_ctl start` with `fsync=off`, on a free port of
+//! 127.0.0.1 and a socket in a private directory, started by the first gate that needs it and
+//! stopped and deleted at the end of the run. As root, the cluster runs as `postgres` (or
+//! `nobody`), since PostgreSQL refuses to run as root.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::str::FromStr;
+use std::time::Duration;
+
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, OnceCell, mpsc};
+use tokio_postgres::config::Host;
+use tokio_postgres::{Client, Config, NoTls};
+
+use crate::services::PortLease;
+
+pub const URL_VAR: &str = "GATERUN_POSTGRES_URL";
+
+/// The throw-away cluster's template: a copy of template0.
+const TEMPLATE: &str = "gaterun_template";
+
+const HOW_TO: &str = "no PostgreSQL available: set GATERUN_POSTGRES_URL to a server URL whose user may create databases, \
+or install the server binaries (initdb, pg_ctl), e.g. `apt-get install postgresql`";
+
+pub struct Provider {
+    /// The cluster, if any, lives below this.
+    dir: PathBuf,
+    server: OnceCell<Result<Server, String>>,
+}
+
+struct Server {
+    /// How to reach the server as the user that creates databases.
+    config: Config,
+    admin: Arc<Client>,
+    cluster: bool,
+    /// On the throw-away cluster: databases made ahead of demand, so a gate takes one in no
+    /// time; the task that makes them.
+    pool: Option<Pool>,
+}
+
+/// Databases made ahead, and the task making them.
+type Pool = (
+    Mutex<mpsc::Receiver<Result<String, String>>>,
+    tokio::task::AbortHandle,
+);
+
+/// How many databases the throw-away cluster keeps ready.
+const POOL: usize = 2;
+/// How many connections make databases at once.
+const MAKERS: usize = 2;
+
+struct Cluster {
+    bin: PathBuf,
+    run_as: Option<(u32, u32)>,
+}
+
+impl Provider {
+    /// The cluster lives in memory (`/dev/shm`) when there is room: CREATE DATABASE copies
+    /// megabytes, and on a shared disk that costs tens of milliseconds more, and varies.
+    pub fn new(tmp_root: &Path) -> Self {
+        let shm = Path::new("/dev/shm");
+        let roomy = rustix::fs::statvfs(shm)
+            .map(|s| s.f_bavail.saturating_mul(s.f_frsize) >= 1 << 30)
+            .unwrap_or(false);
+        let dir = if roomy && shm.is_dir() {
+            shm.join(format!("gaterun-{}-postgres", std::process::id()))
+        } else {
+            tmp_root.join("postgres")
+        };
+        Provider {
+            dir,
+            server: OnceCell::new(),
+        }
+    }
+
+    async fn server(&self) -> Result<&Server, String> {
+        let server = self.server.get_or_init(|| self.connect_or_start()).await;
+        server.as_ref().map_err(Clone::clone)
+    }
+
+    async fn connect_or_start(&self) -> Result<Server, String> {
+        if let Ok(url) = std::env::var(URL_VAR) {
+            let config = Config::from_str(&url)
+                .map_err(|e| format!("{URL_VAR} is not a PostgreSQL URL: {e}"))?;
+            let admin = connect(&config)
+                .await
+                .map_err(|e| format!("failed to connect to {URL_VAR}: {e}"))?;
+            return Ok(Server {
+                config,
+                admin: Arc::new(admin),
+                cluster: false,
+                pool: None,
+            });
+        }
+        let cluster = Cluster::find().ok_or_else(|| HOW_TO.to_owned())?;
+        let config = cluster.start(&self.dir).await?;
+        let admin = connect(&config)
+            .await
+            .map_err(|e| format!("failed to connect to the throw-away cluster: {e}"))?;
+        // Clone a template of our own with FILE_COPY: the same content as template0 (nothing
+        // else ever touches it), several times faster to copy than template0 itself.
+        admin
+            .batch_execute(&format!("CREATE DATABASE {TEMPLATE} TEMPLATE template0"))
+            .await
+            .map_err(|e| format!("failed to prepare the cluster's template: {}", describe(&e)))?;
+        let version: i32 = admin
+            .query_one("SELECT current_setting('server_version_num')::int", &[])
+            .await
+            .map(|r| r.get(0))
+            .unwrap_or(0);
+        let strategy = if version >= 150_000 {
+            " STRATEGY FILE_COPY"
+        } else {
+            ""
+        };
+        // Creation runs on connections of its own, so it never queues behind a drop; two
+        // makers at once share the checkpoints CREATE DATABASE waits for.
+        let (tx, rx) = mpsc::channel(POOL);
+        let next = Arc::new(std::sync::atomic::AtomicU64::new(1));
+        let mut makers = tokio::task::JoinSet::new();
+        for _ in 0..MAKERS {
+            let maker = connect(&config).await?;
+            let (tx, next) = (tx.clone(), next.clone());
+            makers.spawn(async move {
+                loop {
+                    let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let name = format!("gaterun_db_{n}");
+                    let made = maker
+                        .batch_execute(&format!(
+                            "CREATE DATABASE {name} TEMPLATE {TEMPLATE}{strategy}"
+                        ))
+                        .await
+                        .map(|()| name)
+                        .map_err(|e| format!("failed to create a database: {}", describe(&e)));
+                    let failed = made.is_err();
+                    if tx.send(made).await.is_err() || failed {
+                        break;
+                    }
+                }
+            });
+        }
+        let task = tokio::spawn(async move { while makers.join_next().await.is_some() {} });
+        let pool = Some((Mutex::new(rx), task.abort_handle()));
+        Ok(Server {
+            config,
+            admin: Arc::new(admin),
+            cluster: true,
+            pool,
+        })
+    }
+
+    /// A new, empty database for a gate: its name, connection settings and variables.
+    pub async fn create_database(
+        &self,
+        token: &str,
+    ) -> Result<(String, Config, Vec<(String, String)>), String> {
+        let server = self.server().await?;
+        let name = match &server.pool {
+            Some((rx, _)) => rx
+                .lock()
+                .await
+                .recv()
+                .await
+                .unwrap_or_else(|| Err("the database maker stopped".to_owned()))?,
+            None => {
+                let name = format!("gaterun_{}", token.replace('-', "_"));
+                server
+                    .admin
+                    .batch_execute(&format!("CREATE DATABASE \"{name}\" TEMPLATE template0"))
+                    .await
+                    .map_err(|e| format!("failed to create database {name}: {}", describe(&e)))?;
+                name
+            }
+        };
+        let mut config = server.config.clone();
+        config.dbname(&name);
+        let vars = variables(&config, &name);
+        Ok((name, config, vars))
+    }
+
+    /// Drop a gate's database. On the throw-away cluster this happens in the background (the
+    /// cluster goes at the end of the run anyway); on a server of the user's, before returning.
+    pub async fn drop_database(&self, name: &str) {
+        let Ok(server) = self.server().await else {
+            return;
+        };
+        let admin = server.admin.clone();
+        let name = name.to_owned();
+        let work = async move {
+            let forced = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+            if admin.batch_execute(&forced).await.is_err() {
+                // Before PostgreSQL 13: end the sessions, then drop.
+                let _ = admin
+                    .batch_execute(&format!(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'; DROP DATABASE IF EXISTS \"{name}\""
+                    ))
+                    .await;
+            }
+        };
+        if server.cluster {
+            tokio::spawn(work);
+        } else {
+            work.await;
+        }
+    }
+
+    /// Stop and delete the throw-away cluster, if this run started one (or began to).
+    pub async fn shutdown(&self) {
+        if let Some(Ok(Server {
+            pool: Some((_, task)),
+            ..
+        })) = self.server.get()
+        {
+            task.abort();
+        }
+        let started = matches!(self.server.get(), Some(Ok(s)) if s.cluster);
+        if !started && !self.dir.exists() {
+            return;
+        }
+        if let Some(cluster) = Cluster::find() {
+            cluster.stop(&self.dir).await;
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+        crate::process::reap_orphans();
+    }
+}
+
+async fn connect(config: &Config) -> Result<Client, String> {
+    let (client, connection) = config.connect(NoTls).await.map_err(|e| describe(&e))?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+/// Open the gate's own connection.
+pub async fn connect_gate(config: &Config) -> Result<Client, String> {
+    connect(config).await
+}
+
+/// The message of a database error, else the error itself.
+pub fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => db.message().to_owned(),
+        None => {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                text.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            text
+        }
+    }
+}
+
+fn variables(config: &Config, name: &str) -> Vec<(String, String)> {
+    let user = config.get_user().unwrap_or("postgres").to_owned();
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let (host, url_host) = match config.get_hosts().first() {
+        Some(Host::Tcp(h)) => (h.clone(), format!("{h}:{port}")),
+        Some(Host::Unix(p)) => (p.display().to_string(), String::new()),
+        None => ("127.0.0.1".to_owned(), format!("127.0.0.1:{port}")),
+    };
+    let password = config
+        .get_password()
+        .map(|p| String::from_utf8_lossy(p).into_owned());
+    let auth = match &password {
+        Some(p) => format!("{}:{}", encode(&user), encode(p)),
+        None => encode(&user),
+    };
+    let url = if url_host.is_empty() {
+        format!(
+            "postgres://{auth}@/{name}?host={}&port={port}",
+            encode(&host)
+        )
+    } else {
+        format!("postgres://{auth}@{url_host}/{name}")
+    };
+    let mut vars = vec![
+        ("DATABASE_URL".to_owned(), url),
+        ("PGHOST".to_owned(), host),
+        ("PGPORT".to_owned(), port.to_string()),
+        ("PGUSER".to_owned(), user),
+        ("PGDATABASE".to_owned(), name.to_owned()),
+    ];
+    if let Some(p) = password {
+        vars.push(("PGPASSWORD".to_owned(), p));
+    }
+    vars
+}
+
+/// Percent-encode what may not stand in a URL's user info or query.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+impl Cluster {
+    /// `initdb` and `pg_ctl` from PATH, else the newest `/usr/lib/postgresql/*/bin`.
+    fn find() -> Option<Cluster> {
+        let on_path = std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .find(|d| d.join("initdb").is_file() && d.join("pg_ctl").is_file())
+        });
+        let bin = on_path.or_else(|| {
+            let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+                .ok()?
+                .flatten()
+                .filter_map(|e| {
+                    let version = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+                    let bin = e.path().join("bin");
+                    bin.join("initdb").is_file().then_some((version, bin))
+                })
+                .collect();
+            found.sort();
+            found.pop().map(|(_, b)| b)
+        })?;
+        Some(Cluster {
+            bin,
+            run_as: unprivileged_user(),
+        })
+    }
+
+    fn command(&self, program: &str) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(self.bin.join(program));
+        cmd.env_clear()
+            .env("PATH", format!("{}:/usr/bin:/bin", self.bin.display()))
+            .env("LC_ALL", "C")
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        if let Some((uid, gid)) = self.run_as {
+            cmd.uid(uid).gid(gid);
+        }
+        cmd
+    }
+
+    async fn run(&self, program: &str, args: &[&str], dir: &Path) -> Result<(), String> {
+        let log = dir.join(format!("{program}.log"));
+        let file = std::fs::File::create(&log)
+            .map_err(|e| format!("failed to create {}: {e}", log.display()))?;
+        if let Some((uid, gid)) = self.run_as {
+            let _ = rustix::fs::chown(
+                &log,
+                Some(rustix::fs::Uid::from_raw(uid)),
+                Some(rustix::fs::Gid::from_raw(gid)),
+            );
+        }
+        let err = file.try_clone().map_err(|e| e.to_string())?;
+        let status = self
+            .command(program)
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::from(file))
+            .stderr(Stdio::from(err))
+            .status()
+            .await
+            .map_err(|e| format!("failed to run {program}: {e}"))?;
+        if status.success() {
+            return Ok(());
+        }
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().rev().take(5).collect();
+        Err(format!(
+            "{program} failed ({status}): {}",
+            tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
+        ))
+    }
+
+    async fn start(&self, dir: &Path) -> Result<Config, String> {
+        let _ = std::fs::remove_dir_all(dir);
+        let socket = dir.join("socket");
+        std::fs::create_dir_all(&socket)
+            .map_err(|e| format!("failed to create {}: {e}", socket.display()))?;
+        if let Some((uid, gid)) = self.run_as {
+            for d in [dir, socket.as_path()] {
+                rustix::fs::chown(
+                    d,
+                    Some(rustix::fs::Uid::from_raw(uid)),
+                    Some(rustix::fs::Gid::from_raw(gid)),
+                )
+                .map_err(|e| {
+                    format!("failed to hand {} to the cluster's user: {e}", d.display())
+                })?;
+            }
+        }
+        let port = PortLease::allocate()
+            .map_err(|e| format!("failed to find a free port for PostgreSQL: {e}"))?;
+        let data = dir.join("data");
+        let data_arg = data.display().to_string();
+        self.run(
+            "initdb",
+            &[
+                "-D",
+                &data_arg,
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ],
+            dir,
+        )
+        .await?;
+        let options = format!(
+            "-c fsync=off -c full_page_writes=off -c synchronous_commit=off -c listen_addresses=127.0.0.1 -p {} -k {} -c max_connections=300",
+            port.0,
+            socket.display()
+        );
+        let server_log = dir.join("server.log").display().to_string();
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &data_arg,
+                "-l",
+                &server_log,
+                "-w",
+                "-t",
+                "60",
+                "-s",
+                "-o",
+                &options,
+                "start",
+            ],
+            dir,
+        )
+        .await?;
+        let mut config = Config::new();
+        config
+            .host("127.0.0.1")
+            .port(port.0)
+            .user("postgres")
+            .dbname("postgres")
+            .connect_timeout(Duration::from_secs(10));
+        // The cluster holds its port until the run ends.
+        std::mem::forget(port);
+        Ok(config)
+    }
+
+    async fn stop(&self, dir: &Path) {
+        let data = dir.join("data");
+        if !data.join("postmaster.pid").exists() {
+            return;
+        }
+        let data_arg = data.display().to_string();
+        let _ = self
+            .run(
+                "pg_ctl",
+                &[
+                    "-D",
+                    &data_arg,
+                    "-m",
+                    "immediate",
+                    "-s",
+                    "-w",
+                    "-t",
+                    "10",
+                    "stop",
+                ],
+                dir,
+            )
+            .await;
+        // If pg_ctl could not stop it, the postmaster's pid file says whom to kill.
+        if let Ok(text) = std::fs::read_to_string(data.join("postmaster.pid"))
+            && let Some(pid) = text
+                .lines()
+                .next()
+                .and_then(|l| l.trim().parse::<i32>().ok())
+            && let Some(pid) = rustix::process::Pid::from_raw(pid)
+        {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        }
+    }
+}
+
+/// As root, the user the cluster runs as: `postgres` if it exists, else `nobody`.
+fn unprivileged_user() -> Option<(u32, u32)> {
+    if !rustix::process::geteuid().is_root() {
+        return None;
+    }
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    let find = |name: &str| {
+        passwd.lines().find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() > 3 && f[0] == name).then(|| Some((f[2].parse().ok()?, f[3].parse().ok()?)))?
+        })
+    };
+    find("postgres").or_else(|| find("nobody"))
+}
+
+/// Run a statement for a `sql` step.
+pub async fn run(client: &Client, statement: &str, wants_rows: bool) -> super::SqlOutcome {
+    use super::SqlOutcome;
+    if !wants_rows {
+        return match client.batch_execute(statement).await {
+            Ok(()) => SqlOutcome::Rows {
+                columns: Vec::new(),
+                rows: Vec::new(),
+            },
+            Err(e) => SqlOutcome::Failed(describe(&e)),
+        };
+    }
+    let stmt = match client.prepare(statement).await {
+        Ok(s) => s,
+        Err(e) => return SqlOutcome::Failed(describe(&e)),
+    };
+    let columns: Vec<String> = stmt.columns().iter().map(|c| c.name().to_owned()).collect();
+    match client.query(&stmt, &[]).await {
+        Err(e) => SqlOutcome::Failed(describe(&e)),
+        Ok(rows) => {
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                let mut cells = Vec::with_capacity(columns.len());
+                for (i, column) in columns.iter().enumerate() {
+                    match row.try_get::<_, Cell>(i) {
+                        Ok(c) => cells.push(c.0),
+                        Err(e) => {
+                            return SqlOutcome::Failed(format!(
+                                "failed to read column {column}: {e}"
+                            ));
+                        }
+                    }
+                }
+                out.push(cells);
+            }
+            SqlOutcome::Rows { columns, rows: out }
+        }
+    }
+}
+
+/// Any PostgreSQL value as JSON: numbers, booleans, text; timestamps as RFC 3339; what has no
+/// JSON form as text.
+struct Cell(serde_json::Value);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for Cell {
+    fn from_sql(
+        ty: &tokio_postgres::types::Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        use serde_json::Value;
+        use tokio_postgres::types::Type;
+        let v = match *ty {
+            Type::BOOL => Value::from(bool::from_sql(ty, raw)?),
+            Type::INT2 => Value::from(i16::from_sql(ty, raw)?),
+            Type::INT4 => Value::from(i32::from_sql(ty, raw)?),
+            Type::INT8 => Value::from(i64::from_sql(ty, raw)?),
+            Type::OID => Value::from(u32::from_sql(ty, raw)?),
+            Type::FLOAT4 => float(f64::from(f32::from_sql(ty, raw)?)),
+            Type::FLOAT8 => float(f64::from_sql(ty, raw)?),
+            Type::NUMERIC => numeric(raw).unwrap_or(Value::Null),
+            Type::JSON => serde_json::from_slice(raw).unwrap_or(Value::Null),
+            Type::JSONB => {
+                serde_json::from_slice(raw.get(1..).unwrap_or_default()).unwrap_or(Value::Null)
+            }
+            Type::TIMESTAMP | Type::TIMESTAMPTZ => {
+                let micros = i64::from_sql(&Type::INT8, raw)?;
+                Value::from(timestamp(micros, *ty == Type::TIMESTAMPTZ))
+            }
+            Type::DATE => {
+                let days = i32::from_sql(&Type::INT4, raw)?;
+                let ts = timestamp(i64::from(days) * 86_400_000_000, false);
+                Value::from(ts.get(..10).unwrap_or(&ts).to_owned())
+            }
+            Type::UUID if raw.len() == 16 => {
+                let h: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+                Value::from(format!(
+                    "{}-{}-{}-{}-{}",
+                    &h[..8],
+                    &h[8..12],
+                    &h[12..16],
+                    &h[16..20],
+                    &h[20..]
+                ))
+            }
+            _ => match std::str::from_utf8(raw) {
+                Ok(s) => Value::from(s),
+                Err(_) => Value::from(format!(
+                    "\\x{}",
+                    raw.iter().map(|b| format!("{b:02x}")).collect::<String>()
+                )),
+            },
+        };
+        Ok(Cell(v))
+    }
+
+    fn from_sql_null(
+        _: &tokio_postgres::types::Type,
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Cell(serde_json::Value::Null))
+    }
+
+    fn accepts(_: &tokio_postgres::types::Type) -> bool {
+        true
+    }
+}
+
+fn float(f: f64) -> serde_json::Value {
+    serde_json::Number::from_f64(f)
+        .map(serde_json::Value::Number)
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// Microseconds since 2000-01-01 as RFC 3339 (UTC).
+fn timestamp(micros: i64, zone: bool) -> String {
+    const EPOCH_2000: u64 = 946_684_800;
+    let t = if micros >= 0 {
+        std::time::UNIX_EPOCH
+            + Duration::from_secs(EPOCH_2000)
+            + Duration::from_micros(micros as u64)
+    } else {
+        std::time::UNIX_EPOCH + Duration::from_secs(EPOCH_2000)
+            - Duration::from_micros(micros.unsigned_abs())
+    };
+    let text = humantime::format_rfc3339_micros(t).to_string();
+    let text = text
+        .trim_end_matches('Z')
+        .trim_end_matches(".000000")
+        .to_owned();
+    if zone {
+        format!("{text}Z")
+    } else {
+        text.replace('T', " ")
+    }
+}
+
+/// NUMERIC's binary form: digit count, weight, sign, scale, then base-10000 digits.
+fn numeric(raw: &[u8]) -> Option<serde_json::Value> {
+    let word =
+        |i: usize| -> Option<i16> { Some(i16::from_be_bytes([*raw.get(i)?, *raw.get(i + 1)?])) };
+    let (ndigits, weight, sign, scale) = (
+        word(0)? as usize,
+        word(2)?,
+        word(4)? as u16,
+        word(6)? as usize,
+    );
+    if sign == 0xC000 {
+        return Some(serde_json::Value::from("NaN"));
+    }
+    let digits: Vec<i16> = (0..ndigits)
+        .map(|k| word(8 + 2 * k))
+        .collect::<Option<_>>()?;
+    let mut int_part = String::new();
+    for k in 0..=weight.max(0) as usize {
+        let d = if weight >= 0 {
+            digits.get(k).copied().unwrap_or(0)
+        } else {
+            0
+        };
+        if int_part.is_empty() {
+            int_part = d.to_string()
+        } else {
+            int_part.push_str(&format!("{d:04}"))
+        }
+    }
+    if weight < 0 {
+        int_part = "0".to_owned();
+    }
+    let mut frac = String::new();
+    let first_frac = (weight + 1).max(0) as usize;
+    for k in 0..(-(weight + 1)).max(0) as usize {
+        let _ = k;
+        frac.push_str("0000");
+    }
+    for d in digits.iter().skip(first_frac) {
+        frac.push_str(&format!("{d:04}"));
+    }
+    frac.truncate(scale);
+    while frac.len() < scale {
+        frac.push('0');
+    }
+    let text = if scale > 0 {
+        format!("{int_part}.{frac}")
+    } else {
+        int_part
+    };
+    let text = if sign == 0x4000 {
+        format!("-{text}")
+    } else {
+        text
+    };
+    serde_json::from_str(&text)
+        .ok()
+        .or(Some(serde_json::Value::from(text)))
+}

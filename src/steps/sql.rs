@@ -1,0 +1,182 @@
+//! The `sql` step: a statement on the gate's fresh database; `rows`, `count`, `value`, or an
+//! `error` the statement must fail with; captures by column name from the first row.
+
+use serde_json::Value;
+
+use super::{Failure, GateCtx};
+use crate::config::SqlExpect;
+use crate::database::{self, SqlOutcome};
+use crate::expect;
+use crate::vars;
+
+/// Rows shown in the log.
+const LOG_ROWS: usize = 20;
+/// How long a rendering of rows may get in a one-line message.
+const MESSAGE_CAP: usize = 300;
+
+/// Cells compare as JSON values, numbers by value (`3` = `3.0`), and booleans equal 1 and 0
+/// (SQLite has no boolean type).
+pub fn cell_eq(want: &Value, got: &Value) -> bool {
+    match (want, got) {
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (Value::Bool(b), Value::Number(n)) | (Value::Number(n), Value::Bool(b)) => {
+            n.as_f64() == Some(f64::from(u8::from(*b)))
+        }
+        (a, b) => a == b,
+    }
+}
+
+fn rows_eq(want: &[Vec<Value>], got: &[Vec<Value>]) -> bool {
+    want.len() == got.len()
+        && want
+            .iter()
+            .zip(got)
+            .all(|(w, g)| w.len() == g.len() && w.iter().zip(g).all(|(a, b)| cell_eq(a, b)))
+}
+
+fn render(rows: &[Vec<Value>]) -> String {
+    let text = serde_json::to_string(rows).unwrap_or_default();
+    if text.chars().count() > MESSAGE_CAP {
+        format!(
+            "{}… ({} rows)",
+            text.chars().take(MESSAGE_CAP).collect::<String>(),
+            rows.len()
+        )
+    } else {
+        text
+    }
+}
+
+fn as_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+pub async fn attempt(
+    ctx: &mut GateCtx,
+    statement: &str,
+    expect: &SqlExpect,
+    captures: &[(String, String)],
+) -> Result<(), Failure> {
+    let statement =
+        vars::interpolate(statement, &ctx.vars).map_err(|e| Failure::Error(e.to_string()))?;
+    let wants_rows = expect.rows.is_some()
+        || expect.count.is_some()
+        || expect.value.is_some()
+        || !captures.is_empty();
+    ctx.log_line(&format!("> {}", statement.trim()));
+    let db = ctx
+        .db
+        .as_mut()
+        .ok_or_else(|| Failure::Error("the gate has no database".to_owned()))?;
+    let outcome = database::execute(db, &statement, wants_rows)
+        .await
+        .map_err(Failure::Error)?;
+    let (columns, rows) = match (outcome, &expect.error) {
+        (SqlOutcome::Failed(message), Some(patterns)) => {
+            ctx.log_line(&format!("< error (as expected): {message}"));
+            return Ok(expect::check_all("error", patterns, &message, &ctx.vars)?);
+        }
+        (SqlOutcome::Failed(message), None) => {
+            ctx.log_line(&format!("< error: {message}"));
+            return Err(Failure::Check(format!("the statement failed: {message}")));
+        }
+        (SqlOutcome::Rows { .. }, Some(_)) => {
+            ctx.log_line("< ok");
+            return Err(Failure::Check(
+                "expected the statement to fail, but it succeeded".to_owned(),
+            ));
+        }
+        (SqlOutcome::Rows { columns, rows }, None) => (columns, rows),
+    };
+    if !columns.is_empty() {
+        let mut log = format!(
+            "< {} row{} ({})",
+            rows.len(),
+            if rows.len() == 1 { "" } else { "s" },
+            columns.join(", ")
+        );
+        for r in rows.iter().take(LOG_ROWS) {
+            log.push_str(&format!(
+                "\n< {}",
+                serde_json::to_string(r).unwrap_or_default()
+            ));
+        }
+        if rows.len() > LOG_ROWS {
+            log.push_str(&format!("\n< … {} more", rows.len() - LOG_ROWS));
+        }
+        ctx.log_line(&log);
+    } else {
+        ctx.log_line("< ok");
+    }
+    if let Some(want) = &expect.rows
+        && !rows_eq(want, &rows)
+    {
+        return Err(Failure::Check(format!(
+            "expected rows {}, got {}",
+            render(want),
+            render(&rows)
+        )));
+    }
+    if let Some(n) = expect.count
+        && rows.len() as u64 != n
+    {
+        return Err(Failure::Check(format!(
+            "expected {n} row{}, got {}",
+            if n == 1 { "" } else { "s" },
+            rows.len()
+        )));
+    }
+    if let Some(want) = &expect.value {
+        match rows.first().and_then(|r| r.first()) {
+            Some(got) if cell_eq(want, got) => {}
+            Some(got) => return Err(Failure::Check(format!("expected value {want}, got {got}"))),
+            None => {
+                return Err(Failure::Check(format!(
+                    "expected value {want}, got no rows"
+                )));
+            }
+        }
+    }
+    for (name, column) in captures {
+        let Some(i) = columns.iter().position(|c| c == column.trim()) else {
+            return Err(Failure::Check(format!(
+                "capture `{name}`: no column {column} (columns: {})",
+                columns.join(", ")
+            )));
+        };
+        let Some(row) = rows.first() else {
+            return Err(Failure::Check(format!(
+                "capture `{name}`: the statement returned no rows"
+            )));
+        };
+        ctx.vars.insert(name.clone(), as_text(&row[i]));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn cells_compare_as_json_values() {
+        assert!(cell_eq(&json!(3), &json!(3.0)));
+        assert!(cell_eq(&json!(true), &json!(1)));
+        assert!(cell_eq(&json!(null), &json!(null)));
+        assert!(!cell_eq(&json!("3"), &json!(3)));
+        assert!(!cell_eq(&json!(false), &json!(1)));
+        assert!(rows_eq(
+            &[vec![json!(1), json!("a")]],
+            &[vec![json!(1), json!("a")]]
+        ));
+        assert!(!rows_eq(
+            &[vec![json!(1)]],
+            &[vec![json!(1)], vec![json!(2)]]
+        ));
+    }
+}

@@ -1,0 +1,463 @@
+//! Fresh databases: SQLite files and PostgreSQL databases on a throw-away cluster or on
+//! GATERUN_POSTGRES_URL; nothing left behind.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{Project, postgres_bin, postgres_processes};
+
+/// A migration tool for the fixtures: three migrations, idempotent, on SQLite or PostgreSQL.
+const MIGRATE: &str = r#"
+import os, sqlite3, subprocess, sys
+url = os.environ["DATABASE_URL"]
+key = "INTEGER PRIMARY KEY" if url.startswith("sqlite://") else "SERIAL PRIMARY KEY"
+sql = """
+CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS tasks (id """ + key + """, title TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'new' CHECK (state IN ('new', 'done')));
+INSERT INTO schema_migrations (version) VALUES (1), (2), (3) ON CONFLICT DO NOTHING;
+"""
+if url.startswith("sqlite://"):
+    c = sqlite3.connect(url[len("sqlite://"):])
+    c.executescript(sql)
+    c.commit()
+else:
+    subprocess.run(["psql", "-v", "ON_ERROR_STOP=1", "-q", "-c", sql], check=True)
+print("migrated")
+"#;
+
+fn fresh_migrate_stage(db: &str) -> String {
+    format!(
+        r#"
+stage: 0
+name: Fresh migrate
+gates:
+  - id: fresh-migrate
+    title: a fresh database migrates from zero
+    database: {db}
+    steps:
+      - name: the schema is absent
+        sql: SELECT count(*) FROM {catalog} WHERE {column} = 'schema_migrations'
+        expect: {{ value: 0 }}
+      - run: python3 migrate.py
+        expect: {{ stdout: migrated }}
+      - sql: SELECT count(*) FROM schema_migrations
+        expect: {{ value: 3 }}
+      - name: the database refuses an invalid state
+        sql: INSERT INTO tasks (title, state) VALUES ('x', 'bogus')
+        expect: {{ error: ["/{check}/"] }}
+      - sql: INSERT INTO tasks (title) VALUES ('write docs')
+      - sql: SELECT title, state FROM tasks
+        expect: {{ rows: [[write docs, new]] }}
+      - sql: SELECT id FROM tasks WHERE title = 'write docs'
+        capture: {{ TASK: id }}
+      - run: 'test "$TASK" -ge 1'
+"#,
+        catalog = if db == "sqlite" {
+            "sqlite_master"
+        } else {
+            "pg_tables"
+        },
+        column = if db == "sqlite" { "name" } else { "tablename" },
+        check = if db == "sqlite" {
+            "CHECK constraint failed"
+        } else {
+            "violates check constraint"
+        },
+    )
+}
+
+#[test]
+fn sqlite_fresh_migrate_from_zero_every_run() {
+    if !common::python3() {
+        return;
+    }
+    let p = Project::new();
+    p.file("migrate.py", MIGRATE)
+        .stage("s.yaml", &fresh_migrate_stage("sqlite"));
+    p.run(&["stage", "0"]).code(0);
+    // Again: a new empty database, not the one the last run migrated.
+    p.run(&["stage", "0"]).code(0);
+    let r = p.results("stage-00");
+    assert_eq!(r["gates"][0]["steps"][0]["kind"], "database");
+    let log = p.read("phase-1/stage-00/logs/fresh-migrate.log");
+    assert!(log.contains("sqlite://"), "{log}");
+}
+
+#[test]
+fn sql_expectations_fail_with_expected_against_actual() {
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        r#"
+stage: 0
+name: Sql
+gates:
+  - id: not-failing
+    title: a statement expected to fail succeeds
+    database: sqlite
+    sql: SELECT 1
+    expect: { error: ["/violates/"] }
+  - id: wrong-value
+    title: value mismatch
+    database: sqlite
+    sql: SELECT 2
+    expect: { value: 3 }
+  - id: wrong-rows
+    title: rows mismatch
+    database: sqlite
+    sql: SELECT 1, 'a' UNION ALL SELECT 2, 'b'
+    expect: { rows: [[1, a], [2, c]] }
+  - id: bad-sql
+    title: a broken statement
+    database: sqlite
+    sql: SELEKT 1
+"#,
+    );
+    p.run(&["stage", "0"]).code(1);
+    let r = p.results("stage-00");
+    let msg = |i: usize| r["gates"][i]["message"].as_str().unwrap_or("").to_owned();
+    assert_eq!(msg(0), "expected the statement to fail, but it succeeded");
+    assert_eq!(msg(1), "expected value 3, got 2");
+    assert_eq!(
+        msg(2),
+        "expected rows [[1,\"a\"],[2,\"c\"]], got [[1,\"a\"],[2,\"b\"]]"
+    );
+    assert!(
+        msg(3).starts_with("the statement failed: near \"SELEKT\""),
+        "{}",
+        msg(3)
+    );
+}
+
+#[test]
+fn postgres_fresh_migrate_on_the_throwaway_cluster() {
+    if postgres_bin().is_none() || !common::python3() {
+        return;
+    }
+    let p = Project::new();
+    p.file("migrate.py", MIGRATE)
+        .stage("s.yaml", &fresh_migrate_stage("postgres"));
+    let child = p
+        .cmd(&["stage", "0"])
+        .env_remove("GATERUN_POSTGRES_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run");
+    let marker = format!("gaterun-{}", child.id());
+    let out = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        p.read("phase-1/stage-00/logs/fresh-migrate.log")
+    );
+    let log = p.read("phase-1/stage-00/logs/fresh-migrate.log");
+    assert!(log.contains("postgres://postgres@127.0.0.1:"), "{log}");
+    assert!(log.contains("violates check constraint"), "{log}");
+    assert_eq!(postgres_processes(&marker), Vec::<String>::new());
+}
+
+#[test]
+fn postgres_as_an_unprivileged_user() {
+    if postgres_bin().is_none() || !rustix::process::geteuid().is_root() {
+        eprintln!("skipping: needs root to switch to an unprivileged user");
+        return;
+    }
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        "stage: 0\nname: S\ngates:\n  - id: pg\n    title: t\n    database: postgres\n    sql: SELECT current_user, current_database() LIKE 'gaterun_%'\n    expect: { rows: [[postgres, true]] }\n",
+    );
+    let nobody = rustix::fs::Uid::from_raw(65534);
+    for entry in walk(p.path()) {
+        rustix::fs::chown(&entry, Some(nobody), None).expect("chown");
+    }
+    std::fs::set_permissions(
+        p.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(common::bin())
+        .args(["stage", "0"])
+        .current_dir(p.path())
+        .env_remove("GATERUN_POSTGRES_URL")
+        .env("TMPDIR", p.path())
+        .output()
+        .expect("setpriv");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![dir.to_path_buf()];
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            out.extend(walk(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
+}
+
+#[test]
+fn twenty_postgres_gates_see_only_their_own_rows() {
+    if postgres_bin().is_none() {
+        return;
+    }
+    let mut yaml = String::from("stage: 0\nname: Many\ngates:\n");
+    for i in 0..20 {
+        yaml.push_str(&format!(
+            "  - id: g{i}\n    title: own rows\n    database: postgres\n    steps:\n      - sql: CREATE TABLE t (v int); INSERT INTO t VALUES ({i})\n      - sql: SELECT v FROM t\n        expect: {{ rows: [[{i}]] }}\n      - sql: SELECT count(*) FROM pg_database WHERE datname = current_database()\n        expect: {{ value: 1 }}\n"
+        ));
+    }
+    let p = Project::new();
+    p.stage("s.yaml", &yaml);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let child = p
+        .cmd(&["stage", "0", "--jobs", "4"])
+        .env_remove("GATERUN_POSTGRES_URL")
+        .env("TMPDIR", tmp.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run");
+    let marker = format!("gaterun-{}", child.id());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // Nothing left: no temp dir, no cluster process.
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .expect("tmp")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert_eq!(postgres_processes(&marker), Vec::<String>::new());
+    assert!(!Path::new(&format!("/dev/shm/{marker}-postgres")).exists());
+}
+
+/// A PostgreSQL server of the test's own, for GATERUN_POSTGRES_URL.
+struct Server {
+    dir: tempfile::TempDir,
+    bin: std::path::PathBuf,
+    port: u16,
+}
+
+impl Server {
+    fn start(bin: &Path) -> Server {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o777),
+        )
+        .expect("chmod");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let s = Server {
+            dir,
+            bin: bin.to_path_buf(),
+            port,
+        };
+        let data = s.dir.path().join("data");
+        s.pg(
+            "initdb",
+            &[
+                "-D",
+                &data.display().to_string(),
+                "-U",
+                "admin",
+                "--auth=trust",
+                "--no-sync",
+            ],
+        );
+        let opts = format!(
+            "-c fsync=off -c listen_addresses=127.0.0.1 -p {port} -k {}",
+            s.dir.path().display()
+        );
+        s.pg(
+            "pg_ctl",
+            &[
+                "-D",
+                &data.display().to_string(),
+                "-l",
+                &s.dir.path().join("log").display().to_string(),
+                "-w",
+                "-o",
+                &opts,
+                "start",
+            ],
+        );
+        s
+    }
+
+    fn pg(&self, program: &str, args: &[&str]) -> String {
+        let path = self.bin.join(program);
+        let path = if path.exists() {
+            path
+        } else {
+            std::path::PathBuf::from(program)
+        };
+        let mut cmd = if rustix::process::geteuid().is_root() {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid=postgres", "--regid=postgres", "--clear-groups"])
+                .arg(path);
+            c
+        } else {
+            Command::new(path)
+        };
+        let out = cmd
+            .args(args)
+            .current_dir(self.dir.path())
+            .output()
+            .expect(program);
+        assert!(
+            out.status.success(),
+            "{program}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://admin@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn gaterun_databases(&self) -> String {
+        self.pg(
+            "psql",
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "admin",
+                "-d",
+                "postgres",
+                "-tAc",
+                "SELECT count(*) FROM pg_database WHERE datname LIKE 'gaterun_%'",
+            ],
+        )
+        .trim()
+        .to_owned()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data").display().to_string();
+        let _ = std::panic::catch_unwind(|| {
+            self.pg("pg_ctl", &["-D", &data, "-m", "immediate", "stop"])
+        });
+    }
+}
+
+#[test]
+fn databases_on_gaterun_postgres_url_are_made_and_dropped() {
+    let Some(bin) = postgres_bin() else { return };
+    if rustix::process::geteuid().is_root() && !Path::new("/usr/bin/setpriv").exists() {
+        return;
+    }
+    let server = Server::start(&bin);
+    let mut yaml = String::from("stage: 0\nname: Url\ngates:\n");
+    for i in 0..5 {
+        yaml.push_str(&format!(
+            "  - id: g{i}\n    title: own database\n    database: postgres\n    steps:\n      - sql: SELECT current_database() LIKE 'gaterun_%', current_user\n        expect: {{ rows: [[true, admin]] }}\n      - run: 'test \"$PGPORT\" = {} && test \"$PGUSER\" = admin'\n",
+            server.port
+        ));
+    }
+    let p = Project::new();
+    p.stage("s.yaml", &yaml);
+    let out = p
+        .cmd(&["stage", "0", "--jobs", "3"])
+        .env("GATERUN_POSTGRES_URL", server.url())
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(server.gaterun_databases(), "0");
+}
+
+#[test]
+fn no_postgres_means_a_gate_error_that_says_how_to_get_one() {
+    let p = Project::new();
+    p.stage("s.yaml", "stage: 0\nname: S\ngates:\n  - id: pg\n    title: t\n    database: postgres\n    sql: SELECT 1\n");
+    let out = p
+        .cmd(&["stage", "0"])
+        .env(
+            "GATERUN_POSTGRES_URL",
+            "postgres://nobody@127.0.0.1:1/none?connect_timeout=2",
+        )
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let r = p.results("stage-00");
+    assert_eq!(r["gates"][0]["status"], "error");
+    let msg = r["gates"][0]["message"].as_str().expect("message");
+    assert!(
+        msg.starts_with("failed to connect to GATERUN_POSTGRES_URL"),
+        "{msg}"
+    );
+    assert!(p.read("phase-1/stage-00/junit.xml").contains("<error "));
+}
+
+#[test]
+fn interrupt_during_a_postgres_stage_stops_the_cluster() {
+    if postgres_bin().is_none() {
+        return;
+    }
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        "stage: 0\nname: S\ngates:\n  - id: pg\n    title: t\n    database: postgres\n    steps:\n      - sql: SELECT 1\n      - run: 'touch \"$PROJECT_ROOT/up\"; sleep 30'\n",
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut child = p
+        .cmd(&["stage", "0"])
+        .env_remove("GATERUN_POSTGRES_URL")
+        .env("TMPDIR", tmp.path())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !p.path().join("up").exists() {
+        assert!(Instant::now() < deadline, "never came up");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let marker = format!("gaterun-{}", child.id());
+    assert!(!postgres_processes(&marker).is_empty(), "the cluster runs");
+    rustix::process::kill_process(
+        rustix::process::Pid::from_child(&child),
+        rustix::process::Signal::INT,
+    )
+    .expect("kill");
+    assert_eq!(child.wait().expect("wait").code(), Some(130));
+    assert_eq!(postgres_processes(&marker), Vec::<String>::new());
+    assert_eq!(std::fs::read_dir(tmp.path()).expect("tmp").count(), 0);
+    assert!(!Path::new(&format!("/dev/shm/{marker}-postgres")).exists());
+}
