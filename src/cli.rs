@@ -35,6 +35,28 @@ pub enum CommandKind {
         #[arg(long)]
         phase: Option<u32>,
     },
+    /// Write a phase skeleton from the method: stages 0–10 with placeholder gates
+    Init {
+        #[arg(long, default_value = "backend", value_parser = ["backend", "ui", "integrations"])]
+        template: String,
+    },
+    /// Rebuild the markdown implementation log from evidence
+    Report {
+        #[arg(long)]
+        phase: Option<u32>,
+    },
+    /// Stage 10: check the phase's exit criteria and write SIGNOFF.md
+    Signoff {
+        #[arg(long)]
+        phase: u32,
+    },
+    /// Merge evidence directories from shards into one (--evidence names the result)
+    Merge {
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<std::path::PathBuf>,
+    },
+    /// Print the JSON Schema of stage files
+    Schema,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -88,4 +110,35 @@ pub struct Common {
     /// Print the tail of a failed gate's output
     #[arg(long, short, global = true)]
     pub verbose: bool,
+    /// Run each gate N times; mixed results are reported as flaky
+    #[arg(long, global = true, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub repeat: u32,
+    /// Run only shard K of N (e.g. 2/4), split by a stable hash of phase, stage and gate id
+    #[arg(long, global = true, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<(u32, u32)>,
+    /// GitHub Actions output: groups, annotations, masks, step summary and outputs
+    /// (default on when GITHUB_ACTIONS=true)
+    #[arg(long, global = true)]
+    pub github: bool,
+}
+
+fn parse_shard(s: &str) -> Result<(u32, u32), String> {
+    let (k, n) = s
+        .split_once('/')
+        .ok_or("write the shard as K/N, e.g. 1/4")?;
+    let k: u32 = k
+        .trim()
+        .parse()
+        .map_err(|_| format!("invalid shard number `{k}`"))?;
+    let n: u32 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("invalid shard count `{n}`"))?;
+    if n == 0 || k == 0 || k > n {
+        return Err(format!(
+            "the shard must be between 1/{n} and {n}/{n}",
+            n = n.max(1)
+        ));
+    }
+    Ok((k, n))
 }

@@ -11,12 +11,16 @@ pub mod database;
 pub mod evidence;
 pub mod exit;
 pub mod expect;
+pub mod init;
+pub mod merge;
 pub mod plan;
 pub mod process;
 pub mod reporter;
 pub mod results;
 pub mod runner;
+pub mod schema;
 pub mod services;
+pub mod signoff;
 pub mod steps;
 pub mod vars;
 
@@ -67,11 +71,62 @@ pub fn main_with(cli: Cli) -> i32 {
 async fn run(cli: Cli) -> Result<i32, Error> {
     let cwd = std::env::current_dir()
         .map_err(|e| Error::Internal(format!("failed to read the current directory: {e}")))?;
+    match &cli.command {
+        CommandKind::Schema => {
+            print!("{}", schema::json());
+            return Ok(exit::PASSED);
+        }
+        CommandKind::Init { template } => {
+            let root = config::find_root(&cwd).unwrap_or_else(|| cwd.clone());
+            let gates = cli
+                .common
+                .gates
+                .as_ref()
+                .map(|g| cwd.join(g))
+                .unwrap_or_else(|| root.join("gates"));
+            for path in init::run(&root, &gates, template)? {
+                println!(
+                    "wrote {}",
+                    path.strip_prefix(&root).unwrap_or(&path).display()
+                );
+            }
+            println!(
+                "next: replace each placeholder gate with real checks, then `gaterun check` and `gaterun stage 0`"
+            );
+            return Ok(exit::PASSED);
+        }
+        _ => {}
+    }
     let opts = LoadOptions {
-        cwd,
+        cwd: cwd.clone(),
         gates: cli.common.gates.clone(),
         evidence: cli.common.evidence.clone(),
     };
+    if let CommandKind::Merge { dirs } = &cli.command {
+        // The stage files, when at hand, give gate order, risks and questions; shards'
+        // evidence merges without them too.
+        let loaded = config::load(&opts).ok();
+        let project = match &loaded {
+            Some(l) => l.project.clone(),
+            None => {
+                let root = config::find_root(&cwd).unwrap_or_else(|| cwd.clone());
+                let evidence_dir = cli
+                    .common
+                    .evidence
+                    .as_ref()
+                    .map(|e| cwd.join(e))
+                    .unwrap_or_else(|| root.join("evidence"));
+                config::Project {
+                    gates_dir: root.join("gates"),
+                    evidence_dir,
+                    current_phase: None,
+                    root,
+                }
+            }
+        };
+        let dirs: Vec<_> = dirs.iter().map(|d| cwd.join(d)).collect();
+        return merge::run(&project, loaded.as_ref(), &dirs);
+    }
     let loaded = config::load(&opts).map_err(Error::Config)?;
     for w in &loaded.warnings {
         eprintln!("{w}");
@@ -79,10 +134,15 @@ async fn run(cli: Cli) -> Result<i32, Error> {
     let filters = plan::Filters {
         gate_ids: &cli.common.gate_ids,
         tags: &cli.common.tags,
+        shard: cli.common.shard,
     };
     let runs = match &cli.command {
         CommandKind::Check => return Ok(check(&loaded)),
         CommandKind::List { phase } => return Ok(list(&loaded, *phase)),
+        CommandKind::Report { phase } => return report(&loaded, *phase),
+        CommandKind::Signoff { phase } => return signoff::run(&loaded, *phase),
+        CommandKind::Merge { .. } => unreachable!("handled before loading"),
+        CommandKind::Schema | CommandKind::Init { .. } => unreachable!("handled before loading"),
         CommandKind::Stage { stage, phase } => {
             let phase = plan::current_phase(&loaded, *phase)?;
             plan::for_stage(&loaded, phase, stage, cli.common.prereqs, &filters)?
@@ -130,6 +190,7 @@ async fn execute(loaded: &Loaded, runs: Vec<runner::StageRun>, cli: &Cli) -> Res
         events: events_tx,
         http: steps::Http::default(),
         postgres: database::postgres::Provider::new(&tmp_root),
+        repeat: cli.common.repeat,
     });
     let settings = runner::Settings {
         jobs: cli
@@ -140,7 +201,15 @@ async fn execute(loaded: &Loaded, runs: Vec<runner::StageRun>, cli: &Cli) -> Res
         keep_going: cli.common.keep_going,
         commit: git_commit(&project.root),
     };
-    let outcome = runner::run_stages(project, runs, &settings, rc.clone(), cancel_rx.clone()).await;
+    let outcome = runner::run_stages(
+        project,
+        &loaded.stages,
+        runs,
+        &settings,
+        rc.clone(),
+        cancel_rx.clone(),
+    )
+    .await;
     // Whatever happened: the throw-away PostgreSQL cluster goes.
     rc.postgres.shutdown().await;
     drop(rc);
@@ -299,4 +368,25 @@ fn list(loaded: &Loaded, only: Option<u32>) -> i32 {
         }
     }
     exit::PASSED
+}
+
+fn report(loaded: &Loaded, only: Option<u32>) -> Result<i32, Error> {
+    let phases: Vec<u32> = match only {
+        Some(p) => vec![p],
+        None => plan::phases(loaded).into_iter().collect(),
+    };
+    for phase in phases {
+        let stages = plan::stages_of(loaded, phase);
+        if stages.is_empty() {
+            return Err(Error::Usage(format!("phase {phase} has no stages")));
+        }
+        let path = evidence::log::write(&loaded.project, phase, &stages)?;
+        println!(
+            "wrote {}",
+            path.strip_prefix(&loaded.project.root)
+                .unwrap_or(&path)
+                .display()
+        );
+    }
+    Ok(exit::PASSED)
 }

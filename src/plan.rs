@@ -14,6 +14,8 @@ use crate::runner::StageRun;
 pub struct Filters<'a> {
     pub gate_ids: &'a [String],
     pub tags: &'a [String],
+    /// `--shard K/N`
+    pub shard: Option<(u32, u32)>,
 }
 
 impl Filters<'_> {
@@ -25,6 +27,11 @@ impl Filters<'_> {
             .enumerate()
             .filter(|(_, g)| self.gate_ids.is_empty() || self.gate_ids.contains(&g.id))
             .filter(|(_, g)| self.tags.is_empty() || g.tags.iter().any(|t| self.tags.contains(t)))
+            .filter(|(_, g)| {
+                self.shard.is_none_or(|s| {
+                    crate::merge::in_shard(stage.phase, &stage.key.to_string(), &g.id, s)
+                })
+            })
             .map(|(i, _)| i)
             .collect()
     }

@@ -54,9 +54,23 @@ pub struct GateResult {
     /// Relative to the stage's evidence directory.
     pub log: String,
     pub steps: Vec<StepResult>,
+    /// `--repeat`: some runs passed and some did not. The gate counts as passed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub flaky: bool,
+    /// `--repeat`: the runs that did not pass, when others did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_runs: Vec<FailedRun>,
     /// Everything the gate's steps printed, capped, secrets masked (written to `log`).
     #[serde(skip)]
     pub output: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FailedRun {
+    pub run: u32,
+    pub status: Status,
+    pub duration_ms: u64,
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -130,7 +130,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
     })
 }
 
-fn find_root(cwd: &Path) -> Option<PathBuf> {
+pub fn find_root(cwd: &Path) -> Option<PathBuf> {
     cwd.ancestors()
         .find(|d| d.join(PROJECT_FILE).is_file())
         .map(Path::to_path_buf)

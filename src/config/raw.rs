@@ -10,41 +10,75 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::Spanned;
+use serde_saphyr::{Location, Spanned};
+
+/// A value and where it stands in the file. Wraps serde-saphyr's `Spanned` so the JSON Schema
+/// of a field is simply the schema of its value.
+#[derive(Debug, Clone)]
+pub struct Sp<T> {
+    pub value: T,
+    pub referenced: Location,
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Sp<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = Spanned::<T>::deserialize(d)?;
+        Ok(Sp {
+            value: s.value,
+            referenced: s.referenced,
+        })
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Sp<T> {
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        T::schema_name()
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        T::schema_id()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        T::json_schema(generator)
+    }
+}
 
 /// `gaterun.yaml` at the project root.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawProject {
     pub gates: Option<String>,
     pub evidence: Option<String>,
-    pub current_phase: Option<Spanned<u32>>,
+    pub current_phase: Option<Sp<u32>>,
     pub defaults: Option<RawDefaults>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDefaults {
-    pub timeout: Option<Spanned<Scalar>>,
-    pub grace: Option<Spanned<Scalar>>,
+    pub timeout: Option<Sp<Scalar>>,
+    pub grace: Option<Sp<Scalar>>,
     pub env: Option<OrderedMap<Scalar>>,
 }
 
 /// One stage file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawStage {
-    pub phase: Option<Spanned<u32>>,
-    pub stage: Spanned<Scalar>,
+    pub phase: Option<Sp<u32>>,
+    pub stage: Sp<Scalar>,
     pub name: String,
     pub goal: Option<String>,
     pub risk: Option<String>,
     pub open_questions: Option<Vec<String>>,
     pub defaults: Option<RawDefaults>,
     pub serial: Option<bool>,
-    pub gates: Spanned<Vec<Spanned<RawGate>>>,
+    pub gates: Sp<Vec<Sp<RawGate>>>,
 }
 
 /// Declares a struct with the given fields followed by every key a step may have. A gate with
@@ -56,46 +90,46 @@ macro_rules! with_step_keys {
         pub struct $name {
             $(pub $field: $ty,)*
             pub name: Option<String>,
-            pub expect: Option<Spanned<RawExpect>>,
-            pub timeout: Option<Spanned<Scalar>>,
-            pub eventually: Option<Spanned<Scalar>>,
-            pub capture: Option<BTreeMap<String, Spanned<String>>>,
-            pub run: Option<Spanned<RawCommand>>,
-            pub http: Option<Spanned<String>>,
+            pub expect: Option<Sp<RawExpect>>,
+            pub timeout: Option<Sp<Scalar>>,
+            pub eventually: Option<Sp<Scalar>>,
+            pub capture: Option<BTreeMap<String, Sp<String>>>,
+            pub run: Option<Sp<RawCommand>>,
+            pub http: Option<Sp<String>>,
             pub headers: Option<OrderedMap<Scalar>>,
             pub json: Option<serde_json::Value>,
             pub body: Option<String>,
             pub follow_redirects: Option<bool>,
-            pub tcp: Option<Spanned<String>>,
-            pub sql: Option<Spanned<String>>,
-            pub file: Option<Spanned<String>>,
-            pub start: Option<Spanned<String>>,
-            pub stop: Option<Spanned<String>>,
-            pub restart: Option<Spanned<String>>,
-            pub signal: Option<Spanned<String>>,
+            pub tcp: Option<Sp<String>>,
+            pub sql: Option<Sp<String>>,
+            pub file: Option<Sp<String>>,
+            pub start: Option<Sp<String>>,
+            pub stop: Option<Sp<String>>,
+            pub restart: Option<Sp<String>>,
+            pub signal: Option<Sp<String>>,
         }
     };
 }
 
 with_step_keys! {
-    #[derive(Debug, Deserialize)]
+    #[derive(Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
     pub struct RawGate {
-        id: Spanned<String>,
+        id: Sp<String>,
         title: String,
         tags: Option<Vec<String>>,
-        grace: Option<Spanned<Scalar>>,
-        workdir: Option<Spanned<String>>,
+        grace: Option<Sp<Scalar>>,
+        workdir: Option<Sp<String>>,
         env: Option<OrderedMap<Scalar>>,
-        secrets: Option<Vec<Spanned<String>>>,
-        database: Option<Spanned<String>>,
-        services: Option<Spanned<OrderedMap<RawService>>>,
-        steps: Option<Spanned<Vec<Spanned<RawStep>>>>,
+        secrets: Option<Vec<Sp<String>>>,
+        database: Option<Sp<String>>,
+        services: Option<Sp<OrderedMap<RawService>>>,
+        steps: Option<Sp<Vec<Sp<RawStep>>>>,
     }
 }
 
 with_step_keys! {
-    #[derive(Debug, Default, Deserialize)]
+    #[derive(Debug, Default, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
     pub struct RawStep {}
 }
@@ -126,41 +160,41 @@ impl RawGate {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawExpect {
-    pub exit: Option<Spanned<OneOrMany<i64>>>,
-    pub stdout: Option<Spanned<OneOrMany<String>>>,
-    pub stderr: Option<Spanned<OneOrMany<String>>>,
-    pub status: Option<Spanned<OneOrMany<Scalar>>>,
+    pub exit: Option<Sp<OneOrMany<i64>>>,
+    pub stdout: Option<Sp<OneOrMany<String>>>,
+    pub stderr: Option<Sp<OneOrMany<String>>>,
+    pub status: Option<Sp<OneOrMany<Scalar>>>,
     pub headers: Option<OrderedMap<OneOrMany<String>>>,
-    pub body: Option<Spanned<OneOrMany<String>>>,
+    pub body: Option<Sp<OneOrMany<String>>>,
     pub json: Option<OrderedMap<serde_json::Value>>,
     pub open: Option<bool>,
     pub rows: Option<Vec<Vec<serde_json::Value>>>,
     pub count: Option<u64>,
     pub value: Option<serde_json::Value>,
-    pub error: Option<Spanned<OneOrMany<String>>>,
+    pub error: Option<Sp<OneOrMany<String>>>,
     pub exists: Option<bool>,
-    pub contains: Option<Spanned<OneOrMany<String>>>,
+    pub contains: Option<Sp<OneOrMany<String>>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawService {
-    pub run: Spanned<RawCommand>,
+    pub run: Sp<RawCommand>,
     pub env: Option<OrderedMap<Scalar>>,
-    pub ready: Option<Spanned<RawReady>>,
+    pub ready: Option<Sp<RawReady>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawReady {
     pub http: Option<String>,
     pub tcp: Option<String>,
     pub log: Option<String>,
     pub run: Option<RawCommand>,
-    pub timeout: Option<Spanned<Scalar>>,
+    pub timeout: Option<Sp<Scalar>>,
 }
 
 /// A command: a shell string for `sh -c`, or an argv list run directly.
@@ -289,5 +323,59 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
             }
         }
         d.deserialize_map(Vis(PhantomData))
+    }
+}
+
+impl JsonSchema for RawCommand {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Command".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let arg = generator.subschema_for::<Scalar>();
+        schemars::json_schema!({
+            "description": "A shell command (run with `sh -c`) or a list of arguments (run directly).",
+            "anyOf": [
+                { "type": "string" },
+                { "type": "array", "items": arg, "minItems": 1 }
+            ]
+        })
+    }
+}
+
+impl JsonSchema for Scalar {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Scalar".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": ["string", "number", "boolean"] })
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for OneOrMany<T> {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        format!("OneOrMany_{}", T::schema_name()).into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let item = generator.subschema_for::<T>();
+        schemars::json_schema!({ "anyOf": [item.clone(), { "type": "array", "items": item }] })
+    }
+}
+
+impl<V: JsonSchema> JsonSchema for OrderedMap<V> {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        format!("Map_{}", V::schema_name()).into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let value = generator.subschema_for::<V>();
+        schemars::json_schema!({ "type": "object", "additionalProperties": value })
     }
 }

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use regex::Regex;
-use serde_saphyr::{Location, Spanned};
+use serde_saphyr::Location;
 
 use super::diagnostic::Diagnostic;
 use super::model::{
@@ -16,7 +16,7 @@ use super::model::{
 };
 use super::raw::{
     OneOrMany, OrderedMap, RawCommand, RawDefaults, RawExpect, RawGate, RawReady, RawService,
-    RawStage, RawStep, Scalar,
+    RawStage, RawStep, Scalar, Sp,
 };
 use crate::expect::Pattern;
 use crate::vars;
@@ -65,7 +65,7 @@ impl<'a> FileCtx<'a> {
     }
 }
 
-pub fn duration(ctx: &mut FileCtx, raw: &Spanned<Scalar>, what: &str) -> Option<Duration> {
+pub fn duration(ctx: &mut FileCtx, raw: &Sp<Scalar>, what: &str) -> Option<Duration> {
     match humantime::parse_duration(raw.value.0.trim()) {
         Ok(d) if !d.is_zero() => Some(d),
         Ok(_) => {
@@ -668,15 +668,7 @@ fn step(
             if statement.value.trim().is_empty() {
                 ctx.error(statement.referenced, "`sql` is empty");
             }
-            let error = expect.error.map(|e| {
-                let at = e.referenced;
-                let spanned = Spanned {
-                    value: e.value,
-                    referenced: at,
-                    defined: at,
-                };
-                patterns(ctx, Some(spanned))
-            });
+            let error = expect.error.map(|e| patterns(ctx, Some(e)));
             if error.is_some()
                 && (expect.rows.is_some() || expect.count.is_some() || expect.value.is_some())
             {
@@ -868,7 +860,7 @@ fn capture_regex(sel: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn patterns(ctx: &mut FileCtx, raw: Option<Spanned<OneOrMany<String>>>) -> Vec<Pattern> {
+fn patterns(ctx: &mut FileCtx, raw: Option<Sp<OneOrMany<String>>>) -> Vec<Pattern> {
     let Some(raw) = raw else { return Vec::new() };
     let mut out = Vec::new();
     for p in raw.value.0 {

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+use quick_junit::{
+    NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestRerun, TestSuite,
+};
 
 use super::sanitize;
 use crate::results::{GateResult, StageResult, Status};
@@ -40,6 +42,29 @@ fn stage_dir_name(stage: &str) -> String {
 fn test_case(g: &GateResult, classname: &str) -> TestCase {
     let message = g.message.as_deref().map(sanitize).unwrap_or_default();
     let status = match g.status {
+        Status::Passed if g.flaky => {
+            let runs = g
+                .failed_runs
+                .iter()
+                .map(|run| {
+                    let kind = if run.status == Status::Failed {
+                        NonSuccessKind::Failure
+                    } else {
+                        NonSuccessKind::Error
+                    };
+                    let mut rerun = TestRerun::new(kind);
+                    rerun.set_type(run.status.as_str());
+                    rerun.set_message(sanitize(&format!(
+                        "run {} of {}: {}",
+                        run.run,
+                        g.attempts,
+                        run.message.as_deref().unwrap_or(run.status.as_str())
+                    )));
+                    rerun
+                })
+                .collect();
+            TestCaseStatus::Success { flaky_runs: runs }
+        }
         Status::Passed => TestCaseStatus::success(),
         Status::Failed | Status::Error | Status::Interrupted => {
             let kind = if g.status == Status::Failed {

@@ -1,6 +1,7 @@
 //! Markdown evidence in the method's tracking template: a stage's `report.md` and the
 //! invocation's `summary.md`.
 
+use std::collections::HashMap;
 use std::fmt::Write;
 
 use super::sanitize;
@@ -31,18 +32,27 @@ fn mark(s: Status) -> &'static str {
 }
 
 /// Text for one table cell: one line, pipes escaped.
-fn cell(s: &str) -> String {
+pub fn cell(s: &str) -> String {
     sanitize(s)
         .replace('\\', "\\\\")
         .replace('|', "\\|")
         .replace(['\n', '\r'], " ")
 }
 
-fn ms(ms: u64) -> String {
+pub fn ms(ms: u64) -> String {
     human_duration(std::time::Duration::from_millis(ms))
 }
 
-pub fn stage_report(r: &StageResult) -> String {
+/// A gate's pass rate over its recent stage runs: `100% (12/12)`.
+fn rate(rates: &HashMap<String, (u32, u32)>, id: &str) -> String {
+    match rates.get(id) {
+        Some((p, n)) if *n > 0 => format!("{}% ({p}/{n})", (u64::from(*p) * 100 / u64::from(*n))),
+        _ => "—".to_owned(),
+    }
+}
+
+/// `rates`: each gate's (passes, runs) over its latest stage runs, from the history.
+pub fn stage_report(r: &StageResult, rates: &HashMap<String, (u32, u32)>) -> String {
     let mut o = String::new();
     let passed = r.passed_count();
     let n = r.gates.len();
@@ -109,15 +119,29 @@ pub fn stage_report(r: &StageResult) -> String {
         ms(r.duration_ms),
         cell(&r.file)
     );
-    let _ = writeln!(o, "\n| Result | Gate | Time | Failure |\n|---|---|---|---|");
+    let _ = writeln!(
+        o,
+        "\n| Result | Gate | Time | Pass rate (last {} runs) | Failure |\n|---|---|---|---|---|",
+        super::history::WINDOW
+    );
     for g in &r.gates {
+        let flaky = if g.flaky {
+            format!(
+                " ⚠️ flaky: {} of {} runs failed",
+                g.failed_runs.len(),
+                g.attempts
+            )
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             o,
-            "| {} | `{}`: {} | {} | {} |",
+            "| {}{flaky} | `{}`: {} | {} | {} | {} |",
             mark(g.status),
             g.id,
             cell(&g.title),
             ms(g.duration_ms),
+            rate(rates, &g.id),
             g.message.as_deref().map(cell).unwrap_or_default()
         );
     }

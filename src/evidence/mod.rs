@@ -5,13 +5,15 @@
 //! so a crash or kill leaves either the old complete evidence or the new complete evidence,
 //! never half of either. Single files are written aside and renamed over.
 
+pub mod history;
 pub mod junit;
+pub mod log;
 pub mod markdown;
 
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::config::{Project, Stage, StageKey};
+use crate::config::{Project, StageKey};
 use crate::results::StageResult;
 
 #[derive(Debug, thiserror::Error)]
@@ -38,14 +40,12 @@ pub fn stage_dir(project: &Project, phase: u32, key: StageKey) -> PathBuf {
 }
 
 /// Write a stage's whole evidence directory, replacing the previous one atomically.
-pub fn write_stage(
-    project: &Project,
-    stage: &Stage,
-    result: &StageResult,
-) -> Result<(), EvidenceError> {
-    let parent = phase_dir(project, stage.phase);
+pub fn write_stage(project: &Project, result: &StageResult) -> Result<(), EvidenceError> {
+    let parent = phase_dir(project, result.phase);
     std::fs::create_dir_all(&parent).map_err(err(&parent))?;
-    let name = stage.key.dir_name();
+    let name = StageKey::parse(&result.stage)
+        .map(|k| k.dir_name())
+        .unwrap_or_else(|| format!("stage-{}", result.stage));
     let target = parent.join(&name);
     let aside = parent.join(format!(".{name}.new-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&aside);
@@ -60,7 +60,11 @@ pub fn write_stage(
     write_file(&aside.join("junit.xml"), junit::to_xml(&report).as_bytes())?;
     write_file(
         &aside.join("report.md"),
-        markdown::stage_report(result).as_bytes(),
+        markdown::stage_report(
+            result,
+            &history::pass_rates(project, result.phase, &result.stage),
+        )
+        .as_bytes(),
     )?;
     for g in &result.gates {
         if g.status != crate::results::Status::Blocked && g.attempts > 0 {

@@ -168,6 +168,12 @@ pub fn gate_line(g: &GateResult) -> String {
                 crate::evidence::sanitize(&one_line(m, 300))
             )
         }
+        _ if g.flaky => format!(
+            "  {mark} {} {time}  flaky: {} of {} runs failed",
+            g.id,
+            g.failed_runs.len(),
+            g.attempts
+        ),
         _ => format!("  {mark} {} {time}", g.id),
     }
 }

@@ -37,6 +37,8 @@ pub async fn run(
         line: gate.line,
         log: format!("logs/{}.log", gate.id),
         steps: Vec::new(),
+        flaky: false,
+        failed_runs: Vec::new(),
         output: String::new(),
     };
 
@@ -211,6 +213,13 @@ fn environment(
         ("GATERUN_PHASE", stage.phase.to_string()),
         ("GATERUN_STAGE", stage.key.to_string()),
         ("PROJECT_ROOT", rc.project_root.display().to_string()),
+        // This gaterun, for gates that run it (stage 10 runs `gaterun signoff`).
+        (
+            "GATERUN",
+            std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| "gaterun".to_owned()),
+        ),
     ];
     for (k, v) in &builtins {
         vars.insert((*k).to_owned(), v.clone());

@@ -24,6 +24,8 @@ pub struct RunContext {
     pub events: mpsc::UnboundedSender<Event>,
     pub http: crate::steps::Http,
     pub postgres: crate::database::postgres::Provider,
+    /// `--repeat N`: runs of each gate.
+    pub repeat: u32,
 }
 
 impl RunContext {
@@ -80,6 +82,7 @@ pub struct Settings {
 /// recorded as blocked without running, or with `keep_going`, run but still recorded blocked.
 pub async fn run_stages(
     project: &Project,
+    all_stages: &[Stage],
     runs: Vec<StageRun>,
     settings: &Settings,
     rc: Arc<RunContext>,
@@ -138,7 +141,13 @@ pub async fn run_stages(
             risk: stage.risk.clone(),
             open_questions: stage.open_questions.clone(),
         };
-        evidence::write_stage(project, &stage, &result)?;
+        evidence::history::append(project, &result)?;
+        evidence::write_stage(project, &result)?;
+        let phase_stages: Vec<&Stage> = all_stages
+            .iter()
+            .filter(|s| s.phase == stage.phase)
+            .collect();
+        evidence::log::write(project, stage.phase, &phase_stages)?;
         rc.send(Event::StageFinished {
             result: Box::new(result.clone()),
         });
@@ -174,6 +183,8 @@ fn not_run(stage: &Stage, i: usize, status: Status, message: String) -> GateResu
         line: g.line,
         log: format!("logs/{}.log", g.id),
         steps: Vec::new(),
+        flaky: false,
+        failed_runs: Vec::new(),
         output: String::new(),
     }
 }
@@ -207,7 +218,14 @@ async fn run_gates(
                 stage: stage.label(),
                 gate: stage.gates[i].id.clone(),
             });
-            let result = gate::run(stage.clone(), i, rc.clone(), cancel).await;
+            let mut runs = Vec::new();
+            for _ in 0..rc.repeat.max(1) {
+                if !runs.is_empty() && *cancel.borrow() {
+                    break;
+                }
+                runs.push(gate::run(stage.clone(), i, rc.clone(), cancel.clone()).await);
+            }
+            let result = combine_runs(runs);
             rc.send(Event::GateFinished {
                 stage: stage.label(),
                 result: Box::new(result.clone()),
@@ -237,4 +255,59 @@ async fn run_gates(
         results.push(result);
     }
     results
+}
+
+/// One gate's `--repeat` runs as one result: all passed, none passed (the last failure), or
+/// mixed — passed and flaky, with the failed runs listed. The log keeps every run: the
+/// failed ones' last lines and the whole of the run reported.
+fn combine_runs(mut runs: Vec<GateResult>) -> GateResult {
+    use crate::results::FailedRun;
+    if runs.len() <= 1 {
+        return runs.pop().expect("a gate ran at least once");
+    }
+    let n = runs.len() as u32;
+    let total: u64 = runs.iter().map(|r| r.duration_ms).sum();
+    let passes = runs.iter().filter(|r| r.status == Status::Passed).count();
+    let base_index = if let Some(i) = runs.iter().position(|r| r.status == Status::Interrupted) {
+        i
+    } else if passes == runs.len() || passes == 0 {
+        runs.len() - 1
+    } else {
+        runs.iter()
+            .rposition(|r| r.status == Status::Passed)
+            .expect("one passed")
+    };
+    let mut output = String::new();
+    let mut failed_runs = Vec::new();
+    for (k, r) in runs.iter().enumerate() {
+        output.push_str(&format!(
+            "═══ run {} of {n}: {}\n",
+            k + 1,
+            r.status.as_str()
+        ));
+        if k == base_index {
+            output.push_str(&r.output);
+        } else {
+            let lines: Vec<&str> = r.output.lines().collect();
+            output.push_str(&lines[lines.len().saturating_sub(200)..].join("\n"));
+            output.push('\n');
+        }
+        if r.status != Status::Passed {
+            failed_runs.push(FailedRun {
+                run: k as u32 + 1,
+                status: r.status,
+                duration_ms: r.duration_ms,
+                message: r.message.clone(),
+            });
+        }
+    }
+    let mut base = runs.swap_remove(base_index);
+    base.attempts = n;
+    base.duration_ms = total;
+    base.output = output;
+    if base.status == Status::Passed && !failed_runs.is_empty() {
+        base.flaky = true;
+        base.failed_runs = failed_runs;
+    }
+    base
 }

@@ -1,0 +1,133 @@
+//! `IMPLEMENTATION_LOG.md`: every stage of a phase in the method's tracking template, from the
+//! latest evidence of each — `not-started` for a stage never run.
+
+use std::fmt::Write;
+
+use super::markdown::{cell, method_status, ms};
+use crate::config::{Project, Stage};
+use crate::results::{StageResult, Status};
+
+/// The method's status of a stage, given its latest result.
+pub fn status_of(
+    stage: &Stage,
+    last: Option<&StageResult>,
+) -> (&'static str, Option<&'static str>) {
+    match last {
+        None => ("not-started", None),
+        Some(r) if r.definition_hash != stage.definition_hash => (
+            "in-progress",
+            Some("the stage file changed since its last run"),
+        ),
+        Some(r) if r.status == Status::Passed && r.partial => {
+            ("in-progress", Some("only some gates ran last time"))
+        }
+        Some(r) => (method_status(r.status), None),
+    }
+}
+
+pub fn render(project: &Project, phase: u32, stages: &[&Stage]) -> String {
+    let mut o = format!(
+        "# Phase {phase} — implementation log\n\nEvery stage of phase {phase} in the method's tracking template, rebuilt by gaterun from `evidence/phase-{phase}` after each stage run (`gaterun report` rebuilds it).\n"
+    );
+    for s in stages {
+        let last = super::read_stage(project, s.phase, s.key).and_then(Result::ok);
+        let (status, why) = status_of(s, last.as_ref());
+        let dir = s.key.dir_name();
+        let _ = writeln!(o, "\n### Stage {} — {}\n", s.key, cell(&s.name));
+        let _ = writeln!(
+            o,
+            "- Status: {status}{}",
+            why.map(|w| format!(" ({w})")).unwrap_or_default()
+        );
+        if let Some(goal) = &s.goal {
+            let _ = writeln!(o, "- Goal: {}", cell(goal));
+        }
+        match &last {
+            None => {
+                let _ = writeln!(
+                    o,
+                    "- Work completed: not run yet ({} gates defined)",
+                    s.gates.len()
+                );
+                let _ = writeln!(o, "- Blockers: none recorded");
+                let _ = writeln!(o, "- Evidence links: none yet");
+                let _ = writeln!(o, "- Acceptance gate result: not run");
+            }
+            Some(r) => {
+                let _ = writeln!(
+                    o,
+                    "- Work completed: last run {} at commit {}, {}/{} gates passed in {}",
+                    r.started_at,
+                    r.commit
+                        .as_deref()
+                        .map(|c| format!("`{c}`"))
+                        .unwrap_or_else(|| "none".to_owned()),
+                    r.passed_count(),
+                    r.gates.len(),
+                    ms(r.duration_ms)
+                );
+                let blockers: Vec<String> = r
+                    .gates
+                    .iter()
+                    .filter(|g| g.status != Status::Passed)
+                    .map(|g| format!("`{}` {}", g.id, g.status.as_str()))
+                    .chain(r.blocked_by.iter().map(|b| cell(b)))
+                    .collect();
+                let _ = writeln!(
+                    o,
+                    "- Blockers: {}",
+                    if blockers.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        blockers.join(", ")
+                    }
+                );
+                let _ = writeln!(
+                    o,
+                    "- Evidence links: [report]({dir}/report.md), [results]({dir}/results.json), [junit]({dir}/junit.xml)"
+                );
+                let verdict = if r.status == Status::Passed {
+                    "pass"
+                } else {
+                    "fail"
+                };
+                let _ = writeln!(
+                    o,
+                    "- Acceptance gate result: {verdict} ({}/{} gates)",
+                    r.passed_count(),
+                    r.gates.len()
+                );
+            }
+        }
+        let _ = writeln!(
+            o,
+            "- Risk/rollback: {}",
+            s.risk
+                .as_deref()
+                .map(cell)
+                .unwrap_or_else(|| "none recorded".to_owned())
+        );
+        let questions: Vec<String> = s.open_questions.iter().map(|q| cell(q)).collect();
+        let _ = writeln!(
+            o,
+            "- Open questions: {}",
+            if questions.is_empty() {
+                "none recorded".to_owned()
+            } else {
+                questions.join("; ")
+            }
+        );
+    }
+    o
+}
+
+/// Rewrite the phase's log from its stage files and evidence.
+pub fn write(
+    project: &Project,
+    phase: u32,
+    stages: &[&Stage],
+) -> Result<std::path::PathBuf, super::EvidenceError> {
+    let path = super::phase_dir(project, phase).join("IMPLEMENTATION_LOG.md");
+    super::write_file(&path, render(project, phase, stages).as_bytes())?;
+    Ok(path)
+}

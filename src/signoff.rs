@@ -1,0 +1,186 @@
+//! `gaterun signoff --phase N`: the method's Stage 10. Every earlier stage of the phase passed
+//! with its current definition; open questions are gathered as documented gaps; the next
+//! phase's stage files, if any, are valid. Writes `SIGNOFF.md`, or lists what is unmet.
+
+use std::fmt::Write;
+
+use crate::config::{Loaded, Stage};
+use crate::evidence::{self, history, markdown};
+use crate::exit::{self, Error};
+use crate::plan;
+use crate::results::{StageResult, Status};
+
+/// Stage 10 signs the phase off; the stages before it are the criteria.
+const SIGNOFF_STAGE: u32 = 10;
+
+/// Why a stage does not count as done, or `None` when it passed with its current definition.
+pub fn unmet(loaded: &Loaded, s: &Stage) -> Option<String> {
+    let why = match evidence::read_stage(&loaded.project, s.phase, s.key) {
+        None => "has not been run".to_owned(),
+        Some(Err(e)) => format!("has unreadable evidence ({e})"),
+        Some(Ok(r)) if r.definition_hash != s.definition_hash => {
+            "changed since it last ran".to_owned()
+        }
+        Some(Ok(r)) if r.status != Status::Passed => {
+            format!("did not pass: its last run {}", r.status.as_str())
+        }
+        Some(Ok(r)) if r.partial => {
+            "ran only some of its gates (--gate/--tag/--shard) last time".to_owned()
+        }
+        Some(Ok(_)) => return None,
+    };
+    Some(format!(
+        "stage {} ({}) {why}: run `gaterun stage {} --phase {}`",
+        s.key, s.name, s.key, s.phase
+    ))
+}
+
+pub fn run(loaded: &Loaded, phase: u32) -> Result<i32, Error> {
+    let stages = plan::stages_of(loaded, phase);
+    if stages.is_empty() {
+        return Err(Error::Usage(format!("phase {phase} has no stages")));
+    }
+    let criteria: Vec<&Stage> = stages
+        .iter()
+        .copied()
+        .filter(|s| s.key.number < SIGNOFF_STAGE)
+        .collect();
+    let problems: Vec<String> = criteria.iter().filter_map(|s| unmet(loaded, s)).collect();
+    if !problems.is_empty() {
+        eprintln!("phase {phase} cannot be signed off; unmet:");
+        for p in &problems {
+            eprintln!("  - {p}");
+        }
+        return Ok(exit::FAILED);
+    }
+    let results: Vec<(&Stage, StageResult)> = criteria
+        .iter()
+        .filter_map(|s| {
+            Some((
+                *s,
+                evidence::read_stage(&loaded.project, s.phase, s.key)?.ok()?,
+            ))
+        })
+        .collect();
+    let text = render(loaded, phase, &results);
+    let path = evidence::phase_dir(&loaded.project, phase).join("SIGNOFF.md");
+    evidence::write_file(&path, text.as_bytes())?;
+    let shown = path.strip_prefix(&loaded.project.root).unwrap_or(&path);
+    println!(
+        "phase {phase} signed off: {} stages passed; {}",
+        results.len(),
+        shown.display()
+    );
+    Ok(exit::PASSED)
+}
+
+fn render(loaded: &Loaded, phase: u32, results: &[(&Stage, StageResult)]) -> String {
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now());
+    let commit = results.iter().rev().find_map(|(_, r)| r.commit.clone());
+    let mut o = format!("# Phase {phase} sign-off\n\n");
+    let _ = writeln!(
+        o,
+        "- Signed off: {now} · commit {} · gaterun {}",
+        commit
+            .map(|c| format!("`{c}`"))
+            .unwrap_or_else(|| "none".to_owned()),
+        crate::VERSION
+    );
+    let _ = writeln!(
+        o,
+        "- Exit criteria: every stage before stage {SIGNOFF_STAGE} passed with its current definition ({} stages).",
+        results.len()
+    );
+
+    let _ = writeln!(
+        o,
+        "\n## Metrics\n\n| Stage | Name | Gates | Passed | Duration | Last run | Pass rate (last {} runs) |\n|---|---|---|---|---|---|---|",
+        history::WINDOW
+    );
+    let (mut gates, mut duration, mut flaky) = (0, 0, Vec::new());
+    for (s, r) in results {
+        let rates = history::pass_rates(&loaded.project, r.phase, &r.stage);
+        let (p, n) = rates.values().fold((0, 0), |(a, b), (p, n)| (a + p, b + n));
+        let rate = if n > 0 {
+            format!("{}% ({p}/{n})", u64::from(p) * 100 / u64::from(n))
+        } else {
+            "—".to_owned()
+        };
+        gates += r.gates.len();
+        duration += r.duration_ms;
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} | {rate} |",
+            s.key,
+            markdown::cell(&s.name),
+            r.gates.len(),
+            r.passed_count(),
+            markdown::ms(r.duration_ms),
+            r.started_at
+        );
+        for (id, (p, n)) in rates {
+            if p > 0 && p < n {
+                flaky.push(format!(
+                    "stage {} `{id}`: passed {p} of its last {n} runs",
+                    s.key
+                ));
+            }
+        }
+        flaky.extend(
+            r.gates
+                .iter()
+                .filter(|g| g.flaky)
+                .map(|g| format!("stage {} `{}`: flaky in its last run", s.key, g.id)),
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\nTotal: {gates} gates in {} stages, {} of gate time in the last runs.",
+        results.len(),
+        markdown::ms(duration)
+    );
+    flaky.sort();
+    flaky.dedup();
+    let _ = writeln!(o, "\n## Flaky gates\n");
+    if flaky.is_empty() {
+        let _ = writeln!(o, "None seen in the history.");
+    }
+    for f in flaky {
+        let _ = writeln!(o, "- {f}");
+    }
+    let _ = writeln!(o, "\n## Documented gaps for the next phase\n");
+    let mut any = false;
+    for s in plan::stages_of(loaded, phase) {
+        for q in &s.open_questions {
+            any = true;
+            let _ = writeln!(
+                o,
+                "- Stage {} ({}): {}",
+                s.key,
+                markdown::cell(&s.name),
+                markdown::cell(q)
+            );
+        }
+    }
+    if !any {
+        let _ = writeln!(o, "No open questions recorded in the stage files.");
+    }
+    let next = plan::stages_of(loaded, phase + 1);
+    let _ = writeln!(o, "\n## Next phase\n");
+    if next.is_empty() {
+        let _ = writeln!(
+            o,
+            "No stage files for phase {} yet: write its checklist with acceptance gates before it starts.",
+            phase + 1
+        );
+    } else {
+        let gates: usize = next.iter().map(|s| s.gates.len()).sum();
+        let _ = writeln!(
+            o,
+            "Phase {}: {} stage files with {gates} gates, all valid (`gaterun check`).",
+            phase + 1,
+            next.len()
+        );
+    }
+    o
+}
