@@ -52,9 +52,14 @@ pub fn main_with(cli: Cli) -> i32 {
             return exit::FAILED;
         }
     };
+    let github = reporter::github::enabled(cli.common.github);
+    let evidence_dir = cli.common.evidence.clone();
     let code = match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(Error::Config(diags)) => {
+            if github {
+                annotate(&diags);
+            }
             eprintln!("{}", Error::Config(diags));
             exit::USAGE
         }
@@ -65,7 +70,55 @@ pub fn main_with(cli: Cli) -> i32 {
     };
     // Do not wait for reader tasks of pipes nobody will close.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    if github {
+        outputs(code, evidence_dir);
+    }
     code
+}
+
+/// Config errors as annotations at their lines.
+fn annotate(diags: &[config::Diagnostic]) {
+    use reporter::github::{escape_data, escape_property};
+    for d in diags.iter().take(10) {
+        println!(
+            "::error file={},line={},col={},title=invalid gate file::{}",
+            escape_property(&d.file.display().to_string()),
+            d.line.max(1),
+            d.column.max(1),
+            escape_data(&d.message)
+        );
+    }
+}
+
+/// The step's outputs: the result, and the evidence files when this run wrote them.
+fn outputs(code: i32, evidence: Option<std::path::PathBuf>) {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let root = config::find_root(&cwd).unwrap_or_else(|| cwd.clone());
+    let dir = match evidence {
+        Some(e) => cwd.join(e),
+        None => {
+            let text = std::fs::read_to_string(root.join(config::PROJECT_FILE)).unwrap_or_default();
+            let configured: Option<config::raw::RawProject> =
+                config::yaml::parse::<Option<_>>(&text).ok().flatten();
+            root.join(
+                configured
+                    .and_then(|c| c.evidence)
+                    .unwrap_or_else(|| "evidence".to_owned()),
+            )
+        }
+    };
+    let existing = |name: &str| Some(dir.join(name)).filter(|p| p.is_file());
+    let ran = matches!(code, exit::PASSED | exit::FAILED | exit::INTERRUPTED);
+    let (junit, summary) = if ran {
+        (existing("junit.xml"), existing("summary.md"))
+    } else {
+        (None, None)
+    };
+    reporter::github::write_outputs(
+        reporter::github::result_word(code),
+        junit.as_deref(),
+        summary.as_deref(),
+    );
 }
 
 async fn run(cli: Cli) -> Result<i32, Error> {
@@ -170,13 +223,25 @@ async fn execute(loaded: &Loaded, runs: Vec<runner::StageRun>, cli: &Cli) -> Res
         cli::Progress::Never => false,
         cli::Progress::Auto => std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(),
     };
+    let github = reporter::github::enabled(cli.common.github);
+    if github {
+        // Mask every secret a selected gate declares, before anything could print it.
+        let values: Vec<String> = runs
+            .iter()
+            .flat_map(|r| r.selected.iter().map(|&i| &r.stage.gates[i]))
+            .flat_map(|g| g.secrets.iter())
+            .filter_map(|name| std::env::var(name).ok())
+            .collect();
+        reporter::github::Github::mask(&values);
+    }
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let reporter = tokio::spawn(reporter::run(
         events_rx,
         reporter::ReporterOptions {
-            progress,
+            progress: progress && !github,
             quiet: cli.common.quiet,
             verbose: cli.common.verbose,
+            github: github.then(|| project.root.clone()),
         },
     ));
     let (cancel_tx, cancel_rx) = watch::channel(false);
@@ -221,6 +286,10 @@ async fn execute(loaded: &Loaded, runs: Vec<runner::StageRun>, cli: &Cli) -> Res
     }
     let results = outcome?;
     evidence::write_invocation(project, &results)?;
+    if github {
+        let summary = project.evidence_dir.join("summary.md");
+        reporter::github::append_summary(&evidence::markdown::summary(&results), &summary);
+    }
 
     let evidence_dir = project
         .evidence_dir

@@ -151,26 +151,29 @@ pub fn for_phase(loaded: &Loaded, phase: u32, filters: &Filters) -> Result<Vec<S
 }
 
 /// Has `earlier` passed with its current definition? If not: exit 3, naming it and what to run.
-fn check_prereq(project: &Project, earlier: &Stage, target: &Stage) -> Result<(), Error> {
-    let why = match evidence::read_stage(project, earlier.phase, earlier.key) {
+/// Why a stage does not count as passed with its current definition — the prerequisite
+/// ledger's rule, shared by the prerequisite check and `signoff` — or `None` when it does.
+pub fn not_passed(project: &Project, stage: &Stage) -> Option<String> {
+    match evidence::read_stage(project, stage.phase, stage.key) {
         None => Some("it has not been run".to_owned()),
         Some(Err(e)) => Some(format!("its evidence is unreadable ({e})")),
-        Some(Ok(r)) if r.definition_hash != earlier.definition_hash => Some(format!(
+        Some(Ok(r)) if r.definition_hash != stage.definition_hash => Some(format!(
             "its stage file changed since it last ran ({})",
             r.status.as_str()
         )),
-        Some(Ok(r)) if r.status != Status::Passed => Some(format!(
-            "its last run {}",
-            match r.status {
-                Status::Blocked => "was blocked".to_owned(),
-                s => s.as_str().to_owned(),
-            }
-        )),
+        Some(Ok(r)) if r.status == Status::Blocked => Some("its last run was blocked".to_owned()),
+        Some(Ok(r)) if r.status != Status::Passed => {
+            Some(format!("its last run {}", r.status.as_str()))
+        }
         Some(Ok(r)) if r.partial => {
-            Some("its last run selected only some gates (--gate/--tag)".to_owned())
+            Some("its last run selected only some gates (--gate/--tag/--shard)".to_owned())
         }
         Some(Ok(_)) => None,
-    };
+    }
+}
+
+fn check_prereq(project: &Project, earlier: &Stage, target: &Stage) -> Result<(), Error> {
+    let why = not_passed(project, earlier);
     match why {
         None => Ok(()),
         Some(why) => Err(Error::Blocked(format!(

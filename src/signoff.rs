@@ -8,29 +8,16 @@ use crate::config::{Loaded, Stage};
 use crate::evidence::{self, history, markdown};
 use crate::exit::{self, Error};
 use crate::plan;
-use crate::results::{StageResult, Status};
+use crate::results::StageResult;
 
 /// Stage 10 signs the phase off; the stages before it are the criteria.
 const SIGNOFF_STAGE: u32 = 10;
 
-/// Why a stage does not count as done, or `None` when it passed with its current definition.
+/// What keeps a stage from counting, with the command that fixes it.
 pub fn unmet(loaded: &Loaded, s: &Stage) -> Option<String> {
-    let why = match evidence::read_stage(&loaded.project, s.phase, s.key) {
-        None => "has not been run".to_owned(),
-        Some(Err(e)) => format!("has unreadable evidence ({e})"),
-        Some(Ok(r)) if r.definition_hash != s.definition_hash => {
-            "changed since it last ran".to_owned()
-        }
-        Some(Ok(r)) if r.status != Status::Passed => {
-            format!("did not pass: its last run {}", r.status.as_str())
-        }
-        Some(Ok(r)) if r.partial => {
-            "ran only some of its gates (--gate/--tag/--shard) last time".to_owned()
-        }
-        Some(Ok(_)) => return None,
-    };
+    let why = plan::not_passed(&loaded.project, s)?;
     Some(format!(
-        "stage {} ({}) {why}: run `gaterun stage {} --phase {}`",
+        "stage {} ({}) has not passed: {why}; run `gaterun stage {} --phase {}`",
         s.key, s.name, s.key, s.phase
     ))
 }

@@ -10,6 +10,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::mpsc;
 
 use crate::results::{GateResult, StageResult, Status};
+pub mod github;
+
 use crate::runner::Event;
 
 /// `12ms`, `1.24s`, `2m05s`
@@ -24,11 +26,13 @@ pub fn human_duration(d: Duration) -> String {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ReporterOptions {
     pub progress: bool,
     pub quiet: bool,
     pub verbose: bool,
+    /// GitHub Actions mode, with the project root for annotation paths.
+    pub github: Option<std::path::PathBuf>,
 }
 
 struct Bars {
@@ -40,6 +44,7 @@ struct Bars {
 /// Consume events until every sender is gone.
 pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, opts: ReporterOptions) {
     let mut bars: Option<Bars> = None;
+    let mut github = opts.github.as_deref().map(github::Github::new);
     while let Some(event) = events.recv().await {
         match event {
             Event::StageStarted { label, name, gates } => {
@@ -85,7 +90,10 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, opts: ReporterOptio
                     pb.set_message(one_line(&step, 80));
                 }
             }
-            Event::GateFinished { result, .. } => {
+            Event::GateFinished { result, stage } => {
+                if let Some(gh) = github.as_mut() {
+                    gh.gate_finished(&stage, &result);
+                }
                 let line = gate_line(&result);
                 let show = !opts.quiet || result.status != Status::Passed;
                 let mut text = if show { Some(line) } else { None };
@@ -124,6 +132,9 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, opts: ReporterOptio
                 say(&stage_line(&result));
             }
         }
+    }
+    if let Some(gh) = github.as_mut() {
+        gh.finish();
     }
 }
 

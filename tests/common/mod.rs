@@ -201,3 +201,15 @@ pub fn python3() -> bool {
     }
     ok
 }
+
+/// Every file below `dir`.
+pub fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            collect_files(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
