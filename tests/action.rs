@@ -14,7 +14,8 @@ use serde_json::Value;
 use common::Project;
 
 fn action() -> Value {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("action.yml")).expect("action.yml");
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("action.yml"))
+        .expect("action.yml");
     gaterun::config::yaml::parse(&text).expect("action.yml parses")
 }
 
@@ -28,7 +29,11 @@ struct Outcome {
 
 /// Evaluate the `${{ … }}` expressions the action uses; anything else fails the test, so the
 /// simulation never silently drops what a runner would evaluate.
-fn expand(template: &str, inputs: &HashMap<String, String>, steps: &HashMap<String, HashMap<String, String>>) -> String {
+fn expand(
+    template: &str,
+    inputs: &HashMap<String, String>,
+    steps: &HashMap<String, HashMap<String, String>>,
+) -> String {
     let mut out = String::new();
     let mut rest = template;
     while let Some(start) = rest.find("${{") {
@@ -36,10 +41,17 @@ fn expand(template: &str, inputs: &HashMap<String, String>, steps: &HashMap<Stri
         let end = rest[start..].find("}}").expect("closed expression") + start;
         let expr = rest[start + 3..end].trim();
         let value = if let Some(name) = expr.strip_prefix("inputs.") {
-            inputs.get(name).cloned().unwrap_or_else(|| panic!("unknown input {name}"))
+            inputs
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| panic!("unknown input {name}"))
         } else if let Some(path) = expr.strip_prefix("steps.") {
             let (id, output) = path.split_once(".outputs.").expect("steps.ID.outputs.NAME");
-            steps.get(id).and_then(|o| o.get(output)).cloned().unwrap_or_default()
+            steps
+                .get(id)
+                .and_then(|o| o.get(output))
+                .cloned()
+                .unwrap_or_default()
         } else {
             match expr {
                 "github.action_path" => env!("CARGO_MANIFEST_DIR").to_owned(),
@@ -60,7 +72,10 @@ fn run_action(workspace: &Path, given: &[(&str, &str)]) -> Outcome {
     let action = action();
     let mut inputs: HashMap<String, String> = HashMap::new();
     for (name, spec) in action["inputs"].as_object().expect("inputs") {
-        inputs.insert(name.clone(), spec["default"].as_str().unwrap_or("").to_owned());
+        inputs.insert(
+            name.clone(),
+            spec["default"].as_str().unwrap_or("").to_owned(),
+        );
     }
     for (k, v) in given {
         assert!(inputs.contains_key(*k), "no input {k}");
@@ -70,31 +85,57 @@ fn run_action(workspace: &Path, given: &[(&str, &str)]) -> Outcome {
     let temp = tempfile::tempdir().expect("runner temp");
     let summary = temp.path().join("summary.md");
     let bin_dir = common::bin().parent().expect("bin dir").to_path_buf();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let mut steps: HashMap<String, HashMap<String, String>> = HashMap::new();
     let mut code = 0;
     let mut stdout = String::new();
-    for (n, step) in action["runs"]["steps"].as_array().expect("steps").iter().enumerate() {
+    for (n, step) in action["runs"]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .enumerate()
+    {
         let script = step["run"].as_str().expect("run steps only");
-        assert!(!script.contains("${{"), "template injection: an expression inside `run:` of step {n}");
+        assert!(
+            !script.contains("${{"),
+            "template injection: an expression inside `run:` of step {n}"
+        );
         assert_eq!(step["shell"], "bash");
-        assert!(step.get("if").is_none(), "the simulation does not evaluate `if:`");
+        assert!(
+            step.get("if").is_none(),
+            "the simulation does not evaluate `if:`"
+        );
         let output = temp.path().join(format!("output-{n}"));
         std::fs::write(&output, "").expect("output file");
         let mut cmd = Command::new("bash");
-        cmd.args(["--noprofile", "--norc", "-e", "-o", "pipefail", "-c", script])
-            .current_dir(workspace)
-            .env_clear()
-            .env("PATH", &path)
-            .env("HOME", std::env::var("HOME").unwrap_or_default())
-            .env("GITHUB_ACTIONS", "true")
-            .env("GITHUB_WORKSPACE", workspace)
-            .env("GITHUB_ACTION_PATH", env!("CARGO_MANIFEST_DIR"))
-            .env("GITHUB_OUTPUT", &output)
-            .env("GITHUB_STEP_SUMMARY", &summary)
-            .env("RUNNER_TEMP", temp.path());
+        cmd.args([
+            "--noprofile",
+            "--norc",
+            "-e",
+            "-o",
+            "pipefail",
+            "-c",
+            script,
+        ])
+        .current_dir(workspace)
+        .env_clear()
+        .env("PATH", &path)
+        .env("HOME", std::env::var("HOME").unwrap_or_default())
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_WORKSPACE", workspace)
+        .env("GITHUB_ACTION_PATH", env!("CARGO_MANIFEST_DIR"))
+        .env("GITHUB_OUTPUT", &output)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("RUNNER_TEMP", temp.path());
         for (k, v) in step["env"].as_object().into_iter().flatten() {
-            cmd.env(k, expand(v.as_str().expect("env values are strings"), &inputs, &steps));
+            cmd.env(
+                k,
+                expand(v.as_str().expect("env values are strings"), &inputs, &steps),
+            );
         }
         let out = cmd.output().expect("bash");
         stdout.push_str(&String::from_utf8_lossy(&out.stdout));
@@ -115,9 +156,17 @@ fn run_action(workspace: &Path, given: &[(&str, &str)]) -> Outcome {
     }
     let mut outputs = HashMap::new();
     for (name, spec) in action["outputs"].as_object().expect("outputs") {
-        outputs.insert(name.clone(), expand(spec["value"].as_str().expect("value"), &inputs, &steps));
+        outputs.insert(
+            name.clone(),
+            expand(spec["value"].as_str().expect("value"), &inputs, &steps),
+        );
     }
-    Outcome { code, outputs, summary: std::fs::read_to_string(summary).unwrap_or_default(), stdout }
+    Outcome {
+        code,
+        outputs,
+        summary: std::fs::read_to_string(summary).unwrap_or_default(),
+        stdout,
+    }
 }
 
 fn fixture() -> Project {
@@ -130,7 +179,10 @@ fn fixture() -> Project {
         "checks/01.yaml",
         "stage: 1\nname: Skeleton\ngates:\n  - {id: quick, title: t, tags: [fast], run: 'true'}\n  - {id: slow-fails, title: t, run: 'exit 1'}\n",
     );
-    p.file("checks/02.yaml", "stage: 2\nname: Later\ngates:\n  - {id: never, title: t, tags: [fast], run: 'exit 1'}\n");
+    p.file(
+        "checks/02.yaml",
+        "stage: 2\nname: Later\ngates:\n  - {id: never, title: t, tags: [fast], run: 'exit 1'}\n",
+    );
     p
 }
 
@@ -139,14 +191,24 @@ fn a_passing_stage_through_the_action() {
     let p = fixture();
     let out = run_action(
         p.path(),
-        &[("stage", "1"), ("gates", "checks"), ("evidence", "out"), ("args", "--tag fast --jobs 2"), ("version", "installed")],
+        &[
+            ("stage", "1"),
+            ("gates", "checks"),
+            ("evidence", "out"),
+            ("args", "--tag fast --jobs 2"),
+            ("version", "installed"),
+        ],
     );
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert_eq!(out.outputs["result"], "passed");
     assert_eq!(out.outputs["junit"], "out/junit.xml");
     assert_eq!(out.outputs["summary"], "out/summary.md");
     assert!(p.path().join("out/junit.xml").is_file());
-    assert!(out.summary.contains("## gaterun summary"), "{}", out.summary);
+    assert!(
+        out.summary.contains("## gaterun summary"),
+        "{}",
+        out.summary
+    );
     // prereqs: run (the default) ran stage 0 first.
     assert!(p.path().join("stage0-ran").exists());
     assert!(p.path().join("out/phase-1/stage-00/results.json").exists());
@@ -157,18 +219,37 @@ fn a_passing_stage_through_the_action() {
 #[test]
 fn a_failing_phase_through_the_action() {
     let p = fixture();
-    let out = run_action(p.path(), &[("phase", "1"), ("gates", "checks"), ("version", "installed")]);
+    let out = run_action(
+        p.path(),
+        &[
+            ("phase", "1"),
+            ("gates", "checks"),
+            ("version", "installed"),
+        ],
+    );
     assert_eq!(out.code, 1, "{}", out.stdout);
     assert_eq!(out.outputs["result"], "failed");
     assert_eq!(out.outputs["junit"], "evidence/junit.xml");
-    assert!(out.stdout.contains("::error file=checks/01.yaml,line=5,"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("::error file=checks/01.yaml,line=5,"),
+        "{}",
+        out.stdout
+    );
     assert!(out.summary.contains("slow-fails"), "{}", out.summary);
 }
 
 #[test]
 fn prereqs_input_reaches_gaterun() {
     let p = fixture();
-    let out = run_action(p.path(), &[("stage", "1"), ("gates", "checks"), ("prereqs", "check"), ("version", "installed")]);
+    let out = run_action(
+        p.path(),
+        &[
+            ("stage", "1"),
+            ("gates", "checks"),
+            ("prereqs", "check"),
+            ("version", "installed"),
+        ],
+    );
     assert_eq!(out.code, 3, "{}", out.stdout);
     assert_eq!(out.outputs["result"], "blocked");
 }
@@ -178,10 +259,19 @@ fn the_docker_build_matches_the_readme() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let readme = std::fs::read_to_string(root.join("README.md")).expect("README");
     let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).expect("Dockerfile");
-    assert!(readme.contains("docker build -t gaterun ."), "the README shows the build command");
-    assert!(dockerfile.contains("docker build -t gaterun ."), "the Dockerfile's header shows the same command");
+    assert!(
+        readme.contains("docker build -t gaterun ."),
+        "the README shows the build command"
+    );
+    assert!(
+        dockerfile.contains("docker build -t gaterun ."),
+        "the Dockerfile's header shows the same command"
+    );
     assert!(dockerfile.contains("cargo build --release --locked"));
-    assert!(dockerfile.contains("COPY --from=builder /src/target/release/gaterun /usr/local/bin/gaterun"));
+    assert!(
+        dockerfile
+            .contains("COPY --from=builder /src/target/release/gaterun /usr/local/bin/gaterun")
+    );
     assert!(dockerfile.contains(r#"ENTRYPOINT ["/usr/local/bin/gaterun"]"#));
     for needed in ["postgresql", "sqlite3", "ca-certificates"] {
         assert!(dockerfile.contains(needed), "the image installs {needed}");
