@@ -249,6 +249,8 @@ async fn execute(loaded: &Loaded, runs: Vec<runner::StageRun>, cli: &Cli) -> Res
 
     let rc = Arc::new(runner::RunContext {
         project_root: project.root.clone(),
+        gates_dir: project.gates_dir.clone(),
+        evidence_dir: project.evidence_dir.clone(),
         tmp_root: tmp_root.clone(),
         log_cap: LOG_CAP,
         keep_tmp: cli.common.keep_tmp,

@@ -55,6 +55,25 @@ pub fn interpolate(template: &str, vars: &Vars) -> Result<String, VarError> {
     interpolate_with(template, |name| vars.get(name).map(String::as_str))
 }
 
+/// Interpolate `${VAR}` in every string of a JSON value.
+pub fn interpolate_json(v: &serde_json::Value, vars: &Vars) -> Result<serde_json::Value, VarError> {
+    Ok(match v {
+        serde_json::Value::String(s) => serde_json::Value::String(interpolate(s, vars)?),
+        serde_json::Value::Array(items) => serde_json::Value::Array(
+            items
+                .iter()
+                .map(|i| interpolate_json(i, vars))
+                .collect::<Result<_, _>>()?,
+        ),
+        serde_json::Value::Object(map) => serde_json::Value::Object(
+            map.iter()
+                .map(|(k, v)| Ok((k.clone(), interpolate_json(v, vars)?)))
+                .collect::<Result<_, _>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
 /// Check the syntax of a template without values: every `${...}` closed and well named.
 /// Returns the template with each variable replaced by `placeholder`.
 pub fn check_syntax(template: &str, placeholder: &str) -> Result<String, VarError> {

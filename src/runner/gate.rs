@@ -213,6 +213,8 @@ fn environment(
         ("GATERUN_PHASE", stage.phase.to_string()),
         ("GATERUN_STAGE", stage.key.to_string()),
         ("PROJECT_ROOT", rc.project_root.display().to_string()),
+        ("GATERUN_GATES", rc.gates_dir.display().to_string()),
+        ("GATERUN_EVIDENCE", rc.evidence_dir.display().to_string()),
         // This gaterun, for gates that run it (stage 10 runs `gaterun signoff`).
         (
             "GATERUN",

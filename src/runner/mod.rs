@@ -17,6 +17,8 @@ use crate::results::{GateResult, StageResult, Status};
 /// What every gate of a run shares.
 pub struct RunContext {
     pub project_root: PathBuf,
+    pub gates_dir: PathBuf,
+    pub evidence_dir: PathBuf,
     /// Gates' temp directories are made below this.
     pub tmp_root: PathBuf,
     pub log_cap: usize,

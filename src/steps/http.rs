@@ -38,28 +38,6 @@ fn invalid(e: impl std::fmt::Display) -> Failure {
     Failure::Error(e.to_string())
 }
 
-/// Interpolate `${VAR}` in every string of a JSON value.
-fn interpolate_json(
-    v: &serde_json::Value,
-    vars: &Vars,
-) -> Result<serde_json::Value, vars::VarError> {
-    Ok(match v {
-        serde_json::Value::String(s) => serde_json::Value::String(vars::interpolate(s, vars)?),
-        serde_json::Value::Array(items) => serde_json::Value::Array(
-            items
-                .iter()
-                .map(|i| interpolate_json(i, vars))
-                .collect::<Result<_, _>>()?,
-        ),
-        serde_json::Value::Object(map) => serde_json::Value::Object(
-            map.iter()
-                .map(|(k, v)| Ok((k.clone(), interpolate_json(v, vars)?)))
-                .collect::<Result<_, _>>()?,
-        ),
-        other => other.clone(),
-    })
-}
-
 fn capped(text: &str, cap: usize) -> String {
     if text.len() <= cap {
         return text.to_owned();
@@ -118,7 +96,7 @@ pub async fn attempt(
     }
     match &step.body {
         Some(HttpBody::Json(v)) => {
-            let v = interpolate_json(v, &ctx.vars).map_err(invalid)?;
+            let v = vars::interpolate_json(v, &ctx.vars).map_err(invalid)?;
             let _ = writeln!(
                 log,
                 "> content-type: application/json\n>\n{}",
@@ -226,7 +204,7 @@ pub async fn attempt(
         let got = select(path, &json_body, &ctx.vars)?;
         match want {
             JsonExpect::Value(v) => {
-                let v = interpolate_json(v, &ctx.vars).map_err(invalid)?;
+                let v = vars::interpolate_json(v, &ctx.vars).map_err(invalid)?;
                 if got.as_ref() != Some(&v) {
                     let got = got
                         .map(|g| g.to_string())

@@ -112,7 +112,17 @@ pub async fn attempt(
     } else {
         ctx.log_line("< ok");
     }
-    if let Some(want) = &expect.rows
+    let resolve =
+        |v: &Value| vars::interpolate_json(v, &ctx.vars).map_err(|e| Failure::Error(e.to_string()));
+    let want_rows = match &expect.rows {
+        Some(r) => Some(
+            r.iter()
+                .map(|row| row.iter().map(resolve).collect::<Result<Vec<_>, _>>())
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        None => None,
+    };
+    if let Some(want) = &want_rows
         && !rows_eq(want, &rows)
     {
         return Err(Failure::Check(format!(
@@ -130,7 +140,8 @@ pub async fn attempt(
             rows.len()
         )));
     }
-    if let Some(want) = &expect.value {
+    if let Some(want) = expect.value.as_ref().map(resolve).transpose()? {
+        let want = &want;
         match rows.first().and_then(|r| r.first()) {
             Some(got) if cell_eq(want, got) => {}
             Some(got) => return Err(Failure::Check(format!("expected value {want}, got {got}"))),

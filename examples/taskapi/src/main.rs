@@ -1,0 +1,60 @@
+//! taskapi: gaterun's pilot, a small backend in the shape of the method's Phase 1 — tasks with a
+//! state machine and an audit trail, escalations that block progress, a cost policy, a job
+//! queue with a worker, and an evidence endpoint. SQLite, plain HTTP/1.1 on std.
+//!
+//!   taskapi migrate          apply migrations (idempotent)
+//!   taskapi serve            HTTP on 127.0.0.1:$PORT (migrates first)
+//!   taskapi worker [--once]  process jobs; --once stops when none is left
+//!
+//! `TASKAPI_FAULT=allow-invalid-transitions` switches the transition rule off, so gaterun's
+//! tests can show that the right gate catches it.
+
+mod api;
+mod db;
+mod http;
+mod worker;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("migrate") => migrate(),
+        Some("serve") | None => serve(),
+        Some("worker") => worker::run(args.iter().any(|a| a == "--once")),
+        Some("version" | "--version") => {
+            println!("taskapi {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Some(other) => Err(format!(
+            "unknown command `{other}`: use migrate, serve or worker"
+        )),
+    };
+    if let Err(e) = result {
+        eprintln!("taskapi: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn migrate() -> Result<(), String> {
+    let mut conn = db::open()?;
+    let (applied, version) = db::migrate(&mut conn)?;
+    if applied == 0 {
+        println!("up to date at version {version}");
+    } else {
+        println!("applied {applied} migrations, now at version {version}");
+    }
+    Ok(())
+}
+
+fn serve() -> Result<(), String> {
+    let mut conn = db::open()?;
+    db::migrate(&mut conn)?;
+    drop(conn);
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(8080);
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port))
+        .map_err(|e| format!("failed to listen on port {port}: {e}"))?;
+    println!("taskapi listening on 127.0.0.1:{port}");
+    http::serve(listener, api::handle)
+}
