@@ -14,6 +14,8 @@ with open(os.environ["MARK"], "w") as f:
     f.write(str(time.time_ns()))
 while True:
     c, _ = s.accept()
-    c.recv(65536)
-    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
+    request = c.recv(65536)
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\n"
+    # A HEAD request (wait-on's default) gets the head alone.
+    c.sendall(head if request.startswith(b"HEAD") else head + b"ok\n")
     c.close()

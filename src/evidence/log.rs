@@ -66,22 +66,7 @@ pub fn render(project: &Project, phase: u32, stages: &[&Stage]) -> String {
                     r.gates.len(),
                     ms(r.duration_ms)
                 );
-                let blockers: Vec<String> = r
-                    .gates
-                    .iter()
-                    .filter(|g| g.status != Status::Passed)
-                    .map(|g| format!("`{}` {}", g.id, g.status.as_str()))
-                    .chain(r.blocked_by.iter().map(|b| cell(b)))
-                    .collect();
-                let _ = writeln!(
-                    o,
-                    "- Blockers: {}",
-                    if blockers.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        blockers.join(", ")
-                    }
-                );
+                let _ = writeln!(o, "- Blockers: {}", super::markdown::blockers(r));
                 let _ = writeln!(
                     o,
                     "- Evidence links: [report]({dir}/report.md), [results]({dir}/results.json), [junit]({dir}/junit.xml)"

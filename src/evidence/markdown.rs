@@ -43,6 +43,22 @@ pub fn ms(ms: u64) -> String {
     human_duration(std::time::Duration::from_millis(ms))
 }
 
+/// The gates that did not pass, and what blocked the stage: `none` when nothing did.
+pub fn blockers(r: &StageResult) -> String {
+    let list: Vec<String> = r
+        .gates
+        .iter()
+        .filter(|g| g.status != Status::Passed)
+        .map(|g| format!("`{}` {}", g.id, g.status.as_str()))
+        .chain(r.blocked_by.iter().map(|b| cell(b)))
+        .collect();
+    if list.is_empty() {
+        "none".to_owned()
+    } else {
+        list.join(", ")
+    }
+}
+
 /// A gate's pass rate over its recent stage runs: `100% (12/12)`.
 fn rate(rates: &HashMap<String, (u32, u32)>, id: &str) -> String {
     match rates.get(id) {
@@ -76,22 +92,7 @@ pub fn stage_report(r: &StageResult, rates: &HashMap<String, (u32, u32)>) -> Str
             "- Selection: only some gates were selected (--gate/--tag): this run is no prerequisite"
         );
     }
-    let blockers: Vec<String> = r
-        .gates
-        .iter()
-        .filter(|g| g.status != Status::Passed)
-        .map(|g| format!("`{}` {}", g.id, g.status.as_str()))
-        .chain(r.blocked_by.iter().map(|b| cell(b)))
-        .collect();
-    let _ = writeln!(
-        o,
-        "- Blockers: {}",
-        if blockers.is_empty() {
-            "none".to_owned()
-        } else {
-            blockers.join(", ")
-        }
-    );
+    let _ = writeln!(o, "- Blockers: {}", blockers(r));
     let logs: Vec<String> = r
         .gates
         .iter()

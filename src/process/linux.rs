@@ -16,20 +16,37 @@ struct ProcInfo {
     zombie: bool,
 }
 
+/// Read a small `/proc` file in one `read`: no size probe, no allocation beyond the buffer.
+fn read_small(path: &str, buf: &mut [u8]) -> Option<usize> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).ok()?;
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(_) => return None,
+        }
+    }
+    Some(n)
+}
+
 /// Every process in `/proc`, with its parent and whether it is a zombie.
 fn snapshot() -> HashMap<i32, ProcInfo> {
     let mut out = HashMap::new();
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return out;
     };
+    let mut buf = [0u8; 1024];
     for entry in dir.flatten() {
         let name = entry.file_name();
         let Some(pid) = name.to_str().and_then(|s| s.parse::<i32>().ok()) else {
             continue;
         };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        let Some(n) = read_small(&format!("/proc/{pid}/stat"), &mut buf) else {
             continue;
         };
+        let stat = String::from_utf8_lossy(&buf[..n]);
         // The command name may hold spaces and parentheses: fields start after the last ')'.
         let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
             continue;
@@ -48,14 +65,25 @@ fn snapshot() -> HashMap<i32, ProcInfo> {
     out
 }
 
-/// gaterun's living descendants whose initial environment holds `GATERUN_GATE=<token>`.
-pub fn processes_with_token(token: &str) -> Vec<i32> {
+/// One look at gaterun's descendants: reap the orphaned zombies tokio does not own, and
+/// return the living ones whose initial environment holds `GATERUN_GATE=<token>`.
+pub fn sweep(token: Option<&str>) -> Vec<i32> {
     let me = std::process::id() as i32;
     let procs = snapshot();
     let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
     for (pid, info) in &procs {
         children.entry(info.ppid).or_default().push(*pid);
+        if info.ppid == me
+            && info.zombie
+            && !super::is_owned(*pid as u32)
+            && let Some(p) = Pid::from_raw(*pid)
+        {
+            let _ = rustix::process::waitpid(Some(p), WaitOptions::NOHANG);
+        }
     }
+    let Some(token) = token else {
+        return Vec::new();
+    };
     let needle = format!("{}={token}\0", super::TOKEN_VAR);
     let mut found = Vec::new();
     let mut stack: Vec<i32> = children.get(&me).cloned().unwrap_or_default();
@@ -85,16 +113,12 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 /// Reap zombies that were reparented to gaterun and that tokio does not own.
 pub fn reap_orphans() {
-    let me = std::process::id() as i32;
-    for (pid, info) in snapshot() {
-        if info.ppid == me
-            && info.zombie
-            && !super::is_owned(pid as u32)
-            && let Some(p) = Pid::from_raw(pid)
-        {
-            let _ = rustix::process::waitpid(Some(p), WaitOptions::NOHANG);
-        }
-    }
+    sweep(None);
+}
+
+/// gaterun's living descendants carrying the token (and reap orphaned zombies on the way).
+pub fn processes_with_token(token: &str) -> Vec<i32> {
+    sweep(Some(token))
 }
 
 pub fn signal_pids(pids: &[i32], signal: Signal) {

@@ -81,7 +81,6 @@ pub async fn terminate(token: &str, groups: &[u32], grace: Duration) {
     let mut killed = false;
     let mut first = true;
     loop {
-        reap_orphans();
         let live = processes_with_token(token);
         let force = FORCE_KILL.load(Ordering::Relaxed) || start.elapsed() >= grace;
         if first {
@@ -109,7 +108,9 @@ pub async fn terminate(token: &str, groups: &[u32], grace: Duration) {
     }
     // A group member that cleared its environment is invisible to the scan: make sure.
     signal_groups(groups, rustix::process::Signal::KILL);
-    reap_orphans();
+    if killed {
+        reap_orphans();
+    }
 }
 
 fn signal_groups(groups: &[u32], signal: rustix::process::Signal) {
@@ -133,7 +134,7 @@ pub fn gate_command(
     use std::process::Stdio;
     let mut cmd = match command {
         crate::config::Command::Shell(script) => {
-            let mut c = tokio::process::Command::new("sh");
+            let mut c = tokio::process::Command::new(shell());
             c.arg("-c").arg(script);
             c
         }
@@ -157,4 +158,18 @@ pub fn gate_command(
         .process_group(0)
         .kill_on_drop(false);
     Ok(cmd)
+}
+
+/// `sh`, found once: `/bin/sh` where it exists (POSIX), else whatever PATH finds. Saves a PATH
+/// search — one failed `execve` per directory before it — on every command.
+fn shell() -> &'static std::path::Path {
+    static SHELL: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    SHELL.get_or_init(|| {
+        let bin_sh = std::path::PathBuf::from("/bin/sh");
+        if bin_sh.is_file() {
+            bin_sh
+        } else {
+            std::path::PathBuf::from("sh")
+        }
+    })
 }
