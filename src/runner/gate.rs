@@ -42,14 +42,17 @@ pub async fn run(
         output: String::new(),
     };
 
-    let tmp = rc.tmp_root.join(format!("gate-{token}"));
     let mut secrets = Vec::new();
-    match setup(&stage, gate, &rc, &tmp) {
+    let mut tmp_dir = None;
+    match rc.tmp.take(&token).and_then(|tmp| {
+        let tmp = tmp_dir.insert(tmp);
+        setup(&stage, gate, &rc, tmp).map(|s| (s, tmp.clone()))
+    }) {
         Err(message) => {
             result.status = Status::Error;
             result.message = Some(message);
         }
-        Ok((vars, workdir, services)) => {
+        Ok(((vars, workdir, services), tmp)) => {
             secrets = gate
                 .secrets
                 .iter()
@@ -93,8 +96,8 @@ pub async fn run(
             }
         }
     }
-    if !rc.keep_tmp {
-        let _ = std::fs::remove_dir_all(&tmp);
+    if let Some(tmp) = tmp_dir {
+        rc.tmp.give_back(tmp);
     }
     result.duration_ms = started.elapsed().as_millis() as u64;
     let text = log.lock().unwrap_or_else(|e| e.into_inner()).to_text();
@@ -169,12 +172,6 @@ fn setup(
     rc: &RunContext,
     tmp: &std::path::Path,
 ) -> Result<(Vars, PathBuf, Vec<Service>), String> {
-    std::fs::create_dir_all(tmp).map_err(|e| {
-        format!(
-            "failed to create the gate's temp directory {}: {e}",
-            tmp.display()
-        )
-    })?;
     let mut vars = environment(stage, gate, rc, tmp)?;
     let mut services = Vec::new();
     for def in &gate.services {

@@ -3,6 +3,7 @@
 //! Gate tasks report progress as events to the one reporter task that owns the terminal.
 
 pub mod gate;
+pub mod tmp;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,10 +20,9 @@ pub struct RunContext {
     pub project_root: PathBuf,
     pub gates_dir: PathBuf,
     pub evidence_dir: PathBuf,
-    /// Gates' temp directories are made below this.
-    pub tmp_root: PathBuf,
+    /// Gates' temp directories.
+    pub tmp: tmp::TmpDirs,
     pub log_cap: usize,
-    pub keep_tmp: bool,
     pub events: mpsc::UnboundedSender<Event>,
     pub http: crate::steps::Http,
     pub postgres: crate::database::postgres::Provider,
