@@ -19,7 +19,8 @@ pub use model::{
     RunExpect, ServiceAction, ServiceDef, Signal, SqlExpect, Stage, StageKey, StatusMatch, Step,
     StepKind,
 };
-use validate::{Defaults, FileCtx};
+pub use validate::Defaults;
+use validate::FileCtx;
 
 pub const PROJECT_FILE: &str = "gaterun.yaml";
 
@@ -89,34 +90,30 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
             continue;
         };
         let display = relative(&file, &root);
-        let mut ctx = FileCtx::new(&display, &text);
-        match yaml::parse::<raw::RawStage>(&text) {
-            Err(e) => ctx.push(yaml_diagnostic(&display, &e)),
-            Ok(raw_stage) => {
-                let stage_loc = raw_stage.stage.referenced;
-                let hash = definition_hash(&text);
-                if let Some(stage) =
-                    validate::stage(&mut ctx, raw_stage, &base, display.clone(), hash)
-                {
-                    let key = (stage.phase, stage.key);
-                    if let Some((other, line)) = seen.get(&key) {
-                        ctx.error(
-                            stage_loc,
-                            format!(
-                                "stage {} of phase {} is already defined in {}:{line}",
-                                stage.key,
-                                stage.phase,
-                                other.display()
-                            ),
-                        );
-                    } else {
-                        seen.insert(key, (display.clone(), stage_loc.line()));
-                        stages.push(stage);
-                    }
-                }
+        let (stage, mut found) = parse_stage(&display, &text, &base);
+        if let Some((stage, at)) = stage {
+            let key = (stage.phase, stage.key);
+            if let Some((other, other_line)) = seen.get(&key) {
+                found.push(
+                    Diagnostic::error(
+                        &display,
+                        at.line(),
+                        at.column(),
+                        format!(
+                            "stage {} of phase {} is already defined in {}:{other_line}",
+                            stage.key,
+                            stage.phase,
+                            other.display()
+                        ),
+                    )
+                    .with_source(&text),
+                );
+            } else {
+                seen.insert(key, (display.clone(), at.line()));
+                stages.push(stage);
             }
         }
-        diagnostics.append(&mut ctx.diagnostics);
+        diagnostics.append(&mut found);
     }
     if !diagnostics.is_empty() {
         return Err(diagnostics);
@@ -128,6 +125,27 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
         stages,
         warnings,
     })
+}
+
+/// Parse and validate one stage file's text: the stage (with where its `stage:` key is) if it
+/// is valid, and every diagnostic found. No file system access: the fuzz target calls this.
+pub fn parse_stage(
+    display: &Path,
+    text: &str,
+    base: &Defaults,
+) -> (Option<(Stage, serde_saphyr::Location)>, Vec<Diagnostic>) {
+    let mut ctx = FileCtx::new(display, text);
+    let mut stage = None;
+    match yaml::parse::<raw::RawStage>(text) {
+        Err(e) => ctx.push(yaml_diagnostic(display, &e)),
+        Ok(raw_stage) => {
+            let at = raw_stage.stage.referenced;
+            let hash = definition_hash(text);
+            stage = validate::stage(&mut ctx, raw_stage, base, display.to_path_buf(), hash)
+                .map(|s| (s, at));
+        }
+    }
+    (stage, ctx.diagnostics)
 }
 
 pub fn find_root(cwd: &Path) -> Option<PathBuf> {

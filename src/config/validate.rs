@@ -127,7 +127,17 @@ pub fn stage(
 ) -> Option<Stage> {
     let before = ctx.diagnostics.len();
     let key = match StageKey::parse(&raw.stage.value.0) {
-        Some(k) => Some(k),
+        Some(k) if k.number <= 10 => Some(k),
+        Some(k) => {
+            ctx.error(
+                raw.stage.referenced,
+                format!(
+                    "stage {k} is out of range: a phase has stages 0 to 10 (with sub-stages like `4a`); \
+                     start a new phase with `phase: 2`"
+                ),
+            );
+            None
+        }
         None => {
             ctx.error(
                 raw.stage.referenced,

@@ -12,6 +12,19 @@ pub struct YamlError {
 }
 
 pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
+    let blank = text.lines().all(|l| {
+        let l = l.trim();
+        l.is_empty() || l.starts_with('#') || l == "---" || l == "..."
+    });
+    if blank {
+        return Err(YamlError {
+            line: 1,
+            column: 1,
+            message: "the file is empty: a stage file needs at least `stage`, `name` and `gates`"
+                .to_owned(),
+            unknown_key: None,
+        });
+    }
     let mut options = serde_saphyr::Options::default();
     options.with_snippet = false; // we draw our own snippet, with suggestions
     serde_saphyr::from_str_with_options(text, options).map_err(|e| convert(&e))
@@ -34,6 +47,11 @@ fn convert(err: &serde_saphyr::Error) -> YamlError {
             (format!("duplicate key '{key}'"), None)
         }
         Error::SerdeMissingField { field, .. } => (format!("missing required key '{field}'"), None),
+        Error::MultipleDocuments { .. } => (
+            "a stage file holds one YAML document, and this one starts a second (`---`)".to_owned(),
+            None,
+        ),
+        Error::Budget { breach, .. } => (budget_message(breach), None),
         other => {
             let text = DefaultMessageFormatter.format_message(other).into_owned();
             // Keep it to one printable line whatever the input held.
@@ -41,7 +59,21 @@ fn convert(err: &serde_saphyr::Error) -> YamlError {
                 .chars()
                 .map(|c| if c.is_control() { ' ' } else { c })
                 .collect();
-            let clean = if clean.contains("expected mapping start") {
+            let clean = if clean.contains("budget breached") {
+                if clean.contains("Depth") {
+                    "nested too deeply: refusing to read further".to_owned()
+                } else if clean.contains("Events") {
+                    "the file is too large for a stage file: refusing to read further; split it \
+                     into several stage files"
+                        .to_owned()
+                } else {
+                    "the file grows too large once its anchors and aliases are expanded (an alias \
+                     bomb?): refusing to read further"
+                        .to_owned()
+                }
+            } else if clean.contains("recursion limit exceeded") {
+                "nested too deeply: refusing to read further".to_owned()
+            } else if clean.contains("expected mapping start") {
                 "expected a mapping (`key: value` lines) here".to_owned()
             } else if clean.contains("expected sequence start") {
                 "expected a list (`- item` lines) here".to_owned()
@@ -56,6 +88,29 @@ fn convert(err: &serde_saphyr::Error) -> YamlError {
         column,
         message,
         unknown_key,
+    }
+}
+
+fn budget_message(breach: &serde_saphyr::budget::BudgetBreach) -> String {
+    use serde_saphyr::budget::BudgetBreach as B;
+    match breach {
+        B::Depth { depth } => {
+            format!(
+                "nested more than {} levels deep: refusing to read further",
+                depth - 1
+            )
+        }
+        B::Events { events } => format!(
+            "the file is too large for a stage file (over {} YAML events): refusing to read \
+             further; split it into several stage files",
+            events - 1
+        ),
+        B::Nodes { .. } | B::Aliases { .. } | B::Anchors { .. } => {
+            "the file grows too large once its anchors and aliases are expanded (an alias \
+             bomb?): refusing to read further"
+                .to_owned()
+        }
+        other => format!("the file is too large or too complex to read: {other:?}"),
     }
 }
 
