@@ -23,6 +23,8 @@ pub enum Error {
     Evidence(#[from] crate::evidence::EvidenceError),
     #[error("{0}")]
     Internal(String),
+    #[error("{0}")]
+    Interrupted(String),
 }
 
 fn render(diagnostics: &[Diagnostic]) -> String {
@@ -42,6 +44,7 @@ impl Error {
             Error::Blocked(_) => BLOCKED,
             Error::NothingSelected(_) => NOTHING_SELECTED,
             Error::Evidence(_) | Error::Internal(_) => FAILED,
+            Error::Interrupted(_) => INTERRUPTED,
         }
     }
 }

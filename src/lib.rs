@@ -178,6 +178,12 @@ async fn run(cli: Cli) -> Result<i32, Error> {
             }
         };
         let dirs: Vec<_> = dirs.iter().map(|d| cwd.join(d)).collect();
+        // Bad arguments are refused before the evidence directory is touched.
+        let _lock = if dirs.iter().all(|d| d.is_dir()) {
+            Some(lock_evidence(&project).await?)
+        } else {
+            None
+        };
         return merge::run(&project, loaded.as_ref(), &dirs);
     }
     let loaded = config::load(&opts).map_err(Error::Config)?;
@@ -213,7 +219,9 @@ async fn execute(loaded: &Loaded, runs: Vec<runner::StageRun>, cli: &Cli) -> Res
         );
     }
     let project = &loaded.project;
+    let _lock = lock_evidence(project).await?;
     evidence::sweep_leftovers(project);
+    runner::tmp::sweep_stale();
     let tmp_root = std::env::temp_dir().join(format!("gaterun-{}", std::process::id()));
     std::fs::create_dir_all(&tmp_root)
         .map_err(|e| Error::Internal(format!("failed to create {}: {e}", tmp_root.display())))?;
@@ -316,6 +324,37 @@ async fn execute(loaded: &Loaded, runs: Vec<runner::StageRun>, cli: &Cli) -> Res
 }
 
 /// First SIGINT/SIGTERM: stop the gates gracefully. Second: SIGKILL at once.
+/// The evidence directory's lock, waited for (interruptibly) if another run holds it.
+async fn lock_evidence(project: &config::Project) -> Result<evidence::lock::EvidenceLock, Error> {
+    use evidence::lock::LockError;
+    let interrupted = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            _ => std::future::pending().await,
+        }
+    };
+    let shown = project
+        .evidence_dir
+        .strip_prefix(&project.root)
+        .unwrap_or(&project.evidence_dir);
+    evidence::lock::acquire(&project.evidence_dir, shown, interrupted)
+        .await
+        .map_err(|e| match e {
+            LockError::Nested { .. } => Error::Usage(e.to_string()),
+            LockError::Interrupted { .. } => Error::Interrupted(e.to_string()),
+            LockError::Io { .. } => Error::Internal(e.to_string()),
+        })
+}
+
 async fn watch_signals(cancel: watch::Sender<bool>) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut int), Ok(mut term)) = (

@@ -76,9 +76,21 @@ pub fn append(project: &Project, r: &StageResult) -> Result<(), super::EvidenceE
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .read(true)
         .open(&p)
         .map_err(err)?;
+    // A line cut short by a full disk or a kill stays alone on its line, unreadable and
+    // skipped, instead of spoiling this one.
+    if ends_mid_line(&mut f) {
+        text.insert(0, '\n');
+    }
     f.write_all(text.as_bytes()).map_err(err)
+}
+
+fn ends_mid_line(f: &mut std::fs::File) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut last = [0u8; 1];
+    f.seek(SeekFrom::End(-1)).is_ok() && f.read_exact(&mut last).is_ok() && last[0] != b'\n'
 }
 
 /// Pass rates of one stage's gates over their latest `WINDOW` stage runs: id → (passes, runs).

@@ -7,6 +7,7 @@
 
 pub mod history;
 pub mod junit;
+pub mod lock;
 pub mod log;
 pub mod markdown;
 
@@ -41,14 +42,27 @@ pub fn stage_dir(project: &Project, phase: u32, key: StageKey) -> PathBuf {
 
 /// Write a stage's whole evidence directory, replacing the previous one atomically.
 pub fn write_stage(project: &Project, result: &StageResult) -> Result<(), EvidenceError> {
+    let (aside, target) = stage_paths(project, result);
+    let written = build_stage(project, result, &aside).and_then(|()| swap_in(&aside, &target));
+    if written.is_err() {
+        // A full disk or a read-only directory: leave no partial directory behind.
+        let _ = std::fs::remove_dir_all(&aside);
+    }
+    written
+}
+
+fn stage_paths(project: &Project, result: &StageResult) -> (PathBuf, PathBuf) {
     let parent = phase_dir(project, result.phase);
-    std::fs::create_dir_all(&parent).map_err(err(&parent))?;
     let name = StageKey::parse(&result.stage)
         .map(|k| k.dir_name())
         .unwrap_or_else(|| format!("stage-{}", result.stage));
     let target = parent.join(&name);
     let aside = parent.join(format!(".{name}.new-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&aside);
+    (aside, target)
+}
+
+fn build_stage(project: &Project, result: &StageResult, aside: &Path) -> Result<(), EvidenceError> {
+    let _ = std::fs::remove_dir_all(aside);
     let logs = aside.join("logs");
     std::fs::create_dir_all(&logs).map_err(err(&logs))?;
 
@@ -71,7 +85,7 @@ pub fn write_stage(project: &Project, result: &StageResult) -> Result<(), Eviden
             write_file(&aside.join(&g.log), g.output.as_bytes())?;
         }
     }
-    swap_in(&aside, &target)
+    Ok(())
 }
 
 fn swap_in(aside: &Path, target: &Path) -> Result<(), EvidenceError> {
@@ -112,8 +126,13 @@ pub fn write_file(path: &Path, data: &[u8]) -> Result<(), EvidenceError> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let aside = path.with_file_name(format!(".{file_name}.new-{}", std::process::id()));
-    std::fs::write(&aside, data).map_err(err(&aside))?;
-    std::fs::rename(&aside, path).map_err(err(path))
+    let written = std::fs::write(&aside, data)
+        .map_err(err(&aside))
+        .and_then(|()| std::fs::rename(&aside, path).map_err(err(path)));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&aside);
+    }
+    written
 }
 
 /// The invocation's `junit.xml` and `summary.md` at the evidence root.
@@ -149,27 +168,40 @@ pub fn read_stage(
     )
 }
 
-/// Remove what a killed earlier run may have left aside (`.stage-02.new-<pid>`).
+/// Remove what a killed earlier run may have left aside: `.stage-02.new-<pid>` directories,
+/// `.junit.xml.new-<pid>` files, `.stage-02.new-<pid>.old` directories, at the evidence root
+/// and in each phase directory. Called with the evidence lock held.
 pub fn sweep_leftovers(project: &Project) {
-    let Ok(phases) = std::fs::read_dir(&project.evidence_dir) else {
-        return;
-    };
-    for phase in phases.flatten() {
-        let Ok(entries) = std::fs::read_dir(phase.path()) else {
+    let mut dirs = vec![project.evidence_dir.clone()];
+    if let Ok(entries) = std::fs::read_dir(&project.evidence_dir) {
+        dirs.extend(
+            entries
+                .flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .map(|e| e.path()),
+        );
+    }
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with(".stage-") && (name.contains(".new-") || name.ends_with(".old")) {
-                let pid = name
-                    .rsplit("new-")
-                    .next()
-                    .and_then(|p| p.parse::<i32>().ok());
-                let alive = pid.is_some_and(|p| {
-                    Path::new(&format!("/proc/{p}")).exists() && p != std::process::id() as i32
-                });
-                if !alive {
+            let Some((_, rest)) = name.rsplit_once(".new-") else {
+                continue;
+            };
+            if !name.starts_with('.') {
+                continue;
+            }
+            let pid = rest.trim_end_matches(".old").parse::<i32>().ok();
+            let alive = pid.is_some_and(|p| {
+                p != std::process::id() as i32 && Path::new(&format!("/proc/{p}")).exists()
+            });
+            if !alive {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
                     let _ = std::fs::remove_dir_all(e.path());
+                } else {
+                    let _ = std::fs::remove_file(e.path());
                 }
             }
         }

@@ -77,6 +77,63 @@ impl TmpDirs {
     }
 }
 
+/// Remove what gaterun runs killed with SIGKILL left behind: their temp roots
+/// (`$TMPDIR/gaterun-<pid>`) and throw-away PostgreSQL clusters (`/dev/shm/gaterun-<pid>-postgres`),
+/// stopping a cluster's postmaster first (its backends exit with it). A directory whose
+/// gaterun is still running is left alone.
+pub fn sweep_stale() {
+    for base in [std::env::temp_dir(), PathBuf::from("/dev/shm")] {
+        let Ok(entries) = std::fs::read_dir(&base) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(rest) = name.strip_prefix("gaterun-") else {
+                continue;
+            };
+            let Ok(pid) = rest.trim_end_matches("-postgres").parse::<i32>() else {
+                continue;
+            };
+            if pid == std::process::id() as i32 || is_gaterun(pid) {
+                continue;
+            }
+            let dir = e.path();
+            for data in [dir.join("data"), dir.join("postgres/data")] {
+                stop_postmaster(&data);
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+}
+
+fn comm(pid: i32) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .ok()
+        .map(|c| c.trim().to_owned())
+}
+
+fn is_gaterun(pid: i32) -> bool {
+    comm(pid).is_some_and(|c| c.starts_with("gaterun"))
+}
+
+fn stop_postmaster(data: &Path) {
+    let Ok(text) = std::fs::read_to_string(data.join("postmaster.pid")) else {
+        return;
+    };
+    let Some(pid) = text
+        .lines()
+        .next()
+        .and_then(|l| l.trim().parse::<i32>().ok())
+    else {
+        return;
+    };
+    if comm(pid).is_some_and(|c| c.starts_with("postgres"))
+        && let Some(pid) = rustix::process::Pid::from_raw(pid)
+    {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+    }
+}
+
 fn is_pristine(dir: &Path) -> bool {
     let Ok(meta) = std::fs::symlink_metadata(dir) else {
         return false;
