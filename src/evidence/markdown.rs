@@ -31,12 +31,16 @@ fn mark(s: Status) -> &'static str {
     }
 }
 
-/// Text for one table cell: one line, pipes escaped.
+/// Text for one table cell or list item: one line, pipes escaped, and no raw HTML (a
+/// gate's `</details>` would otherwise close the report's own).
 pub fn cell(s: &str) -> String {
     sanitize(s)
         .replace('\\', "\\\\")
         .replace('|', "\\|")
         .replace(['\n', '\r'], " ")
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 pub fn ms(ms: u64) -> String {
@@ -210,7 +214,7 @@ fn html(s: &str) -> String {
         .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
-        .replace('\n', " ")
+        .replace(['\n', '\r'], " ")
 }
 
 /// The invocation's summary: one line per stage, then each failed gate.

@@ -68,7 +68,25 @@ impl CappedBuffer {
 
     /// The kept bytes as text, the cut marked on a line of its own.
     pub fn to_text(&self) -> String {
-        let mut out = String::from_utf8_lossy(&self.head).into_owned();
+        self.to_text_masked(&[])
+    }
+
+    /// [`to_text`](Self::to_text) with every secret replaced by `***`: whole occurrences
+    /// anywhere, and, where the cap cut the output, the piece of a secret the cut left at the
+    /// end of the head or the start of the tail.
+    pub fn to_text_masked(&self, secrets: &[String]) -> String {
+        let (a, b) = self.tail.as_slices();
+        let mut tail = Vec::with_capacity(a.len() + b.len());
+        tail.extend_from_slice(a);
+        tail.extend_from_slice(b);
+        if self.cut == 0 {
+            let mut all = self.head.clone();
+            all.extend_from_slice(&tail);
+            return String::from_utf8_lossy(&mask_bytes(&all, secrets, false, false)).into_owned();
+        }
+        let head = mask_bytes(&self.head, secrets, false, true);
+        let tail = mask_bytes(&tail, secrets, true, false);
+        let mut out = String::from_utf8_lossy(&head).into_owned();
         if self.cut > 0 {
             if !out.ends_with('\n') {
                 out.push('\n');
@@ -78,10 +96,6 @@ impl CappedBuffer {
                 self.cut
             ));
         }
-        let (a, b) = self.tail.as_slices();
-        let mut tail = Vec::with_capacity(a.len() + b.len());
-        tail.extend_from_slice(a);
-        tail.extend_from_slice(b);
         out.push_str(&String::from_utf8_lossy(&tail));
         out
     }
@@ -92,6 +106,50 @@ impl CappedBuffer {
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(n)..].join("\n")
     }
+}
+
+/// Replace each secret in `data` by `***`; with `cut_before` / `cut_after`, also a secret's
+/// tail at the very start / a secret's head at the very end (what a cut left of it).
+pub fn mask_bytes(data: &[u8], secrets: &[String], cut_before: bool, cut_after: bool) -> Vec<u8> {
+    let mut out = data.to_vec();
+    for secret in secrets
+        .iter()
+        .map(|s| s.as_bytes())
+        .filter(|s| !s.is_empty())
+    {
+        out = replace_all(&out, secret);
+        if cut_after
+            && let Some(k) = (1..secret.len())
+                .rev()
+                .find(|&k| out.ends_with(&secret[..k]))
+        {
+            out.truncate(out.len() - k);
+            out.extend_from_slice(b"***");
+        }
+        if cut_before
+            && let Some(k) = (1..secret.len())
+                .rev()
+                .find(|&k| out.starts_with(&secret[secret.len() - k..]))
+        {
+            out.splice(..k, b"***".iter().copied());
+        }
+    }
+    out
+}
+
+fn replace_all(data: &[u8], needle: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len());
+    let mut i = 0;
+    while i < data.len() {
+        if data[i..].starts_with(needle) {
+            out.extend_from_slice(b"***");
+            i += needle.len();
+        } else {
+            out.push(data[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -100,8 +100,10 @@ pub async fn run(
         rc.tmp.give_back(tmp);
     }
     result.duration_ms = started.elapsed().as_millis() as u64;
-    let text = log.lock().unwrap_or_else(|e| e.into_inner()).to_text();
-    result.output = mask(&text, &secrets);
+    result.output = log
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .to_text_masked(&secrets);
     result.message = result.message.map(|m| mask(&m, &secrets));
     for s in &mut result.steps {
         s.message = s.message.take().map(|m| mask(&m, &secrets));
