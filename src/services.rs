@@ -135,8 +135,10 @@ fn spawn(ctx: &mut GateCtx, i: usize) -> Result<(), Failure> {
     }
     let mut cmd = process::gate_command(&svc.def.command, &env, &ctx.token, &ctx.workdir)
         .map_err(|e| Failure::Error(format!("service `{name}`: {e}")))?;
-    let mut child = process::spawn(&mut cmd)
-        .map_err(|e| Failure::Check(format!("service `{name}` failed to start: {e}")))?;
+    let program = cmd.as_std().get_program().to_string_lossy().into_owned();
+    let mut child = process::spawn(&mut cmd).map_err(|e| {
+        Failure::Check(format!("service `{name}` failed to start `{program}`: {e}"))
+    })?;
     svc.pid = child.id();
     if let Some(pid) = svc.pid {
         ctx.groups.push(pid);

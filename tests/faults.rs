@@ -428,3 +428,37 @@ fn a_full_disk_under_the_evidence_is_a_clear_error_and_nothing_claims_a_pass() {
     again.code(0);
     assert_eq!(p.results("stage-00")["status"], "passed");
 }
+
+#[test]
+fn a_missing_binary_is_a_failed_gate_that_names_it() {
+    let p = Project::new();
+    p.stage(
+        "00.yaml",
+        "stage: 0\nname: s\ngates:\n  - id: argv\n    title: t\n    run: [gr-no-such-binary, --flag]\n  - id: shell\n    title: t\n    run: gr-no-such-binary --flag\n  - id: service\n    title: t\n    services:\n      api: { run: [gr-no-such-binary] }\n    run: 'true'\n",
+    );
+    let (run, _) = run_guarded(&mut p.cmd(&["stage", "0"]), Duration::from_secs(30));
+    run.code(1);
+    assert!(!run.stderr.contains("panicked"));
+    let results = p.results("stage-00");
+    let message = |id: &str| {
+        results["gates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["id"] == id)
+            .unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(
+        message("argv"),
+        "failed to start `gr-no-such-binary`: No such file or directory (os error 2)"
+    );
+    assert!(message("shell").ends_with("got 127 (the shell found no such command)"));
+    assert!(
+        message("service").contains("service `api` failed to start `gr-no-such-binary`"),
+        "{}",
+        message("service")
+    );
+}

@@ -124,7 +124,17 @@ fn check_exit(status: ExitStatus, expected: &[i64]) -> Result<(), Failure> {
         .join(" or ");
     match status.code() {
         Some(code) if expected.contains(&i64::from(code)) => Ok(()),
-        Some(code) => Err(Failure::Check(format!("expected exit {want}, got {code}"))),
+        Some(code) => {
+            // The shell's own codes, which otherwise read like the command's.
+            let hint = match code {
+                127 => " (the shell found no such command)",
+                126 => " (the shell could not execute the command)",
+                _ => "",
+            };
+            Err(Failure::Check(format!(
+                "expected exit {want}, got {code}{hint}"
+            )))
+        }
         None => {
             let sig = status.signal().unwrap_or(0);
             Err(Failure::Check(format!(
