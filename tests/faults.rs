@@ -231,8 +231,13 @@ fn leftovers(dir: &Path) -> Vec<String> {
 #[test]
 fn sigkill_at_fifty_random_moments_never_tears_evidence() {
     let p = Project::new();
+    let marker = format!("gr-killed-{}", std::process::id());
     for s in 0..2 {
         let mut yaml = format!("stage: {s}\nname: Stage {s}\ngates:\n");
+        // A gate whose process outlives a SIGKILLed gaterun, until the next run sweeps it.
+        yaml.push_str(&format!(
+            "  - id: lingers\n    title: t\n    run: 'echo run=$RUN; sh -c \"sleep 30; : {marker}\" >/dev/null 2>&1 & sleep 0.2'\n"
+        ));
         for g in 0..12 {
             yaml.push_str(&format!(
                 "  - id: g{g}\n    title: t\n    run: 'echo run=$RUN; sleep 0.0{}'\n",
@@ -247,7 +252,7 @@ fn sigkill_at_fifty_random_moments_never_tears_evidence() {
         .env("RUN", "0")
         .output()
         .unwrap();
-    assert_evidence_whole(&p, &stages, 12, "first run");
+    assert_evidence_whole(&p, &stages, 13, "first run");
     let seed = 0x5eed_0000 + std::process::id() as u64;
     let mut rng = Lcg(seed);
     let mut delays = Vec::new();
@@ -269,14 +274,14 @@ fn sigkill_at_fifty_random_moments_never_tears_evidence() {
         assert_evidence_whole(
             &p,
             &stages,
-            12,
+            13,
             &format!("kill {i} after {delay} ms (seed {seed:#x})"),
         );
     }
     // The next run sweeps what killed runs left aside, and finishes normally.
     let out = p.cmd(&["phase", "1"]).env("RUN", "51").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
-    assert_evidence_whole(&p, &stages, 12, "after the kills");
+    assert_evidence_whole(&p, &stages, 13, "after the kills");
     assert_eq!(leftovers(&p.path().join("evidence")), Vec::<String>::new());
     // ... and the temp directories of the killed runs.
     let stale: Vec<_> = killed
@@ -287,6 +292,12 @@ fn sigkill_at_fifty_random_moments_never_tears_evidence() {
     assert!(
         stale.is_empty(),
         "temp directories of killed runs left: {stale:?}"
+    );
+    // ... and the processes their gates left running.
+    assert!(
+        processes_with(&marker).is_empty(),
+        "{:?}",
+        processes_with(&marker)
     );
     eprintln!("killed at (ms): {delays:?}");
 }

@@ -111,6 +111,47 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
         .any(|(i, w)| w == needle && (i == 0 || haystack[i - 1] == 0))
 }
 
+/// Processes left by gaterun runs that were killed with SIGKILL (and so could not stop their
+/// gates): anywhere on the machine, carrying a gate token whose gaterun is no longer running.
+/// One look at every process's environment; done once, when a run starts.
+pub fn strays_of_dead_runs() -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let prefix = format!("{}=", super::TOKEN_VAR);
+    let mut found = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) else {
+            continue;
+        };
+        let Some(owner) = env
+            .split(|&b| b == 0)
+            .find_map(|var| var.strip_prefix(prefix.as_bytes()))
+            .and_then(|token| std::str::from_utf8(token).ok())
+            .and_then(|token| token.split('-').next()?.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        // Conservative: any process with the owner's pid counts as the owner, alive.
+        let alive = owner == me || std::path::Path::new(&format!("/proc/{owner}")).exists();
+        if !alive {
+            found.push(pid);
+        }
+    }
+    found
+}
+
 /// Reap zombies that were reparented to gaterun and that tokio does not own.
 pub fn reap_orphans() {
     sweep(None);

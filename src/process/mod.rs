@@ -18,7 +18,9 @@ mod linux;
 
 pub use capture::CappedBuffer;
 #[cfg(target_os = "linux")]
-pub use linux::{become_subreaper, processes_with_token, reap_orphans, signal_pids};
+pub use linux::{
+    become_subreaper, processes_with_token, reap_orphans, signal_pids, strays_of_dead_runs,
+};
 
 use std::collections::HashSet;
 use std::io;

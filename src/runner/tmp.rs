@@ -77,11 +77,17 @@ impl TmpDirs {
     }
 }
 
-/// Remove what gaterun runs killed with SIGKILL left behind: their temp roots
+/// Remove what gaterun runs killed with SIGKILL left behind: their gates' processes, their temp roots
 /// (`$TMPDIR/gaterun-<pid>`) and throw-away PostgreSQL clusters (`/dev/shm/gaterun-<pid>-postgres`),
 /// stopping a cluster's postmaster first (its backends exit with it). A directory whose
 /// gaterun is still running is left alone.
 pub fn sweep_stale() {
+    // Their gates' processes first: nothing of a killed run outlives the next run's start.
+    #[cfg(target_os = "linux")]
+    crate::process::signal_pids(
+        &crate::process::strays_of_dead_runs(),
+        rustix::process::Signal::KILL,
+    );
     for base in [std::env::temp_dir(), PathBuf::from("/dev/shm")] {
         let Ok(entries) = std::fs::read_dir(&base) else {
             continue;
@@ -94,7 +100,8 @@ pub fn sweep_stale() {
             let Ok(pid) = rest.trim_end_matches("-postgres").parse::<i32>() else {
                 continue;
             };
-            if pid == std::process::id() as i32 || is_gaterun(pid) {
+            // Conservative: while any process has that pid, the directory may be in use.
+            if pid == std::process::id() as i32 || Path::new(&format!("/proc/{pid}")).exists() {
                 continue;
             }
             let dir = e.path();
@@ -110,10 +117,6 @@ fn comm(pid: i32) -> Option<String> {
     std::fs::read_to_string(format!("/proc/{pid}/comm"))
         .ok()
         .map(|c| c.trim().to_owned())
-}
-
-fn is_gaterun(pid: i32) -> bool {
-    comm(pid).is_some_and(|c| c.starts_with("gaterun"))
 }
 
 fn stop_postmaster(data: &Path) {
