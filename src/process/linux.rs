@@ -31,18 +31,40 @@ fn read_small(path: &str, buf: &mut [u8]) -> Option<usize> {
     Some(n)
 }
 
-/// Every process in `/proc`, with its parent and whether it is a zombie.
-fn snapshot() -> HashMap<i32, ProcInfo> {
-    let mut out = HashMap::new();
+/// The last pid the kernel handed out in this pid namespace.
+pub fn last_pid() -> Option<i32> {
+    let mut buf = [0u8; 16];
+    let n = read_small("/proc/sys/kernel/ns_last_pid", &mut buf)?;
+    std::str::from_utf8(&buf[..n]).ok()?.trim().parse().ok()
+}
+
+/// The pids to look at: those handed out after `floor` when the counter has not wrapped
+/// since (a gate's processes all came after its floor, and orphans of the gate are
+/// reparented to gaterun, so the walk down from gaterun still reaches them); every pid in
+/// `/proc` otherwise, and on every 64th call, so old orphaned zombies are reaped too.
+fn candidates(floor: Option<i32>) -> Vec<i32> {
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nth = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if let (Some(floor), Some(last)) = (floor, last_pid())
+        && last >= floor
+        && last - floor <= 4096
+        && nth % 64 != 63
+    {
+        return (floor + 1..=last).collect();
+    }
     let Ok(dir) = std::fs::read_dir("/proc") else {
-        return out;
+        return Vec::new();
     };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()))
+        .collect()
+}
+
+/// The processes among `pids`, with their parent and whether each is a zombie.
+fn snapshot(pids: Vec<i32>) -> HashMap<i32, ProcInfo> {
+    let mut out = HashMap::new();
     let mut buf = [0u8; 1024];
-    for entry in dir.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|s| s.parse::<i32>().ok()) else {
-            continue;
-        };
+    for pid in pids {
         let Some(n) = read_small(&format!("/proc/{pid}/stat"), &mut buf) else {
             continue;
         };
@@ -69,7 +91,7 @@ fn snapshot() -> HashMap<i32, ProcInfo> {
 /// return the living ones whose initial environment holds `GATERUN_GATE=<token>`.
 pub fn sweep(token: Option<&str>) -> Vec<i32> {
     let me = std::process::id() as i32;
-    let procs = snapshot();
+    let procs = snapshot(candidates(token.and_then(super::floor_of)));
     let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
     for (pid, info) in &procs {
         children.entry(info.ppid).or_default().push(*pid);
@@ -167,5 +189,27 @@ pub fn signal_pids(pids: &[i32], signal: Signal) {
         if let Some(p) = Pid::from_raw(*pid) {
             let _ = rustix::process::kill_process(p, signal);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_child_gets_a_pid_after_the_floor_and_the_range_scan_finds_it() {
+        let Some(floor) = super::last_pid() else {
+            eprintln!("skipping: no /proc/sys/kernel/ns_last_pid");
+            return;
+        };
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .expect("spawn sleep");
+        let pid = child.id() as i32;
+        let last = super::last_pid().expect("ns_last_pid");
+        assert!(pid > floor && pid <= last, "floor {floor}, child {pid}, last {last}");
+        assert!(super::candidates(Some(floor)).contains(&pid));
+        assert!(super::snapshot(super::candidates(Some(floor))).contains_key(&pid));
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }

@@ -45,14 +45,36 @@ pub(crate) fn is_owned(pid: u32) -> bool {
 }
 
 /// A token unique to one gate run within this gaterun process (and across processes: it
-/// starts with gaterun's pid).
+/// starts with gaterun's pid). Also notes the pid counter at that moment: every process of the
+/// gate gets a later pid, which lets the leftover search read only those (see `linux::sweep`).
 pub fn new_token() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(1);
-    format!(
+    let token = format!(
         "{}-{}",
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
-    )
+    );
+    #[cfg(target_os = "linux")]
+    if let Some(floor) = linux::last_pid() {
+        floors().insert(token.clone(), floor);
+    }
+    token
+}
+
+/// The gate is over: forget its token's pid floor.
+pub fn forget_token(token: &str) {
+    floors().remove(token);
+}
+
+static FLOORS: Mutex<std::collections::BTreeMap<String, i32>> =
+    Mutex::new(std::collections::BTreeMap::new());
+
+fn floors() -> MutexGuard<'static, std::collections::BTreeMap<String, i32>> {
+    FLOORS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) fn floor_of(token: &str) -> Option<i32> {
+    floors().get(token).copied()
 }
 
 /// Spawn a command configured by the caller, recording its pid as owned by tokio while the

@@ -96,6 +96,7 @@ pub async fn run(
             }
         }
     }
+    process::forget_token(&token);
     if let Some(tmp) = tmp_dir {
         rc.tmp.give_back(tmp);
     }
