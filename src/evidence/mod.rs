@@ -42,50 +42,102 @@ pub fn stage_dir(project: &Project, phase: u32, key: StageKey) -> PathBuf {
 
 /// Write a stage's whole evidence directory, replacing the previous one atomically.
 pub fn write_stage(project: &Project, result: &StageResult) -> Result<(), EvidenceError> {
-    let (aside, target) = stage_paths(project, result);
-    let written = build_stage(project, result, &aside).and_then(|()| swap_in(&aside, &target));
-    if written.is_err() {
-        // A full disk or a read-only directory: leave no partial directory behind.
+    StageWriter::begin(project, result.phase, &result.stage)?.finish(project, result)
+}
+
+/// A stage's evidence directory being built aside: gate logs can go in while the stage still
+/// runs (so on a slow file system their creation overlaps the next gates), the rest when it
+/// ends, then one atomic swap. Files inside the aside directory are written directly: the
+/// directory as a whole is what appears atomically. Dropped unfinished, it is removed.
+pub struct StageWriter {
+    aside: PathBuf,
+    target: PathBuf,
+    written: std::sync::Mutex<std::collections::HashSet<String>>,
+    failed: std::sync::Mutex<Option<EvidenceError>>,
+    done: bool,
+}
+
+impl StageWriter {
+    pub fn begin(project: &Project, phase: u32, stage: &str) -> Result<Self, EvidenceError> {
+        let parent = phase_dir(project, phase);
+        let name = StageKey::parse(stage)
+            .map(|k| k.dir_name())
+            .unwrap_or_else(|| format!("stage-{stage}"));
+        let aside = parent.join(format!(".{name}.new-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&aside);
+        let logs = aside.join("logs");
+        let writer = StageWriter {
+            target: parent.join(&name),
+            aside,
+            written: Default::default(),
+            failed: Default::default(),
+            done: false,
+        };
+        std::fs::create_dir_all(&logs).map_err(err(&logs))?;
+        Ok(writer)
     }
-    written
-}
 
-fn stage_paths(project: &Project, result: &StageResult) -> (PathBuf, PathBuf) {
-    let parent = phase_dir(project, result.phase);
-    let name = StageKey::parse(&result.stage)
-        .map(|k| k.dir_name())
-        .unwrap_or_else(|| format!("stage-{}", result.stage));
-    let target = parent.join(&name);
-    let aside = parent.join(format!(".{name}.new-{}", std::process::id()));
-    (aside, target)
-}
-
-fn build_stage(project: &Project, result: &StageResult, aside: &Path) -> Result<(), EvidenceError> {
-    let _ = std::fs::remove_dir_all(aside);
-    let logs = aside.join("logs");
-    std::fs::create_dir_all(&logs).map_err(err(&logs))?;
-
-    let json = serde_json::to_string_pretty(result).expect("results serialize");
-    write_file(&aside.join("results.json"), json.as_bytes())?;
-    let suite = junit::stage_suite(result);
-    let mut report = quick_junit::Report::new(format!("gaterun {}", result.name));
-    report.add_test_suite(suite);
-    write_file(&aside.join("junit.xml"), junit::to_xml(&report).as_bytes())?;
-    write_file(
-        &aside.join("report.md"),
-        markdown::stage_report(
-            result,
-            &history::pass_rates(project, result.phase, &result.stage),
-        )
-        .as_bytes(),
-    )?;
-    for g in &result.gates {
-        if g.status != crate::results::Status::Blocked && g.attempts > 0 {
-            write_file(&aside.join(&g.log), g.output.as_bytes())?;
+    /// One gate's log (`logs/<id>.log`). A failure is kept and reported by `finish`.
+    pub fn write_log(&self, rel: &str, text: &str) {
+        let path = self.aside.join(rel);
+        match std::fs::write(&path, text) {
+            Ok(()) => {
+                self.written
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(rel.to_owned());
+            }
+            Err(source) => {
+                self.failed
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get_or_insert(EvidenceError { path, source });
+            }
         }
     }
-    Ok(())
+
+    /// The results, JUnit, report and any log not written yet; then the swap.
+    pub fn finish(mut self, project: &Project, result: &StageResult) -> Result<(), EvidenceError> {
+        if let Some(e) = self.failed.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            return Err(e);
+        }
+        let put = |name: &str, data: &[u8]| {
+            let path = self.aside.join(name);
+            std::fs::write(&path, data).map_err(err(&path))
+        };
+        let json = serde_json::to_string_pretty(result).expect("results serialize");
+        put("results.json", json.as_bytes())?;
+        let mut report = quick_junit::Report::new(format!("gaterun {}", result.name));
+        report.add_test_suite(junit::stage_suite(result));
+        put("junit.xml", junit::to_xml(&report).as_bytes())?;
+        let rates = history::pass_rates(project, result.phase, &result.stage);
+        put(
+            "report.md",
+            markdown::stage_report(result, &rates).as_bytes(),
+        )?;
+        let written = std::mem::take(&mut *self.written.lock().unwrap_or_else(|e| e.into_inner()));
+        for g in &result.gates {
+            if g.status != crate::results::Status::Blocked
+                && g.attempts > 0
+                && !written.contains(&g.log)
+            {
+                put(&g.log, g.output.as_bytes())?;
+            }
+        }
+        swap_in(&self.aside, &self.target)?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Drop for StageWriter {
+    fn drop(&mut self) {
+        if !self.done {
+            // A full disk, a read-only directory, an error before the end: leave no partial
+            // directory behind.
+            let _ = std::fs::remove_dir_all(&self.aside);
+        }
+    }
 }
 
 fn swap_in(aside: &Path, target: &Path) -> Result<(), EvidenceError> {

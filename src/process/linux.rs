@@ -206,7 +206,10 @@ mod tests {
             .expect("spawn sleep");
         let pid = child.id() as i32;
         let last = super::last_pid().expect("ns_last_pid");
-        assert!(pid > floor && pid <= last, "floor {floor}, child {pid}, last {last}");
+        assert!(
+            pid > floor && pid <= last,
+            "floor {floor}, child {pid}, last {last}"
+        );
         assert!(super::candidates(Some(floor)).contains(&pid));
         assert!(super::snapshot(super::candidates(Some(floor))).contains_key(&pid));
         let _ = child.kill();

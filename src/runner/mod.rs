@@ -100,6 +100,7 @@ pub async fn run_stages(
         let started_at =
             humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
         let started = Instant::now();
+        let mut writer = None;
         let gates = match &blocker {
             Some(by) if !settings.keep_going => blocked_gates(&run, by),
             _ => {
@@ -108,7 +109,13 @@ pub async fn run_stages(
                     name: stage.name.clone(),
                     gates: run.selected.len(),
                 });
-                run_gates(&run, settings.jobs, rc.clone(), cancel.clone()).await
+                let w = Arc::new(evidence::StageWriter::begin(
+                    project,
+                    stage.phase,
+                    &stage.key.to_string(),
+                )?);
+                writer = Some(w.clone());
+                run_gates(&run, settings.jobs, rc.clone(), cancel.clone(), w).await
             }
         };
         let mut status = StageResult::status_from(&gates);
@@ -144,7 +151,11 @@ pub async fn run_stages(
             open_questions: stage.open_questions.clone(),
         };
         evidence::history::append(project, &result)?;
-        evidence::write_stage(project, &result)?;
+        // Every gate task has ended, so the writer is ours alone again.
+        match writer.and_then(Arc::into_inner) {
+            Some(w) => w.finish(project, &result)?,
+            None => evidence::write_stage(project, &result)?,
+        }
         let phase_stages: Vec<&Stage> = all_stages
             .iter()
             .filter(|s| s.phase == stage.phase)
@@ -196,6 +207,7 @@ async fn run_gates(
     jobs: usize,
     rc: Arc<RunContext>,
     mut cancel: watch::Receiver<bool>,
+    writer: Arc<evidence::StageWriter>,
 ) -> Vec<GateResult> {
     let limit = if run.stage.serial { 1 } else { jobs.max(1) };
     let permits = Arc::new(Semaphore::new(limit));
@@ -214,8 +226,9 @@ async fn run_gates(
         let stage = run.stage.clone();
         let rc = rc.clone();
         let cancel = cancel.clone();
+        let writer = writer.clone();
         handles.push(Some(tokio::spawn(async move {
-            let _permit = permit;
+            let permit = permit;
             rc.send(Event::GateStarted {
                 stage: stage.label(),
                 gate: stage.gates[i].id.clone(),
@@ -232,6 +245,10 @@ async fn run_gates(
                 stage: stage.label(),
                 result: Box::new(result.clone()),
             });
+            // The next gate may start while this one's log is written.
+            drop(permit);
+            let (log, output) = (result.log.clone(), result.output.clone());
+            let _ = tokio::task::spawn_blocking(move || writer.write_log(&log, &output)).await;
             result
         })));
     }
