@@ -323,7 +323,6 @@ async fn execute(loaded: &Loaded, runs: Vec<runner::StageRun>, cli: &Cli) -> Res
     Ok(exit::PASSED)
 }
 
-/// First SIGINT/SIGTERM: stop the gates gracefully. Second: SIGKILL at once.
 /// The evidence directory's lock, waited for (interruptibly) if another run holds it.
 async fn lock_evidence(project: &config::Project) -> Result<evidence::lock::EvidenceLock, Error> {
     use evidence::lock::LockError;
@@ -355,6 +354,7 @@ async fn lock_evidence(project: &config::Project) -> Result<evidence::lock::Evid
         })
 }
 
+/// First SIGINT/SIGTERM: stop the gates gracefully. Second: SIGKILL at once.
 async fn watch_signals(cancel: watch::Sender<bool>) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut int), Ok(mut term)) = (

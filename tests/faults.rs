@@ -93,12 +93,7 @@ fn process_faults_end_by_timeout_and_grace_with_no_process_left() {
     let results = p.results("stage-00");
     for (marker, _, passes) in &gates {
         let id = marker.rsplit('-').next().unwrap();
-        let g = results["gates"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|g| g["id"] == id)
-            .unwrap_or_else(|| panic!("gate {id} in results"));
+        let g = gate(&results, id);
         let ms = g["duration_ms"].as_u64().unwrap();
         if *passes {
             assert_eq!(g["status"], "passed", "{id}: {g}");
@@ -147,6 +142,16 @@ fn a_service_that_listens_on_another_port_fails_its_readiness_and_is_stopped() {
         "{msg}"
     );
     assert!(processes_with(&marker).is_empty());
+}
+
+/// A gate's entry in a stage's `results.json`.
+fn gate<'a>(results: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    results["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["id"] == id)
+        .unwrap_or_else(|| panic!("gate {id} in results"))
 }
 
 /// A tiny deterministic generator, so a failure names the kill delays that found it.
@@ -451,17 +456,7 @@ fn a_missing_binary_is_a_failed_gate_that_names_it() {
     run.code(1);
     assert!(!run.stderr.contains("panicked"));
     let results = p.results("stage-00");
-    let message = |id: &str| {
-        results["gates"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|g| g["id"] == id)
-            .unwrap()["message"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
+    let message = |id: &str| gate(&results, id)["message"].as_str().unwrap().to_owned();
     assert_eq!(
         message("argv"),
         "failed to start `gr-no-such-binary`: No such file or directory (os error 2)"

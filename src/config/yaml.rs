@@ -59,20 +59,17 @@ fn convert(err: &serde_saphyr::Error) -> YamlError {
                 .chars()
                 .map(|c| if c.is_control() { ' ' } else { c })
                 .collect();
+            // Some budget breaches (alias expansion) arrive wrapped, as text.
             let clean = if clean.contains("budget breached") {
                 if clean.contains("Depth") {
-                    "nested too deeply: refusing to read further".to_owned()
+                    TOO_DEEP.to_owned()
                 } else if clean.contains("Events") {
-                    "the file is too large for a stage file: refusing to read further; split it \
-                     into several stage files"
-                        .to_owned()
+                    TOO_LARGE.to_owned()
                 } else {
-                    "the file grows too large once its anchors and aliases are expanded (an alias \
-                     bomb?): refusing to read further"
-                        .to_owned()
+                    ALIAS_BOMB.to_owned()
                 }
             } else if clean.contains("recursion limit exceeded") {
-                "nested too deeply: refusing to read further".to_owned()
+                TOO_DEEP.to_owned()
             } else if clean.contains("expected mapping start") {
                 "expected a mapping (`key: value` lines) here".to_owned()
             } else if clean.contains("expected sequence start") {
@@ -91,25 +88,21 @@ fn convert(err: &serde_saphyr::Error) -> YamlError {
     }
 }
 
+const TOO_DEEP: &str = "nested too deeply: refusing to read further";
+const TOO_LARGE: &str = "the file is too large for a stage file: refusing to read further; split it into several \
+     stage files";
+const ALIAS_BOMB: &str = "the file grows too large once its anchors and aliases are expanded \
+     (an alias bomb?): refusing to read further";
+
 fn budget_message(breach: &serde_saphyr::budget::BudgetBreach) -> String {
     use serde_saphyr::budget::BudgetBreach as B;
     match breach {
-        B::Depth { depth } => {
-            format!(
-                "nested more than {} levels deep: refusing to read further",
-                depth - 1
-            )
-        }
-        B::Events { events } => format!(
-            "the file is too large for a stage file (over {} YAML events): refusing to read \
-             further; split it into several stage files",
-            events - 1
+        B::Depth { depth } => format!(
+            "nested more than {} levels deep: refusing to read further",
+            depth - 1
         ),
-        B::Nodes { .. } | B::Aliases { .. } | B::Anchors { .. } => {
-            "the file grows too large once its anchors and aliases are expanded (an alias \
-             bomb?): refusing to read further"
-                .to_owned()
-        }
+        B::Events { .. } => TOO_LARGE.to_owned(),
+        B::Nodes { .. } | B::Aliases { .. } | B::Anchors { .. } => ALIAS_BOMB.to_owned(),
         other => format!("the file is too large or too complex to read: {other:?}"),
     }
 }

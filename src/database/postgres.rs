@@ -473,15 +473,27 @@ impl Cluster {
             )
             .await;
         // If pg_ctl could not stop it, the postmaster's pid file says whom to kill.
-        if let Ok(text) = std::fs::read_to_string(data.join("postmaster.pid"))
-            && let Some(pid) = text
-                .lines()
-                .next()
-                .and_then(|l| l.trim().parse::<i32>().ok())
-            && let Some(pid) = rustix::process::Pid::from_raw(pid)
-        {
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-        }
+        kill_postmaster(&data);
+    }
+}
+
+/// SIGKILL the postmaster named by a data directory's `postmaster.pid`, if that process is a
+/// postgres (its backends exit when it does).
+pub fn kill_postmaster(data: &Path) {
+    let Ok(text) = std::fs::read_to_string(data.join("postmaster.pid")) else {
+        return;
+    };
+    let Some(pid) = text
+        .lines()
+        .next()
+        .and_then(|l| l.trim().parse::<i32>().ok())
+    else {
+        return;
+    };
+    let is_postgres = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .is_ok_and(|c| c.trim().starts_with("postgres"));
+    if is_postgres && let Some(pid) = rustix::process::Pid::from_raw(pid) {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
     }
 }
 

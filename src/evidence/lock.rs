@@ -101,23 +101,11 @@ fn holder(file: &mut std::fs::File) -> Option<i32> {
 fn is_ancestor(pid: i32) -> bool {
     let mut current = std::process::id() as i32;
     for _ in 0..64 {
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{current}/stat")) else {
-            return false;
-        };
-        let Some(ppid) = stat
-            .rfind(')')
-            .and_then(|i| stat[i + 1..].split_whitespace().nth(1))
-            .and_then(|p| p.parse::<i32>().ok())
-        else {
-            return false;
-        };
-        if ppid == pid {
-            return true;
+        match crate::process::parent_of(current) {
+            Some(ppid) if ppid == pid => return true,
+            Some(ppid) if ppid > 1 => current = ppid,
+            _ => return false,
         }
-        if ppid <= 1 {
-            return false;
-        }
-        current = ppid;
     }
     false
 }

@@ -52,6 +52,11 @@ fn candidates(floor: Option<i32>) -> Vec<i32> {
     {
         return (floor + 1..=last).collect();
     }
+    all_pids()
+}
+
+/// Every pid in `/proc`.
+fn all_pids() -> Vec<i32> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -60,29 +65,32 @@ fn candidates(floor: Option<i32>) -> Vec<i32> {
         .collect()
 }
 
+/// A process's state letter and parent, from `/proc/<pid>/stat`.
+fn stat(pid: i32, buf: &mut [u8]) -> Option<(char, i32)> {
+    let n = read_small(&format!("/proc/{pid}/stat"), buf)?;
+    let stat = String::from_utf8_lossy(&buf[..n]);
+    // The command name may hold spaces and parentheses: fields start after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    Some((state, ppid))
+}
+
+/// A process's parent.
+pub fn parent_of(pid: i32) -> Option<i32> {
+    stat(pid, &mut [0u8; 1024]).map(|(_, ppid)| ppid)
+}
+
 /// The processes among `pids`, with their parent and whether each is a zombie.
 fn snapshot(pids: Vec<i32>) -> HashMap<i32, ProcInfo> {
     let mut out = HashMap::new();
     let mut buf = [0u8; 1024];
     for pid in pids {
-        let Some(n) = read_small(&format!("/proc/{pid}/stat"), &mut buf) else {
-            continue;
-        };
-        let stat = String::from_utf8_lossy(&buf[..n]);
-        // The command name may hold spaces and parentheses: fields start after the last ')'.
-        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
-            continue;
-        };
-        let mut fields = rest.split_whitespace();
-        let state = fields.next().unwrap_or("");
-        let ppid = fields.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-        out.insert(
-            pid,
-            ProcInfo {
-                ppid,
-                zombie: state == "Z" || state == "X",
-            },
-        );
+        if let Some((state, ppid)) = stat(pid, &mut buf) {
+            let zombie = state == 'Z' || state == 'X';
+            out.insert(pid, ProcInfo { ppid, zombie });
+        }
     }
     out
 }
@@ -140,17 +148,7 @@ pub fn strays_of_dead_runs() -> Vec<i32> {
     let me = std::process::id() as i32;
     let prefix = format!("{}=", super::TOKEN_VAR);
     let mut found = Vec::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return found;
-    };
-    for entry in dir.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<i32>().ok())
-        else {
-            continue;
-        };
+    for pid in all_pids() {
         if pid == me {
             continue;
         }
@@ -161,7 +159,7 @@ pub fn strays_of_dead_runs() -> Vec<i32> {
             .split(|&b| b == 0)
             .find_map(|var| var.strip_prefix(prefix.as_bytes()))
             .and_then(|token| std::str::from_utf8(token).ok())
-            .and_then(|token| token.split('-').next()?.parse::<i32>().ok())
+            .and_then(super::token_owner)
         else {
             continue;
         };

@@ -16,10 +16,11 @@ mod capture;
 #[cfg(target_os = "linux")]
 mod linux;
 
-pub use capture::CappedBuffer;
+pub use capture::{CappedBuffer, mask_bytes};
 #[cfg(target_os = "linux")]
 pub use linux::{
-    become_subreaper, processes_with_token, reap_orphans, signal_pids, strays_of_dead_runs,
+    become_subreaper, parent_of, processes_with_token, reap_orphans, signal_pids,
+    strays_of_dead_runs,
 };
 
 use std::collections::HashSet;
@@ -59,6 +60,11 @@ pub fn new_token() -> String {
         floors().insert(token.clone(), floor);
     }
     token
+}
+
+/// The pid of the gaterun that made `token`.
+pub fn token_owner(token: &str) -> Option<i32> {
+    token.split('-').next()?.parse().ok()
 }
 
 /// The gate is over: forget its token's pid floor.

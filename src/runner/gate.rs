@@ -43,11 +43,11 @@ pub async fn run(
     };
 
     let mut secrets = Vec::new();
-    let mut tmp_dir = None;
-    match rc.tmp.take(&token).and_then(|tmp| {
-        let tmp = tmp_dir.insert(tmp);
-        setup(&stage, gate, &rc, tmp).map(|s| (s, tmp.clone()))
-    }) {
+    let tmp_dir = rc.tmp.take(&token);
+    match tmp_dir
+        .clone()
+        .and_then(|tmp| setup(&stage, gate, &rc, &tmp).map(|s| (s, tmp)))
+    {
         Err(message) => {
             result.status = Status::Error;
             result.message = Some(message);
@@ -97,7 +97,7 @@ pub async fn run(
         }
     }
     process::forget_token(&token);
-    if let Some(tmp) = tmp_dir {
+    if let Ok(tmp) = tmp_dir {
         rc.tmp.give_back(tmp);
     }
     result.duration_ms = started.elapsed().as_millis() as u64;
@@ -452,11 +452,7 @@ async fn attempt(
 
 /// Replace every secret value with `***`.
 pub fn mask(text: &str, secrets: &[String]) -> String {
-    let mut out = text.to_owned();
-    for s in secrets {
-        if out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), "***");
-        }
-    }
-    out
+    let masked = process::mask_bytes(text.as_bytes(), secrets, false, false);
+    // Whole UTF-8 strings replaced by ASCII: still UTF-8.
+    String::from_utf8(masked).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }

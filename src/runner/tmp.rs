@@ -106,34 +106,10 @@ pub fn sweep_stale() {
             }
             let dir = e.path();
             for data in [dir.join("data"), dir.join("postgres/data")] {
-                stop_postmaster(&data);
+                crate::database::postgres::kill_postmaster(&data);
             }
             let _ = std::fs::remove_dir_all(&dir);
         }
-    }
-}
-
-fn comm(pid: i32) -> Option<String> {
-    std::fs::read_to_string(format!("/proc/{pid}/comm"))
-        .ok()
-        .map(|c| c.trim().to_owned())
-}
-
-fn stop_postmaster(data: &Path) {
-    let Ok(text) = std::fs::read_to_string(data.join("postmaster.pid")) else {
-        return;
-    };
-    let Some(pid) = text
-        .lines()
-        .next()
-        .and_then(|l| l.trim().parse::<i32>().ok())
-    else {
-        return;
-    };
-    if comm(pid).is_some_and(|c| c.starts_with("postgres"))
-        && let Some(pid) = rustix::process::Pid::from_raw(pid)
-    {
-        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
     }
 }
 
