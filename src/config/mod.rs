@@ -15,9 +15,9 @@ use sha2::{Digest, Sha256};
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use model::{
-    Command, DatabaseKind, Gate, HttpBody, HttpExpect, HttpStep, JsonExpect, Probe, Project, Ready,
-    RunExpect, ServiceAction, ServiceDef, Signal, SqlExpect, Stage, StageKey, StatusMatch, Step,
-    StepKind,
+    Command, DatabaseKind, Gate, HeaderCheck, HttpBody, HttpExpect, HttpStep, JsonExpect, Probe,
+    Project, Ready, RunExpect, ServiceAction, ServiceDef, Signal, SqlExpect, Stage, StageKey,
+    StatusMatch, Step, StepKind,
 };
 pub use validate::Defaults;
 use validate::FileCtx;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::expect::Pattern;
+use crate::expect::value::ValueCheck;
 
 /// A stage number with an optional sub-stage letter: `4 < 4a < 4b < 5`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -184,8 +185,8 @@ pub struct SqlExpect {
     /// Every row, exactly; cells compared as JSON values.
     pub rows: Option<Vec<Vec<serde_json::Value>>>,
     pub count: Option<u64>,
-    /// The single cell of the result (first row, first column).
-    pub value: Option<serde_json::Value>,
+    /// The single cell of the result (first row, first column): an exact value or matchers.
+    pub value: Option<ValueCheck>,
     /// `Some`: the statement must fail, with a message satisfying these patterns.
     pub error: Option<Vec<Pattern>>,
 }
@@ -258,10 +259,20 @@ pub enum HttpBody {
 #[derive(Debug, Clone)]
 pub struct HttpExpect {
     pub status: Vec<StatusMatch>,
-    /// Header name (lower case) and the patterns its value must satisfy.
-    pub headers: Vec<(String, Vec<Pattern>)>,
+    /// Header name (lower case) and what its values must satisfy.
+    pub headers: Vec<(String, Vec<HeaderCheck>)>,
     pub body: Vec<Pattern>,
     pub json: Vec<(String, JsonExpect)>,
+}
+
+/// One expectation on a response header, which may be repeated (`Set-Cookie`).
+#[derive(Debug, Clone)]
+pub enum HeaderCheck {
+    /// A positive pattern must match at least one value, a `!` pattern none.
+    Pattern(Pattern),
+    Exists(bool),
+    /// How many times the header is present.
+    Count(ValueCheck),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -289,12 +300,13 @@ impl fmt::Display for StatusMatch {
     }
 }
 
+/// An expectation on what a JSONPath selects.
 #[derive(Debug, Clone)]
-pub enum JsonExpect {
-    /// The selected value must equal this (strings may hold `${VAR}`).
-    Value(serde_json::Value),
-    /// The selected value, as text, must satisfy the pattern.
-    Pattern(Pattern),
+pub struct JsonExpect {
+    pub check: ValueCheck,
+    /// The path can select several nodes (wildcard, slice, filter, descendants): what it
+    /// selects is compared as an array, even one node.
+    pub many: bool,
 }
 
 #[derive(Debug, Clone)]

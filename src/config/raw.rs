@@ -164,19 +164,19 @@ impl RawGate {
 #[serde(deny_unknown_fields)]
 pub struct RawExpect {
     pub exit: Option<Sp<OneOrMany<i64>>>,
-    pub stdout: Option<Sp<OneOrMany<String>>>,
-    pub stderr: Option<Sp<OneOrMany<String>>>,
+    pub stdout: Option<Sp<OneOrMany<RawPattern>>>,
+    pub stderr: Option<Sp<OneOrMany<RawPattern>>>,
     pub status: Option<Sp<OneOrMany<Scalar>>>,
-    pub headers: Option<OrderedMap<OneOrMany<String>>>,
-    pub body: Option<Sp<OneOrMany<String>>>,
+    pub headers: Option<OrderedMap<OneOrMany<RawPattern>>>,
+    pub body: Option<Sp<OneOrMany<RawPattern>>>,
     pub json: Option<OrderedMap<serde_json::Value>>,
     pub open: Option<bool>,
     pub rows: Option<Vec<Vec<serde_json::Value>>>,
     pub count: Option<u64>,
     pub value: Option<serde_json::Value>,
-    pub error: Option<Sp<OneOrMany<String>>>,
+    pub error: Option<Sp<OneOrMany<RawPattern>>>,
     pub exists: Option<bool>,
-    pub contains: Option<Sp<OneOrMany<String>>>,
+    pub contains: Option<Sp<OneOrMany<RawPattern>>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -224,6 +224,60 @@ impl<'de> Deserialize<'de> for RawCommand {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// A text pattern as written: a string (substring, `/regex/`, `!negated`), or a map of
+/// matchers such as `{ equals: "ok" }` (headers also take `exists` and `count`).
+#[derive(Debug, Clone)]
+pub enum RawPattern {
+    Text(String),
+    Map(Vec<(String, serde_json::Value)>),
+}
+
+impl<'de> Deserialize<'de> for RawPattern {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawPattern;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a pattern string or a map like `{ equals: \"ok\" }`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawPattern, E> {
+                Ok(RawPattern::Text(v.to_owned()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawPattern, A::Error> {
+                let mut entries = Vec::new();
+                while let Some((k, v)) = map.next_entry::<Scalar, serde_json::Value>()? {
+                    entries.push((k.0, v));
+                }
+                Ok(RawPattern::Map(entries))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for RawPattern {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Pattern".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A text pattern: a substring, `/regex/`, `!` to negate; or `{ equals: TEXT }` for the whole text (headers also take `exists` and `count`).",
+            "anyOf": [
+                { "type": "string" },
+                {
+                    "type": "object",
+                    "properties": {
+                        "equals": { "type": "string" },
+                        "exists": { "type": "boolean" },
+                        "count": {}
+                    },
+                    "additionalProperties": false
+                }
+            ]
+        })
     }
 }
 
@@ -289,6 +343,10 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
                     items.push(item);
                 }
                 Ok(OneOrMany(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|t| OneOrMany(vec![t]))
             }
         }
         d.deserialize_any(V(PhantomData))

@@ -10,15 +10,16 @@ use serde_saphyr::Location;
 
 use super::diagnostic::Diagnostic;
 use super::model::{
-    Command, DatabaseKind, Gate, HttpBody, HttpExpect, HttpStep, JsonExpect, Probe, Ready,
-    RunExpect, ServiceAction, ServiceDef, Signal, SqlExpect, Stage, StageKey, StatusMatch, Step,
-    StepKind,
+    Command, DatabaseKind, Gate, HeaderCheck, HttpBody, HttpExpect, HttpStep, JsonExpect, Probe,
+    Ready, RunExpect, ServiceAction, ServiceDef, Signal, SqlExpect, Stage, StageKey, StatusMatch,
+    Step, StepKind,
 };
 use super::raw::{
-    OneOrMany, OrderedMap, RawCommand, RawDefaults, RawExpect, RawGate, RawReady, RawService,
-    RawStage, RawStep, Scalar, Sp,
+    OneOrMany, OrderedMap, RawCommand, RawDefaults, RawExpect, RawGate, RawPattern, RawReady,
+    RawService, RawStage, RawStep, Scalar, Sp,
 };
 use crate::expect::Pattern;
+use crate::expect::value::ValueCheck;
 use crate::vars;
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
@@ -614,11 +615,11 @@ fn step(
                 None => vec![StatusMatch::Class(2)],
             };
             let mut header_expect = Vec::new();
-            for (name, pats) in expect.headers.map(|h| h.0).unwrap_or_default() {
+            for (name, checks) in expect.headers.map(|h| h.0).unwrap_or_default() {
                 let mut list = Vec::new();
-                for p in pats.0 {
-                    match Pattern::parse(&p) {
-                        Ok(p) => list.push(p),
+                for c in checks.0 {
+                    match header_check(c) {
+                        Ok(c) => list.extend(c),
                         Err(e) => ctx.error(expect_at, format!("expect.headers.{name}: {e}")),
                     }
                 }
@@ -630,17 +631,16 @@ fn step(
                     ctx.error(expect_at, format!("expect.json: {e}"));
                     continue;
                 }
-                let want = match value {
-                    serde_json::Value::String(p) => match Pattern::parse(&p) {
-                        Ok(p) => JsonExpect::Pattern(p),
-                        Err(e) => {
-                            ctx.error(expect_at, format!("expect.json `{path}`: {e}"));
-                            continue;
-                        }
-                    },
-                    other => JsonExpect::Value(other),
-                };
-                json_expect.push((path, want));
+                match ValueCheck::parse(&value) {
+                    Ok(check) => json_expect.push((
+                        path.clone(),
+                        JsonExpect {
+                            check,
+                            many: can_select_many(&path),
+                        },
+                    )),
+                    Err(e) => ctx.error(expect_at, format!("expect.json `{path}`: {e}")),
+                }
             }
             let http_expect = HttpExpect {
                 status,
@@ -684,10 +684,22 @@ fn step(
             {
                 ctx.error(expect_at, "`expect.error` says the statement fails: it cannot also expect `rows`, `count` or `value`");
             }
+            let value = expect.value.and_then(|v| match ValueCheck::parse(&v) {
+                Ok(check) => Some(check),
+                Err(e) => {
+                    ctx.error(expect_at, format!("expect.value: {e}"));
+                    None
+                }
+            });
+            for cell in expect.rows.iter().flatten().flatten() {
+                if let Err(e) = ValueCheck::parse(cell) {
+                    ctx.error(expect_at, format!("expect.rows: {e}"));
+                }
+            }
             let sql_expect = SqlExpect {
                 rows: expect.rows,
                 count: expect.count,
-                value: expect.value,
+                value,
                 error,
             };
             StepKind::Sql {
@@ -870,14 +882,101 @@ fn capture_regex(sel: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn patterns(ctx: &mut FileCtx, raw: Option<Sp<OneOrMany<String>>>) -> Vec<Pattern> {
+fn patterns(ctx: &mut FileCtx, raw: Option<Sp<OneOrMany<RawPattern>>>) -> Vec<Pattern> {
     let Some(raw) = raw else { return Vec::new() };
     let mut out = Vec::new();
     for p in raw.value.0 {
-        match Pattern::parse(&p) {
+        match text_pattern(p) {
             Ok(p) => out.push(p),
             Err(e) => ctx.error(raw.referenced, e),
         }
     }
     out
+}
+
+/// A text pattern: a string, or `{ equals: TEXT }` for the whole text.
+fn text_pattern(raw: RawPattern) -> Result<Pattern, String> {
+    match raw {
+        RawPattern::Text(p) => Pattern::parse(&p),
+        RawPattern::Map(entries) => match entries.as_slice() {
+            [(key, serde_json::Value::String(text))] if key == "equals" => {
+                Pattern::parse_whole(text)
+            }
+            [(key, other)] if key == "equals" => Err(format!(
+                "`equals` takes the whole text as a string, got {other}"
+            )),
+            _ => Err(format!(
+                "a text pattern is a string, or `{{ equals: TEXT }}` for the whole text; got a map with {}",
+                keys_of(&entries)
+            )),
+        },
+    }
+}
+
+fn keys_of(entries: &[(String, serde_json::Value)]) -> String {
+    let keys: Vec<String> = entries.iter().map(|(k, _)| format!("`{k}`")).collect();
+    if keys.is_empty() {
+        "no keys".to_owned()
+    } else {
+        keys.join(", ")
+    }
+}
+
+/// A header expectation: a text pattern, `{ exists: BOOL }`, `{ count: N }`, or several of
+/// these in one map.
+fn header_check(raw: RawPattern) -> Result<Vec<HeaderCheck>, String> {
+    let entries = match raw {
+        RawPattern::Text(_) => return text_pattern(raw).map(|p| vec![HeaderCheck::Pattern(p)]),
+        RawPattern::Map(entries) => entries,
+    };
+    if entries.is_empty() {
+        return Err(
+            "an empty map: use `{ exists: true }`, `{ count: N }` or `{ equals: TEXT }`".to_owned(),
+        );
+    }
+    let mut out = Vec::new();
+    for (key, value) in entries {
+        out.push(match (key.as_str(), value) {
+            ("equals", v) => HeaderCheck::Pattern(text_pattern(RawPattern::Map(vec![(key, v)]))?),
+            ("exists", serde_json::Value::Bool(b)) => HeaderCheck::Exists(b),
+            ("exists", other) => return Err(format!("`exists` takes true or false, got {other}")),
+            ("count", v) => HeaderCheck::Count(crate::expect::value::count_check(&v)?),
+            (other, _) => {
+                return Err(format!(
+                    "unknown header matcher `{other}`: a header takes patterns, `equals`, `exists` and `count`"
+                ));
+            }
+        });
+    }
+    Ok(out)
+}
+
+/// Whether a JSONPath can select more than one node. RFC 9535 allows only singular queries
+/// in a filter comparison, so the parser itself answers.
+pub fn can_select_many(path: &str) -> bool {
+    let probe = vars::check_syntax(path, "x").unwrap_or_else(|_| path.to_owned());
+    serde_json_path::JsonPath::parse(&format!("$[?{probe} == 1]")).is_err()
+}
+
+#[cfg(test)]
+mod jsonpath_tests {
+    #[test]
+    fn paths_that_can_select_several_nodes() {
+        for (path, many) in [
+            ("$.a", false),
+            ("$.a.b[0]", false),
+            ("$['a']['b-c']", false),
+            ("$.items[-1]", false),
+            ("$.${FIELD}", false),
+            ("$.items[*]", true),
+            ("$.items[*].id", true),
+            ("$..id", true),
+            ("$.items[0:1]", true),
+            ("$.items[0,1]", true),
+            ("$.items[?@.id > 1]", true),
+            ("$.*", true),
+        ] {
+            assert_eq!(super::can_select_many(path), many, "{path}");
+        }
+    }
 }

@@ -61,6 +61,7 @@ pub async fn run(
                 .collect();
             let mut ctx = GateCtx {
                 vars,
+                typed: Default::default(),
                 workdir,
                 token: token.clone(),
                 grace: gate.grace,
@@ -380,8 +381,9 @@ async fn with_retries(
         let Some(until) = retry_until else {
             return (outcome, attempts);
         };
-        let next = Instant::now() + pause;
-        if next >= until || next >= deadline.at || ctx.interrupted() {
+        // The whole budget is spent: the last attempt starts at `until` at the latest.
+        let now = Instant::now();
+        if now >= until || now >= deadline.at || ctx.interrupted() {
             let message = if attempts > 1 {
                 format!("{message} (after {attempts} attempts)")
             } else {
@@ -392,7 +394,7 @@ async fn with_retries(
         ctx.log_line(&format!(
             "── attempt {attempts} failed: {message}; retrying"
         ));
-        tokio::time::sleep(pause).await;
+        tokio::time::sleep(pause.min(until - now)).await;
         pause = (pause * 2).min(Duration::from_millis(500));
     }
 }

@@ -4,8 +4,8 @@
 use std::fmt::Write;
 
 use super::{Deadline, Failure, GateCtx};
-use crate::config::{HttpBody, HttpStep, JsonExpect};
-use crate::expect::{self, CheckError};
+use crate::config::{HeaderCheck, HttpBody, HttpStep};
+use crate::expect;
 use crate::vars::{self, Vars};
 
 /// How much of a response body is read; the rest is ignored.
@@ -49,29 +49,27 @@ fn capped(text: &str, cap: usize) -> String {
     format!("{}\n[... {} more bytes]", &text[..end], text.len() - end)
 }
 
-/// The value(s) a JSONPath selects: one node as itself, none as `None`, several as an array.
+/// What a JSONPath selects: for a path that can select several nodes, always their array (even
+/// of one); for a singular path, the node or `None`.
 fn select(
     path: &str,
     body: &serde_json::Value,
+    many: bool,
     vars: &Vars,
 ) -> Result<Option<serde_json::Value>, Failure> {
     let path = vars::interpolate(path, vars).map_err(invalid)?;
     let compiled = crate::config::validate::jsonpath(&path).map_err(Failure::Error)?;
     let nodes = compiled.query(body).all();
-    Ok(match nodes.len() {
-        0 => None,
-        1 => Some(nodes[0].clone()),
+    Ok(match nodes.as_slice() {
+        _ if many => Some(serde_json::Value::Array(
+            nodes.into_iter().cloned().collect(),
+        )),
+        [] => None,
+        [one] => Some((*one).clone()),
         _ => Some(serde_json::Value::Array(
             nodes.into_iter().cloned().collect(),
         )),
     })
-}
-
-fn as_text(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 pub async fn attempt(
@@ -176,12 +174,15 @@ pub async fn attempt(
             want.join(" or ")
         )));
     }
-    for (name, patterns) in &expect.headers {
-        let Some(value) = headers.get(name.as_str()) else {
-            return Err(Failure::Check(format!("expected header {name}, got none")));
-        };
-        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-        expect::check_all(&format!("header {name}"), patterns, &value, &ctx.vars)?;
+    for (name, checks) in &expect.headers {
+        let values: Vec<String> = headers
+            .get_all(name.as_str())
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect();
+        for check in checks {
+            check_header(name, check, &values, ctx)?;
+        }
     }
     expect::check_all("body", &expect.body, &text, &ctx.vars)?;
     let needs_json =
@@ -201,55 +202,88 @@ pub async fn attempt(
     };
     let json_body = json.unwrap_or(serde_json::Value::Null);
     for (path, want) in &expect.json {
-        let got = select(path, &json_body, &ctx.vars)?;
-        match want {
-            JsonExpect::Value(v) => {
-                let v = vars::interpolate_json(v, &ctx.vars).map_err(invalid)?;
-                if got.as_ref() != Some(&v) {
-                    let got = got
-                        .map(|g| g.to_string())
-                        .unwrap_or_else(|| "nothing".to_owned());
-                    return Err(Failure::Check(format!(
-                        "expected {path} to be {v}, got {got}"
-                    )));
-                }
-            }
-            JsonExpect::Pattern(p) => {
-                let Some(got) = got else {
-                    return Err(Failure::Check(format!(
-                        "expected {path} to match {:?}, got nothing",
-                        p.source
-                    )));
-                };
-                match expect::check_all(path, std::slice::from_ref(p), &as_text(&got), &ctx.vars) {
-                    Ok(()) => {}
-                    Err(CheckError::Mismatch(m)) => return Err(Failure::Check(m)),
-                    Err(e) => return Err(e.into()),
-                }
-            }
-        }
+        let got = select(path, &json_body, want.many, &ctx.vars)?;
+        want.check
+            .check(path, got.as_ref(), want.many, ctx.bindings())?;
     }
     for (name, sel) in captures {
         let value = if let Some(header) = sel.strip_prefix("header:") {
             let header = header.trim().to_ascii_lowercase();
             headers
                 .get(header.as_str())
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .map(|v| {
+                    serde_json::Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned())
+                })
                 .ok_or_else(|| {
                     Failure::Check(format!(
                         "capture `{name}`: no header {header} in the response"
                     ))
                 })?
         } else {
-            select(sel, &json_body, &ctx.vars)?
-                .map(|v| as_text(&v))
-                .ok_or_else(|| {
-                    Failure::Check(format!(
-                        "capture `{name}`: {sel} selected nothing in the body"
-                    ))
-                })?
+            let many = crate::config::validate::can_select_many(sel);
+            select(sel, &json_body, many, &ctx.vars)?.ok_or_else(|| {
+                Failure::Check(format!(
+                    "capture `{name}`: {sel} selected nothing in the body"
+                ))
+            })?
         };
-        ctx.vars.insert(name.clone(), value);
+        ctx.capture(name, value);
     }
     Ok(())
+}
+
+/// One header expectation against every value the response carries for that name.
+fn check_header(
+    name: &str,
+    check: &HeaderCheck,
+    values: &[String],
+    ctx: &GateCtx,
+) -> Result<(), Failure> {
+    let shown = || match values {
+        [] => "none".to_owned(),
+        [one] => expect::preview(one),
+        many => format!(
+            "{} values: {}",
+            many.len(),
+            many.iter()
+                .map(|v| expect::preview(v))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    match check {
+        HeaderCheck::Pattern(p) => {
+            let m = p.resolve(&ctx.vars).map_err(Failure::Error)?;
+            // A positive pattern needs one value that matches; a negated one, that no value
+            // fails it (every value lacks what it forbids).
+            let holds = if m.negated() {
+                values.iter().all(|v| m.matches(v))
+            } else {
+                values.iter().any(|v| m.matches(v))
+            };
+            if holds {
+                return Ok(());
+            }
+            let scope = if m.negated() { "every value of " } else { "" };
+            Err(Failure::Check(format!(
+                "expected {scope}header {name} {}, got {}",
+                m.describe(),
+                shown()
+            )))
+        }
+        HeaderCheck::Exists(want) => match (values.is_empty(), want) {
+            (false, true) | (true, false) => Ok(()),
+            (true, true) => Err(Failure::Check(format!("expected header {name}, got none"))),
+            (false, false) => Err(Failure::Check(format!(
+                "expected no header {name}, got {}",
+                shown()
+            ))),
+        },
+        HeaderCheck::Count(c) => Ok(c.check(
+            &format!("the count of header {name}"),
+            Some(&serde_json::Value::from(values.len())),
+            false,
+            ctx.bindings(),
+        )?),
+    }
 }

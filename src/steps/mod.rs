@@ -19,6 +19,8 @@ use crate::vars::Vars;
 /// What a step sees of its gate.
 pub struct GateCtx {
     pub vars: Vars,
+    /// Captured values with their JSON or SQL type; `vars` holds their text.
+    pub typed: crate::expect::value::Typed,
     pub workdir: PathBuf,
     pub token: String,
     pub grace: std::time::Duration,
@@ -44,6 +46,25 @@ impl GateCtx {
         }
         log.push(line.as_bytes());
         log.push(b"\n");
+    }
+
+    /// What an expected value may refer to.
+    pub fn bindings(&self) -> crate::expect::value::Bindings<'_> {
+        crate::expect::value::Bindings {
+            text: &self.vars,
+            typed: &self.typed,
+        }
+    }
+
+    /// Set a captured variable: its text for commands and templates, its type for checks.
+    pub fn capture(&mut self, name: &str, value: serde_json::Value) {
+        let text = match &value {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => String::new(),
+            other => other.to_string(),
+        };
+        self.vars.insert(name.to_owned(), text);
+        self.typed.insert(name.to_owned(), value);
     }
 
     pub fn interrupted(&self) -> bool {

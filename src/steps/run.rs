@@ -88,7 +88,7 @@ pub async fn attempt(
             CheckError::Mismatch(m) => Failure::Check(format!("capture `{name}`: {m}")),
             CheckError::Invalid(m) => Failure::Error(format!("capture `{name}`: {m}")),
         })?;
-        ctx.vars.insert(name.clone(), value);
+        ctx.capture(name, serde_json::Value::String(value));
     }
     Ok(())
 }

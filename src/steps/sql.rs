@@ -7,6 +7,7 @@ use super::{Failure, GateCtx};
 use crate::config::SqlExpect;
 use crate::database::{self, SqlOutcome};
 use crate::expect;
+use crate::expect::value::{ValueCheck, render as render_value};
 use crate::vars;
 
 /// Rows shown in the log.
@@ -14,15 +15,14 @@ const LOG_ROWS: usize = 20;
 /// How long a rendering of rows may get in a one-line message.
 const MESSAGE_CAP: usize = 300;
 
-/// Cells compare as JSON values, numbers by value (`3` = `3.0`), and booleans equal 1 and 0
-/// (SQLite has no boolean type).
+/// Cells compare as typed values, numbers exactly by value (`3` = `3.0`, never `3.0000001`);
+/// booleans also equal 1 and 0, since SQLite stores them so.
 pub fn cell_eq(want: &Value, got: &Value) -> bool {
     match (want, got) {
-        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
         (Value::Bool(b), Value::Number(n)) | (Value::Number(n), Value::Bool(b)) => {
-            n.as_f64() == Some(f64::from(u8::from(*b)))
+            n.to_string() == if *b { "1" } else { "0" }
         }
-        (a, b) => a == b,
+        (a, b) => crate::expect::value::values_equal(a, b),
     }
 }
 
@@ -44,14 +44,6 @@ fn render(rows: &[Vec<Value>]) -> String {
         )
     } else {
         text
-    }
-}
-
-fn as_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
     }
 }
 
@@ -112,8 +104,8 @@ pub async fn attempt(
     } else {
         ctx.log_line("< ok");
     }
-    let resolve =
-        |v: &Value| vars::interpolate_json(v, &ctx.vars).map_err(|e| Failure::Error(e.to_string()));
+    let bindings = ctx.bindings();
+    let resolve = |v: &Value| crate::expect::value::resolve(v, bindings).map_err(Failure::from);
     let want_rows = match &expect.rows {
         Some(r) => Some(
             r.iter()
@@ -140,16 +132,22 @@ pub async fn attempt(
             rows.len()
         )));
     }
-    if let Some(want) = expect.value.as_ref().map(resolve).transpose()? {
-        let want = &want;
-        match rows.first().and_then(|r| r.first()) {
-            Some(got) if cell_eq(want, got) => {}
-            Some(got) => return Err(Failure::Check(format!("expected value {want}, got {got}"))),
-            None => {
-                return Err(Failure::Check(format!(
-                    "expected value {want}, got no rows"
-                )));
+    if let Some(check) = &expect.value {
+        let Some(got) = rows.first().and_then(|r| r.first()) else {
+            return Err(Failure::Check("expected a value, got no rows".to_owned()));
+        };
+        match check {
+            ValueCheck::Equals(want) => {
+                let want = resolve(want)?;
+                if !cell_eq(&want, got) {
+                    return Err(Failure::Check(format!(
+                        "expected value {}, got {}",
+                        render_value(&want),
+                        render_value(got)
+                    )));
+                }
             }
+            other => other.check("value", Some(got), false, bindings)?,
         }
     }
     for (name, column) in captures {
@@ -164,7 +162,8 @@ pub async fn attempt(
                 "capture `{name}`: the statement returned no rows"
             )));
         };
-        ctx.vars.insert(name.clone(), as_text(&row[i]));
+        let cell = row[i].clone();
+        ctx.capture(name, cell);
     }
     Ok(())
 }

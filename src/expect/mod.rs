@@ -1,7 +1,11 @@
-//! Patterns: a plain string must occur as a substring, `/.../` is a regex, a leading `!`
-//! negates either form. Patterns may hold `${VAR}`, so they are compiled once the gate's
-//! variables are known; `Pattern::parse` checks them up front so `gaterun check` catches a bad
-//! regex before anything runs.
+//! Text patterns: a plain string must occur as a substring, `/.../` is a regex, a leading `!`
+//! negates either form, and `{ equals: "ok" }` is the whole text exactly (one trailing newline
+//! ignored). Patterns may hold `${VAR}`, so they are compiled once the gate's variables are
+//! known; `Pattern::parse` checks them up front so `gaterun check` catches a bad regex before
+//! anything runs. Typed values (JSON, SQL cells, captures) are compared in [`value`].
+
+pub mod number;
+pub mod value;
 
 use regex::Regex;
 
@@ -9,8 +13,10 @@ use crate::vars::{self, Vars};
 
 #[derive(Debug, Clone)]
 pub struct Pattern {
-    /// As written, `!` included.
+    /// As written, `!` included (for a whole-text pattern: the text it must equal).
     pub source: String,
+    /// `{ equals: … }`: the whole text, not a substring or regex.
+    pub whole: bool,
 }
 
 #[derive(Debug)]
@@ -23,6 +29,7 @@ pub struct Matcher {
 enum MatchKind {
     Substring(String),
     Regex(Regex),
+    Whole(String),
 }
 
 fn split(source: &str) -> (bool, Option<&str>, &str) {
@@ -47,12 +54,28 @@ impl Pattern {
         }
         Ok(Pattern {
             source: source.to_owned(),
+            whole: false,
+        })
+    }
+
+    /// The whole-text form, `{ equals: "ok" }`.
+    pub fn parse_whole(text: &str) -> Result<Pattern, String> {
+        vars::check_syntax(text, "x").map_err(|e| e.to_string())?;
+        Ok(Pattern {
+            source: text.to_owned(),
+            whole: true,
         })
     }
 
     /// Substitute the gate's variables and compile.
     pub fn resolve(&self, vars: &Vars) -> Result<Matcher, String> {
         let text = vars::interpolate(&self.source, vars).map_err(|e| e.to_string())?;
+        if self.whole {
+            return Ok(Matcher {
+                negate: false,
+                kind: MatchKind::Whole(text),
+            });
+        }
         let (negate, re, body) = split(&text);
         let kind = match re {
             Some(re) => {
@@ -74,7 +97,7 @@ pub fn compile(re: &str) -> Result<Regex, regex::Error> {
 }
 
 /// The detail line of the regex crate's error, without its multi-line drawing.
-fn first_line(msg: &str) -> String {
+pub(crate) fn first_line(msg: &str) -> String {
     msg.lines()
         .filter(|l| l.starts_with("error:"))
         .map(|l| l.trim_start_matches("error: "))
@@ -88,8 +111,13 @@ impl Matcher {
         let found = match &self.kind {
             MatchKind::Substring(s) => text.contains(s.as_str()),
             MatchKind::Regex(re) => re.is_match(text),
+            MatchKind::Whole(s) => trim_newline(text) == trim_newline(s),
         };
         found != self.negate
+    }
+
+    pub fn negated(&self) -> bool {
+        self.negate
     }
 
     /// `to contain "ok"`, `not to match /ERROR/`
@@ -98,8 +126,16 @@ impl Matcher {
         match &self.kind {
             MatchKind::Substring(s) => format!("{not}to contain {s:?}"),
             MatchKind::Regex(re) => format!("{not}to match /{}/", re.as_str()),
+            MatchKind::Whole(s) => format!("to equal {:?}", trim_newline(s)),
         }
     }
+}
+
+/// Text without one trailing newline (`\n` or `\r\n`): what `echo ok` prints equals `ok`.
+fn trim_newline(text: &str) -> &str {
+    text.strip_suffix('\n')
+        .map(|t| t.strip_suffix('\r').unwrap_or(t))
+        .unwrap_or(text)
 }
 
 /// Why a check did not hold.
@@ -122,7 +158,14 @@ pub fn check_all(
     for p in patterns {
         let m = p.resolve(vars).map_err(CheckError::Invalid)?;
         if !m.matches(text) {
-            let msg = format!("expected {what} {}, got {}", m.describe(), preview(text));
+            // A whole-text mismatch may lie in white space or a control character, which `preview`
+            // folds: show it JSON-escaped instead.
+            let got = if p.whole {
+                value::render(&serde_json::Value::String(trim_newline(text).to_owned()))
+            } else {
+                preview(text)
+            };
+            let msg = format!("expected {what} {}, got {got}", m.describe());
             return Err(CheckError::Mismatch(msg));
         }
     }
@@ -171,6 +214,39 @@ mod tests {
             let m = Pattern::parse(pat).unwrap().resolve(&vars).unwrap();
             assert_eq!(m.matches(text), holds, "{pat:?} on {text:?}");
         }
+    }
+
+    #[test]
+    fn whole_text_form() {
+        let vars: Vars = [("NAME".to_owned(), "world".to_owned())].into();
+        // (text it must equal, actual text, holds)
+        let cases = [
+            ("ok", "ok", true),
+            ("ok", "ok\n", true),
+            ("ok", "ok\r\n", true),
+            ("ok", "not ok", false),
+            ("ok", "ok\n\n", false),
+            ("ok", "ok ", false),
+            ("ok", "OK", false),
+            ("ok", "", false),
+            ("hello ${NAME}", "hello world\n", true),
+            ("/ok/", "ok", false),
+            ("!ok", "fine", false),
+        ];
+        for (want, text, holds) in cases {
+            let m = Pattern::parse_whole(want).unwrap().resolve(&vars).unwrap();
+            assert_eq!(m.matches(text), holds, "{want:?} on {text:?}");
+        }
+        let p = [Pattern::parse_whole("ok").unwrap()];
+        assert_eq!(
+            check_all("body", &p, "not ok", &vars).unwrap_err(),
+            CheckError::Mismatch("expected body to equal \"ok\", got \"not ok\"".to_owned())
+        );
+        // White space and control characters that make the difference are shown.
+        assert_eq!(
+            check_all("body", &p, "ok \u{1b}[0m\n", &vars).unwrap_err(),
+            CheckError::Mismatch("expected body to equal \"ok\", got \"ok \\u001b[0m\"".to_owned())
+        );
     }
 
     #[test]
