@@ -104,7 +104,15 @@ gates:
   - id: pass-big-integer
     title: 1000000000000000000001 is above 1e21
     http: ${R}/big
-    expect: { json: { "$.n": { gt: 1e21, lt: 1.1e21, type: integer } } }
+    expect: { json: { "$.n": { gt: 1e21, lt: 1000000000000000000002, type: integer } } }
+  - id: pass-big-literal
+    title: a literal beyond 64 bits is read exactly from the file
+    http: ${R}/big
+    expect: { json: { "$.n": 1000000000000000000001 } }
+  - id: miss-big-literal
+    title: one less is a near miss
+    http: ${R}/big
+    expect: { json: { "$.n": 1000000000000000000000 } }
   - id: pass-header-any-value
     title: a positive pattern matches the second cookie
     http: ${R}/cookies

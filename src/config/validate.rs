@@ -631,7 +631,7 @@ fn step(
                     ctx.error(expect_at, format!("expect.json: {e}"));
                     continue;
                 }
-                match ValueCheck::parse(&value) {
+                match ValueCheck::parse(&value.to_json(ctx.text)) {
                     Ok(check) => json_expect.push((
                         path.clone(),
                         JsonExpect {
@@ -684,20 +684,27 @@ fn step(
             {
                 ctx.error(expect_at, "`expect.error` says the statement fails: it cannot also expect `rows`, `count` or `value`");
             }
-            let value = expect.value.and_then(|v| match ValueCheck::parse(&v) {
-                Ok(check) => Some(check),
-                Err(e) => {
-                    ctx.error(expect_at, format!("expect.value: {e}"));
-                    None
-                }
+            let value = expect
+                .value
+                .and_then(|v| match ValueCheck::parse(&v.to_json(ctx.text)) {
+                    Ok(check) => Some(check),
+                    Err(e) => {
+                        ctx.error(expect_at, format!("expect.value: {e}"));
+                        None
+                    }
+                });
+            let rows = expect.rows.map(|rows| {
+                rows.iter()
+                    .map(|row| row.iter().map(|c| c.to_json(ctx.text)).collect::<Vec<_>>())
+                    .collect::<Vec<_>>()
             });
-            for cell in expect.rows.iter().flatten().flatten() {
+            for cell in rows.iter().flatten().flatten() {
                 if let Err(e) = ValueCheck::parse(cell) {
                     ctx.error(expect_at, format!("expect.rows: {e}"));
                 }
             }
             let sql_expect = SqlExpect {
-                rows: expect.rows,
+                rows,
                 count: expect.count,
                 value,
                 error,
