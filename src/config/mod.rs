@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::expect::Pattern;
+
 pub use diagnostic::{Diagnostic, Severity};
 pub use model::{
     Command, DatabaseKind, Gate, HeaderCheck, HttpBody, HttpExpect, HttpStep, JsonExpect, Probe,
@@ -281,6 +283,19 @@ pub fn lints(stages: &[Stage]) -> Vec<Diagnostic> {
     }
     for s in stages {
         for g in &s.gates {
+            for step in &g.steps {
+                for (what, word) in lone_words(step) {
+                    out.push(
+                        Diagnostic::warning(
+                            &s.file,
+                            step.line,
+                            1,
+                            format!("`{what}: {word}` passes on any {what} that contains `{word}` (`not {word}` too): write `{what}: {{ equals: {word} }}` for the whole {what}"),
+                        )
+                        .with_label("a plain pattern is a substring"),
+                    );
+                }
+            }
             if let Some(cmd) = bare_test_suite(g) {
                 out.push(
                     Diagnostic::warning(
@@ -292,6 +307,29 @@ pub fn lints(stages: &[Stage]) -> Vec<Diagnostic> {
                     .with_label("\"Tests pass (which tests?)\" is not an acceptance gate"),
                 );
             }
+        }
+    }
+    out
+}
+
+/// Text checks that are one short word as a substring (`body: ok`): most likely meant as the
+/// whole text, and a near miss (`not ok`, `unhealthy`) would pass them.
+fn lone_words(step: &model::Step) -> Vec<(&'static str, &str)> {
+    let lists: Vec<(&'static str, &[Pattern])> = match &step.kind {
+        StepKind::Run { expect, .. } => vec![("stdout", &expect.stdout)],
+        StepKind::Http(h) => vec![("body", &h.expect.body)],
+        _ => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for (what, patterns) in lists {
+        if let [p] = patterns
+            && !p.whole
+            && (1..=12).contains(&p.source.len())
+            && p.source
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            out.push((what, p.source.as_str()));
         }
     }
     out

@@ -257,6 +257,24 @@ fn lints_gaps_and_bare_test_suites() {
 }
 
 #[test]
+fn lints_a_lone_word_substring_that_a_near_miss_passes() {
+    let stage = "stage: 0\nname: S\ngates:\n  - id: a\n    title: t\n    steps:\n      - run: echo ok\n        expect: { stdout: ok }\n      - http: http://127.0.0.1:1/healthz\n        expect: { body: healthy }\n      - run: echo ok\n        expect: { stdout: { equals: ok } }\n      - run: echo ok\n        expect: { stdout: [\"/^ok$/\"] }\n      - run: echo all is well\n        expect: { stdout: all is well }\n";
+    let loaded = load_files(&[("0.yaml", stage)]).expect("loads");
+    let warnings: Vec<String> = loaded
+        .warnings
+        .iter()
+        .map(|w| w.to_string().lines().next().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "gates/0.yaml:7:1: warning: `stdout: ok` passes on any stdout that contains `ok` (`not ok` too): write `stdout: { equals: ok }` for the whole stdout",
+            "gates/0.yaml:9:1: warning: `body: healthy` passes on any body that contains `healthy` (`not healthy` too): write `body: { equals: healthy }` for the whole body",
+        ]
+    );
+}
+
+#[test]
 fn unknown_key_diagnostic_draws_the_line_and_caret() {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::create_dir_all(dir.path().join("gates")).expect("mkdir");
