@@ -122,3 +122,40 @@ fn env_cannot_replace_a_variable_gaterun_sets() {
         "env `DATABASE_URL`: `DATABASE_URL` is a database variable that gaterun sets for this gate; use it as `${DATABASE_URL}` in a value under another name"
     );
 }
+
+/// `Y`, `ON`, `no` are variable names as written (YAML 1.1 read them as booleans, and defined a
+/// variable named `true` or `false`); `gaterun check` accepts them.
+#[test]
+fn yaml_boolean_words_as_env_keys_keep_their_text() {
+    let p = one_stage(
+        r#"  - id: words
+    title: Y, ON and no are variables
+    env: { Y: a, ON: b, no: c, FLAG: yes }
+    steps:
+      - run: 'printf "%s %s %s %s" "$Y" "$ON" "$no" "$FLAG"'
+        expect: { stdout: "/^a b c yes$/" }
+      - run: 'if printenv true || printenv false; then exit 1; fi'
+      - run: ['test', '${Y}${ON}${no}', '=', 'abc']
+  - id: no-true
+    title: the near miss, a variable named true, is undefined
+    env: { Y: a }
+    run: ['echo', '${true}']
+"#,
+    );
+    let check = p.run(&["check"]);
+    check.code(0);
+    assert!(
+        check.stdout.starts_with("ok: 1 stage file, 2 gates"),
+        "{}",
+        check.stdout
+    );
+    p.run(&["stage", "0"]).code(1);
+    let r = p.results("stage-00");
+    assert_eq!(r["gates"][0]["status"], "passed", "{}", r["gates"][0]);
+    assert_eq!(r["gates"][1]["status"], "error");
+    let message = r["gates"][1]["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains("undefined variable `${true}`"),
+        "{message}"
+    );
+}
