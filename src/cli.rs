@@ -122,7 +122,7 @@ pub struct Common {
     pub github: bool,
 }
 
-fn parse_shard(s: &str) -> Result<(u32, u32), String> {
+pub fn parse_shard(s: &str) -> Result<(u32, u32), String> {
     let (k, n) = s
         .split_once('/')
         .ok_or("write the shard as K/N, e.g. 1/4")?;

@@ -440,31 +440,44 @@ fn list(loaded: &Loaded, only: Option<u32>) -> i32 {
         }
         println!("phase {phase}");
         for s in plan::stages_of(loaded, phase) {
-            let last = match evidence::read_stage(&loaded.project, phase, s.key) {
+            let full = evidence::read_stage(&loaded.project, phase, s.key);
+            let partial = evidence::read_partial(&loaded.project, phase, s.key);
+            let line = |r: &results::StageResult| {
+                let stale = if r.definition_hash != s.definition_hash {
+                    ", stale: the stage file changed"
+                } else {
+                    ""
+                };
+                format!(
+                    "{} {}/{} at {}{stale}",
+                    r.status.as_str(),
+                    r.passed_count(),
+                    r.gates.len(),
+                    r.started_at
+                )
+            };
+            let last_full = match &full {
                 None => "not run".to_owned(),
                 Some(Err(_)) => "unreadable evidence".to_owned(),
-                Some(Ok(r)) => {
-                    let stale = if r.definition_hash != s.definition_hash {
-                        ", stale: the stage file changed"
-                    } else {
-                        ""
-                    };
-                    format!(
-                        "{} {}/{} at {}{stale}",
-                        r.status.as_str(),
-                        r.passed_count(),
-                        r.gates.len(),
-                        r.started_at
-                    )
-                }
+                Some(Ok(r)) => line(r),
+            };
+            // The full run stays the stage's result: a partial one is shown beside it.
+            let last = match &partial {
+                None => last_full,
+                Some(p) => format!(
+                    "partial {}{} (last full run: {last_full})",
+                    line(p),
+                    p.selection_note()
+                ),
             };
             println!("  stage {:<4} {:<36} {last}", s.key.to_string(), s.name);
-            let last_gates =
-                evidence::read_stage(&loaded.project, phase, s.key).and_then(Result::ok);
+            let full = full.and_then(Result::ok);
             for g in &s.gates {
-                let status = last_gates
-                    .as_ref()
-                    .and_then(|r| r.gates.iter().find(|x| x.id == g.id))
+                // Each gate's latest result: from the partial run if it ran there.
+                let status = [partial.as_ref(), full.as_ref()]
+                    .into_iter()
+                    .flatten()
+                    .find_map(|r| r.gates.iter().find(|x| x.id == g.id))
                     .map(|x| x.status.as_str())
                     .unwrap_or("-");
                 let tags = if g.tags.is_empty() {

@@ -35,15 +35,22 @@ fn stage_results(dir: &Path) -> Result<Vec<(PathBuf, StageResult)>, Error> {
             .flatten()
             .flatten()
         {
-            let path = stage.path().join("results.json");
-            if !stage.file_name().to_string_lossy().starts_with("stage-") || !path.is_file() {
+            if !stage.file_name().to_string_lossy().starts_with("stage-") {
                 continue;
             }
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| Error::Usage(format!("failed to read {}: {e}", path.display())))?;
-            let r: StageResult = serde_json::from_str(&text)
-                .map_err(|e| Error::Usage(format!("failed to parse {}: {e}", path.display())))?;
-            out.push((stage.path(), r));
+            // A shard's run is partial: its evidence is in `partial/`, beside any full run.
+            for dir in [stage.path(), stage.path().join(evidence::PARTIAL_DIR)] {
+                let path = dir.join("results.json");
+                if !path.is_file() {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| Error::Usage(format!("failed to read {}: {e}", path.display())))?;
+                let r: StageResult = serde_json::from_str(&text).map_err(|e| {
+                    Error::Usage(format!("failed to parse {}: {e}", path.display()))
+                })?;
+                out.push((dir, r));
+            }
         }
     }
     Ok(out)
@@ -131,9 +138,11 @@ fn merge_stage(parts: Vec<(PathBuf, StageResult)>, order: Option<Vec<&str>>) -> 
     if status == Status::Passed && blocked_by.is_some() {
         status = Status::Blocked;
     }
-    let partial = match &order {
-        Some(ids) => !ids.iter().all(|id| list.iter().any(|g| g.id == *id)),
-        None => parts.iter().all(|(_, r)| r.partial),
+    let partial = !merges_to_full(&parts, order.as_deref(), &list);
+    // A merge of partial runs keeps their selection when they all had the same one.
+    let selection = match parts.iter().map(|(_, r)| &r.selection).collect::<Vec<_>>()[..] {
+        [first, ref rest @ ..] if partial && rest.iter().all(|s| *s == first) => first.clone(),
+        _ => None,
     };
     StageResult {
         gaterun_version: first.gaterun_version.clone(),
@@ -143,6 +152,7 @@ fn merge_stage(parts: Vec<(PathBuf, StageResult)>, order: Option<Vec<&str>>) -> 
         definition_hash: first.definition_hash.clone(),
         status,
         partial,
+        selection,
         started_at: parts
             .iter()
             .map(|(_, r)| r.started_at.clone())
@@ -163,9 +173,102 @@ fn merge_stage(parts: Vec<(PathBuf, StageResult)>, order: Option<Vec<&str>>) -> 
     }
 }
 
+/// Whether the merged parts make a full result of their stage: every part a full run or a
+/// `--shard`-only one, all of one stage definition, and every gate present — with the stage
+/// file at hand, every gate it defines; without it, every shard `1/N` … `N/N` of one `N`.
+fn merges_to_full(
+    parts: &[(PathBuf, StageResult)],
+    order: Option<&[&str]>,
+    gates: &[GateResult],
+) -> bool {
+    let runs_whole =
+        |r: &StageResult| !r.partial || r.selection.as_ref().is_some_and(|s| s.shard_only());
+    let Some((_, first)) = parts.first() else {
+        return false;
+    };
+    if !parts
+        .iter()
+        .all(|(_, r)| runs_whole(r) && r.definition_hash == first.definition_hash)
+    {
+        return false;
+    }
+    match order {
+        Some(ids) => ids.iter().all(|id| gates.iter().any(|g| g.id == *id)),
+        None if parts.iter().any(|(_, r)| !r.partial) => true,
+        None => {
+            let shards: Vec<(u32, u32)> = parts
+                .iter()
+                .filter_map(|(_, r)| r.selection.as_ref()?.shard.as_deref())
+                .filter_map(|s| crate::cli::parse_shard(s).ok())
+                .collect();
+            let Some(&(_, n)) = shards.first() else {
+                return false;
+            };
+            shards.iter().all(|&(_, m)| m == n)
+                && (1..=n).all(|k| shards.iter().any(|&(j, _)| j == k))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::in_shard;
+    use super::{in_shard, merges_to_full};
+    use crate::results::{Selection, StageResult, Status};
+
+    fn part(selection: Option<Selection>, hash: &str) -> (std::path::PathBuf, StageResult) {
+        let r = StageResult {
+            gaterun_version: String::new(),
+            phase: 1,
+            stage: "2".into(),
+            name: String::new(),
+            definition_hash: hash.into(),
+            status: Status::Passed,
+            partial: selection.is_some(),
+            selection,
+            started_at: String::new(),
+            duration_ms: 0,
+            commit: None,
+            blocked_by: None,
+            gates: Vec::new(),
+            file: String::new(),
+            goal: None,
+            risk: None,
+            open_questions: Vec::new(),
+        };
+        (std::path::PathBuf::new(), r)
+    }
+
+    fn shard(s: &str) -> Option<Selection> {
+        Selection::of(&[], &[], crate::cli::parse_shard(s).ok())
+    }
+
+    /// Without the stage file: every shard of one count, only shards, one definition.
+    #[test]
+    fn shards_merge_to_full_only_when_all_are_there() {
+        let gate = || Selection::of(&["x".to_owned()], &[], None);
+        let cases: &[(Vec<(std::path::PathBuf, StageResult)>, bool)] = &[
+            (vec![part(shard("1/2"), "h"), part(shard("2/2"), "h")], true),
+            (vec![part(None, "h")], true),
+            (vec![part(shard("1/2"), "h")], false),
+            (
+                vec![part(shard("1/3"), "h"), part(shard("2/3"), "h")],
+                false,
+            ),
+            (
+                vec![part(shard("1/2"), "h"), part(shard("2/3"), "h")],
+                false,
+            ),
+            (
+                vec![part(shard("1/2"), "h"), part(shard("2/2"), "other")],
+                false,
+            ),
+            (vec![part(shard("1/2"), "h"), part(gate(), "h")], false),
+            (vec![part(None, "h"), part(gate(), "h")], false),
+        ];
+        for (i, (parts, full)) in cases.iter().enumerate() {
+            assert_eq!(merges_to_full(parts, None, &[]), *full, "case {i}");
+        }
+    }
 
     #[test]
     fn every_gate_lands_in_exactly_one_shard() {

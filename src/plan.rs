@@ -19,6 +19,11 @@ pub struct Filters<'a> {
 }
 
 impl Filters<'_> {
+    /// The filters as recorded in a partial run's results; `None` for a full run.
+    pub fn selection(&self) -> Option<crate::results::Selection> {
+        crate::results::Selection::of(self.gate_ids, self.tags, self.shard)
+    }
+
     /// Indexes of the selected gates of a stage, in definition order.
     pub fn select(&self, stage: &Stage) -> Vec<usize> {
         stage
@@ -113,6 +118,7 @@ pub fn for_stage(
                 runs.push(StageRun {
                     stage: Arc::new((*s).clone()),
                     selected: (0..s.gates.len()).collect(),
+                    selection: None,
                 });
             }
         }
@@ -120,6 +126,7 @@ pub fn for_stage(
     runs.push(StageRun {
         stage: Arc::new((*target).clone()),
         selected,
+        selection: filters.selection(),
     });
     Ok(runs)
 }
@@ -139,6 +146,7 @@ pub fn for_phase(loaded: &Loaded, phase: u32, filters: &Filters) -> Result<Vec<S
         .map(|s| StageRun {
             stage: Arc::new(s.clone()),
             selected: filters.select(s),
+            selection: filters.selection(),
         })
         .filter(|r| !r.selected.is_empty())
         .collect();
@@ -150,11 +158,13 @@ pub fn for_phase(loaded: &Loaded, phase: u32, filters: &Filters) -> Result<Vec<S
     Ok(runs)
 }
 
-/// Has `earlier` passed with its current definition? If not: exit 3, naming it and what to run.
 /// Why a stage does not count as passed with its current definition — the prerequisite
 /// ledger's rule, shared by the prerequisite check and `signoff` — or `None` when it does.
 pub fn not_passed(project: &Project, stage: &Stage) -> Option<String> {
     match evidence::read_stage(project, stage.phase, stage.key) {
+        None if evidence::read_partial(project, stage.phase, stage.key).is_some() => {
+            Some("it has had only partial runs (--gate/--tag/--shard), never a full one".to_owned())
+        }
         None => Some("it has not been run".to_owned()),
         Some(Err(e)) => Some(format!("its evidence is unreadable ({e})")),
         Some(Ok(r)) if r.definition_hash != stage.definition_hash => Some(format!(
@@ -165,6 +175,7 @@ pub fn not_passed(project: &Project, stage: &Stage) -> Option<String> {
         Some(Ok(r)) if r.status != Status::Passed => {
             Some(format!("its last run {}", r.status.as_str()))
         }
+        // Evidence of an older gaterun, which kept a partial run as the ledger.
         Some(Ok(r)) if r.partial => {
             Some("its last run selected only some gates (--gate/--tag/--shard)".to_owned())
         }
@@ -172,6 +183,7 @@ pub fn not_passed(project: &Project, stage: &Stage) -> Option<String> {
     }
 }
 
+/// Has `earlier` passed with its current definition? If not: exit 3, naming it and what to run.
 fn check_prereq(project: &Project, earlier: &Stage, target: &Stage) -> Result<(), Error> {
     let why = not_passed(project, earlier);
     match why {

@@ -73,6 +73,44 @@ pub struct FailedRun {
     pub message: Option<String>,
 }
 
+/// The filters of a partial run, as given on the command line.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Selection {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gates: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// `K/N`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+}
+
+impl Selection {
+    /// `None` when no filter was given: the run is a full one.
+    pub fn of(gates: &[String], tags: &[String], shard: Option<(u32, u32)>) -> Option<Selection> {
+        let s = Selection {
+            gates: gates.to_vec(),
+            tags: tags.to_vec(),
+            shard: shard.map(|(k, n)| format!("{k}/{n}")),
+        };
+        (s != Selection::default()).then_some(s)
+    }
+
+    /// Only `--shard`: the shards of a stage merge back into a full result.
+    pub fn shard_only(&self) -> bool {
+        self.gates.is_empty() && self.tags.is_empty() && self.shard.is_some()
+    }
+
+    /// The options that made the selection: `--gate x --tag fast --shard 1/2`.
+    pub fn describe(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        parts.extend(self.gates.iter().map(|g| format!("--gate {g}")));
+        parts.extend(self.tags.iter().map(|t| format!("--tag {t}")));
+        parts.extend(self.shard.iter().map(|s| format!("--shard {s}")));
+        parts.join(" ")
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StageResult {
     pub gaterun_version: String,
@@ -81,9 +119,13 @@ pub struct StageResult {
     pub name: String,
     pub definition_hash: String,
     pub status: Status,
-    /// True when `--gate`/`--tag` selected only some gates: such a run is no prerequisite.
+    /// True for a run with `--gate`, `--tag` or `--shard` (even one that selected every gate):
+    /// it is kept beside the stage's last full result, never as its prerequisite.
     #[serde(default)]
     pub partial: bool,
+    /// What a partial run selected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection: Option<Selection>,
     pub started_at: String,
     pub duration_ms: u64,
     pub commit: Option<String>,
@@ -102,6 +144,15 @@ pub struct StageResult {
 }
 
 impl StageResult {
+    /// `(--gate x)` for a partial run, empty for a full one.
+    pub fn selection_note(&self) -> String {
+        match (&self.selection, self.partial) {
+            (Some(s), _) => format!(" ({})", s.describe()),
+            (None, true) => " (some gates)".to_owned(),
+            (None, false) => String::new(),
+        }
+    }
+
     pub fn passed_count(&self) -> usize {
         self.gates
             .iter()

@@ -276,6 +276,22 @@ fn shards_run_every_gate_once_and_merge_back() {
     let mut all: Vec<String> = (0..12).map(|i| format!("g{i}")).collect();
     all.sort();
     assert_eq!(ran, all, "each gate exactly once");
+    // A shard is a partial run: its evidence is beside the (absent) full result.
+    let shard1 = p.path().join("shard1/phase-1/stage-00");
+    assert!(!shard1.join("results.json").exists());
+    let r: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(shard1.join("partial/results.json")).expect("r"),
+    )
+    .expect("json");
+    assert_eq!(r["selection"], serde_json::json!({ "shard": "1/2" }));
+    // One shard alone does not merge into a full result.
+    p.run(&["merge", "shard1", "--evidence", "half"]).code(0);
+    assert!(!p.path().join("half/phase-1/stage-00/results.json").exists());
+    assert!(
+        p.path()
+            .join("half/phase-1/stage-00/partial/results.json")
+            .is_file()
+    );
     p.run(&["merge", "shard1", "shard2", "--evidence", "merged"])
         .code(0);
     let junit = std::fs::read_to_string(p.path().join("merged/junit.xml")).expect("junit");

@@ -76,6 +76,7 @@ fn stage_with_output(output: &[u8], message: &[u8]) -> StageResult {
         definition_hash: "sha256:0".into(),
         status: Status::Failed,
         partial: false,
+        selection: None,
         started_at: "2026-01-01T00:00:00Z".into(),
         duration_ms: 20,
         commit: None,

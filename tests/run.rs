@@ -317,9 +317,10 @@ fn selection_by_gate_and_tag() {
         "stage: 0\nname: S\ngates:\n  - id: a\n    title: t\n    tags: [fast]\n    run: 'true'\n  - id: b\n    title: t\n    run: 'false'\n",
     );
     p.run(&["stage", "0", "--tag", "fast"]).code(0);
-    let r = p.results("stage-00");
+    let r = p.results("stage-00/partial");
     assert_eq!(r["gates"].as_array().map(Vec::len), Some(1));
     assert_eq!(r["partial"], true);
+    assert_eq!(r["selection"], serde_json::json!({ "tags": ["fast"] }));
     p.run(&["stage", "0", "--gate", "b"]).code(1);
     let none = p.run(&["stage", "0", "--gate", "nope"]);
     none.code(4);

@@ -105,6 +105,169 @@ fn phase_stops_at_the_first_failure_and_marks_later_stages_blocked() {
     assert_eq!(junit.matches("<testsuite ").count(), 4);
 }
 
+/// Stages 0..=3; stage 2 has gates `x` and `y` (both tagged `t`), `y` failing while
+/// `$PROJECT_ROOT/fail-y` exists.
+fn stage_with_two_gates() -> Project {
+    let p = four_stages();
+    p.stage(
+        "phase-1/02.yaml",
+        "stage: 2\nname: Stage 2\ngates:\n  - id: x\n    title: passes\n    tags: [t]\n    run: 'true'\n  - id: y\n    title: passes unless told\n    tags: [t]\n    run: 'test ! -e \"$PROJECT_ROOT/fail-y\"'\n",
+    );
+    p.run(&["stage", "0"]).code(0);
+    p.run(&["stage", "1"]).code(0);
+    p
+}
+
+fn history(p: &Project) -> Vec<serde_json::Value> {
+    p.read("history.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("history line"))
+        .collect()
+}
+
+#[test]
+fn a_partial_run_after_a_full_pass_leaves_later_stages_unblocked() {
+    let p = stage_with_two_gates();
+    p.run(&["stage", "2"]).code(0);
+    p.run(&["stage", "2", "--gate", "x"]).code(0);
+    // The full run's ledger is untouched; the partial run sits beside it.
+    let full = p.results("stage-02");
+    assert_eq!(full["partial"], false);
+    assert_eq!(full["gates"].as_array().map(Vec::len), Some(2));
+    let partial = p.results("stage-02/partial");
+    assert_eq!(partial["partial"], true);
+    assert_eq!(partial["selection"], serde_json::json!({ "gates": ["x"] }));
+    assert!(p.evidence("phase-1/stage-02/partial/logs/x.log").is_file());
+    assert!(p.evidence("phase-1/stage-02/logs/y.log").is_file());
+    p.run(&["stage", "3"]).code(0);
+
+    let list = p.run(&["list"]);
+    list.code(0);
+    let line = list
+        .stdout
+        .lines()
+        .find(|l| l.contains("stage 2"))
+        .expect("stage 2 listed");
+    assert!(line.contains("partial passed 1/1 at "), "{line}");
+    assert!(
+        line.contains("(--gate x) (last full run: passed 2/2 at "),
+        "{line}"
+    );
+
+    let log = p.read("phase-1/IMPLEMENTATION_LOG.md");
+    let stage2 =
+        &log[log.find("### Stage 2").expect("stage 2")..log.find("### Stage 3").expect("3")];
+    assert!(stage2.contains("- Status: done\n"), "{stage2}");
+    assert!(
+        stage2.contains("- Acceptance gate result: pass (2/2 gates)"),
+        "{stage2}"
+    );
+    assert!(
+        stage2.contains("- Partial run since (--gate x): passed at "),
+        "{stage2}"
+    );
+    let report = p.read("phase-1/stage-02/partial/report.md");
+    assert!(report.contains("- Status: in-progress"), "{report}");
+    assert!(!report.contains("Acceptance gate result"), "{report}");
+
+    let lines = history(&p);
+    let partial_flags: Vec<(&str, bool)> = lines
+        .iter()
+        .map(|l| (l["stage"].as_str().unwrap_or(""), l["partial"] == true))
+        .collect();
+    assert_eq!(
+        partial_flags,
+        [
+            ("0", false),
+            ("1", false),
+            ("2", false),
+            ("2", true),
+            ("3", false)
+        ]
+    );
+
+    // A partial run that fails does not take the full pass away either; the next full run
+    // replaces both.
+    p.file("fail-y", "");
+    p.run(&["stage", "2", "--gate", "y"]).code(1);
+    p.run(&["stage", "3"]).code(0);
+    p.run(&["stage", "2"]).code(1);
+    assert!(!p.evidence("phase-1/stage-02/partial").exists());
+    p.run(&["stage", "3"]).code(3);
+}
+
+#[test]
+fn a_partial_pass_after_a_full_failure_still_blocks() {
+    let p = stage_with_two_gates();
+    p.file("fail-y", "");
+    p.run(&["stage", "2"]).code(1);
+    std::fs::remove_file(p.path().join("fail-y")).expect("rm");
+    p.run(&["stage", "2", "--gate", "y"]).code(0);
+    let run = p.run(&["stage", "3"]);
+    run.code(3);
+    assert!(
+        run.stderr
+            .contains("stage 2 (Stage 2) of phase 1 has not passed: its last run failed"),
+        "{}",
+        run.stderr
+    );
+    // Every gate of the stage, selected by tag, is still a partial run.
+    p.run(&["stage", "2", "--tag", "t"]).code(0);
+    assert_eq!(p.results("stage-02/partial")["partial"], true);
+    assert_eq!(
+        p.results("stage-02/partial")["gates"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+    p.run(&["stage", "3"]).code(3);
+    let list = p.run(&["list"]);
+    assert!(
+        list.stdout.contains("partial passed 2/2 at ")
+            && list
+                .stdout
+                .contains("(--tag t) (last full run: failed 1/2 at "),
+        "{}",
+        list.stdout
+    );
+    assert_eq!(history(&p).last().expect("line")["partial"], true);
+    // So is a shard of one.
+    p.run(&["stage", "2", "--shard", "1/1"]).code(0);
+    p.run(&["stage", "3"]).code(3);
+    p.run(&["stage", "2"]).code(0);
+    p.run(&["stage", "3"]).code(0);
+}
+
+#[test]
+fn only_partial_runs_are_no_prerequisite() {
+    let p = stage_with_two_gates();
+    // What a killed partial run left aside inside a stage directory is swept.
+    let aside = p.evidence("phase-1/stage-01/.partial.new-999999999");
+    std::fs::create_dir_all(aside.join("logs")).expect("mkdir");
+    p.run(&["stage", "2", "--tag", "t"]).code(0);
+    assert!(!aside.exists());
+    assert!(!p.evidence("phase-1/stage-02/results.json").exists());
+    let run = p.run(&["stage", "3"]);
+    run.code(3);
+    assert!(
+        run.stderr.contains(
+            "stage 2 (Stage 2) of phase 1 has not passed: it has had only partial runs (--gate/--tag/--shard), never a full one"
+        ),
+        "{}",
+        run.stderr
+    );
+    let list = p.run(&["list"]);
+    assert!(
+        list.stdout.contains("(--tag t) (last full run: not run)"),
+        "{}",
+        list.stdout
+    );
+    assert!(
+        p.read("phase-1/IMPLEMENTATION_LOG.md")
+            .contains("- Status: in-progress (only partial runs so far)")
+    );
+}
+
 #[test]
 fn usage_errors_exit_2_and_nothing_selected_exits_4() {
     let p = four_stages();

@@ -296,3 +296,77 @@ fn unknown_key_diagnostic_draws_the_line_and_caret() {
     ");
     let _ = Path::new("");
 }
+
+/// YAML 1.2 core schema: keys keep their text (`Y`, `ON`, `no`, `TRUE`, `010`), and only
+/// `true`/`false` are booleans, so `yes`, `off` values stay text too.
+#[test]
+fn yaml_keys_and_yes_no_words_keep_their_text() {
+    let env = |body: &str| -> Vec<(String, String)> {
+        let yaml = format!("{HEAD}  - id: a\n    title: t\n    env: {body}\n    run: 'true'\n");
+        let loaded = load_files(&[("s.yaml", &yaml)]).unwrap_or_else(|e| panic!("{body}: {e:?}"));
+        loaded.stages[0].gates[0].env.clone()
+    };
+    let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    let cases: &[(&str, &[(&str, &str)])] = &[
+        (
+            "{ Y: a, N: b, ON: c, NO: d, yes: e, off: f, y: g, On: h }",
+            &[
+                ("Y", "a"),
+                ("N", "b"),
+                ("ON", "c"),
+                ("NO", "d"),
+                ("yes", "e"),
+                ("off", "f"),
+                ("y", "g"),
+                ("On", "h"),
+            ],
+        ),
+        ("{ TRUE: a, False: b }", &[("TRUE", "a"), ("False", "b")]),
+        (
+            "{ A: yes, B: off, C: Y, D: 'TRUE' }",
+            &[("A", "yes"), ("B", "off"), ("C", "Y"), ("D", "TRUE")],
+        ),
+        // Still booleans under YAML 1.2, written back as `true`/`false`: quote to keep the case.
+        ("{ A: true, B: FALSE }", &[("A", "true"), ("B", "false")]),
+    ];
+    for (body, want) in cases {
+        let got = env(body);
+        assert_eq!(got, pairs(want), "{body}");
+        // The near miss: no variable named after the boolean a YAML 1.1 key would have become.
+        assert!(
+            got.iter().all(|(k, _)| k != "true" && k != "false"),
+            "{body}"
+        );
+    }
+
+    let gate = |line: &str| {
+        format!("{HEAD}  - id: a\n    title: t\n    http: http://127.0.0.1:1/\n    {line}\n")
+    };
+    assert_eq!(
+        errors(&gate("follow_redirects: true")),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        errors(&gate("follow_redirects: yes")),
+        [
+            "gates/s.yaml:7:23: error: expected `true` or `false` (YAML 1.2: `yes`, `no`, `on`, `off`, `y`, `n` are text, not booleans)"
+        ]
+    );
+    // A number key keeps its text too (and is no variable name).
+    assert_eq!(
+        errors(&format!(
+            "{HEAD}  - id: a\n    title: t\n    env: {{ 010: a }}\n    run: 'true'\n"
+        )),
+        ["gates/s.yaml:4:5: error: invalid environment variable name `010`"]
+    );
+    assert_eq!(
+        errors(&format!(
+            "{HEAD}  - id: a\n    title: t\n    env: {{ ~: a }}\n    run: 'true'\n"
+        )),
+        ["gates/s.yaml:6:12: error: expected a value here, found none (empty or `~`)"]
+    );
+}

@@ -27,6 +27,10 @@ pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
     }
     let mut options = serde_saphyr::Options::default();
     options.with_snippet = false; // we draw our own snippet, with suggestions
+    // YAML 1.2 core schema: only true/false are booleans. Under YAML 1.1 `Y`, `on`, `no`…
+    // were too, so `env: { FLAG: yes }` gave "true"; now it gives "yes", and a boolean key
+    // (`follow_redirects: yes`) is an error asking for true or false.
+    options.strict_booleans = true;
     serde_saphyr::from_str_with_options(text, options).map_err(|e| convert(&e))
 }
 
@@ -52,6 +56,15 @@ fn convert(err: &serde_saphyr::Error) -> YamlError {
             None,
         ),
         Error::Budget { breach, .. } => (budget_message(breach), None),
+        Error::InvalidBooleanStrict { .. } => (
+            "expected `true` or `false` (YAML 1.2: `yes`, `no`, `on`, `off`, `y`, `n` are text, not booleans)"
+                .to_owned(),
+            None,
+        ),
+        Error::NullIntoString { .. } => (
+            "expected a value here, found none (empty or `~`)".to_owned(),
+            None,
+        ),
         other => {
             let text = DefaultMessageFormatter.format_message(other).into_owned();
             // Keep it to one printable line whatever the input held.
@@ -70,6 +83,8 @@ fn convert(err: &serde_saphyr::Error) -> YamlError {
                 }
             } else if clean.contains("recursion limit exceeded") {
                 TOO_DEEP.to_owned()
+            } else if clean == "expected string scalar" {
+                "expected text or a number here, not a list or a mapping".to_owned()
             } else if clean.contains("expected mapping start") {
                 "expected a mapping (`key: value` lines) here".to_owned()
             } else if clean.contains("expected sequence start") {

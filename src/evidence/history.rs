@@ -18,6 +18,9 @@ pub struct Line {
     pub phase: u32,
     pub stage: String,
     pub status: Status,
+    /// A `--gate`/`--tag`/`--shard` run: its stage status is not the stage's.
+    #[serde(default)]
+    pub partial: bool,
     pub commit: Option<String>,
     pub duration_ms: u64,
     pub gates: Vec<GateLine>,
@@ -61,6 +64,7 @@ pub fn append(project: &Project, r: &StageResult) -> Result<(), super::EvidenceE
         phase: r.phase,
         stage: r.stage.clone(),
         status: r.status,
+        partial: r.partial,
         commit: r.commit.clone(),
         duration_ms: r.duration_ms,
         gates,

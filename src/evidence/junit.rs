@@ -26,6 +26,12 @@ pub fn stage_suite(r: &StageResult) -> TestSuite {
     suite.add_property(Property::new("definition_hash", r.definition_hash.clone()));
     suite.add_property(Property::new("gaterun_version", r.gaterun_version.clone()));
     suite.add_property(Property::new("status", r.status.as_str()));
+    if r.partial {
+        suite.add_property(Property::new("partial", "true"));
+        if let Some(sel) = &r.selection {
+            suite.add_property(Property::new("selection", sel.describe()));
+        }
+    }
     let classname = label.replace('/', ".");
     for g in &r.gates {
         suite.add_test_case(test_case(g, &classname));

@@ -7,17 +7,20 @@ use super::markdown::{cell, method_status, ms};
 use crate::config::{Project, Stage};
 use crate::results::{StageResult, Status};
 
-/// The method's status of a stage, given its latest result.
+/// The method's status of a stage, given its last full result and any partial run since.
 pub fn status_of(
     stage: &Stage,
     last: Option<&StageResult>,
+    partial: Option<&StageResult>,
 ) -> (&'static str, Option<&'static str>) {
     match last {
+        None if partial.is_some() => ("in-progress", Some("only partial runs so far")),
         None => ("not-started", None),
         Some(r) if r.definition_hash != stage.definition_hash => (
             "in-progress",
             Some("the stage file changed since its last run"),
         ),
+        // Evidence of an older gaterun, which kept a partial run as the ledger.
         Some(r) if r.status == Status::Passed && r.partial => {
             ("in-progress", Some("only some gates ran last time"))
         }
@@ -31,7 +34,8 @@ pub fn render(project: &Project, phase: u32, stages: &[&Stage]) -> String {
     );
     for s in stages {
         let last = super::read_stage(project, s.phase, s.key).and_then(Result::ok);
-        let (status, why) = status_of(s, last.as_ref());
+        let partial = super::read_partial(project, s.phase, s.key);
+        let (status, why) = status_of(s, last.as_ref(), partial.as_ref());
         let dir = s.key.dir_name();
         let _ = writeln!(o, "\n### Stage {} — {}\n", s.key, cell(&s.name));
         let _ = writeln!(
@@ -83,6 +87,18 @@ pub fn render(project: &Project, phase: u32, stages: &[&Stage]) -> String {
                     r.gates.len()
                 );
             }
+        }
+        if let Some(p) = &partial {
+            let _ = writeln!(
+                o,
+                "- Partial run since{}: {} at {}, {}/{} selected gates passed ([report]({dir}/{}/report.md)); not the acceptance result",
+                cell(&p.selection_note()),
+                p.status.as_str(),
+                p.started_at,
+                p.passed_count(),
+                p.gates.len(),
+                super::PARTIAL_DIR
+            );
         }
         let _ = writeln!(
             o,

@@ -82,18 +82,26 @@ pub fn stage_report(r: &StageResult, rates: &HashMap<String, (u32, u32)>) -> Str
         "fail"
     };
     let _ = writeln!(o, "### Stage {} — {}\n", r.stage, cell(&r.name));
-    let _ = writeln!(o, "- Status: {}", method_status(r.status));
+    // A partial run is never the stage's acceptance result: the last full run's stays that.
+    let status = if r.partial && r.status == Status::Passed {
+        "in-progress"
+    } else {
+        method_status(r.status)
+    };
+    let _ = writeln!(o, "- Status: {status}");
     if let Some(goal) = &r.goal {
         let _ = writeln!(o, "- Goal: {}", cell(goal));
     }
-    let _ = writeln!(
-        o,
-        "- Acceptance gate result: {gate_result} ({passed}/{n} gates)"
-    );
     if r.partial {
         let _ = writeln!(
             o,
-            "- Selection: only some gates were selected (--gate/--tag): this run is no prerequisite"
+            "- Partial run{}: {gate_result} ({passed}/{n} selected gates); not the stage's acceptance result, and no prerequisite",
+            cell(&r.selection_note())
+        );
+    } else {
+        let _ = writeln!(
+            o,
+            "- Acceptance gate result: {gate_result} ({passed}/{n} gates)"
         );
     }
     let _ = writeln!(o, "- Blockers: {}", blockers(r));
@@ -225,10 +233,15 @@ pub fn summary(results: &[StageResult]) -> String {
     for r in results {
         let _ = writeln!(
             o,
-            "| phase {} · stage {} — {} | {} | {}/{} | {} |",
+            "| phase {} · stage {} — {}{} | {} | {}/{} | {} |",
             r.phase,
             r.stage,
             cell(&r.name),
+            if r.partial {
+                format!(" · partial{}", cell(&r.selection_note()))
+            } else {
+                String::new()
+            },
             mark(r.status),
             r.passed_count(),
             r.gates.len(),

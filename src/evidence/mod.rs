@@ -4,6 +4,11 @@
 //! A stage's directory is built aside and swapped in with one atomic rename (`RENAME_EXCHANGE`),
 //! so a crash or kill leaves either the old complete evidence or the new complete evidence,
 //! never half of either. Single files are written aside and renamed over.
+//!
+//! A partial run (`--gate`, `--tag`, `--shard`) goes to the stage directory's `partial/`
+//! subdirectory, swapped in the same way, so the stage's last full `results.json` — the
+//! prerequisite ledger — survives it. A full run replaces the whole stage directory, the
+//! older partial run with it.
 
 pub mod history;
 pub mod junit;
@@ -40,9 +45,14 @@ pub fn stage_dir(project: &Project, phase: u32, key: StageKey) -> PathBuf {
     phase_dir(project, phase).join(key.dir_name())
 }
 
-/// Write a stage's whole evidence directory, replacing the previous one atomically.
+/// Where a partial run's evidence goes, inside its stage's directory.
+pub const PARTIAL_DIR: &str = "partial";
+
+/// Write a stage's whole evidence directory (its `partial/` one for a partial run), replacing
+/// the previous one atomically.
 pub fn write_stage(project: &Project, result: &StageResult) -> Result<(), EvidenceError> {
-    StageWriter::begin(project, result.phase, &result.stage)?.finish(project, result)
+    StageWriter::begin(project, result.phase, &result.stage, result.partial)?
+        .finish(project, result)
 }
 
 /// A stage's evidence directory being built aside: gate logs can go in while the stage still
@@ -58,11 +68,20 @@ pub struct StageWriter {
 }
 
 impl StageWriter {
-    pub fn begin(project: &Project, phase: u32, stage: &str) -> Result<Self, EvidenceError> {
-        let parent = phase_dir(project, phase);
-        let name = StageKey::parse(stage)
+    pub fn begin(
+        project: &Project,
+        phase: u32,
+        stage: &str,
+        partial: bool,
+    ) -> Result<Self, EvidenceError> {
+        let mut parent = phase_dir(project, phase);
+        let mut name = StageKey::parse(stage)
             .map(|k| k.dir_name())
             .unwrap_or_else(|| format!("stage-{stage}"));
+        if partial {
+            parent.push(&name);
+            name = PARTIAL_DIR.to_owned();
+        }
         let aside = parent.join(format!(".{name}.new-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&aside);
         let logs = aside.join("logs");
@@ -203,14 +222,25 @@ pub fn write_invocation(project: &Project, results: &[StageResult]) -> Result<()
     )
 }
 
-/// The last recorded result of a stage: `None` if never run, `Err` if unreadable.
+/// The last full result of a stage (the ledger): `None` if never run whole, `Err` if
+/// unreadable.
 pub fn read_stage(
     project: &Project,
     phase: u32,
     key: StageKey,
 ) -> Option<Result<StageResult, String>> {
-    let path = stage_dir(project, phase, key).join("results.json");
-    let text = match std::fs::read_to_string(&path) {
+    read_results(&stage_dir(project, phase, key).join("results.json"))
+}
+
+/// The stage's partial run since its last full one, if any (unreadable counts as none: it is
+/// never a prerequisite).
+pub fn read_partial(project: &Project, phase: u32, key: StageKey) -> Option<StageResult> {
+    let dir = stage_dir(project, phase, key).join(PARTIAL_DIR);
+    read_results(&dir.join("results.json")).and_then(Result::ok)
+}
+
+fn read_results(path: &Path) -> Option<Result<StageResult, String>> {
+    let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
         Err(e) => return Some(Err(format!("failed to read {}: {e}", path.display()))),
@@ -221,18 +251,25 @@ pub fn read_stage(
 }
 
 /// Remove what a killed earlier run may have left aside: `.stage-02.new-<pid>` directories,
-/// `.junit.xml.new-<pid>` files, `.stage-02.new-<pid>.old` directories, at the evidence root
-/// and in each phase directory. Called with the evidence lock held.
+/// `.junit.xml.new-<pid>` files, `.stage-02.new-<pid>.old` directories, at the evidence root,
+/// in each phase directory and in each stage directory (`.partial.new-<pid>`). Called with the
+/// evidence lock held.
 pub fn sweep_leftovers(project: &Project) {
+    let subdirs = |dir: &Path| -> Vec<PathBuf> {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            .map(|e| e.path())
+            .collect()
+    };
+    let phases = subdirs(&project.evidence_dir);
+    let stages: Vec<PathBuf> = phases.iter().flat_map(|p| subdirs(p)).collect();
     let mut dirs = vec![project.evidence_dir.clone()];
-    if let Ok(entries) = std::fs::read_dir(&project.evidence_dir) {
-        dirs.extend(
-            entries
-                .flatten()
-                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                .map(|e| e.path()),
-        );
-    }
+    dirs.extend(phases);
+    dirs.extend(stages);
     for dir in dirs {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;

@@ -201,8 +201,13 @@ pub fn stage_line(r: &StageResult) -> String {
         ),
         s => s.as_str().to_owned(),
     };
+    let partial = if r.partial {
+        format!(" (partial run{}: no prerequisite)", r.selection_note())
+    } else {
+        String::new()
+    };
     format!(
-        "stage {} — {}: {what}, {}/{} gates passed in {time}",
+        "stage {} — {}: {what}, {}/{} gates passed in {time}{partial}",
         r.stage,
         r.name,
         r.passed_count(),

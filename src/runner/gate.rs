@@ -1,7 +1,6 @@
 //! One gate's lifecycle: its environment and temp directory, its services, its steps in order
 //! (with `eventually` and deadlines), and a teardown that leaves no process behind.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -52,7 +51,7 @@ pub async fn run(
             result.status = Status::Error;
             result.message = Some(message);
         }
-        Ok(((vars, workdir, services), tmp)) => {
+        Ok(((vars, services, mut fixed), tmp)) => {
             secrets = gate
                 .secrets
                 .iter()
@@ -62,7 +61,8 @@ pub async fn run(
             let mut ctx = GateCtx {
                 vars,
                 typed: Default::default(),
-                workdir,
+                // Set once the gate's `env` is resolved, before anything runs.
+                workdir: rc.project_root.clone(),
                 token: token.clone(),
                 grace: gate.grace,
                 log: log.clone(),
@@ -74,7 +74,15 @@ pub async fn run(
                 db: None,
             };
             if let Some(kind) = gate.database {
-                provision(kind, &mut ctx, &rc, &tmp, &mut result).await;
+                provision(kind, &mut ctx, &rc, &tmp, &mut result, &mut fixed).await;
+            }
+            // The gate's `env` last, so it may use ports and database variables; services
+            // start after this and see it.
+            if result.status == Status::Passed
+                && let Err(message) = resolve_env(gate, &rc, &mut ctx, &fixed)
+            {
+                result.status = Status::Error;
+                result.message = Some(message);
             }
             if result.status == Status::Passed {
                 run_steps(&stage, gate, &mut ctx, &rc, started, &mut result).await;
@@ -113,13 +121,15 @@ pub async fn run(
     result
 }
 
-/// The gate's fresh database, recorded as a step of kind `database`.
+/// The gate's fresh database, recorded as a step of kind `database`; its variables join the
+/// names gaterun sets (`fixed`).
 async fn provision(
     kind: DatabaseKind,
     ctx: &mut GateCtx,
     rc: &RunContext,
     tmp: &std::path::Path,
     result: &mut GateResult,
+    fixed: &mut Fixed,
 ) {
     let name = match kind {
         DatabaseKind::Sqlite => "fresh SQLite database",
@@ -141,6 +151,7 @@ async fn provision(
                     .map(|(_, v)| v.as_str())
                     .unwrap_or("")
             ));
+            fixed.extend(vars.iter().map(|(k, _)| (k.clone(), "a database variable")));
             ctx.vars.extend(vars);
             ctx.db = Some(db);
             (Status::Passed, None)
@@ -168,45 +179,48 @@ async fn provision(
     });
 }
 
-/// The temp directory, the variables, the working directory and the services (with their
-/// ports) of a gate; an error message if the gate cannot be evaluated.
+/// The names gaterun sets for a gate, each with what it is: the gate's `env` may use them but
+/// not replace them (the contract's order puts them after `env`).
+type Fixed = Vec<(String, &'static str)>;
+
+/// The variables but the gate's own `env`, and the services with their ports, of a gate; an
+/// error message if the gate cannot be evaluated.
 fn setup(
     stage: &Stage,
     gate: &Gate,
     rc: &RunContext,
     tmp: &std::path::Path,
-) -> Result<(Vars, PathBuf, Vec<Service>), String> {
-    let mut vars = environment(stage, gate, rc, tmp)?;
+) -> Result<(Vars, Vec<Service>, Fixed), String> {
+    let (mut vars, mut fixed) = environment(stage, gate, rc, tmp)?;
     let mut services = Vec::new();
     for def in &gate.services {
         let svc = Service::new(def.clone())
             .map_err(|e| format!("failed to find a free port for service `{}`: {e}", def.name))?;
         let prefix = def.var_prefix();
-        vars.insert(format!("{prefix}_PORT"), svc.port.0.to_string());
-        vars.insert(
+        let port = (format!("{prefix}_PORT"), svc.port.0.to_string());
+        let url = (
             format!("{prefix}_URL"),
             format!("http://127.0.0.1:{}", svc.port.0),
         );
+        for ((k, v), what) in [(port, "a service port"), (url, "a service URL")] {
+            fixed.push((k.clone(), what));
+            vars.insert(k, v);
+        }
         services.push(svc);
     }
-    let workdir = vars::interpolate(&gate.workdir.to_string_lossy(), &vars)
-        .map_err(|e| format!("workdir: {e}"))?;
-    let workdir = rc.project_root.join(workdir);
-    if !workdir.is_dir() {
-        return Err(format!("workdir {} is not a directory", workdir.display()));
-    }
-    Ok((vars, workdir, services))
+    Ok((vars, services, fixed))
 }
 
-/// The gate's variables, in the spec's order: gaterun's environment, defaults and the gate's
-/// `env`, secrets, then the built-ins (which the `env` values may already refer to).
+/// gaterun's environment, then the built-ins and the secrets (checked to be set). The gate's
+/// `env` comes later, in `resolve_env`, once ports and the database exist.
 fn environment(
     stage: &Stage,
     gate: &Gate,
     rc: &RunContext,
     tmp: &std::path::Path,
-) -> Result<Vars, String> {
+) -> Result<(Vars, Fixed), String> {
     let mut vars: Vars = std::env::vars().collect();
+    vars.remove(process::TOKEN_VAR);
     let builtins = [
         ("GATE_ID", gate.id.clone()),
         ("GATE_TMP", tmp.display().to_string()),
@@ -224,25 +238,48 @@ fn environment(
                 .unwrap_or_else(|_| "gaterun".to_owned()),
         ),
     ];
-    for (k, v) in &builtins {
-        vars.insert((*k).to_owned(), v.clone());
-    }
-    for (k, template) in &gate.env {
-        let value = vars::interpolate(template, &vars).map_err(|e| format!("env `{k}`: {e}"))?;
-        vars.insert(k.clone(), value);
-    }
+    let mut fixed = Fixed::new();
     for name in &gate.secrets {
-        if std::env::var_os(name).is_none() {
+        if !vars.contains_key(name) {
             return Err(format!(
                 "secret `{name}` is not set in gaterun's environment"
             ));
         }
+        fixed.push((name.clone(), "a secret"));
     }
     for (k, v) in builtins {
+        fixed.push((k.to_owned(), "a built-in variable"));
         vars.insert(k.to_owned(), v);
     }
-    vars.remove(process::TOKEN_VAR);
-    Ok(vars)
+    Ok((vars, fixed))
+}
+
+/// The gate's `env` in order (a value may use every other gate variable and the entries
+/// before it), then the working directory, which may use them all.
+fn resolve_env(
+    gate: &Gate,
+    rc: &RunContext,
+    ctx: &mut GateCtx,
+    fixed: &Fixed,
+) -> Result<(), String> {
+    for (k, template) in &gate.env {
+        if let Some((_, what)) = fixed.iter().find(|(name, _)| name == k) {
+            return Err(format!(
+                "env `{k}`: `{k}` is {what} that gaterun sets for this gate; use it as `${{{k}}}` in a value under another name"
+            ));
+        }
+        let value =
+            vars::interpolate(template, &ctx.vars).map_err(|e| format!("env `{k}`: {e}"))?;
+        ctx.vars.insert(k.clone(), value);
+    }
+    let workdir = vars::interpolate(&gate.workdir.to_string_lossy(), &ctx.vars)
+        .map_err(|e| format!("workdir: {e}"))?;
+    let workdir = rc.project_root.join(workdir);
+    if !workdir.is_dir() {
+        return Err(format!("workdir {} is not a directory", workdir.display()));
+    }
+    ctx.workdir = workdir;
+    Ok(())
 }
 
 /// What the gate runs, in order: its services' start-up, then its steps.

@@ -66,11 +66,14 @@ pub struct StageRun {
     pub stage: Arc<Stage>,
     /// Indexes into `stage.gates`, in definition order.
     pub selected: Vec<usize>,
+    /// The `--gate`/`--tag`/`--shard` filters, when given: the run is then partial, whatever
+    /// it selected.
+    pub selection: Option<crate::results::Selection>,
 }
 
 impl StageRun {
     pub fn partial(&self) -> bool {
-        self.selected.len() != self.stage.gates.len()
+        self.selection.is_some()
     }
 }
 
@@ -113,6 +116,7 @@ pub async fn run_stages(
                     project,
                     stage.phase,
                     &stage.key.to_string(),
+                    run.partial(),
                 )?);
                 writer = Some(w.clone());
                 run_gates(&run, settings.jobs, rc.clone(), cancel.clone(), w).await
@@ -140,6 +144,7 @@ pub async fn run_stages(
             definition_hash: stage.definition_hash.clone(),
             status,
             partial: run.partial(),
+            selection: run.selection.clone(),
             started_at,
             duration_ms: started.elapsed().as_millis() as u64,
             commit: settings.commit.clone(),
