@@ -63,7 +63,7 @@ pub struct RawProject {
 pub struct RawDefaults {
     pub timeout: Option<Sp<Scalar>>,
     pub grace: Option<Sp<Scalar>>,
-    pub env: Option<OrderedMap<Scalar>>,
+    pub env: Option<OrderedMap<Sp<Scalar>>>,
 }
 
 /// One stage file.
@@ -120,7 +120,7 @@ with_step_keys! {
         tags: Option<Vec<String>>,
         grace: Option<Sp<Scalar>>,
         workdir: Option<Sp<String>>,
-        env: Option<OrderedMap<Scalar>>,
+        env: Option<OrderedMap<Sp<Scalar>>>,
         secrets: Option<Vec<Sp<String>>>,
         database: Option<Sp<String>>,
         services: Option<Sp<OrderedMap<RawService>>>,
@@ -183,7 +183,7 @@ pub struct RawExpect {
 #[serde(deny_unknown_fields)]
 pub struct RawService {
     pub run: Sp<RawCommand>,
-    pub env: Option<OrderedMap<Scalar>>,
+    pub env: Option<OrderedMap<Sp<Scalar>>>,
     pub ready: Option<Sp<RawReady>>,
 }
 
@@ -321,12 +321,35 @@ impl ExactValue {
 
 /// The number written at `at`, exactly, if the text there is a plain JSON number.
 fn literal(source: &str, at: Location) -> Option<serde_json::Number> {
+    let text = source_text(source, at)?;
+    crate::expect::number::Decimal::parse(text)?;
+    serde_json::from_str(text).ok()
+}
+
+/// The source text of the scalar at `at`, trimmed.
+pub fn source_text(source: &str, at: Location) -> Option<&str> {
     let span = at.span();
     let start = usize::try_from(span.byte_offset()?).ok()?;
     let len = usize::try_from(span.byte_len()?).ok()?;
-    let text = source.get(start..start.checked_add(len)?)?.trim();
-    crate::expect::number::Decimal::parse(text)?;
-    serde_json::from_str(text).ok()
+    Some(source.get(start..start.checked_add(len)?)?.trim())
+}
+
+impl Sp<Scalar> {
+    /// The text as written, for values a shell or program reads as text (`env`): a plain
+    /// scalar the YAML parser read as a number keeps its spelling (`3.10` stays `3.10`, not
+    /// `3.1`; `010` stays `010`). Quoted, multi-line, tagged and aliased scalars keep the
+    /// parser's value.
+    pub fn as_written(&self, source: &str) -> String {
+        let plain = source_text(source, self.referenced).filter(|t| {
+            !t.is_empty()
+                && !t.contains(['\n', '#'])
+                && !t.starts_with(['"', '\'', '|', '>', '*', '&', '!', '[', '{'])
+        });
+        match plain {
+            Some(t) if t != self.value.0 => t.to_owned(),
+            _ => self.value.0.clone(),
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for ExactValue {

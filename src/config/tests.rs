@@ -330,8 +330,21 @@ fn yaml_keys_and_yes_no_words_keep_their_text() {
             "{ A: yes, B: off, C: Y, D: 'TRUE' }",
             &[("A", "yes"), ("B", "off"), ("C", "Y"), ("D", "TRUE")],
         ),
-        // Still booleans under YAML 1.2, written back as `true`/`false`: quote to keep the case.
-        ("{ A: true, B: FALSE }", &[("A", "true"), ("B", "false")]),
+        // An environment value is text: a plain scalar keeps its spelling even where YAML reads
+        // a boolean or a number (`3.10` is not `3.1`, `010` not `10`).
+        ("{ A: true, B: FALSE }", &[("A", "true"), ("B", "FALSE")]),
+        (
+            "{ V: 3.10, H: 0x1F, O: 010, E: 1e3, N: 12, Q: \"3.10\", S: '007' }",
+            &[
+                ("V", "3.10"),
+                ("H", "0x1F"),
+                ("O", "010"),
+                ("E", "1e3"),
+                ("N", "12"),
+                ("Q", "3.10"),
+                ("S", "007"),
+            ],
+        ),
     ];
     for (body, want) in cases {
         let got = env(body);

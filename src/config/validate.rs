@@ -100,7 +100,7 @@ pub fn defaults(ctx: &mut FileCtx, raw: Option<&RawDefaults>, base: &Defaults) -
 
 fn env_entries(
     ctx: &mut FileCtx,
-    env: &OrderedMap<Scalar>,
+    env: &OrderedMap<Sp<Scalar>>,
     at: Option<Location>,
 ) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -110,11 +110,12 @@ fn env_entries(
             ctx.error(at, format!("invalid environment variable name `{k}`"));
             continue;
         }
-        if let Err(e) = vars::check_syntax(&v.0, "x") {
+        let value = v.as_written(ctx.text);
+        if let Err(e) = vars::check_syntax(&value, "x") {
             ctx.error(at, format!("in env `{k}`: {e}"));
             continue;
         }
-        out.push((k.clone(), v.0.clone()));
+        out.push((k.clone(), value));
     }
     out
 }
