@@ -719,3 +719,120 @@ fn on_gaterun_postgres_url_only_what_the_gate_created_is_dropped() {
     );
     assert_eq!(server.gaterun_databases(), "0");
 }
+
+/// Two migrations: a table, then a column; `db/first` holds only the first.
+fn migrations(p: &Project) {
+    let one = "-- migrate:up\nCREATE TABLE tasks (id INTEGER PRIMARY KEY, title TEXT NOT NULL);\n-- migrate:down\nDROP TABLE tasks;\n";
+    let two = "-- migrate:up\nALTER TABLE tasks ADD COLUMN done BOOLEAN NOT NULL DEFAULT FALSE;\n-- migrate:down\nALTER TABLE tasks DROP COLUMN done;\n";
+    p.file("db/migrations/001_tasks.sql", one)
+        .file("db/migrations/002_done.sql", two)
+        .file("db/first/001_tasks.sql", one);
+}
+
+/// SQLAlchemy applies the migrations in `db/<dir>` (the part after `migrate:up`) on
+/// `DATABASE_URL` as given, recording each in `schema_migrations`.
+const ALCHEMY: &str = r#"
+import os, pathlib, sys
+import sqlalchemy as sa
+engine = sa.create_engine(os.environ["DATABASE_URL"])
+folder = pathlib.Path("db") / sys.argv[1]
+with engine.begin() as c:
+    c.execute(sa.text("CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY)"))
+    for f in sorted(folder.glob("*.sql")):
+        up = f.read_text().split("-- migrate:up")[1].split("-- migrate:down")[0]
+        c.execute(sa.text(up))
+        c.execute(sa.text("INSERT INTO schema_migrations VALUES (:v)"), {"v": f.name.split("_")[0]})
+print("migrated", engine.url.get_backend_name())
+"#;
+
+/// The gates: each tool migrates a fresh database of each kind from `DATABASE_URL` as given,
+/// and a `sql` step checks the schema; in the near misses the second migration is not applied.
+fn migration_stage(tools: &[&str]) -> String {
+    let mut yaml = String::from("stage: 0\nname: Tools\ngates:\n");
+    for tool in tools {
+        for db in ["sqlite", "postgres"] {
+            for (suffix, dir) in [("", "migrations"), ("-near-miss", "first")] {
+                let migrate = match *tool {
+                    "dbmate" => {
+                        format!("dbmate --no-dump-schema --migrations-dir db/{dir} up")
+                    }
+                    _ => format!("python3 alchemy.py {dir}"),
+                };
+                let column = if db == "sqlite" {
+                    "SELECT count(*) FROM pragma_table_info('tasks') WHERE name = 'done'"
+                } else {
+                    "SELECT count(*) FROM information_schema.columns WHERE table_name = 'tasks' AND column_name = 'done'"
+                };
+                yaml.push_str(&format!(
+                    r#"
+  - id: {tool}-{db}{suffix}
+    title: {tool} migrates a fresh {db} database from DATABASE_URL as given
+    database: {db}
+    steps:
+      - run: {migrate}
+      - name: the done column exists
+        sql: "{column}"
+        expect: {{ value: 1 }}
+      - sql: SELECT count(*) FROM schema_migrations
+        expect: {{ value: 2 }}
+"#
+                ));
+            }
+        }
+    }
+    yaml
+}
+
+/// Run the migration gates of `tools`: the ones applying both migrations pass, each near miss
+/// fails at the schema check, naming what it found.
+fn migrations_through(tools: &[&str]) {
+    let p = Project::new();
+    migrations(&p);
+    p.file("alchemy.py", ALCHEMY)
+        .stage("s.yaml", &migration_stage(tools));
+    on_cluster(&p, &["stage", "0"], 1);
+    let r = p.results("stage-00");
+    let gates = r["gates"].as_array().expect("gates");
+    assert_eq!(gates.len(), tools.len() * 4);
+    for g in gates {
+        let id = g["id"].as_str().unwrap_or_default();
+        if id.ends_with("-near-miss") {
+            assert_eq!(g["status"], "failed", "{id}: {g}");
+            let message = g["message"].as_str().unwrap_or_default();
+            assert!(
+                message.contains("the done column exists") && message.contains("got 0"),
+                "{id}: {g}"
+            );
+        } else {
+            assert_eq!(g["status"], "passed", "{id}: {g}\n{}", gate_logs(&p));
+        }
+    }
+}
+
+#[test]
+fn dbmate_migrates_sqlite_and_postgres_from_database_url_as_given() {
+    if postgres_bin().is_none()
+        || !common::tool("dbmate", &["dbmate", "--version"], "npm install -g dbmate")
+    {
+        return;
+    }
+    migrations_through(&["dbmate"]);
+}
+
+#[test]
+fn sqlalchemy_migrates_sqlite_and_postgres_from_database_url_as_given() {
+    if postgres_bin().is_none()
+        || !common::tool(
+            "SQLAlchemy with its PostgreSQL driver",
+            &[
+                "python3",
+                "-c",
+                "import sqlalchemy; sqlalchemy.create_engine('postgresql://u@h/d')",
+            ],
+            "pip install 'sqlalchemy>=2.1' 'psycopg[binary]'",
+        )
+    {
+        return;
+    }
+    migrations_through(&["sqlalchemy"]);
+}
