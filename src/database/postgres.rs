@@ -40,6 +40,9 @@ struct Server {
     /// `GATERUN_POSTGRES_URL` as given, if it is a URL: the gates' URLs keep its parameters.
     url: Option<String>,
     admin: Arc<Client>,
+    /// Lists the cluster's roles, tablespaces and databases as gates start and end: a
+    /// connection of its own, so a list never waits behind a drop on `admin`.
+    lister: Client,
     cluster: bool,
     /// On the throw-away cluster: databases made ahead of demand, so a gate takes one in no
     /// time; the task that makes them.
@@ -94,11 +97,15 @@ impl Provider {
             let admin = connect(&config)
                 .await
                 .map_err(|e| format!("failed to connect to {URL_VAR}: {e}"))?;
+            let lister = connect(&config)
+                .await
+                .map_err(|e| format!("failed to connect to {URL_VAR}: {e}"))?;
             let url = is_url(&url).then_some(url);
             return Ok(Server {
                 config,
                 url,
                 admin: Arc::new(admin),
+                lister,
                 cluster: false,
                 pool: None,
             });
@@ -152,10 +159,12 @@ impl Provider {
         }
         let task = tokio::spawn(async move { while makers.join_next().await.is_some() {} });
         let pool = Some((Mutex::new(rx), task.abort_handle()));
+        let lister = connect(&config).await?;
         Ok(Server {
             config,
             url: None,
             admin: Arc::new(admin),
+            lister,
             cluster: true,
             pool,
         })
@@ -169,7 +178,7 @@ impl Provider {
         token: &str,
     ) -> Result<(String, Config, Vec<(String, String)>, Ticket), String> {
         let server = self.server().await?;
-        let ticket = self.ledger.enter(&global::snapshot(&server.admin).await?);
+        let ticket = self.ledger.enter(&global::snapshot(&server.lister).await?);
         let name = match &server.pool {
             Some((rx, _)) => rx
                 .lock()
@@ -206,7 +215,7 @@ impl Provider {
         let admin = server.admin.clone();
         let mut notes = Vec::new();
         let _turn = self.ledger.turn().await;
-        let found = match global::snapshot(&admin).await {
+        let found = match global::snapshot(&server.lister).await {
             Ok(now) => self.ledger.leave(ticket, &now, ours),
             Err(e) => {
                 notes.push(e);
