@@ -159,7 +159,8 @@ fn postgres_fresh_migrate_on_the_throwaway_cluster() {
         p.read("phase-1/stage-00/logs/fresh-migrate.log")
     );
     let log = p.read("phase-1/stage-00/logs/fresh-migrate.log");
-    assert!(log.contains("postgres://postgres@127.0.0.1:"), "{log}");
+    assert!(log.contains("postgresql://postgres@127.0.0.1:"), "{log}");
+    assert!(log.contains("?sslmode=disable"), "{log}");
     assert!(log.contains("violates check constraint"), "{log}");
     assert_eq!(postgres_processes(&marker), Vec::<String>::new());
 }
@@ -460,4 +461,378 @@ fn interrupt_during_a_postgres_stage_stops_the_cluster() {
     assert_eq!(postgres_processes(&marker), Vec::<String>::new());
     assert_eq!(std::fs::read_dir(tmp.path()).expect("tmp").count(), 0);
     assert!(!Path::new(&format!("/dev/shm/{marker}-postgres")).exists());
+}
+
+/// Run gaterun on the throw-away cluster (GATERUN_POSTGRES_URL removed), asserting the exit code
+/// with the stage's results and the gates' logs in the message.
+fn on_cluster(p: &Project, args: &[&str], want: i32) {
+    let out = p
+        .cmd(args)
+        .env_remove("GATERUN_POSTGRES_URL")
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(want),
+        "{}\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        gate_logs(p)
+    );
+}
+
+/// Every gate log of phase 1, for failure messages.
+fn gate_logs(p: &Project) -> String {
+    let mut files = Vec::new();
+    common::collect_files(&p.path().join("evidence"), &mut files);
+    files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "log"))
+        .map(|f| {
+            format!(
+                "--- {}\n{}",
+                f.display(),
+                std::fs::read_to_string(f).unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+/// The OS user the throw-away cluster runs as (gaterun's rule: as root, `postgres` if it
+/// exists, else `nobody`), for a tablespace directory it must own; `None` when not root.
+fn cluster_user() -> Option<&'static str> {
+    if !rustix::process::geteuid().is_root() {
+        return None;
+    }
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    Some(if passwd.lines().any(|l| l.starts_with("postgres:")) {
+        "postgres"
+    } else {
+        "nobody"
+    })
+}
+
+/// A gate that creates a role (with a privilege outside its database), a tablespace in its
+/// temp directory holding a table, and a database owned by the role.
+fn global_objects_gate(id: &str) -> String {
+    let chown = cluster_user()
+        .map(|u| format!(" && chown {u} \"$GATE_TMP/ts\""))
+        .unwrap_or_default();
+    format!(
+        r#"
+  - id: {id}
+    title: creates a role, a tablespace and a database
+    database: postgres
+    steps:
+      - run: 'mkdir "$GATE_TMP/ts" && chmod 755 "$GATE_TMP"{chown}'
+      - sql: CREATE ROLE reporting
+      - sql: CREATE TABLE tasks (id int); ALTER TABLE tasks OWNER TO reporting
+      - sql: GRANT CONNECT ON DATABASE postgres TO reporting
+      - sql: CREATE TABLESPACE fast LOCATION '${{GATE_TMP}}/ts'
+      - sql: CREATE TABLE hot (id int) TABLESPACE fast
+      - sql: CREATE DATABASE reports OWNER reporting TABLESPACE fast
+      - sql: SELECT count(*) FROM pg_roles WHERE rolname = 'reporting'
+        expect: {{ value: 1 }}
+"#
+    )
+}
+
+#[test]
+fn roles_tablespaces_and_databases_a_gate_creates_are_gone_before_the_next_gate() {
+    if postgres_bin().is_none() {
+        return;
+    }
+    let p = Project::new();
+    let yaml = format!(
+        "stage: 0\nname: Global\nserial: true\ngates:{}{}",
+        global_objects_gate("first"),
+        global_objects_gate("second")
+    );
+    p.stage("s.yaml", &yaml);
+    // Without the cleanup the second gate fails: `role "reporting" already exists`.
+    on_cluster(&p, &["stage", "0"], 0);
+    let log = p.read("phase-1/stage-00/logs/first.log");
+    for line in [
+        "teardown: dropped database \"reports\"",
+        "teardown: dropped tablespace \"fast\"",
+        "teardown: dropped role \"reporting\"",
+    ] {
+        assert!(log.contains(line), "{line}\n{log}");
+    }
+}
+
+#[test]
+fn repeat_of_a_gate_creating_a_role_is_passed_not_flaky() {
+    if postgres_bin().is_none() {
+        return;
+    }
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        "stage: 0\nname: Repeat\ngates:\n  - id: role\n    title: creates a role\n    database: postgres\n    sql: CREATE ROLE reporting LOGIN\n",
+    );
+    on_cluster(&p, &["stage", "0", "--repeat", "3"], 0);
+    let r = p.results("stage-00");
+    assert_eq!(r["gates"][0]["status"], "passed");
+    assert_ne!(r["gates"][0]["flaky"], true, "{r}");
+    assert_eq!(r["gates"][0]["failed_runs"], serde_json::Value::Null, "{r}");
+    assert_eq!(r["gates"][0]["attempts"], 3);
+}
+
+#[test]
+fn a_gate_s_end_leaves_the_roles_of_a_gate_still_running() {
+    if postgres_bin().is_none() {
+        return;
+    }
+    // Each gate creates its role and waits for the other's: both roles exist while both run.
+    // Then `b` waits for `a` to end (its database gone) and checks that `a`'s teardown left
+    // role_b alone.
+    let yaml = r#"
+stage: 0
+name: Concurrent
+gates:
+  - id: a
+    title: creates role_a
+    database: postgres
+    steps:
+      - sql: CREATE ROLE role_a
+      - sql: SELECT count(*) FROM pg_roles WHERE rolname = 'role_b'
+        eventually: 60s
+        expect: { value: 1 }
+      - run: 'echo "$PGDATABASE" > "$PROJECT_ROOT/a-db"'
+  - id: b
+    title: creates role_b
+    database: postgres
+    steps:
+      - sql: CREATE ROLE role_b
+      - run: 'cat "$PROJECT_ROOT/a-db"'
+        eventually: 60s
+        capture: { A_DB: '/(gaterun_\w+)/' }
+      - name: gate a has ended
+        sql: SELECT count(*) FROM pg_database WHERE datname = '${A_DB}'
+        eventually: 60s
+        expect: { value: 0 }
+      - name: role_b is still there
+        sql: SELECT count(*) FROM pg_roles WHERE rolname = 'role_b'
+        expect: { value: 1 }
+"#;
+    // The next stage passes only if both roles went when the last of the two gates ended.
+    let again = r#"
+stage: 1
+name: Again
+serial: true
+gates:
+  - id: again
+    title: creates both roles again
+    database: postgres
+    sql: CREATE ROLE role_a; CREATE ROLE role_b
+"#;
+    let p = Project::new();
+    p.stage("s0.yaml", yaml).stage("s1.yaml", again);
+    on_cluster(&p, &["phase", "1", "--jobs", "2"], 0);
+}
+
+#[test]
+fn on_gaterun_postgres_url_only_what_the_gate_created_is_dropped() {
+    let Some(bin) = postgres_bin() else { return };
+    if rustix::process::geteuid().is_root() && !Path::new("/usr/bin/setpriv").exists() {
+        return;
+    }
+    let server = Server::start(&bin);
+    let psql = |sql: &str| {
+        server
+            .pg(
+                "psql",
+                &[
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &server.port.to_string(),
+                    "-U",
+                    "admin",
+                    "-d",
+                    "postgres",
+                    "-tAc",
+                    sql,
+                ],
+            )
+            .trim()
+            .to_owned()
+    };
+    psql("CREATE ROLE keeper");
+    let url = format!("{}?sslmode=disable&application_name=gates", server.url());
+    // Two gates one after the other: the second passes only if the first's end dropped what
+    // it created.
+    let gate = |id: &str| {
+        format!(
+            r#"
+  - id: {id}
+    title: creates a role and a database, and touches a role that was there
+    database: postgres
+    steps:
+      - sql: CREATE ROLE newbie
+      - sql: GRANT keeper TO newbie
+      - sql: ALTER ROLE keeper CONNECTION LIMIT 3
+      - sql: CREATE DATABASE side_db OWNER newbie
+      - name: DATABASE_URL keeps the parameters of GATERUN_POSTGRES_URL
+        run: 'test "$DATABASE_URL" = "postgresql://admin@127.0.0.1:{port}/$PGDATABASE?sslmode=disable&application_name=gates"'
+      - run: psql "$DATABASE_URL" -tAc "SELECT current_setting('application_name')"
+        expect: {{ stdout: gates }}
+"#,
+            port = server.port
+        )
+    };
+    let yaml = format!(
+        "stage: 0\nname: External\nserial: true\ngates:{}{}",
+        gate("first"),
+        gate("second")
+    );
+    let p = Project::new();
+    p.stage("s.yaml", &yaml);
+    let out = p
+        .cmd(&["stage", "0"])
+        .env("GATERUN_POSTGRES_URL", &url)
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        gate_logs(&p)
+    );
+    assert_eq!(
+        psql("SELECT count(*) FROM pg_roles WHERE rolname = 'keeper'"),
+        "1"
+    );
+    assert_eq!(
+        psql("SELECT rolconnlimit FROM pg_roles WHERE rolname = 'keeper'"),
+        "3"
+    );
+    assert_eq!(
+        psql("SELECT count(*) FROM pg_roles WHERE rolname = 'newbie'"),
+        "0"
+    );
+    assert_eq!(
+        psql("SELECT count(*) FROM pg_database WHERE datname = 'side_db'"),
+        "0"
+    );
+    assert_eq!(server.gaterun_databases(), "0");
+}
+
+/// Two migrations: a table, then a column; `db/first` holds only the first.
+fn migrations(p: &Project) {
+    let one = "-- migrate:up\nCREATE TABLE tasks (id INTEGER PRIMARY KEY, title TEXT NOT NULL);\n-- migrate:down\nDROP TABLE tasks;\n";
+    let two = "-- migrate:up\nALTER TABLE tasks ADD COLUMN done BOOLEAN NOT NULL DEFAULT FALSE;\n-- migrate:down\nALTER TABLE tasks DROP COLUMN done;\n";
+    p.file("db/migrations/001_tasks.sql", one)
+        .file("db/migrations/002_done.sql", two)
+        .file("db/first/001_tasks.sql", one);
+}
+
+/// SQLAlchemy applies the migrations in `db/<dir>` (the part after `migrate:up`) on
+/// `DATABASE_URL` as given, recording each in `schema_migrations`.
+const ALCHEMY: &str = r#"
+import os, pathlib, sys
+import sqlalchemy as sa
+engine = sa.create_engine(os.environ["DATABASE_URL"])
+folder = pathlib.Path("db") / sys.argv[1]
+with engine.begin() as c:
+    c.execute(sa.text("CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY)"))
+    for f in sorted(folder.glob("*.sql")):
+        up = f.read_text().split("-- migrate:up")[1].split("-- migrate:down")[0]
+        c.execute(sa.text(up))
+        c.execute(sa.text("INSERT INTO schema_migrations VALUES (:v)"), {"v": f.name.split("_")[0]})
+print("migrated", engine.url.get_backend_name())
+"#;
+
+/// The gates: each tool migrates a fresh database of each kind from `DATABASE_URL` as given,
+/// and a `sql` step checks the schema; in the near misses the second migration is not applied.
+fn migration_stage(tools: &[&str]) -> String {
+    let mut yaml = String::from("stage: 0\nname: Tools\ngates:\n");
+    for tool in tools {
+        for db in ["sqlite", "postgres"] {
+            for (suffix, dir) in [("", "migrations"), ("-near-miss", "first")] {
+                let migrate = match *tool {
+                    "dbmate" => {
+                        format!("dbmate --no-dump-schema --migrations-dir db/{dir} up")
+                    }
+                    _ => format!("python3 alchemy.py {dir}"),
+                };
+                let column = if db == "sqlite" {
+                    "SELECT count(*) FROM pragma_table_info('tasks') WHERE name = 'done'"
+                } else {
+                    "SELECT count(*) FROM information_schema.columns WHERE table_name = 'tasks' AND column_name = 'done'"
+                };
+                yaml.push_str(&format!(
+                    r#"
+  - id: {tool}-{db}{suffix}
+    title: {tool} migrates a fresh {db} database from DATABASE_URL as given
+    database: {db}
+    steps:
+      - run: {migrate}
+      - name: the done column exists
+        sql: "{column}"
+        expect: {{ value: 1 }}
+      - sql: SELECT count(*) FROM schema_migrations
+        expect: {{ value: 2 }}
+"#
+                ));
+            }
+        }
+    }
+    yaml
+}
+
+/// Run the migration gates of `tools`: the ones applying both migrations pass, each near miss
+/// fails at the schema check, naming what it found.
+fn migrations_through(tools: &[&str]) {
+    let p = Project::new();
+    migrations(&p);
+    p.file("alchemy.py", ALCHEMY)
+        .stage("s.yaml", &migration_stage(tools));
+    on_cluster(&p, &["stage", "0"], 1);
+    let r = p.results("stage-00");
+    let gates = r["gates"].as_array().expect("gates");
+    assert_eq!(gates.len(), tools.len() * 4);
+    for g in gates {
+        let id = g["id"].as_str().unwrap_or_default();
+        if id.ends_with("-near-miss") {
+            assert_eq!(g["status"], "failed", "{id}: {g}");
+            let message = g["message"].as_str().unwrap_or_default();
+            assert!(
+                message.contains("the done column exists") && message.contains("got 0"),
+                "{id}: {g}"
+            );
+        } else {
+            assert_eq!(g["status"], "passed", "{id}: {g}\n{}", gate_logs(&p));
+        }
+    }
+}
+
+#[test]
+fn dbmate_migrates_sqlite_and_postgres_from_database_url_as_given() {
+    if postgres_bin().is_none()
+        || !common::tool("dbmate", &["dbmate", "--version"], "npm install -g dbmate")
+    {
+        return;
+    }
+    migrations_through(&["dbmate"]);
+}
+
+#[test]
+fn sqlalchemy_migrates_sqlite_and_postgres_from_database_url_as_given() {
+    if postgres_bin().is_none()
+        || !common::tool(
+            "SQLAlchemy with its PostgreSQL driver",
+            &[
+                "python3",
+                "-c",
+                "import sqlalchemy; sqlalchemy.create_engine('postgresql://u@h/d')",
+            ],
+            "pip install 'sqlalchemy>=2.1' 'psycopg[binary]'",
+        )
+    {
+        return;
+    }
+    migrations_through(&["sqlalchemy"]);
 }

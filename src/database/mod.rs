@@ -1,7 +1,9 @@
 //! Fresh databases: every gate that asks gets one nobody else has touched, and nothing is left
 //! behind. SQLite is a new file in the gate's temp directory; PostgreSQL is a new database on
-//! `GATERUN_POSTGRES_URL` or on a throw-away cluster this run starts on first use.
+//! `GATERUN_POSTGRES_URL` or on a throw-away cluster this run starts on first use; the roles,
+//! tablespaces and databases a gate creates there go when it ends (`global`).
 
+pub mod global;
 pub mod postgres;
 pub mod sqlite;
 
@@ -19,6 +21,8 @@ pub enum GateDb {
         client: Option<tokio_postgres::Client>,
         config: Box<tokio_postgres::Config>,
         name: String,
+        /// The gate's place among the gates on the server.
+        ticket: global::Ticket,
     },
 }
 
@@ -33,21 +37,19 @@ pub async fn provision(
         DatabaseKind::Sqlite => {
             let path = tmp.join("gate.sqlite3");
             let vars = vec![
-                (
-                    "DATABASE_URL".to_owned(),
-                    format!("sqlite://{}", path.display()),
-                ),
+                ("DATABASE_URL".to_owned(), sqlite::url(&path)),
                 ("DATABASE_PATH".to_owned(), path.display().to_string()),
             ];
             Ok((GateDb::Sqlite { path }, vars))
         }
         DatabaseKind::Postgres => {
-            let (name, config, vars) = pg.create_database(token).await?;
+            let (name, config, vars, ticket) = pg.create_database(token).await?;
             Ok((
                 GateDb::Postgres {
                     client: None,
                     config: Box::new(config),
                     name,
+                    ticket,
                 },
                 vars,
             ))
@@ -55,11 +57,20 @@ pub async fn provision(
     }
 }
 
-/// Drop the gate's database (a SQLite file goes with the temp directory).
-pub async fn release(db: GateDb, pg: &postgres::Provider) {
-    if let GateDb::Postgres { client, name, .. } = db {
-        drop(client);
-        pg.drop_database(&name).await;
+/// Drop the gate's database, and what it created beside it (a SQLite file goes with the temp
+/// directory). Lines for the gate's log: what was dropped, what could not be.
+pub async fn release(db: GateDb, pg: &postgres::Provider) -> Vec<String> {
+    match db {
+        GateDb::Postgres {
+            client,
+            name,
+            ticket,
+            ..
+        } => {
+            drop(client);
+            pg.release(&name, ticket).await
+        }
+        GateDb::Sqlite { .. } => Vec::new(),
     }
 }
 

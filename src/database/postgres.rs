@@ -15,6 +15,7 @@ use tokio::sync::{Mutex, OnceCell, mpsc};
 use tokio_postgres::config::Host;
 use tokio_postgres::{Client, Config, NoTls};
 
+use super::global::{self, Ledger, Ticket};
 use crate::services::PortLease;
 
 pub const URL_VAR: &str = "GATERUN_POSTGRES_URL";
@@ -29,12 +30,19 @@ pub struct Provider {
     /// The cluster, if any, lives below this.
     dir: PathBuf,
     server: OnceCell<Result<Server, String>>,
+    /// The gates running on the server, and the roles, tablespaces and databases they made.
+    ledger: Arc<Ledger>,
 }
 
 struct Server {
     /// How to reach the server as the user that creates databases.
     config: Config,
+    /// `GATERUN_POSTGRES_URL` as given, if it is a URL: the gates' URLs keep its parameters.
+    url: Option<String>,
     admin: Arc<Client>,
+    /// Lists the cluster's roles, tablespaces and databases as gates start and end: a
+    /// connection of its own, so a list never waits behind a drop on `admin`.
+    lister: Client,
     cluster: bool,
     /// On the throw-away cluster: databases made ahead of demand, so a gate takes one in no
     /// time; the task that makes them.
@@ -73,6 +81,7 @@ impl Provider {
         Provider {
             dir,
             server: OnceCell::new(),
+            ledger: Arc::default(),
         }
     }
 
@@ -88,9 +97,15 @@ impl Provider {
             let admin = connect(&config)
                 .await
                 .map_err(|e| format!("failed to connect to {URL_VAR}: {e}"))?;
+            let lister = connect(&config)
+                .await
+                .map_err(|e| format!("failed to connect to {URL_VAR}: {e}"))?;
+            let url = is_url(&url).then_some(url);
             return Ok(Server {
                 config,
+                url,
                 admin: Arc::new(admin),
+                lister,
                 cluster: false,
                 pool: None,
             });
@@ -144,20 +159,26 @@ impl Provider {
         }
         let task = tokio::spawn(async move { while makers.join_next().await.is_some() {} });
         let pool = Some((Mutex::new(rx), task.abort_handle()));
+        let lister = connect(&config).await?;
         Ok(Server {
             config,
+            url: None,
             admin: Arc::new(admin),
+            lister,
             cluster: true,
             pool,
         })
     }
 
-    /// A new, empty database for a gate: its name, connection settings and variables.
+    /// A new, empty database for a gate: its name, connection settings, variables, and the
+    /// gate's place among the gates using the server (taken before any process of the gate
+    /// exists, so that what it creates can be told apart from what was there).
     pub async fn create_database(
         &self,
         token: &str,
-    ) -> Result<(String, Config, Vec<(String, String)>), String> {
+    ) -> Result<(String, Config, Vec<(String, String)>, Ticket), String> {
         let server = self.server().await?;
+        let ticket = self.ledger.enter(&global::snapshot(&server.lister).await?);
         let name = match &server.pool {
             Some((rx, _)) => rx
                 .lock()
@@ -177,34 +198,58 @@ impl Provider {
         };
         let mut config = server.config.clone();
         config.dbname(&name);
-        let vars = variables(&config, &name);
-        Ok((name, config, vars))
+        let vars = variables(&config, &name, server.url.as_deref(), server.cluster);
+        Ok((name, config, vars, ticket))
     }
 
-    /// Drop a gate's database. On the throw-away cluster this happens in the background (the
-    /// cluster goes at the end of the run anyway); on a server of the user's, before returning.
-    pub async fn drop_database(&self, name: &str) {
+    /// The gate is over and none of its processes is left: drop its database, and the roles,
+    /// tablespaces and databases it created (see `global`). Lines for the gate's log.
+    ///
+    /// On the throw-away cluster the gate's own database goes in the background when nothing
+    /// else is to be dropped (the cluster goes at the end of the run anyway); otherwise first,
+    /// since what it holds may belong to the roles and tablespaces that go after it.
+    pub async fn release(&self, name: &str, ticket: Ticket) -> Vec<String> {
         let Ok(server) = self.server().await else {
-            return;
+            return Vec::new();
         };
         let admin = server.admin.clone();
-        let name = name.to_owned();
-        let work = async move {
-            let forced = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-            if admin.batch_execute(&forced).await.is_err() {
-                // Before PostgreSQL 13: end the sessions, then drop.
-                let _ = admin
-                    .batch_execute(&format!(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'; DROP DATABASE IF EXISTS \"{name}\""
-                    ))
-                    .await;
+        let mut notes = Vec::new();
+        let _turn = self.ledger.turn().await;
+        let found = match global::snapshot(&server.lister).await {
+            Ok(now) => self.ledger.leave(ticket, &now, ours),
+            Err(e) => {
+                notes.push(e);
+                global::Found::default()
             }
         };
-        if server.cluster {
-            tokio::spawn(work);
-        } else {
-            work.await;
+        if server.cluster && found.waiting == 0 {
+            let name = name.to_owned();
+            tokio::spawn(async move { drop_database_now(&admin, &name).await });
+            return notes;
         }
+        if let Err(e) = drop_database_now(&admin, name).await {
+            notes.push(format!("failed to drop the gate's database: {e}"));
+        }
+        notes.extend(self.drop_objects(server, found.ready).await);
+        notes
+    }
+
+    /// Drop objects gates created; a line for each.
+    async fn drop_objects(
+        &self,
+        server: &Server,
+        objects: Vec<(global::Key, String)>,
+    ) -> Vec<String> {
+        let mut notes = Vec::new();
+        for (key, name) in objects {
+            let dropped =
+                global::drop_object(&server.admin, &server.config, key, &name, ours).await;
+            if dropped.is_ok() {
+                self.ledger.settle(key);
+            }
+            notes.push(dropped.unwrap_or_else(|e| e));
+        }
+        notes
     }
 
     /// Stop and delete the throw-away cluster, if this run started one (or began to).
@@ -216,6 +261,18 @@ impl Provider {
         {
             task.abort();
         }
+        // On a server of the user's, what a gate created and could not be dropped then gets a
+        // last try.
+        if let Some(Ok(server)) = self.server.get()
+            && !server.cluster
+        {
+            let _turn = self.ledger.turn().await;
+            for note in self.drop_objects(server, self.ledger.remaining()).await {
+                if !note.starts_with("dropped ") && !note.ends_with("gone already") {
+                    eprintln!("warning: {}", note.escape_debug());
+                }
+            }
+        }
         let started = matches!(self.server.get(), Some(Ok(s)) if s.cluster);
         if !started && !self.dir.exists() {
             return;
@@ -226,6 +283,48 @@ impl Provider {
         let _ = std::fs::remove_dir_all(&self.dir);
         crate::process::reap_orphans();
     }
+}
+
+/// Drop a database, ending its sessions.
+pub async fn drop_database_now(admin: &Client, name: &str) -> Result<(), String> {
+    let quoted = global::quote(name);
+    let forced = format!("DROP DATABASE IF EXISTS {quoted} WITH (FORCE)");
+    match admin.batch_execute(&forced).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.code() != Some(&tokio_postgres::error::SqlState::SYNTAX_ERROR) => {
+            Err(describe(&e))
+        }
+        // Before PostgreSQL 13: end the sessions, then drop.
+        Err(_) => {
+            let literal = name.replace('\'', "''");
+            admin
+                .batch_execute(&format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{literal}'; DROP DATABASE IF EXISTS {quoted}"
+                ))
+                .await
+                .map_err(|e| describe(&e))
+        }
+    }
+}
+
+/// Whether gaterun made a database of this name: the throw-away cluster's template and
+/// databases made ahead (`gaterun_db_<n>`), or a gate's own on a server of the user's
+/// (`gaterun_<pid>_<n>`, of this run or another).
+fn ours(name: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let Some(rest) = name.strip_prefix("gaterun_") else {
+        return false;
+    };
+    name == TEMPLATE
+        || rest.strip_prefix("db_").is_some_and(digits)
+        || rest
+            .split_once('_')
+            .is_some_and(|(pid, n)| digits(pid) && digits(n))
+}
+
+/// Whether a connection string is a URL (else it is `key=value` words).
+fn is_url(s: &str) -> bool {
+    s.starts_with("postgres://") || s.starts_with("postgresql://")
 }
 
 async fn connect(config: &Config) -> Result<Client, String> {
@@ -257,7 +356,17 @@ pub fn describe(e: &tokio_postgres::Error) -> String {
     }
 }
 
-fn variables(config: &Config, name: &str) -> Vec<(String, String)> {
+/// The gate's variables. `DATABASE_URL` is meant to work as given with libpq (psql), lib/pq and
+/// pgx (dbmate), sqlx and SQLAlchemy: the scheme is `postgresql://` (SQLAlchemy refuses
+/// `postgres://`); on the throw-away cluster, which has no TLS, `sslmode=disable` (lib/pq
+/// defaults to `require`); on `GATERUN_POSTGRES_URL`, that URL with only the database replaced,
+/// so every parameter the user gave stays.
+fn variables(
+    config: &Config,
+    name: &str,
+    user_url: Option<&str>,
+    cluster: bool,
+) -> Vec<(String, String)> {
     let user = config.get_user().unwrap_or("postgres").to_owned();
     let port = config.get_ports().first().copied().unwrap_or(5432);
     let (host, url_host) = match config.get_hosts().first() {
@@ -268,17 +377,32 @@ fn variables(config: &Config, name: &str) -> Vec<(String, String)> {
     let password = config
         .get_password()
         .map(|p| String::from_utf8_lossy(p).into_owned());
-    let auth = match &password {
-        Some(p) => format!("{}:{}", encode(&user), encode(p)),
-        None => encode(&user),
-    };
-    let url = if url_host.is_empty() {
-        format!(
-            "postgres://{auth}@/{name}?host={}&port={port}",
-            encode(&host)
-        )
-    } else {
-        format!("postgres://{auth}@{url_host}/{name}")
+    let url = match user_url.and_then(|u| with_database(u, name)) {
+        Some(url) => url,
+        None => {
+            let auth = match &password {
+                Some(p) => format!("{}:{}", encode(&user), encode(p)),
+                None => encode(&user),
+            };
+            let mut query = Vec::new();
+            if url_host.is_empty() {
+                query.push(format!("host={}", encode(&host)));
+                query.push(format!("port={port}"));
+            }
+            let mode = match config.get_ssl_mode() {
+                _ if cluster => Some("disable"),
+                tokio_postgres::config::SslMode::Disable => Some("disable"),
+                tokio_postgres::config::SslMode::Require => Some("require"),
+                _ => None,
+            };
+            query.extend(mode.map(|m| format!("sslmode={m}")));
+            let query = if query.is_empty() {
+                String::new()
+            } else {
+                format!("?{}", query.join("&"))
+            };
+            format!("postgresql://{auth}@{url_host}/{}{query}", encode(name))
+        }
     };
     let mut vars = vec![
         ("DATABASE_URL".to_owned(), url),
@@ -290,7 +414,38 @@ fn variables(config: &Config, name: &str) -> Vec<(String, String)> {
     if let Some(p) = password {
         vars.push(("PGPASSWORD".to_owned(), p));
     }
+    if cluster {
+        // For tools that read the PG* variables alone (lib/pq would otherwise ask for TLS).
+        vars.push(("PGSSLMODE".to_owned(), "disable".to_owned()));
+    }
     vars
+}
+
+/// A `postgres://` or `postgresql://` URL with its database replaced (the path, and a
+/// `dbname` parameter if there is one), everything else as written; the scheme becomes
+/// `postgresql://`. `None` if it is not such a URL.
+fn with_database(url: &str, name: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("postgresql://")
+        .or_else(|| url.strip_prefix("postgres://"))?;
+    let (before_query, query) = match rest.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (rest, None),
+    };
+    let authority = before_query.split('/').next().unwrap_or_default();
+    let mut out = format!("postgresql://{authority}/{}", encode(name));
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some(("dbname", _)) => format!("dbname={}", encode(name)),
+                _ => p.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    Some(out)
 }
 
 /// Percent-encode what may not stand in a URL's user info or query.
@@ -705,4 +860,85 @@ fn numeric(raw: &[u8]) -> Option<serde_json::Value> {
     serde_json::from_str(&text)
         .ok()
         .or(Some(serde_json::Value::from(text)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    #[test]
+    fn a_user_url_keeps_its_parameters_and_gets_the_gate_s_database() {
+        let cases = [
+            (
+                "postgres://admin:pw@db.example:5433/postgres?sslmode=require&application_name=ci",
+                "postgresql://admin:pw@db.example:5433/gaterun_1_2?sslmode=require&application_name=ci",
+            ),
+            (
+                "postgresql://admin@127.0.0.1",
+                "postgresql://admin@127.0.0.1/gaterun_1_2",
+            ),
+            (
+                "postgresql://admin@h1:5432,h2:5433/app?dbname=app&connect_timeout=5",
+                "postgresql://admin@h1:5432,h2:5433/gaterun_1_2?dbname=gaterun_1_2&connect_timeout=5",
+            ),
+            (
+                "postgresql:///app?host=/run/postgresql",
+                "postgresql:///gaterun_1_2?host=/run/postgresql",
+            ),
+        ];
+        for (given, want) in cases {
+            assert_eq!(
+                with_database(given, "gaterun_1_2").as_deref(),
+                Some(want),
+                "{given}"
+            );
+        }
+        assert_eq!(with_database("host=/tmp user=admin", "x"), None);
+    }
+
+    #[test]
+    fn the_throwaway_cluster_s_url_disables_tls() {
+        let mut config = Config::new();
+        config.host("127.0.0.1").port(5999).user("postgres");
+        let vars: HashMap<String, String> = variables(&config, "gaterun_db_3", None, true)
+            .into_iter()
+            .collect();
+        assert_eq!(
+            vars["DATABASE_URL"],
+            "postgresql://postgres@127.0.0.1:5999/gaterun_db_3?sslmode=disable"
+        );
+        assert_eq!(vars["PGSSLMODE"], "disable");
+        // A server of the user's: its parameters, no sslmode of gaterun's.
+        let vars: HashMap<String, String> = variables(
+            &config,
+            "gaterun_1_2",
+            Some("postgres://postgres@127.0.0.1:5999/postgres"),
+            false,
+        )
+        .into_iter()
+        .collect();
+        assert_eq!(
+            vars["DATABASE_URL"],
+            "postgresql://postgres@127.0.0.1:5999/gaterun_1_2"
+        );
+        assert!(!vars.contains_key("PGSSLMODE"));
+    }
+
+    #[test]
+    fn gaterun_s_own_database_names() {
+        for (name, want) in [
+            ("gaterun_template", true),
+            ("gaterun_db_12", true),
+            ("gaterun_4242_7", true),
+            ("gaterun_db_", false),
+            ("gaterun_db_x", false),
+            ("gaterun_app", false),
+            ("gaterun_42_x", false),
+            ("reporting", false),
+        ] {
+            assert_eq!(ours(name), want, "{name}");
+        }
+    }
 }

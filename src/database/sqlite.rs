@@ -6,6 +6,14 @@ use rusqlite::types::ValueRef;
 
 use super::SqlOutcome;
 
+/// `DATABASE_URL` for a database file: `sqlite:` and `//`, then the absolute path, so four
+/// slashes in all. SQLAlchemy (and Django's `dj-database-url`) read `sqlite:///tmp/x` as the
+/// relative path `tmp/x` and need `sqlite:////tmp/x`; dbmate reads both forms as `/tmp/x`; sqlx
+/// and code that strips `sqlite://` get `//tmp/x`, the same file on Linux.
+pub fn url(path: &Path) -> String {
+    format!("sqlite:///{}", path.display())
+}
+
 /// Run one statement (or, when nothing is expected of its rows, a batch of them).
 pub fn run(path: &Path, statement: &str, wants_rows: bool) -> SqlOutcome {
     let conn = match rusqlite::Connection::open(path) {
@@ -74,5 +82,18 @@ fn cell(v: ValueRef<'_>) -> serde_json::Value {
             "\\x{}",
             b.iter().map(|x| format!("{x:02x}")).collect::<String>()
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_url_has_four_slashes_before_an_absolute_path() {
+        let url = super::url(std::path::Path::new("/tmp/gate-1/gate.sqlite3"));
+        assert_eq!(url, "sqlite:////tmp/gate-1/gate.sqlite3");
+        assert_ne!(
+            url, "sqlite:///tmp/gate-1/gate.sqlite3",
+            "SQLAlchemy: relative"
+        );
     }
 }

@@ -92,7 +92,9 @@ pub async fn run(
             services::stop_all(&mut ctx).await;
             process::terminate(&token, &ctx.groups, gate.grace).await;
             if let Some(db) = ctx.db.take() {
-                database::release(db, &rc.postgres).await;
+                for note in database::release(db, &rc.postgres).await {
+                    ctx.log_line(&format!("── teardown: {note}"));
+                }
             }
             let readers: Vec<_> = ctx.readers.drain(..).collect();
             for r in readers {

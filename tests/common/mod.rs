@@ -188,16 +188,26 @@ pub fn postgres_processes(needle: &str) -> Vec<String> {
 /// Whether `python3` runs here (the tests' HTTP service and migration tool are Python); a
 /// printed skip reason when not, a failure under CI.
 pub fn python3() -> bool {
-    let ok = Command::new("python3")
-        .arg("--version")
+    tool(
+        "python3",
+        &["python3", "--version"],
+        "apt-get install python3",
+    )
+}
+
+/// Whether a tool a test needs is here: `check` exits 0. A printed skip reason when not, a
+/// failure under CI (where `.ci/run` installs it).
+pub fn tool(what: &str, check: &[&str], install: &str) -> bool {
+    let ok = Command::new(check[0])
+        .args(&check[1..])
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
         assert!(
             std::env::var_os("CI").is_none(),
-            "python3 is required under CI"
+            "{what} is required under CI ({install})"
         );
-        eprintln!("skipping: python3 not found");
+        eprintln!("skipping: {what} not found ({install})");
     }
     ok
 }
