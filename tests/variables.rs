@@ -19,7 +19,7 @@ fn env_uses_sqlite_database_variables() {
     database: sqlite
     env: { DB_FILE: "${DATABASE_PATH}", DB_COPY: "${DB_FILE}.bak", SEEN_URL: "${DATABASE_URL}" }
     steps:
-      - run: 'test "$DB_FILE" = "$DATABASE_PATH" && test "$DB_COPY" = "$DATABASE_PATH.bak" && test "$SEEN_URL" = "sqlite://$DATABASE_PATH"'
+      - run: 'test "$DB_FILE" = "$DATABASE_PATH" && test "$DB_COPY" = "$DATABASE_PATH.bak" && test "$SEEN_URL" = "sqlite:///$DATABASE_PATH"'
       - run: 'case "$DB_FILE" in "$GATE_TMP"/*) ;; *) echo "not in GATE_TMP: $DB_FILE"; exit 1;; esac'
       - sql: CREATE TABLE t (v int)
       - file: ${DB_FILE}
