@@ -13,8 +13,6 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::expect::Pattern;
-
 pub use diagnostic::{Diagnostic, Severity};
 pub use model::{
     Command, DatabaseKind, Gate, HeaderCheck, HttpBody, HttpExpect, HttpStep, JsonExpect, Probe,
@@ -284,7 +282,7 @@ pub fn lints(stages: &[Stage]) -> Vec<Diagnostic> {
     for s in stages {
         for g in &s.gates {
             for step in &g.steps {
-                for (what, word) in lone_words(step) {
+                if let Some((what, word)) = lone_word(step) {
                     out.push(
                         Diagnostic::warning(
                             &s.file,
@@ -312,27 +310,28 @@ pub fn lints(stages: &[Stage]) -> Vec<Diagnostic> {
     out
 }
 
-/// Text checks that are one short word as a substring (`body: ok`): most likely meant as the
-/// whole text, and a near miss (`not ok`, `unhealthy`) would pass them.
-fn lone_words(step: &model::Step) -> Vec<(&'static str, &str)> {
-    let lists: Vec<(&'static str, &[Pattern])> = match &step.kind {
-        StepKind::Run { expect, .. } => vec![("stdout", &expect.stdout)],
-        StepKind::Http(h) => vec![("body", &h.expect.body)],
-        _ => Vec::new(),
+/// A text check that is one short word as a substring (`body: ok`): most likely meant as the
+/// whole text, and a near miss (`not ok`, `unhealthy`) would pass it. A response body of one
+/// word is a status; a command's output is often longer, so there only status words count.
+fn lone_word(step: &model::Step) -> Option<(&'static str, &str)> {
+    const STATUS_WORDS: &[&str] = &[
+        "ok", "OK", "true", "false", "yes", "no", "up", "healthy", "ready", "pong", "PONG", "done",
+        "pass", "passed", "success",
+    ];
+    let (what, patterns, any_word) = match &step.kind {
+        StepKind::Run { expect, .. } => ("stdout", &expect.stdout, false),
+        StepKind::Http(h) => ("body", &h.expect.body, true),
+        _ => return None,
     };
-    let mut out = Vec::new();
-    for (what, patterns) in lists {
-        if let [p] = patterns
-            && !p.whole
-            && (1..=12).contains(&p.source.len())
-            && p.source
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
-            out.push((what, p.source.as_str()));
-        }
-    }
-    out
+    let [p] = patterns.as_slice() else {
+        return None;
+    };
+    let word = p.source.as_str();
+    let lone = !p.whole
+        && (1..=12).contains(&word.len())
+        && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && (any_word || STATUS_WORDS.contains(&word));
+    lone.then_some((what, word))
 }
 
 /// The command, if every step of the gate is a bare test-suite run with no output checks.

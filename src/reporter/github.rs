@@ -34,25 +34,46 @@ pub fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
+/// Text gaterun prints to stdout outside a stop-commands block, made inert for the runner's
+/// command parser: it splits lines at CR as well as LF, takes a line whose trimmed start is
+/// `::` as a command, and takes the old `##[command]` form anywhere in a line. A gate's output
+/// reaches our own lines (a failure message quotes it), so CR becomes a space and both
+/// markers are broken with an invisible U+200B, which the parser does not trim.
+pub fn inert(line: &str) -> String {
+    let text = line.replace('\r', " ").replace("##[", "#\u{200B}#[");
+    let body = text.trim_start();
+    if body.starts_with("::") {
+        let lead = text.len() - body.len();
+        format!("{}\u{200B}{body}", &text[..lead])
+    } else {
+        text
+    }
+}
+
+/// The stop-commands token: 128 bits from the OS random source, so no gate can print it.
 fn token() -> String {
-    let seed = format!(
-        "{}-{:?}-{:?}",
-        std::process::id(),
-        std::time::SystemTime::now(),
-        std::thread::current().id()
-    );
-    Sha256::digest(seed.as_bytes())
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    let random = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    if random.is_err() {
+        // No OS random source: a hash of what varies between runs, still never printed
+        // before the block closes.
+        let seed = format!(
+            "{}-{:?}-{:p}",
+            std::process::id(),
+            std::time::SystemTime::now(),
+            &bytes
+        );
+        bytes.copy_from_slice(&Sha256::digest(seed.as_bytes())[..16]);
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub struct Github {
     /// The project root relative to the workspace, so annotation paths are the repo's.
     prefix: PathBuf,
     annotated: usize,
-    overflow: Vec<String>,
+    overflow: Vec<(String, GateResult)>,
 }
 
 impl Github {
@@ -116,37 +137,48 @@ impl Github {
             text.push('\n');
         }
         text.push_str(&format!("::{stop}::\n::endgroup::\n"));
-        let message = g.message.as_deref().unwrap_or(g.status.as_str());
-        if self.annotated < ANNOTATIONS {
+        // The runner keeps ten annotations a step: nine at once, and the tenth either the
+        // tenth failure or, when there are more, one that names them all (see `finish`).
+        if self.annotated < ANNOTATIONS - 1 {
             self.annotated += 1;
-            let file = self.prefix.join(&g.file);
-            text.push_str(&format!(
-                "::error file={},line={},title={}::{}\n",
-                escape_property(&file.display().to_string()),
-                g.line,
-                escape_property(&format!("{stage} {}: {}", g.id, g.title)),
-                escape_data(&crate::evidence::sanitize(message))
-            ));
+            text.push_str(&self.annotation(stage, g));
         } else {
-            self.overflow.push(format!("{stage} {}", g.id));
+            self.overflow.push((stage.to_owned(), g.clone()));
         }
         Self::out(&text);
     }
 
-    /// After the run: one annotation for the failures past the first ten.
+    fn annotation(&self, stage: &str, g: &GateResult) -> String {
+        let message = g.message.as_deref().unwrap_or(g.status.as_str());
+        let file = self.prefix.join(&g.file);
+        format!(
+            "::error file={},line={},title={}::{}\n",
+            escape_property(&file.display().to_string()),
+            g.line,
+            escape_property(&format!("{stage} {}: {}", g.id, g.title)),
+            escape_data(&crate::evidence::sanitize(message))
+        )
+    }
+
+    /// After the run: the tenth annotation, for the one failure left or for all of them.
     pub fn finish(&mut self) {
-        if self.overflow.is_empty() {
-            return;
+        match self.overflow.as_slice() {
+            [] => {}
+            [(stage, g)] => Self::out(&self.annotation(stage, g)),
+            many => {
+                let n = many.len();
+                let names: Vec<String> =
+                    many.iter().map(|(s, g)| format!("{s} {}", g.id)).collect();
+                Self::out(&format!(
+                    "::error title={}::{}\n",
+                    escape_property(&format!("{n} more failed gates")),
+                    escape_data(&format!(
+                        "{n} more gates failed (not annotated: the runner shows {ANNOTATIONS} per step): {}. See the step summary.",
+                        names.join(", ")
+                    ))
+                ));
+            }
         }
-        let n = self.overflow.len();
-        let names = self.overflow.join(", ");
-        Self::out(&format!(
-            "::error title={}::{}\n",
-            escape_property(&format!("{n} more failed gates")),
-            escape_data(&format!(
-                "{n} more gates failed (not annotated: the runner shows {ANNOTATIONS} per step): {names}. See the step summary."
-            ))
-        ));
     }
 }
 
@@ -227,5 +259,18 @@ mod tests {
     fn escapes() {
         assert_eq!(escape_data("50%\nnext\r"), "50%25%0Anext%0D");
         assert_eq!(escape_property("a:b,c"), "a%3Ab%2Cc");
+    }
+
+    #[test]
+    fn inert_text_is_no_command() {
+        assert_eq!(
+            inert("x\r::set-output name=ok::1"),
+            "x ::set-output name=ok::1"
+        );
+        assert_eq!(inert("a ##[add-mask]gates"), "a #\u{200B}#[add-mask]gates");
+        assert_eq!(inert("  ::error::x"), "  \u{200B}::error::x");
+        assert_eq!(inert("  \u{2713} ok"), "  \u{2713} ok");
+        assert_eq!(token().len(), 32);
+        assert_ne!(token(), token());
     }
 }

@@ -70,7 +70,7 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, opts: ReporterOptio
                         gates: HashMap::new(),
                     });
                 } else if !opts.quiet {
-                    say(&header);
+                    say(&header, github.is_some());
                 }
             }
             Event::GateStarted { gate, .. } => {
@@ -119,7 +119,7 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, opts: ReporterOptio
                     }
                     None => {
                         if let Some(t) = text {
-                            say(&t);
+                            say(&t, github.is_some());
                         }
                     }
                 }
@@ -129,7 +129,7 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, opts: ReporterOptio
                     b.stage.finish_and_clear();
                     let _ = b.multi.clear();
                 }
-                say(&stage_line(&result));
+                say(&stage_line(&result), github.is_some());
             }
         }
     }
@@ -138,9 +138,17 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, opts: ReporterOptio
     }
 }
 
-fn say(line: &str) {
+/// One or more whole lines to stdout; under GitHub Actions made inert for the runner (no
+/// gate output may become a workflow command).
+fn say(text: &str, github: bool) {
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
+    if github {
+        for line in text.split('\n') {
+            let _ = writeln!(out, "{}", github::inert(line));
+        }
+    } else {
+        let _ = writeln!(out, "{text}");
+    }
     let _ = out.flush();
 }
 
