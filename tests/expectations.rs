@@ -53,6 +53,7 @@ const RESPONSES: &[(&str, &str, &str)] = &[
     ("inactive", r#"{"state": "inactive"}"#, ""),
     ("typed", r#"{"n": 5, "b": false, "v": null, "s": "5"}"#, ""),
     ("big", r#"{"n": 1000000000000000000001}"#, ""),
+    ("big21", r#"{"n": 1e21}"#, ""),
     ("id4", r#"{"id": 4, "price": 4.5}"#, ""),
     ("id14", r#"{"id": 14, "price": 4.05}"#, ""),
     ("items", r#"{"items": [{"id": 1}]}"#, ""),
@@ -62,6 +63,17 @@ const RESPONSES: &[(&str, &str, &str)] = &[
         "Set-Cookie: theme=dark; Path=/\nSet-Cookie: HSID=s3cr3t; Path=/\nX-Fruit: apple",
     ),
     ("ok", "ok\n", "Content-Type: text/plain"),
+    ("gzipped", "FATAL ERROR", "Content-Encoding: gzip"),
+    (
+        "posing",
+        r#"{"n": {"$serde_json::private::Number": "5"}}"#,
+        "",
+    ),
+    (
+        "posing-escaped",
+        r#"{"n": {"\u0024serde_json::private::Numbe\u0072": "5"}}"#,
+        "",
+    ),
     ("notok", "not ok\n", "Content-Type: text/plain"),
 ];
 
@@ -113,6 +125,14 @@ gates:
     title: one less is a near miss
     http: ${R}/big
     expect: { json: { "$.n": 1000000000000000000000 } }
+  - id: pass-big-anchor
+    title: an anchored literal keeps its digits
+    http: ${R}/big
+    expect: { json: { "$.n": &big 1000000000000000000001 } }
+  - id: miss-big-alias
+    title: an alias of a literal keeps its digits too
+    http: ${R}/big21
+    expect: { json: { "$.n": *big } }
   - id: pass-header-any-value
     title: a positive pattern matches the second cookie
     http: ${R}/cookies
@@ -155,10 +175,11 @@ gates:
     title: a wildcard path is an array even of one
     http: ${R}/items
     expect: { json: { "$.items[*].id": [1], "$.items[*]": { count: 1 }, "$..id": { contains: 1 } } }
-  - id: miss-many-as-array
-    title: a wildcard path never equals a lone value
+  - id: err-many-by-variable
+    title: a path a variable makes multi-node never equals a lone value
+    env: { F: "*" }
     http: ${R}/items
-    expect: { json: { "$.items[*].id": 1 } }
+    expect: { json: { "$.items.${F}.id": "!1" } }
   - id: pass-captured-price-sql
     title: a captured 4.5 equals the numeric cell 4.5
     database: sqlite
@@ -180,6 +201,34 @@ gates:
     database: sqlite
     sql: SELECT 3 AS n
     expect: { value: { gt: 3 } }
+  - id: miss-cut-stdout-negated
+    title: a forbidden word in the middle of a long output is not overlooked
+    run: head -c 3000000 /dev/zero | tr '\0' a; echo; echo ERROR; head -c 3000000 /dev/zero | tr '\0' b
+    expect: { stdout: "!ERROR" }
+  - id: miss-cut-marker
+    title: the marker of a cut is no output
+    run: head -c 3000000 /dev/zero | tr '\0' a; echo; head -c 3000000 /dev/zero | tr '\0' b
+    expect: { stdout: "gaterun cut" }
+  - id: pass-cut-positive
+    title: a word in the kept tail of a long output is found
+    run: head -c 3000000 /dev/zero | tr '\0' a; echo; head -c 3000000 /dev/zero | tr '\0' b; echo; echo the end
+    expect: { stdout: "the end" }
+  - id: miss-encoded-body
+    title: a compressed body cannot pass a negated check
+    http: ${R}/gzipped
+    expect: { body: ["!ERROR"] }
+  - id: miss-not-utf8-json
+    title: a JSON body that is not UTF-8
+    http: ${R}/latin1
+    expect: { json: { "$.ok": true } }
+  - id: miss-reserved-key
+    title: an object posing as a number
+    http: ${R}/posing
+    expect: { json: { "$.n": 5 } }
+  - id: miss-reserved-key-escaped
+    title: an object posing as a number, escaped
+    http: ${R}/posing-escaped
+    expect: { json: { "$.n": 5 } }
   - id: pass-stdout-equals
     title: the whole output
     run: echo ok
@@ -203,6 +252,11 @@ fn every_near_miss_fails_and_every_match_passes() {
             p.file(&format!("responses/{name}.headers"), headers);
         }
     }
+    std::fs::write(
+        p.path().join("responses/latin1.body"),
+        b"{\"s\": \"a\xffb\", \"ok\": true}",
+    )
+    .expect("write");
     let replay = Replay::start(&p.path().join("responses"));
     p.stage("00.yaml", GATES);
     let out = p
@@ -227,10 +281,10 @@ fn every_near_miss_fails_and_every_match_passes() {
     };
     for g in gates {
         let id = g["id"].as_str().expect("id");
-        let want = if id.starts_with("pass-") {
-            "passed"
-        } else {
-            "failed"
+        let want = match id.split('-').next() {
+            Some("pass") => "passed",
+            Some("err") => "error",
+            _ => "failed",
         };
         assert_eq!(g["status"], want, "{id}: {}", g["message"]);
     }
@@ -277,10 +331,6 @@ fn every_near_miss_fails_and_every_match_passes() {
             "step 2 (http: GET ${R}/id14): expected $.id to be 4, got 14",
         ),
         (
-            "miss-many-as-array",
-            "expected $.items[*].id to be 1, got [1]",
-        ),
-        (
             "miss-captured-price-sql",
             "step 2 (sql: SELECT 4.5 AS p): expected value 4.05, got 4.5",
         ),
@@ -296,6 +346,33 @@ fn every_near_miss_fails_and_every_match_passes() {
     for (id, want) in expected {
         assert_eq!(message(id), want, "{id}");
     }
+    for (id, part) in [
+        (
+            "miss-cut-stdout-negated",
+            "expected stdout not to contain \"ERROR\", but the stdout was longer than the 4 MiB a check reads",
+        ),
+        (
+            "miss-cut-marker",
+            "expected stdout to contain \"gaterun cut\", got",
+        ),
+        (
+            "miss-encoded-body",
+            "the body is gzip-encoded, which gaterun does not decode",
+        ),
+        ("miss-not-utf8-json", "expected a JSON body"),
+        ("miss-reserved-key", "the body holds the reserved key"),
+        (
+            "miss-reserved-key-escaped",
+            "the body holds the reserved key",
+        ),
+    ] {
+        assert!(message(id).contains(part), "{id}: {}", message(id));
+    }
+    assert!(
+        message("err-many-by-variable").contains("can select several nodes"),
+        "{}",
+        message("err-many-by-variable")
+    );
     // Every near miss above is one line, as the terminal and reports show it.
     assert!(
         gates
@@ -349,4 +426,40 @@ gates:
         msg.starts_with("expected file ") && msg.contains("attempts)"),
         "{msg}"
     );
+}
+
+/// What can never hold, or always would, is refused before anything runs, with its location.
+#[test]
+fn vacuous_expectations_are_refused_by_check() {
+    for (expect, error) in [
+        (
+            r#"{ json: { "$.items[*].state": "!failed" } }"#,
+            "can select several nodes, so it is compared as a list",
+        ),
+        (
+            r#"{ json: { "$..id": "/x/" } }"#,
+            "can select several nodes",
+        ),
+        (r#"{ body: "" }"#, "is empty"),
+        (r#"{ body: "//" }"#, "is empty"),
+        (
+            r#"{ headers: { "set cookie": "!HSID=" } }"#,
+            "is not a header name",
+        ),
+    ] {
+        let p = Project::new();
+        p.stage(
+            "00.yaml",
+            &format!(
+                "stage: 0\nname: S\ngates:\n  - id: a\n    title: t\n    http: http://127.0.0.1:9/\n    expect: {expect}\n"
+            ),
+        );
+        let out = p.run(&["check"]);
+        assert_eq!(out.code, 2, "{expect}: {}", out.stdout);
+        assert!(
+            out.stderr.contains("gates/00.yaml:7:") && out.stderr.contains(error),
+            "{expect}: {}",
+            out.stderr
+        );
+    }
 }

@@ -321,7 +321,23 @@ impl ExactValue {
 
 /// The number written at `at`, exactly, if the text there is a plain JSON number.
 fn literal(source: &str, at: Location) -> Option<serde_json::Number> {
-    let text = source_text(source, at)?;
+    let mut text = source_text(source, at)?;
+    if let Some(alias) = text.strip_prefix('*') {
+        // An alias: the number its anchor, the last `&NAME` before it, stands before.
+        let before = source.get(..usize::try_from(at.span().byte_offset()?).ok()?)?;
+        let anchor = format!("&{alias}");
+        let (pos, _) = before.rmatch_indices(&anchor).find(|(i, _)| {
+            before[i + anchor.len()..]
+                .chars()
+                .next()
+                .is_some_and(char::is_whitespace)
+        })?;
+        let rest = before[pos + anchor.len()..].trim_start();
+        let end = rest
+            .find(|c: char| c.is_whitespace() || matches!(c, ',' | ']' | '}' | '#'))
+            .unwrap_or(rest.len());
+        text = &rest[..end];
+    }
     crate::expect::number::Decimal::parse(text)?;
     serde_json::from_str(text).ok()
 }

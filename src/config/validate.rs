@@ -617,6 +617,14 @@ fn step(
             };
             let mut header_expect = Vec::new();
             for (name, checks) in expect.headers.map(|h| h.0).unwrap_or_default() {
+                // A name no response can carry would make a `!` check hold vacuously.
+                if name.is_empty() || !name.bytes().all(is_token_byte) {
+                    ctx.error(
+                        expect_at,
+                        format!("expect.headers: `{name}` is not a header name (letters, digits and !#$%&'*+-.^_`|~, no spaces)"),
+                    );
+                    continue;
+                }
                 let mut list = Vec::new();
                 for c in checks.0 {
                     match header_check(c) {
@@ -632,14 +640,13 @@ fn step(
                     ctx.error(expect_at, format!("expect.json: {e}"));
                     continue;
                 }
+                let many = can_select_many(&path);
                 match ValueCheck::parse(&value.to_json(ctx.text)) {
-                    Ok(check) => json_expect.push((
-                        path.clone(),
-                        JsonExpect {
-                            check,
-                            many: can_select_many(&path),
-                        },
-                    )),
+                    Ok(check) if many && !crate::expect::value::fits_several(&check) => ctx.error(
+                        expect_at,
+                        format!("expect.json `{path}` can select several nodes, so it is compared as a list: write a list ([…]) or use `contains`, `count` or `exists`"),
+                    ),
+                    Ok(check) => json_expect.push((path.clone(), JsonExpect { check, many })),
                     Err(e) => ctx.error(expect_at, format!("expect.json `{path}`: {e}")),
                 }
             }
@@ -957,6 +964,11 @@ fn header_check(raw: RawPattern) -> Result<Vec<HeaderCheck>, String> {
         });
     }
     Ok(out)
+}
+
+/// A byte of an HTTP token (RFC 9110 `tchar`): what a header name is made of.
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// Whether a JSONPath can select more than one node. RFC 9535 allows only singular queries

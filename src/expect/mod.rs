@@ -48,6 +48,11 @@ impl Pattern {
     /// Validate a pattern as written: variable syntax and, for `/.../`, the regex.
     pub fn parse(source: &str) -> Result<Pattern, String> {
         let checked = vars::check_syntax(source, "x").map_err(|e| e.to_string())?;
+        if matches!(source, "" | "!" | "//" | "!//") {
+            return Err(format!(
+                "the pattern `{source}` is empty: it matches any text (or none); write what the text must contain, or `{{ equals: \"\" }}` for an empty text"
+            ));
+        }
         if let (_, Some(re), _) = split(&checked) {
             compile(re)
                 .map_err(|e| format!("invalid regex `/{re}/`: {}", first_line(&e.to_string())))?;
@@ -67,24 +72,50 @@ impl Pattern {
         })
     }
 
-    /// Substitute the gate's variables and compile.
+    /// Substitute the gate's variables and compile. The form (`!`, `/…/`) is read from the
+    /// pattern as written, never from what a variable holds, and a variable in a regex matches
+    /// its text literally: a captured `!x` or `/.*/` is text to find, not a new pattern.
     pub fn resolve(&self, vars: &Vars) -> Result<Matcher, String> {
-        let text = vars::interpolate(&self.source, vars).map_err(|e| e.to_string())?;
+        let interpolate = |t: &str| vars::interpolate(t, vars).map_err(|e| e.to_string());
         if self.whole {
             return Ok(Matcher {
                 negate: false,
-                kind: MatchKind::Whole(text),
+                kind: MatchKind::Whole(interpolate(&self.source)?),
             });
         }
-        let (negate, re, body) = split(&text);
+        let (negate, re, body) = split(&self.source);
         let kind = match re {
             Some(re) => {
-                MatchKind::Regex(compile(re).map_err(|e| format!("invalid regex `/{re}/`: {e}"))?)
+                let re = interpolate_regex(re, vars)?;
+                MatchKind::Regex(compile(&re).map_err(|e| format!("invalid regex `/{re}/`: {e}"))?)
             }
-            None => MatchKind::Substring(body.to_owned()),
+            None => {
+                let text = interpolate(body)?;
+                if text.is_empty() {
+                    // Every text contains the empty string: an empty capture or variable must
+                    // not turn a check into one that always holds.
+                    return Err(format!(
+                        "the pattern `{}` is empty once its variables are filled in",
+                        self.source
+                    ));
+                }
+                MatchKind::Substring(text)
+            }
         };
         Ok(Matcher { negate, kind })
     }
+}
+
+/// Fill in a regex's variables, each escaped so that it matches its own text.
+pub fn interpolate_regex(re: &str, vars: &Vars) -> Result<String, String> {
+    if !re.contains("${") {
+        return vars::interpolate(re, vars).map_err(|e| e.to_string());
+    }
+    let escaped: Vars = vars
+        .iter()
+        .map(|(k, v)| (k.clone(), regex::escape(v)))
+        .collect();
+    vars::interpolate(re, &escaped).map_err(|e| e.to_string())
 }
 
 /// Output is text in lines: `^` and `$` match at line boundaries, so `/^ok$/` matches a
@@ -172,6 +203,55 @@ pub fn check_all(
     Ok(())
 }
 
+/// Text a check reads: all of it, or only a part when a cap cut it (the head and, for a
+/// command's output, the tail), with what was cut said in `cut`.
+pub struct Observed<'a> {
+    pub head: &'a str,
+    pub tail: Option<&'a str>,
+    pub cut: Option<String>,
+}
+
+impl<'a> Observed<'a> {
+    pub fn whole(text: &'a str) -> Self {
+        Observed {
+            head: text,
+            tail: None,
+            cut: None,
+        }
+    }
+}
+
+/// [`check_all`] on text that may have been cut. A positive pattern holds if it matches a
+/// kept part; a `!` pattern or `equals` needs the whole text, so on a cut text it fails and
+/// says why, rather than pass on what it could not see.
+pub fn check_observed(
+    what: &str,
+    patterns: &[Pattern],
+    text: &Observed,
+    vars: &Vars,
+) -> Result<(), CheckError> {
+    let Some(cut) = &text.cut else {
+        return check_all(what, patterns, text.head, vars);
+    };
+    for p in patterns {
+        let m = p.resolve(vars).map_err(CheckError::Invalid)?;
+        if m.negate || p.whole {
+            return Err(CheckError::Mismatch(format!(
+                "expected {what} {}, but {cut}: a `!` or `equals` check needs the whole text",
+                m.describe()
+            )));
+        }
+        if !(m.matches(text.head) || text.tail.is_some_and(|t| m.matches(t))) {
+            return Err(CheckError::Mismatch(format!(
+                "expected {what} {}, got {} ({cut})",
+                m.describe(),
+                preview(text.head)
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// A short, single-line rendering of output for a failure message.
 pub fn preview(text: &str) -> String {
     const MAX: usize = 120;
@@ -247,6 +327,30 @@ mod tests {
             check_all("body", &p, "ok \u{1b}[0m\n", &vars).unwrap_err(),
             CheckError::Mismatch("expected body to equal \"ok\", got \"ok \\u001b[0m\"".to_owned())
         );
+    }
+
+    #[test]
+    fn a_variable_is_text_never_a_pattern() {
+        let vars: Vars = [
+            ("TOK".to_owned(), "!deadbeef".to_owned()),
+            ("RE".to_owned(), "/.*/".to_owned()),
+            ("EMPTY".to_owned(), String::new()),
+            ("V".to_owned(), "a|".to_owned()),
+        ]
+        .into();
+        let m = |p: &str| Pattern::parse(p).unwrap().resolve(&vars);
+        assert!(!m("${TOK}").unwrap().matches("no token here"));
+        assert!(m("${TOK}").unwrap().matches("x !deadbeef y"));
+        assert!(!m("${RE}").unwrap().matches("anything"));
+        assert!(!m("/^${V}$/").unwrap().matches("x"));
+        assert!(m("/^${V}$/").unwrap().matches("a|"));
+        assert!(m("${EMPTY}").unwrap_err().contains("empty"));
+        for empty in ["", "!", "//", "!//"] {
+            assert!(
+                Pattern::parse(empty).unwrap_err().contains("is empty"),
+                "{empty:?}"
+            );
+        }
     }
 
     #[test]

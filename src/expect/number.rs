@@ -10,12 +10,12 @@ use std::cmp::Ordering;
 pub struct Decimal {
     negative: bool,
     digits: String,
-    exponent: i64,
+    exponent: i128,
 }
 
-/// An exponent beyond this is clamped: such a number is far outside any value a check can
-/// meet, and clamping keeps the arithmetic below from overflowing.
-const EXPONENT_LIMIT: i64 = 1 << 40;
+/// Exponents of more digits than this are not read: such a text is no number a check compares
+/// (it fails every comparison), and `i128` arithmetic below never overflows.
+const EXPONENT_DIGITS: usize = 30;
 
 impl Decimal {
     /// Parse a JSON number (`-12.5e3`); `None` for anything else.
@@ -36,7 +36,7 @@ impl Decimal {
         if int.is_empty() || !all_digits(int) || !all_digits(frac) || mantissa.ends_with('.') {
             return None;
         }
-        let mut exponent: i64 = match exp_text {
+        let mut exponent: i128 = match exp_text {
             None => 0,
             Some(e) => {
                 let (neg, digits) = match e.as_bytes().first() {
@@ -48,18 +48,17 @@ impl Decimal {
                     return None;
                 }
                 let digits = digits.trim_start_matches('0');
-                let magnitude = if digits.len() > 15 {
-                    EXPONENT_LIMIT
-                } else {
-                    digits.parse::<i64>().unwrap_or(0).min(EXPONENT_LIMIT)
-                };
+                if digits.len() > EXPONENT_DIGITS {
+                    return None;
+                }
+                let magnitude = digits.parse::<i128>().unwrap_or(0);
                 if neg { -magnitude } else { magnitude }
             }
         };
         let mut digits = format!("{int}{frac}");
-        exponent -= frac.len() as i64;
+        exponent -= frac.len() as i128;
         let trimmed = digits.trim_end_matches('0');
-        exponent += (digits.len() - trimmed.len()) as i64;
+        exponent += (digits.len() - trimmed.len()) as i128;
         digits.truncate(trimmed.len());
         let digits = digits.trim_start_matches('0').to_owned();
         if digits.is_empty() {
@@ -93,7 +92,7 @@ impl Decimal {
             _ => {}
         }
         // The position of the leading digit decides, then the digits themselves.
-        let lead = |d: &Decimal| d.digits.len() as i64 + d.exponent;
+        let lead = |d: &Decimal| d.digits.len() as i128 + d.exponent;
         lead(self).cmp(&lead(other)).then_with(|| {
             let (a, b) = (self.digits.as_bytes(), other.digits.as_bytes());
             let n = a.len().max(b.len());
@@ -177,6 +176,12 @@ mod tests {
         assert_eq!(cmp("0.5", "0"), Ordering::Greater);
         assert_eq!(cmp("-0.5", "0"), Ordering::Less);
         assert_eq!(cmp("1e999999999999999999999", "1e3"), Ordering::Greater);
+        // Exponents far apart stay apart (once clamped to one limit, these were equal).
+        assert_eq!(
+            cmp("1e99999999999999999", "1e99999999999999998"),
+            Ordering::Greater
+        );
+        assert!(Decimal::parse("1e9999999999999999999999999999999").is_none());
         assert_eq!(cmp("99", "1e2"), Ordering::Less);
     }
 

@@ -66,7 +66,7 @@ fn regex_body(s: &str) -> Option<&str> {
 
 fn check_regex(source: &str) -> Result<(), String> {
     let checked = vars::check_syntax(source, "x").map_err(|e| e.to_string())?;
-    super::compile(&checked).map(|_| ()).map_err(|e| {
+    value_regex(&checked).map(|_| ()).map_err(|e| {
         format!(
             "invalid regex `/{source}/`: {}",
             super::first_line(&e.to_string())
@@ -127,6 +127,50 @@ impl ValueCheck {
                 }
                 Ok(ValueCheck::All(matchers))
             }
+            Value::Object(map) => {
+                // Some keys are matchers and every other one is a near miss of one: a typo
+                // (`gte`, `exits`), not a literal object that would never equal anything.
+                let matcher_like =
+                    map.keys().any(|k| MATCHERS.contains(&k.as_str())) || map.len() == 1;
+                if matcher_like {
+                    let typos: Vec<(String, &str)> = map
+                        .keys()
+                        .filter(|k| !MATCHERS.contains(&k.as_str()))
+                        .filter_map(|k| {
+                            const ALIASES: &[(&str, &str)] = &[
+                                ("gte", "ge"),
+                                ("lte", "le"),
+                                ("eq", "equals"),
+                                ("equal", "equals"),
+                                ("regex", "matches"),
+                                ("match", "matches"),
+                                ("length", "count"),
+                                ("len", "count"),
+                                ("size", "count"),
+                            ];
+                            ALIASES
+                                .iter()
+                                .find(|(a, _)| a == k)
+                                .map(|(_, m)| *m)
+                                .or_else(|| crate::config::diagnostic::suggest(k, MATCHERS))
+                                .map(|m| (k.clone(), m))
+                        })
+                        .collect();
+                    if let Some((k, m)) = typos.first()
+                        && typos.len()
+                            == map
+                                .keys()
+                                .filter(|k| !MATCHERS.contains(&k.as_str()))
+                                .count()
+                    {
+                        return Err(format!(
+                            "unknown matcher `{k}`, did you mean `{m}`? (to compare with an object, wrap it in `equals`)"
+                        ));
+                    }
+                }
+                check_templates(written)?;
+                Ok(ValueCheck::Equals(written.clone()))
+            }
             other => {
                 check_templates(other)?;
                 Ok(ValueCheck::Equals(other.clone()))
@@ -147,6 +191,7 @@ impl ValueCheck {
         match self {
             ValueCheck::Equals(want) => {
                 let want = resolve(want, b)?;
+                several_need_a_list(what, &want, many)?;
                 if got.is_some_and(|g| values_equal(&want, g)) {
                     Ok(())
                 } else {
@@ -159,8 +204,18 @@ impl ValueCheck {
             }
             ValueCheck::NotEquals(want) => {
                 let want = resolve(want, b)?;
+                several_need_a_list(what, &want, many)?;
+                // `!0` means "not 0": a string that reads as a number, boolean or null is
+                // neither that value nor that text.
+                let mut unwanted = vec![want.clone()];
+                if let Value::String(text) = &want
+                    && let Ok(literal @ (Value::Number(_) | Value::Bool(_) | Value::Null)) =
+                        serde_json::from_str::<Value>(text)
+                {
+                    unwanted.push(literal);
+                }
                 match got {
-                    Some(g) if !values_equal(&want, g) => Ok(()),
+                    Some(g) if !unwanted.iter().any(|u| values_equal(u, g)) => Ok(()),
                     _ => mismatch(format!(
                         "expected {what} not to be {}, got {}",
                         render(&want),
@@ -169,22 +224,23 @@ impl ValueCheck {
                 }
             }
             ValueCheck::Regex { source, negate } => {
+                if many {
+                    return Err(several_nodes(what, "a regex"));
+                }
                 let re = compile(source, b)?;
+                // A regex is on a string: anything else fails, negated or not.
                 let holds = match got {
                     Some(Value::String(s)) => re.is_match(s) != *negate,
-                    // Not a string: it matches no regex, which a negated one allows.
-                    Some(_) => *negate,
-                    None => false,
+                    _ => false,
                 };
                 if holds {
                     return Ok(());
                 }
-                let verb = if *negate {
-                    "not to match"
-                } else if got.is_some_and(|g| !g.is_string()) {
-                    "to be a string matching"
-                } else {
-                    "to match"
+                let verb = match (negate, got) {
+                    (true, Some(Value::String(_))) => "not to match",
+                    (true, _) => "to be a string not matching",
+                    (false, Some(g)) if !g.is_string() => "to be a string matching",
+                    (false, _) => "to match",
                 };
                 mismatch(format!(
                     "expected {what} {verb} /{}/, got {}",
@@ -301,10 +357,10 @@ impl Matcher {
                 }
             }
             Matcher::Count(inner) => {
+                // Only an array is counted: a path that selects nothing, or a scalar or an
+                // object, fails (a mistyped path must not pass `count: 0`).
                 let n = match got {
                     Some(Value::Array(items)) => items.len(),
-                    Some(Value::Object(map)) if !many => map.len(),
-                    None if !many => 0,
                     _ => {
                         return mismatch(format!(
                             "expected {what} to be an array to count, got {}",
@@ -406,9 +462,45 @@ fn mismatch(message: String) -> Result<(), CheckError> {
     Err(CheckError::Mismatch(message))
 }
 
+/// A regex on a value: `^` and `$` are the value's start and end (a value is not lines of
+/// output), and a `${VAR}` in it matches the variable's text literally.
 fn compile(source: &str, b: Bindings) -> Result<regex::Regex, CheckError> {
-    let re = vars::interpolate(source, b.text).map_err(|e| CheckError::Invalid(e.to_string()))?;
-    super::compile(&re).map_err(|e| CheckError::Invalid(format!("invalid regex `/{re}/`: {e}")))
+    let re = super::interpolate_regex(source, b.text).map_err(CheckError::Invalid)?;
+    value_regex(&re).map_err(|e| CheckError::Invalid(format!("invalid regex `/{re}/`: {e}")))
+}
+
+fn value_regex(re: &str) -> Result<regex::Regex, regex::Error> {
+    regex::RegexBuilder::new(re).size_limit(1 << 22).build()
+}
+
+/// A path that can select several nodes is compared as a list: a lone value never equals it.
+fn several_need_a_list(what: &str, want: &Value, many: bool) -> Result<(), CheckError> {
+    if many && !want.is_array() {
+        return Err(several_nodes(what, &format!("the value {}", render(want))));
+    }
+    Ok(())
+}
+
+fn several_nodes(what: &str, given: &str) -> CheckError {
+    CheckError::Invalid(format!(
+        "{what} can select several nodes, so it is compared as a list, and {given} never equals one: write a list ([…]) or use `contains`, `count` or `exists`"
+    ))
+}
+
+/// Whether this check can hold for a path that selects several nodes (a list): refused up
+/// front by `gaterun check` otherwise, since it would never, or vacuously always, hold.
+pub fn fits_several(check: &ValueCheck) -> bool {
+    let listish =
+        |v: &Value| v.is_array() || v.as_str().is_some_and(|s| whole_variable(s).is_some());
+    match check {
+        ValueCheck::Equals(v) | ValueCheck::NotEquals(v) => listish(v),
+        ValueCheck::Regex { .. } => false,
+        ValueCheck::All(matchers) => matchers.iter().all(|m| match m {
+            Matcher::Equals(v) => listish(v),
+            Matcher::Matches(_) | Matcher::Compare(..) => false,
+            _ => true,
+        }),
+    }
 }
 
 /// `NAME` if `s` is exactly `${NAME}`.
@@ -764,6 +856,67 @@ mod tests {
         );
     }
 
+    /// Each of these passed once (an attack on the first version); each must fail now.
+    #[test]
+    fn attacks_that_passed_fail() {
+        let vars: Vars = [("V".to_owned(), "a|".to_owned())].into();
+        let typed: Typed = [("B".to_owned(), json!(false))].into();
+        let b = Bindings {
+            text: &vars,
+            typed: &typed,
+        };
+        let fails = |w: Value, got: Option<Value>, many: bool| {
+            let check = ValueCheck::parse(&w).unwrap_or_else(|e| panic!("{w}: {e}"));
+            assert!(
+                check.check("$.x", got.as_ref(), many, b).is_err(),
+                "{w} passed on {got:?}"
+            );
+        };
+        // `count` on a path that selects nothing, or on an object.
+        fails(json!({"count": 0}), None, false);
+        fails(json!({"count": {"lt": 1}}), None, false);
+        fails(json!({"count": 2}), Some(json!({"a": 1, "b": 2})), false);
+        // `^`/`$` are the value's ends, not line ends.
+        fails(
+            json!({"matches": "^t-\\d+$"}),
+            Some(json!("<script>\nt-1")),
+            false,
+        );
+        fails(json!("/^1\\.2\\.3$/"), Some(json!("9.9.9\n1.2.3")), false);
+        // `!0`, `!false`, `!null` are not 0, false, null (nor their text).
+        fails(json!("!0"), Some(json!(0)), false);
+        fails(json!("!0"), Some(json!("0")), false);
+        fails(json!("!false"), Some(json!(false)), false);
+        fails(json!("!null"), Some(json!(null)), false);
+        fails(json!("!${B}"), Some(json!(false)), false);
+        // A negated regex is on a string too.
+        fails(json!("!/fail/"), Some(json!(5)), false);
+        // Several nodes never equal, or differ from, a lone value.
+        fails(json!("!failed"), Some(json!(["failed", "failed"])), true);
+        fails(json!("failed"), Some(json!(["failed"])), true);
+        fails(json!("/fail/"), Some(json!(["failed"])), true);
+        // A variable in a regex is literal text.
+        fails(json!("/^${V}$/"), Some(json!("x")), false);
+        let ok = |w: Value, got: Value| {
+            let check = ValueCheck::parse(&w).unwrap();
+            assert_eq!(
+                check.check("$.x", Some(&got), false, b),
+                Ok(()),
+                "{w} on {got}"
+            );
+        };
+        ok(json!("!0"), json!(1));
+        ok(json!("/^${V}$/"), json!("a|"));
+        ok(json!("!/fail/"), json!("passed"));
+        assert!(!fits_several(
+            &ValueCheck::parse(&json!("!failed")).unwrap()
+        ));
+        assert!(fits_several(
+            &ValueCheck::parse(&json!({"contains": "x", "count": 2})).unwrap()
+        ));
+        assert!(fits_several(&ValueCheck::parse(&json!(["a"])).unwrap()));
+    }
+
     #[test]
     fn captured_values_keep_their_type() {
         let vars: Vars = [
@@ -815,6 +968,22 @@ mod tests {
         ] {
             let e = ValueCheck::parse(&written).unwrap_err();
             assert!(e.contains(error), "{written}: {e}");
+        }
+        // A matcher misspelt next to matchers, or alone, is an error, not a literal object.
+        for (written, error) in [
+            (
+                json!({"type": "integer", "gte": 0}),
+                "unknown matcher `gte`, did you mean `ge`?",
+            ),
+            (
+                json!({"exits": false}),
+                "unknown matcher `exits`, did you mean `exists`?",
+            ),
+        ] {
+            assert_eq!(
+                ValueCheck::parse(&written).unwrap_err(),
+                format!("{error} (to compare with an object, wrap it in `equals`)")
+            );
         }
         // A map with any key that is not a matcher is a literal object.
         assert!(matches!(

@@ -100,6 +100,25 @@ impl CappedBuffer {
         out
     }
 
+    /// What was kept as text, without a marker: the whole output, or its head and its tail
+    /// when the cap cut the middle (so a check never reads the marker as output, nor a match
+    /// across the cut).
+    pub fn segments(&self) -> (String, Option<String>) {
+        let (a, b) = self.tail.as_slices();
+        let mut tail = Vec::with_capacity(a.len() + b.len());
+        tail.extend_from_slice(a);
+        tail.extend_from_slice(b);
+        if self.cut == 0 {
+            let mut all = self.head.clone();
+            all.extend_from_slice(&tail);
+            return (String::from_utf8_lossy(&all).into_owned(), None);
+        }
+        (
+            String::from_utf8_lossy(&self.head).into_owned(),
+            Some(String::from_utf8_lossy(&tail).into_owned()),
+        )
+    }
+
     /// The last `n` lines of what was kept.
     pub fn tail_lines(&self, n: usize) -> String {
         let text = self.to_text();

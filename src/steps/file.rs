@@ -38,7 +38,7 @@ pub async fn attempt(
                     super::tcp::io_reason(&e)
                 ))
             })?;
-            file.take(READ_CAP)
+            file.take(READ_CAP + 1)
                 .read_to_end(&mut data)
                 .await
                 .map_err(|e| {
@@ -47,8 +47,16 @@ pub async fn attempt(
                         super::tcp::io_reason(&e)
                     ))
                 })?;
+            // One byte past the cap tells that the file goes on.
+            let cut = data.len() as u64 > READ_CAP;
+            data.truncate(READ_CAP as usize);
             let text = String::from_utf8_lossy(&data);
-            expect::check_all(&format!("file {rel}"), contains, &text, &ctx.vars)?;
+            let observed = expect::Observed {
+                head: &text,
+                tail: None,
+                cut: cut.then(|| format!("only its first {} MiB were read", READ_CAP >> 20)),
+            };
+            expect::check_observed(&format!("file {rel}"), contains, &observed, &ctx.vars)?;
             Ok(())
         }
     }

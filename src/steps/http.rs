@@ -49,27 +49,63 @@ fn capped(text: &str, cap: usize) -> String {
     format!("{}\n[... {} more bytes]", &text[..end], text.len() - end)
 }
 
-/// What a JSONPath selects: for a path that can select several nodes, always their array (even
-/// of one); for a singular path, the node or `None`.
+/// What a JSONPath selects, and whether the path (with its variables filled in) can select
+/// several nodes: then always their array, even of one; else the node, or `None`.
 fn select(
     path: &str,
     body: &serde_json::Value,
-    many: bool,
     vars: &Vars,
-) -> Result<Option<serde_json::Value>, Failure> {
+) -> Result<(Option<serde_json::Value>, bool), Failure> {
     let path = vars::interpolate(path, vars).map_err(invalid)?;
     let compiled = crate::config::validate::jsonpath(&path).map_err(Failure::Error)?;
+    let many = crate::config::validate::can_select_many(&path);
     let nodes = compiled.query(body).all();
+    let all = || serde_json::Value::Array(nodes.iter().map(|n| (*n).clone()).collect());
     Ok(match nodes.as_slice() {
-        _ if many => Some(serde_json::Value::Array(
-            nodes.into_iter().cloned().collect(),
-        )),
-        [] => None,
-        [one] => Some((*one).clone()),
-        _ => Some(serde_json::Value::Array(
-            nodes.into_iter().cloned().collect(),
-        )),
+        _ if many => (Some(all()), true),
+        [] => (None, false),
+        [one] => (Some((*one).clone()), false),
+        _ => (Some(all()), true),
     })
+}
+
+/// The body as JSON, numbers kept exactly. The bytes must be UTF-8 (no replacement character
+/// stands in for what the server sent), and the key serde_json reserves for an exact number
+/// (`$serde_json::private::Number`) is refused, so an object can never pose as a number.
+fn parse_json(body: &[u8]) -> Result<serde_json::Value, String> {
+    const RESERVED: &str = "serde_json::private::Number";
+    let text = std::str::from_utf8(body).map_err(|e| e.to_string())?;
+    if text.contains(RESERVED) || (text.contains("\\u") && json_strings_hold(text, RESERVED)) {
+        return Err(format!("the body holds the reserved key `${RESERVED}`"));
+    }
+    serde_json::from_str(text).map_err(|e| e.to_string())
+}
+
+/// Whether any JSON string in `text`, its escapes decoded, contains `needle`.
+fn json_strings_hold(text: &str, needle: &str) -> bool {
+    // Find every string token and decode it: cheap, and independent of how a value is read.
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'"' {
+            let start = i;
+            i += 1;
+            while i < bytes.len() && bytes[i] != b'"' {
+                if bytes[i] == b'\\' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            if let Some(token) = text.get(start..=i.min(text.len() - 1))
+                && let Ok(s) = serde_json::from_str::<String>(token)
+                && s.contains(needle)
+            {
+                return true;
+            }
+        }
+        i += 1;
+    }
+    false
 }
 
 pub async fn attempt(
@@ -127,13 +163,15 @@ pub async fn attempt(
     let status = response.status();
     let headers = response.headers().clone();
     let mut body: Vec<u8> = Vec::new();
+    let mut body_cut = false;
     let mut response = response;
     loop {
         match response.chunk().await {
             Ok(Some(chunk)) => {
                 let room = BODY_CAP.saturating_sub(body.len());
                 body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                if room <= chunk.len() {
+                if room < chunk.len() {
+                    body_cut = true;
                     break;
                 }
             }
@@ -184,16 +222,44 @@ pub async fn attempt(
             check_header(name, check, &values, ctx)?;
         }
     }
-    expect::check_all("body", &expect.body, &text, &ctx.vars)?;
     let needs_json =
         !expect.json.is_empty() || captures.iter().any(|(_, sel)| sel.starts_with('$'));
+    // A compressed body is bytes no text check can read: it fails rather than pass a `!`
+    // pattern on what it cannot see.
+    if let Some(encoding) = headers
+        .get_all(reqwest::header::CONTENT_ENCODING)
+        .iter()
+        .map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .find(|e| !e.is_empty() && e != "identity")
+        && (!expect.body.is_empty() || needs_json)
+    {
+        return Err(Failure::Check(format!(
+            "the body is {encoding}-encoded, which gaterun does not decode: its checks cannot be evaluated"
+        )));
+    }
+    let observed = expect::Observed {
+        head: &text,
+        tail: None,
+        cut: body_cut.then(|| {
+            format!(
+                "only the first {} MiB of the body were read",
+                BODY_CAP >> 20
+            )
+        }),
+    };
+    expect::check_observed("body", &expect.body, &observed, &ctx.vars)?;
     let json: Option<serde_json::Value> = if needs_json {
-        match serde_json::from_str(&text) {
+        match parse_json(&body) {
             Ok(v) => Some(v),
-            Err(_) => {
+            Err(reason) => {
                 return Err(Failure::Check(format!(
-                    "expected a JSON body, got {}",
-                    expect::preview(&text)
+                    "expected a JSON body, got {} ({})",
+                    expect::preview(&text),
+                    expect::value::render(&serde_json::Value::String(reason))
                 )));
             }
         }
@@ -202,9 +268,9 @@ pub async fn attempt(
     };
     let json_body = json.unwrap_or(serde_json::Value::Null);
     for (path, want) in &expect.json {
-        let got = select(path, &json_body, want.many, &ctx.vars)?;
+        let (got, many) = select(path, &json_body, &ctx.vars)?;
         want.check
-            .check(path, got.as_ref(), want.many, ctx.bindings())?;
+            .check(path, got.as_ref(), many || want.many, ctx.bindings())?;
     }
     for (name, sel) in captures {
         let value = if let Some(header) = sel.strip_prefix("header:") {
@@ -220,8 +286,7 @@ pub async fn attempt(
                     ))
                 })?
         } else {
-            let many = crate::config::validate::can_select_many(sel);
-            select(sel, &json_body, many, &ctx.vars)?.ok_or_else(|| {
+            select(sel, &json_body, &ctx.vars)?.0.ok_or_else(|| {
                 Failure::Check(format!(
                     "capture `{name}`: {sel} selected nothing in the body"
                 ))

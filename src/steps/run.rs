@@ -77,12 +77,14 @@ pub async fn attempt(
             ctx.readers.push(r);
         }
     }
-    let stdout = lock(&stdout).to_text();
-    let stderr = lock(&stderr).to_text();
+    let (out_head, out_tail) = lock(&stdout).segments();
+    let (err_head, err_tail) = lock(&stderr).segments();
+    let stdout = observed(&out_head, &out_tail, "stdout");
+    let stderr = observed(&err_head, &err_tail, "stderr");
 
     check_exit(status, &expect.exit)?;
-    expect::check_all("stdout", &expect.stdout, &stdout, &ctx.vars)?;
-    expect::check_all("stderr", &expect.stderr, &stderr, &ctx.vars)?;
+    expect::check_observed("stdout", &expect.stdout, &stdout, &ctx.vars)?;
+    expect::check_observed("stderr", &expect.stderr, &stderr, &ctx.vars)?;
     for (name, selector) in captures {
         let value = capture(selector, &stdout, &ctx.vars).map_err(|e| match e {
             CheckError::Mismatch(m) => Failure::Check(format!("capture `{name}`: {m}")),
@@ -91,6 +93,20 @@ pub async fn attempt(
         ctx.capture(name, serde_json::Value::String(value));
     }
     Ok(())
+}
+
+/// A stream as the checks read it: whole, or its head and tail when it outgrew the cap.
+fn observed<'a>(head: &'a str, tail: &'a Option<String>, stream: &str) -> expect::Observed<'a> {
+    expect::Observed {
+        head,
+        tail: tail.as_deref(),
+        cut: tail.as_ref().map(|_| {
+            format!(
+                "the {stream} was longer than the {} MiB a check reads (its head and tail were kept)",
+                STREAM_CAP >> 20
+            )
+        }),
+    }
 }
 
 fn lock(b: &Mutex<CappedBuffer>) -> std::sync::MutexGuard<'_, CappedBuffer> {
@@ -144,21 +160,31 @@ fn check_exit(status: ExitStatus, expected: &[i64]) -> Result<(), Failure> {
     }
 }
 
-fn capture(selector: &str, stdout: &str, vars: &vars::Vars) -> Result<String, CheckError> {
-    let sel = vars::interpolate(selector, vars).map_err(|e| CheckError::Invalid(e.to_string()))?;
-    let body = sel
+/// The first group of the selector's regex, in the head of stdout, else in its tail (never
+/// in the marker of a cut, nor across it).
+fn capture(
+    selector: &str,
+    stdout: &expect::Observed,
+    vars: &vars::Vars,
+) -> Result<String, CheckError> {
+    let body = selector
         .strip_prefix('/')
         .and_then(|s| s.strip_suffix('/'))
-        .unwrap_or(&sel);
+        .unwrap_or(selector);
+    let body = expect::interpolate_regex(body, vars).map_err(CheckError::Invalid)?;
     let re =
-        expect::compile(body).map_err(|e| CheckError::Invalid(format!("invalid regex: {e}")))?;
-    re.captures(stdout)
-        .and_then(|c| c.get(1))
-        .map(|m| m.as_str().to_owned())
+        expect::compile(&body).map_err(|e| CheckError::Invalid(format!("invalid regex: {e}")))?;
+    let found = |text: &str| {
+        re.captures(text)
+            .and_then(|c| c.get(1))
+            .map(|m| m.as_str().to_owned())
+    };
+    found(stdout.head)
+        .or_else(|| stdout.tail.and_then(found))
         .ok_or_else(|| {
             CheckError::Mismatch(format!(
-                "{sel} did not match stdout, got {}",
-                expect::preview(stdout)
+                "/{body}/ did not match stdout, got {}",
+                expect::preview(stdout.head)
             ))
         })
 }

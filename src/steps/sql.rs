@@ -7,7 +7,7 @@ use super::{Failure, GateCtx};
 use crate::config::SqlExpect;
 use crate::database::{self, SqlOutcome};
 use crate::expect;
-use crate::expect::value::{ValueCheck, render as render_value};
+use crate::expect::value::{Bindings, Matcher, ValueCheck, render as render_value, resolve};
 use crate::vars;
 
 /// Rows shown in the log.
@@ -20,9 +20,44 @@ const MESSAGE_CAP: usize = 300;
 pub fn cell_eq(want: &Value, got: &Value) -> bool {
     match (want, got) {
         (Value::Bool(b), Value::Number(n)) | (Value::Number(n), Value::Bool(b)) => {
-            n.to_string() == if *b { "1" } else { "0" }
+            number_as_bool(n) == Some(*b)
         }
         (a, b) => crate::expect::value::values_equal(a, b),
+    }
+}
+
+/// 1 and 0 (also `1.0`, `0.0`) as the booleans SQLite stores them as.
+fn number_as_bool(n: &serde_json::Number) -> Option<bool> {
+    use crate::expect::number::compare;
+    let is = |v: u64| compare(n, &v.into()) == Some(std::cmp::Ordering::Equal);
+    if is(1) {
+        Some(true)
+    } else if is(0) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Where a check compares with `true` or `false`, a cell of 1 or 0 is that boolean, so the
+/// plain, `!` and `equals` forms agree.
+fn as_expected_bool(check: &ValueCheck, got: &Value, b: Bindings) -> Value {
+    let is_bool = |v: &Value| matches!(resolve(v, b), Ok(Value::Bool(_)));
+    let expects_bool = match check {
+        ValueCheck::Equals(v) => is_bool(v),
+        // `!false` is "not false": written as text, it stands for the boolean too.
+        ValueCheck::NotEquals(v) => {
+            is_bool(v)
+                || matches!(resolve(v, b), Ok(Value::String(s)) if s == "true" || s == "false")
+        }
+        ValueCheck::All(matchers) => matchers
+            .iter()
+            .any(|m| matches!(m, Matcher::Equals(v) if is_bool(v))),
+        ValueCheck::Regex { .. } => false,
+    };
+    match got {
+        Value::Number(n) if expects_bool => number_as_bool(n).map_or(got.clone(), Value::Bool),
+        _ => got.clone(),
     }
 }
 
@@ -105,7 +140,7 @@ pub async fn attempt(
         ctx.log_line("< ok");
     }
     let bindings = ctx.bindings();
-    let resolve = |v: &Value| crate::expect::value::resolve(v, bindings).map_err(Failure::from);
+    let resolve = |v: &Value| resolve(v, bindings).map_err(Failure::from);
     let want_rows = match &expect.rows {
         Some(r) => Some(
             r.iter()
@@ -147,7 +182,10 @@ pub async fn attempt(
                     )));
                 }
             }
-            other => other.check("value", Some(got), false, bindings)?,
+            other => {
+                let got = as_expected_bool(other, got, bindings);
+                other.check("value", Some(&got), false, bindings)?
+            }
         }
     }
     for (name, column) in captures {
@@ -180,6 +218,21 @@ mod tests {
         assert!(cell_eq(&json!(null), &json!(null)));
         assert!(!cell_eq(&json!("3"), &json!(3)));
         assert!(!cell_eq(&json!(false), &json!(1)));
+        assert!(cell_eq(&json!(true), &json!(1.0)));
+        assert!(!cell_eq(&json!(true), &json!(2)));
+        let vars = crate::vars::Vars::new();
+        let typed = crate::expect::value::Typed::new();
+        let b = Bindings {
+            text: &vars,
+            typed: &typed,
+        };
+        // `!false` on 0 is false: it fails, as `false` on 0 passes.
+        let not_false = ValueCheck::parse(&json!("!false")).unwrap();
+        let zero = as_expected_bool(&not_false, &json!(0), b);
+        assert!(not_false.check("value", Some(&zero), false, b).is_err());
+        let equals_true = ValueCheck::parse(&json!({"equals": true})).unwrap();
+        let one = as_expected_bool(&equals_true, &json!(1), b);
+        assert_eq!(equals_true.check("value", Some(&one), false, b), Ok(()));
         assert!(rows_eq(
             &[vec![json!(1), json!("a")]],
             &[vec![json!(1), json!("a")]]
