@@ -28,6 +28,11 @@ fn hostile_bytes() -> impl Strategy<Value = Vec<u8>> {
         Just("\u{FFFE}\u{FFFF}é😀".as_bytes().to_vec()),
         Just(b"\xed\xa0\x80".to_vec()), // a UTF-8-encoded surrogate: invalid
         Just(b"&amp;<tag a=\"b\">".to_vec()),
+        Just(b"[Approve](https://evil.example/a)".to_vec()),
+        Just(b"![img](https://evil.example/i.png)".to_vec()),
+        Just(b"<https://evil.example>".to_vec()),
+        Just(b"<a href=\"https://evil.example\">".to_vec()),
+        Just(b"`".to_vec()),
     ];
     proptest::collection::vec(piece, 0..200).prop_map(|v| v.concat())
 }
@@ -115,6 +120,37 @@ fn assert_well_formed(xml: &str) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Rendered as GitHub would (CommonMark with tables), the markdown links only to evidence files
+/// gaterun names: whatever a gate printed, no link, image or HTML of its own.
+fn assert_inert(md: &str) -> Result<(), TestCaseError> {
+    use pulldown_cmark::{Event, Options, Parser, Tag};
+    for event in Parser::new_ext(md, Options::ENABLE_TABLES) {
+        match event {
+            Event::Start(Tag::Link { dest_url, .. }) => {
+                let ours = ["junit.xml", "results.json"].contains(&dest_url.as_ref())
+                    || dest_url.starts_with("logs/");
+                prop_assert!(ours, "a link from gate output: {}", dest_url);
+                prop_assert!(
+                    !dest_url.contains("evil"),
+                    "a link from gate output: {}",
+                    dest_url
+                );
+            }
+            Event::Start(Tag::Image { dest_url, .. }) => {
+                return Err(TestCaseError::fail(format!("an image: {dest_url}")));
+            }
+            Event::Html(h) | Event::InlineHtml(h) => {
+                let h = h.trim();
+                let ours = ["<details>", "</details>", "</summary>"].contains(&h)
+                    || h.starts_with("<details><summary>");
+                prop_assert!(ours, "raw HTML from gate output: {}", h);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// The markdown keeps its structure: fences close, `<details>` balance outside them, every
 /// table row has the header's number of cells.
 fn assert_markdown_structure(md: &str) -> Result<(), TestCaseError> {
@@ -133,8 +169,10 @@ fn assert_markdown_structure(md: &str) -> Result<(), TestCaseError> {
             fence = Some(ticks);
             continue;
         }
-        open_details += line.matches("<details>").count() as i32;
-        open_details -= line.matches("</details>").count() as i32;
+        // A code span is literal text: a `</details>` in it closes nothing.
+        let outside = without_code_spans(line);
+        open_details += outside.matches("<details>").count() as i32;
+        open_details -= outside.matches("</details>").count() as i32;
         prop_assert!(open_details >= 0, "a </details> closes nothing: {}", line);
         if line.starts_with('|') {
             let cells = unescaped_pipes(line);
@@ -149,6 +187,45 @@ fn assert_markdown_structure(md: &str) -> Result<(), TestCaseError> {
     prop_assert!(fence.is_none(), "a code fence was left open");
     prop_assert_eq!(open_details, 0);
     Ok(())
+}
+
+/// The line without its code spans (a run of N backticks up to the next run of exactly N).
+fn without_code_spans(line: &str) -> String {
+    let chars: Vec<char> = line.chars().collect();
+    let run_at = |i: usize| chars[i..].iter().take_while(|&&c| c == '`').count();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] != '`' {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let n = run_at(i);
+        let mut j = i + n;
+        let close = loop {
+            if j >= chars.len() {
+                break None;
+            }
+            if chars[j] == '`' {
+                let m = run_at(j);
+                if m == n {
+                    break Some(j + m);
+                }
+                j += m;
+            } else {
+                j += 1;
+            }
+        };
+        match close {
+            Some(end) => i = end,
+            None => {
+                out.extend(&chars[i..i + n]);
+                i += n;
+            }
+        }
+    }
+    out
 }
 
 fn unescaped_pipes(line: &str) -> usize {
@@ -178,8 +255,12 @@ fn any_output_gives_valid_junit_and_well_formed_markdown() {
             report.add_test_suite(junit::stage_suite(&r));
             let xml = junit::to_xml(&report);
             assert_well_formed(&xml)?;
-            assert_markdown_structure(&markdown::stage_report(&r, &Default::default()))?;
-            assert_markdown_structure(&markdown::summary(std::slice::from_ref(&r)))?;
+            let report = markdown::stage_report(&r, &Default::default());
+            let summary = markdown::summary(std::slice::from_ref(&r));
+            assert_markdown_structure(&report)?;
+            assert_markdown_structure(&summary)?;
+            assert_inert(&report)?;
+            assert_inert(&summary)?;
             let mut s = samples.lock().unwrap();
             if s.len() < 64 {
                 s.push(xml);

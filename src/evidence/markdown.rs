@@ -10,6 +10,11 @@ use crate::results::{GateResult, StageResult, Status};
 
 /// How many lines of a failed gate's output the report shows.
 const TAIL_LINES: usize = 40;
+/// Characters of one excerpt line, and bytes of a whole excerpt, in report.md.
+const LINE_CAP: usize = 500;
+const EXCERPT_CAP: usize = 16 * 1024;
+/// Characters of a failure message in a table cell or list item.
+const MESSAGE_CAP: usize = 500;
 
 /// The method's stage status: not-started / in-progress / done / blocked.
 pub fn method_status(s: Status) -> &'static str {
@@ -41,6 +46,38 @@ pub fn cell(s: &str) -> String {
         .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+/// Gate output (a failure message quotes it) in a table cell or list item: a code span, so it is
+/// inert whatever it holds — no link, image, autolink, HTML or emphasis — on one line, cut at
+/// `MESSAGE_CAP` characters. In a table, pipes are escaped (GitHub's tables split at a bare `|`
+/// even inside a code span).
+pub fn code_cell(s: &str, in_table: bool) -> String {
+    let flat = sanitize(s).replace(['\n', '\r'], " ");
+    if flat.trim().is_empty() {
+        return String::new();
+    }
+    let mut text: String = flat.chars().take(MESSAGE_CAP).collect();
+    if text.len() < flat.len() {
+        text.push('…');
+    }
+    let fence = "`".repeat(longest_backtick_run(&text) + 1);
+    if in_table {
+        text = text.replace('|', "\\|");
+    }
+    // Spaces inside the fence keep a leading or trailing backtick from joining it; CommonMark
+    // strips one on each side.
+    format!("{fence} {text} {fence}")
+}
+
+fn longest_backtick_run(text: &str) -> usize {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    longest
 }
 
 pub fn ms(ms: u64) -> String {
@@ -155,7 +192,10 @@ pub fn stage_report(r: &StageResult, rates: &HashMap<String, (u32, u32)>) -> Str
             cell(&g.title),
             ms(g.duration_ms),
             rate(rates, &g.id),
-            g.message.as_deref().map(cell).unwrap_or_default()
+            g.message
+                .as_deref()
+                .map(|m| code_cell(m, true))
+                .unwrap_or_default()
         );
     }
     let _ = writeln!(
@@ -201,20 +241,30 @@ pub fn stage_report(r: &StageResult, rates: &HashMap<String, (u32, u32)>) -> Str
     o
 }
 
+/// The last `n` lines, each cut at `LINE_CAP` characters and all of them at `EXCERPT_CAP`
+/// bytes (the last ones kept), so one 5 MB line cannot make a 5 MB report.
 fn last_lines(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
+    let mut kept: Vec<String> = Vec::new();
+    let mut size = 0;
+    for line in lines[lines.len().saturating_sub(n)..].iter().rev() {
+        let mut l: String = line.chars().take(LINE_CAP).collect();
+        if l.len() < line.len() {
+            l.push_str(" [… line cut]");
+        }
+        size += l.len() + 1;
+        if size > EXCERPT_CAP {
+            break;
+        }
+        kept.push(l);
+    }
+    kept.reverse();
+    kept.join("\n")
 }
 
 /// A code fence longer than any run of backticks in the text, so the text cannot close it.
 fn fence_for(text: &str) -> String {
-    let mut longest = 0;
-    let mut run = 0;
-    for c in text.chars() {
-        run = if c == '`' { run + 1 } else { 0 };
-        longest = longest.max(run);
-    }
-    "`".repeat((longest + 1).max(3))
+    "`".repeat((longest_backtick_run(text) + 1).max(3))
 }
 
 fn html(s: &str) -> String {
@@ -268,7 +318,10 @@ pub fn summary(results: &[StageResult]) -> String {
                 g.id,
                 cell(&g.file),
                 g.line,
-                g.message.as_deref().map(cell).unwrap_or_default()
+                g.message
+                    .as_deref()
+                    .map(|m| code_cell(m, false))
+                    .unwrap_or_default()
             );
         }
     }
@@ -283,6 +336,42 @@ mod tests {
     fn fence_outgrows_backticks_in_output() {
         assert_eq!(fence_for("no ticks"), "```");
         assert_eq!(fence_for("a ```` b"), "`````");
+    }
+
+    #[test]
+    fn gate_output_is_inert_markdown() {
+        for hostile in [
+            "[Approve](https://evil.example/a)",
+            "![img](https://evil.example/i.png)",
+            "https://evil.example/auto www.evil.example",
+            "<a href=\"https://evil.example\">x</a> <img src=x>",
+            "</details><script>alert(1)</script>",
+            "``[x](y)``",
+            "a | b *c* _d_",
+        ] {
+            for table in [true, false] {
+                let c = code_cell(hostile, table);
+                let fence = "`".repeat(longest_backtick_run(hostile) + 1);
+                assert!(
+                    c.starts_with(&format!("{fence} ")) && c.ends_with(&format!(" {fence}")),
+                    "{c}"
+                );
+                let inner = &c[fence.len() + 1..c.len() - fence.len() - 1];
+                assert!(!inner.contains(&fence), "the text closes its span: {c}");
+                if table {
+                    assert!(!inner.replace("\\|", "").contains('|'), "{c}");
+                }
+            }
+        }
+        assert_eq!(code_cell("", true), "");
+        let long = "x".repeat(5 << 20);
+        assert!(code_cell(&long, true).len() < 600);
+        let excerpt = last_lines(&format!("{long}\n{long}\nend"), 40);
+        assert!(
+            excerpt.len() <= EXCERPT_CAP && excerpt.ends_with("end"),
+            "{}",
+            excerpt.len()
+        );
     }
 
     #[test]
