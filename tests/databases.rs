@@ -1012,6 +1012,19 @@ fn postgres_cells_are_never_read_as_a_near_miss() {
             true,
         ),
         ("SELECT ROW(1, 'a')", "{ value: [1, a] }", true),
+        // A record cannot go back to the server to be printed: a field gaterun cannot decode
+        // fails the step (its message says to cast it), never a guess.
+        ("SELECT ROW(1, 'pg_class'::regclass)", "{ count: 1 }", false),
+        (
+            "SELECT ROW(1, 'pg_class'::regclass)::text",
+            "{ value: '(1,pg_class)' }",
+            true,
+        ),
+        (
+            "SELECT '[1,5)'::int4range, '10.0.0.1/8'::inet",
+            "{ rows: [['[1,5)', 10.0.0.1/8]] }",
+            true,
+        ),
     ];
     let p = Project::new();
     p.stage("s.yaml", &cell_cases_stage("postgres", cases));

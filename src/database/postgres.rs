@@ -694,8 +694,11 @@ pub async fn run(client: &Client, statement: &str, wants_rows: bool) -> super::S
                     match row.try_get::<_, super::pgcell::Cell>(i) {
                         Ok(c) => cells.push(c),
                         Err(e) => {
+                            // The decoder's own message is the error's source.
+                            let why = std::error::Error::source(&e)
+                                .map_or_else(|| e.to_string(), ToString::to_string);
                             return SqlOutcome::Failed(format!(
-                                "failed to read column {column}: {e}"
+                                "failed to read column {column}: {why}"
                             ));
                         }
                     }
