@@ -1011,7 +1011,8 @@ fn postgres_cells_are_never_read_as_a_near_miss() {
             "{ value: '10000-01-01 00:00:00' }",
             true,
         ),
-        ("SELECT ROW(1, 'a')", "{ value: [1, a] }", true),
+        ("SELECT ROW(1, 'a')", "{ value: { f1: 1, f2: a } }", true),
+        ("SELECT ROW(1, 'a')", "{ value: [1, a] }", false),
         // A record cannot go back to the server to be printed: a field gaterun cannot decode
         // fails the step (its message says to cast it), never a guess.
         ("SELECT ROW(1, 'pg_class'::regclass)", "{ count: 1 }", false),
@@ -1030,4 +1031,71 @@ fn postgres_cells_are_never_read_as_a_near_miss() {
     p.stage("s.yaml", &cell_cases_stage("postgres", cases));
     on_cluster(&p, &["stage", "0", "--jobs", "4"], 1);
     assert_cell_cases(&p, cases);
+}
+
+/// User-defined types: an enum is its label, a composite the object of its fields, a domain its
+/// base type; a composite holding a type gaterun cannot decode is printed by the server, also
+/// inside the gate's open transaction, which stays usable. An anonymous record cannot be sent
+/// back to be printed: a field gaterun cannot decode fails the step with what to do.
+#[test]
+fn postgres_user_types_read_as_values() {
+    if postgres_bin().is_none() {
+        return;
+    }
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        r#"
+stage: 0
+name: Types
+gates:
+  - id: user-types
+    title: user-defined types
+    database: postgres
+    steps:
+      - sql: |
+          CREATE TYPE mood AS ENUM ('sad', 'happy');
+          CREATE TYPE pair AS (a int, b numeric);
+          CREATE TYPE span AS (d interval, n int);
+          CREATE DOMAIN price AS numeric(10, 2) CHECK (VALUE >= 0);
+          CREATE TABLE t (m mood, p pair, c price, ms mood[]);
+          INSERT INTO t VALUES ('happy', ROW(1, 'Infinity'), 3.5, '{sad,happy}');
+      - sql: SELECT m, p, c, ms FROM t
+        expect: { rows: [[happy, { a: 1, b: Infinity }, 3.5, [sad, happy]]] }
+      - sql: SELECT c FROM t
+        expect: { value: { type: number, equals: 3.5 } }
+      - sql: BEGIN
+      - sql: SELECT ROW('1 day', 2)::span
+        expect: { value: '("1 day",2)' }
+      - sql: SELECT count(*) FROM t
+        expect: { value: 1 }
+      - sql: COMMIT
+  - id: anonymous-record
+    title: an anonymous record of an enum
+    database: postgres
+    steps:
+      - sql: CREATE TYPE mood AS ENUM ('sad', 'happy')
+      - sql: SELECT ROW('sad'::mood, 1)
+        expect: { count: 1 }
+"#,
+    );
+    on_cluster(&p, &["stage", "0"], 1);
+    let r = p.results("stage-00");
+    let gate = |id: &str| {
+        r["gates"]
+            .as_array()
+            .and_then(|g| g.iter().find(|g| g["id"] == id))
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(gate("user-types")["status"], "passed", "{}", gate_logs(&p));
+    assert_eq!(gate("anonymous-record")["status"], "failed");
+    let message = gate("anonymous-record")["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        message.contains("cannot be read: cast the record to text"),
+        "{message}"
+    );
 }

@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 use tokio_postgres::Client;
-use tokio_postgres::types::{FromSql, IsNull, Kind, ToSql, Type};
+use tokio_postgres::types::{Field, FromSql, IsNull, Kind, ToSql, Type};
 
 type Error = Box<dyn std::error::Error + Sync + Send>;
 
@@ -161,7 +161,8 @@ pub fn decode(ty: &Type, raw: &[u8]) -> Result<Option<Value>, Error> {
             Kind::Enum(_) => Value::from(std::str::from_utf8(raw)?),
             Kind::Domain(base) => return decode(base, raw),
             Kind::Array(member) => return array(member, raw),
-            Kind::Pseudo if *ty == Type::RECORD => return record(raw),
+            Kind::Composite(fields) => return record(raw, Some(fields)),
+            Kind::Pseudo if *ty == Type::RECORD => return record(raw, None),
             _ => return Ok(None),
         },
     }))
@@ -303,38 +304,43 @@ fn nest(dims: &[usize], items: &mut impl Iterator<Item = Value>) -> Value {
     }
 }
 
-/// An anonymous record (`SELECT ROW(1, 'a')`) as the array of its fields; `None` never, since
-/// a record cannot be sent back to be printed: a field of a type gaterun cannot decode is an
-/// error that says to cast it.
-fn record(raw: &[u8]) -> Result<Option<Value>, Error> {
+/// A record as the object PostgreSQL's `row_to_json` makes of it: a composite type's value keyed
+/// by its field names (`{a: 1, b: x}`), an anonymous record (`SELECT ROW(1, 'a')`) by `f1`,
+/// `f2`, …. A field gaterun cannot decode: `None` for a composite, which the server then
+/// prints; an error for an anonymous record, which cannot be sent back to be printed.
+fn record(raw: &[u8], composite: Option<&[Field]>) -> Result<Option<Value>, Error> {
     let mut r = Reader(raw);
     let n = r.len()?.ok_or("negative field count")?;
-    if n > raw.len() / 8 {
-        return Err("truncated record".into());
+    if n > raw.len() / 8 || composite.is_some_and(|f| f.len() != n) {
+        return Err("malformed record".into());
     }
-    let mut fields = Vec::with_capacity(n);
-    for _ in 0..n {
+    let cannot = |name: &str| -> Error {
+        format!("a record field of type {name} cannot be read: cast the record to text").into()
+    };
+    let mut fields = serde_json::Map::new();
+    for i in 0..n {
         let oid = r.i32()? as u32;
-        let Some(ty) = Type::from_oid(oid) else {
-            return Err(format!(
-                "a record field of type {oid} cannot be read: cast the record to text"
-            )
-            .into());
+        let (name, ty) = match composite.and_then(|f| f.get(i)) {
+            Some(f) => (f.name().to_owned(), f.type_().clone()),
+            None => (
+                format!("f{}", i + 1),
+                Type::from_oid(oid).ok_or_else(|| cannot(&format!("oid {oid}")))?,
+            ),
         };
-        fields.push(match r.len()? {
+        let value = match r.len()? {
             None => Value::Null,
-            Some(len) => decode(&ty, r.take(len)?)?.ok_or_else(|| {
-                format!(
-                    "a record field of type {} cannot be read: cast the record to text",
-                    ty.name()
-                )
-            })?,
-        });
+            Some(len) => match decode(&ty, r.take(len)?)? {
+                Some(v) => v,
+                None if composite.is_some() => return Ok(None),
+                None => return Err(cannot(ty.name())),
+            },
+        };
+        fields.insert(name, value);
     }
     if !r.0.is_empty() {
         return Err("trailing bytes after record".into());
     }
-    Ok(Some(Value::Array(fields)))
+    Ok(Some(Value::Object(fields)))
 }
 
 /// NUMERIC's binary form — digit count, weight, sign, display scale, then base-10000 digits —
@@ -529,6 +535,23 @@ mod tests {
             .flat_map(int4)
             .collect();
         assert!(array(&Type::INT4, &lying).is_err());
+    }
+
+    #[test]
+    fn an_anonymous_record_is_an_object_of_f1_f2() {
+        let mut raw = Vec::new();
+        raw.extend(2_i32.to_be_bytes());
+        raw.extend(23_u32.to_be_bytes());
+        raw.extend(4_i32.to_be_bytes());
+        raw.extend(7_i32.to_be_bytes());
+        raw.extend(25_u32.to_be_bytes());
+        raw.extend((-1_i32).to_be_bytes());
+        let got = decode(&Type::RECORD, &raw).expect("record");
+        assert_eq!(got, Some(json!({"f1": 7, "f2": null})));
+        // A field of a type only the server knows.
+        raw[4..8].copy_from_slice(&99_999_u32.to_be_bytes());
+        assert!(decode(&Type::RECORD, &raw).is_err());
+        assert!(decode(&Type::RECORD, &raw[..10]).is_err());
     }
 
     #[test]
