@@ -836,3 +836,266 @@ fn sqlalchemy_migrates_sqlite_and_postgres_from_database_url_as_given() {
     }
     migrations_through(&["sqlalchemy"]);
 }
+
+/// A stage of one gate per case: a statement, its `expect`, and whether the gate must pass
+/// (the value as the database prints it) or fail (a near miss).
+fn cell_cases_stage(db: &str, cases: &[(&str, &str, bool)]) -> String {
+    let mut yaml = String::from("stage: 0\nname: Cells\ngates:\n");
+    for (i, (sql, expect, _)) in cases.iter().enumerate() {
+        yaml.push_str(&format!(
+            "  - id: case-{i}\n    title: case {i}\n    database: {db}\n    sql: |\n      {sql}\n    expect: {expect}\n"
+        ));
+    }
+    yaml
+}
+
+/// Every case's gate passed or failed as the case says; on a wrong one, all of them are shown.
+fn assert_cell_cases(p: &Project, cases: &[(&str, &str, bool)]) {
+    let r = p.results("stage-00");
+    let gates = r["gates"].as_array().cloned().unwrap_or_default();
+    assert_eq!(gates.len(), cases.len());
+    let wrong: Vec<String> = cases
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (sql, expect, pass))| {
+            let gate = gates.iter().find(|g| g["id"] == format!("case-{i}"))?;
+            let want = if *pass { "passed" } else { "failed" };
+            (gate["status"] != want).then(|| {
+                format!(
+                    "{sql} with {expect}: want {want}, got {} ({})",
+                    gate["status"], gate["message"]
+                )
+            })
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{}\n{}", wrong.join("\n"), gate_logs(p));
+}
+
+/// SQLite cells a gate compares exactly: infinities are the strings PostgreSQL prints (SQLite
+/// itself turns NaN into NULL), a BLOB is `{bytes: hex}` and never a string.
+#[test]
+fn sqlite_cells_are_never_read_as_a_near_miss() {
+    let cases: &[(&str, &str, bool)] = &[
+        ("SELECT 1e999", "{ value: Infinity }", true),
+        ("SELECT 1e999", "{ value: null }", false),
+        ("SELECT 1e999", "{ value: { type: number } }", false),
+        ("SELECT 1e999", "{ value: { ge: 0 } }", false),
+        ("SELECT -1e999", "{ value: -Infinity }", true),
+        ("SELECT -1e999", "{ value: { le: 0 } }", false),
+        ("SELECT -1e999", "{ value: Infinity }", false),
+        ("SELECT 2.5", "{ value: 2.5 }", true),
+        // `value: null` expects NULL; it is not a missing `value`.
+        ("SELECT NULL", "{ value: null }", true),
+        ("SELECT 0", "{ value: null }", false),
+        ("SELECT x'41'", "{ value: { bytes: \"41\" } }", true),
+        ("SELECT x'41'", "{ value: A }", false),
+        ("SELECT x'41'", "{ value: '\\x41' }", false),
+        ("SELECT x'41'", "{ value: { type: string } }", false),
+        ("SELECT x'41'", "{ value: { bytes: \"42\" } }", false),
+        ("SELECT 'A'", "{ value: { bytes: \"41\" } }", false),
+        (
+            "SELECT x'00ff', 1e999, NULL",
+            "{ rows: [[{ bytes: \"00ff\" }, Infinity, null]] }",
+            true,
+        ),
+        (
+            "SELECT x'00ff', 1e999, NULL",
+            "{ rows: [['\\x00ff', Infinity, null]] }",
+            false,
+        ),
+    ];
+    let p = Project::new();
+    p.stage("s.yaml", &cell_cases_stage("sqlite", cases));
+    p.run(&["stage", "0"]).code(1);
+    assert_cell_cases(&p, cases);
+}
+
+/// PostgreSQL cells a gate compares exactly: numeric and float infinities and NaN are the
+/// strings PostgreSQL prints, never 0 or null; numerics keep every digit; JSON too deep to
+/// parse stays text; bytea is `{bytes: hex}`; what gaterun has no decoder for (money,
+/// interval, `infinity` timestamps, arrays of those) is printed by the server.
+#[test]
+fn postgres_cells_are_never_read_as_a_near_miss() {
+    if postgres_bin().is_none() {
+        return;
+    }
+    let deep = "SELECT (repeat('[', 200) || '1' || repeat(']', 200))::jsonb";
+    let tiny = "SELECT ('0.' || repeat('0', 999) || '1')::numeric";
+    let cases: &[(&str, &str, bool)] = &[
+        ("SELECT 'Infinity'::numeric", "{ value: Infinity }", true),
+        ("SELECT 'Infinity'::numeric", "{ value: 0 }", false),
+        (
+            "SELECT 'Infinity'::numeric",
+            "{ value: { type: number } }",
+            false,
+        ),
+        ("SELECT 'Infinity'::numeric", "{ value: { le: 0 } }", false),
+        ("SELECT 'Infinity'::numeric", "{ value: null }", false),
+        ("SELECT '-Infinity'::numeric", "{ value: -Infinity }", true),
+        (
+            "SELECT '-Infinity'::numeric",
+            "{ value: { le: 0, ge: 0, type: integer } }",
+            false,
+        ),
+        ("SELECT '-Infinity'::numeric", "{ value: { lt: 0 } }", false),
+        ("SELECT 'NaN'::numeric", "{ value: NaN }", true),
+        ("SELECT 'NaN'::numeric", "{ value: 0 }", false),
+        ("SELECT 'NaN'::numeric", "{ value: null }", false),
+        ("SELECT 'Infinity'::float8", "{ value: Infinity }", true),
+        ("SELECT 'Infinity'::float8", "{ value: null }", false),
+        ("SELECT '-Infinity'::float4", "{ value: -Infinity }", true),
+        ("SELECT '-Infinity'::float4", "{ value: { lt: 0 } }", false),
+        ("SELECT 'NaN'::float8", "{ value: NaN }", true),
+        ("SELECT 'NaN'::float8", "{ value: null }", false),
+        ("SELECT 0.1::float4", "{ value: 0.1 }", true),
+        (
+            "SELECT 0.1::float4",
+            "{ value: 0.10000000149011612 }",
+            false,
+        ),
+        ("SELECT '1e-400'::numeric", "{ value: 1e-400 }", true),
+        ("SELECT '1e-400'::numeric", "{ value: 0 }", false),
+        ("SELECT '1e-400'::numeric", "{ value: 1e-399 }", false),
+        (tiny, "{ value: 1e-1000 }", true),
+        (tiny, "{ value: 0 }", false),
+        ("SELECT 12345.670::numeric", "{ value: 12345.67 }", true),
+        ("SELECT 12345.670::numeric", "{ value: 12345.671 }", false),
+        (deep, "{ value: { matches: '^\\[{200}1\\]{200}$' } }", true),
+        (deep, "{ value: null }", false),
+        ("SELECT '[[1]]'::jsonb", "{ value: [[1]] }", true),
+        ("SELECT 'A'::bytea", "{ value: { bytes: \"41\" } }", true),
+        ("SELECT 'A'::bytea", "{ value: A }", false),
+        ("SELECT 'A'::bytea", "{ value: '\\x41' }", false),
+        ("SELECT 1.5::money", "{ value: $1.50 }", true),
+        ("SELECT 1.5::money", "{ value: 1.5 }", false),
+        (
+            "SELECT '1 day 02:03:04'::interval",
+            "{ value: 1 day 02:03:04 }",
+            true,
+        ),
+        (
+            "SELECT '1 day 02:03:04'::interval",
+            "{ value: null }",
+            false,
+        ),
+        (
+            "SELECT ARRAY[1.50, 'Infinity', 'NaN', NULL]::numeric[]",
+            "{ value: [1.5, Infinity, NaN, null] }",
+            true,
+        ),
+        (
+            "SELECT ARRAY[1.50, 'Infinity', 'NaN', NULL]::numeric[]",
+            "{ value: [1.5, 0, null, null] }",
+            false,
+        ),
+        (
+            "SELECT ARRAY[[1, 2], [3, 4]]",
+            "{ value: [[1, 2], [3, 4]] }",
+            true,
+        ),
+        (
+            "SELECT ARRAY['1 day'::interval]",
+            "{ value: '{\"1 day\"}' }",
+            true,
+        ),
+        ("SELECT 'infinity'::timestamp", "{ value: infinity }", true),
+        ("SELECT 'infinity'::timestamp", "{ value: null }", false),
+        ("SELECT '1960-02-29'::date", "{ value: '1960-02-29' }", true),
+        (
+            "SELECT '1969-12-31 23:59:59.5'::timestamp",
+            "{ value: '1969-12-31 23:59:59.500000' }",
+            true,
+        ),
+        (
+            "SELECT '10000-01-01'::timestamp",
+            "{ value: '10000-01-01 00:00:00' }",
+            true,
+        ),
+        ("SELECT ROW(1, 'a')", "{ value: { f1: 1, f2: a } }", true),
+        ("SELECT ROW(1, 'a')", "{ value: [1, a] }", false),
+        // A record cannot go back to the server to be printed: a field gaterun cannot decode
+        // fails the step (its message says to cast it), never a guess.
+        ("SELECT ROW(1, 'pg_class'::regclass)", "{ count: 1 }", false),
+        (
+            "SELECT ROW(1, 'pg_class'::regclass)::text",
+            "{ value: '(1,pg_class)' }",
+            true,
+        ),
+        (
+            "SELECT '[1,5)'::int4range, '10.0.0.1/8'::inet",
+            "{ rows: [['[1,5)', 10.0.0.1/8]] }",
+            true,
+        ),
+    ];
+    let p = Project::new();
+    p.stage("s.yaml", &cell_cases_stage("postgres", cases));
+    on_cluster(&p, &["stage", "0", "--jobs", "4"], 1);
+    assert_cell_cases(&p, cases);
+}
+
+/// User-defined types: an enum is its label, a composite the object of its fields, a domain its
+/// base type; a composite holding a type gaterun cannot decode is printed by the server, also
+/// inside the gate's open transaction, which stays usable. An anonymous record cannot be sent
+/// back to be printed: a field gaterun cannot decode fails the step with what to do.
+#[test]
+fn postgres_user_types_read_as_values() {
+    if postgres_bin().is_none() {
+        return;
+    }
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        r#"
+stage: 0
+name: Types
+gates:
+  - id: user-types
+    title: user-defined types
+    database: postgres
+    steps:
+      - sql: |
+          CREATE TYPE mood AS ENUM ('sad', 'happy');
+          CREATE TYPE pair AS (a int, b numeric);
+          CREATE TYPE span AS (d interval, n int);
+          CREATE DOMAIN price AS numeric(10, 2) CHECK (VALUE >= 0);
+          CREATE TABLE t (m mood, p pair, c price, ms mood[]);
+          INSERT INTO t VALUES ('happy', ROW(1, 'Infinity'), 3.5, '{sad,happy}');
+      - sql: SELECT m, p, c, ms FROM t
+        expect: { rows: [[happy, { a: 1, b: Infinity }, 3.5, [sad, happy]]] }
+      - sql: SELECT c FROM t
+        expect: { value: { type: number, equals: 3.5 } }
+      - sql: BEGIN
+      - sql: SELECT ROW('1 day', 2)::span
+        expect: { value: '("1 day",2)' }
+      - sql: SELECT count(*) FROM t
+        expect: { value: 1 }
+      - sql: COMMIT
+  - id: anonymous-record
+    title: an anonymous record of an enum
+    database: postgres
+    steps:
+      - sql: CREATE TYPE mood AS ENUM ('sad', 'happy')
+      - sql: SELECT ROW('sad'::mood, 1)
+        expect: { count: 1 }
+"#,
+    );
+    on_cluster(&p, &["stage", "0"], 1);
+    let r = p.results("stage-00");
+    let gate = |id: &str| {
+        r["gates"]
+            .as_array()
+            .and_then(|g| g.iter().find(|g| g["id"] == id))
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(gate("user-types")["status"], "passed", "{}", gate_logs(&p));
+    assert_eq!(gate("anonymous-record")["status"], "failed");
+    let message = gate("anonymous-record")["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        message.contains("cannot be read: cast the record to text"),
+        "{message}"
+    );
+}

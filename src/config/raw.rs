@@ -173,6 +173,7 @@ pub struct RawExpect {
     pub open: Option<bool>,
     pub rows: Option<Vec<Vec<ExactValue>>>,
     pub count: Option<u64>,
+    #[serde(default, deserialize_with = "present")]
     pub value: Option<ExactValue>,
     pub error: Option<Sp<OneOrMany<RawPattern>>>,
     pub exists: Option<bool>,
@@ -366,6 +367,12 @@ impl Sp<Scalar> {
             _ => self.value.0.clone(),
         }
     }
+}
+
+/// `value: null` expects a NULL cell; serde's `Option` would read it as no `value` at all, an
+/// expectation that holds for anything.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ExactValue>, D::Error> {
+    ExactValue::deserialize(d).map(Some)
 }
 
 impl<'de> Deserialize<'de> for ExactValue {

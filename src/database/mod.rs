@@ -4,6 +4,7 @@
 //! tablespaces and databases a gate creates there go when it ends (`global`).
 
 pub mod global;
+pub mod pgcell;
 pub mod postgres;
 pub mod sqlite;
 
@@ -108,4 +109,24 @@ pub async fn execute(
             Ok(postgres::run(client, statement, wants_rows).await)
         }
     }
+}
+
+/// A floating-point cell. JSON has no infinities or NaN, so they are the strings PostgreSQL
+/// prints (`Infinity`, `-Infinity`, `NaN`): never null, never a number.
+pub fn float_cell(f: f64) -> serde_json::Value {
+    if f.is_nan() {
+        return serde_json::Value::from("NaN");
+    }
+    match serde_json::Number::from_f64(f) {
+        Some(n) => serde_json::Value::Number(n),
+        None if f > 0.0 => serde_json::Value::from("Infinity"),
+        None => serde_json::Value::from("-Infinity"),
+    }
+}
+
+/// A BLOB or `bytea` cell: `{"bytes": "<lower-case hex>"}`, an object, so no string (not `"A"`,
+/// not psql's `"\x41"`) ever equals binary data.
+pub fn bytes_cell(b: &[u8]) -> serde_json::Value {
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    serde_json::json!({ "bytes": hex })
 }

@@ -691,175 +691,26 @@ pub async fn run(client: &Client, statement: &str, wants_rows: bool) -> super::S
             for row in rows {
                 let mut cells = Vec::with_capacity(columns.len());
                 for (i, column) in columns.iter().enumerate() {
-                    match row.try_get::<_, Cell>(i) {
-                        Ok(c) => cells.push(c.0),
+                    match row.try_get::<_, super::pgcell::Cell>(i) {
+                        Ok(c) => cells.push(c),
                         Err(e) => {
+                            // The decoder's own message is the error's source.
+                            let why = std::error::Error::source(&e)
+                                .map_or_else(|| e.to_string(), ToString::to_string);
                             return SqlOutcome::Failed(format!(
-                                "failed to read column {column}: {e}"
+                                "failed to read column {column}: {why}"
                             ));
                         }
                     }
                 }
                 out.push(cells);
             }
-            SqlOutcome::Rows { columns, rows: out }
+            match super::pgcell::resolve(client, out).await {
+                Ok(rows) => SqlOutcome::Rows { columns, rows },
+                Err(e) => SqlOutcome::Failed(format!("failed to read a cell: {e}")),
+            }
         }
     }
-}
-
-/// Any PostgreSQL value as JSON: numbers, booleans, text; timestamps as RFC 3339; what has no
-/// JSON form as text.
-struct Cell(serde_json::Value);
-
-impl<'a> tokio_postgres::types::FromSql<'a> for Cell {
-    fn from_sql(
-        ty: &tokio_postgres::types::Type,
-        raw: &'a [u8],
-    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
-        use serde_json::Value;
-        use tokio_postgres::types::Type;
-        let v = match *ty {
-            Type::BOOL => Value::from(bool::from_sql(ty, raw)?),
-            Type::INT2 => Value::from(i16::from_sql(ty, raw)?),
-            Type::INT4 => Value::from(i32::from_sql(ty, raw)?),
-            Type::INT8 => Value::from(i64::from_sql(ty, raw)?),
-            Type::OID => Value::from(u32::from_sql(ty, raw)?),
-            Type::FLOAT4 => float(f64::from(f32::from_sql(ty, raw)?)),
-            Type::FLOAT8 => float(f64::from_sql(ty, raw)?),
-            Type::NUMERIC => numeric(raw).unwrap_or(Value::Null),
-            Type::JSON => serde_json::from_slice(raw).unwrap_or(Value::Null),
-            Type::JSONB => {
-                serde_json::from_slice(raw.get(1..).unwrap_or_default()).unwrap_or(Value::Null)
-            }
-            Type::TIMESTAMP | Type::TIMESTAMPTZ => {
-                let micros = i64::from_sql(&Type::INT8, raw)?;
-                Value::from(timestamp(micros, *ty == Type::TIMESTAMPTZ))
-            }
-            Type::DATE => {
-                let days = i32::from_sql(&Type::INT4, raw)?;
-                let ts = timestamp(i64::from(days) * 86_400_000_000, false);
-                Value::from(ts.get(..10).unwrap_or(&ts).to_owned())
-            }
-            Type::UUID if raw.len() == 16 => {
-                let h: String = raw.iter().map(|b| format!("{b:02x}")).collect();
-                Value::from(format!(
-                    "{}-{}-{}-{}-{}",
-                    &h[..8],
-                    &h[8..12],
-                    &h[12..16],
-                    &h[16..20],
-                    &h[20..]
-                ))
-            }
-            _ => match std::str::from_utf8(raw) {
-                Ok(s) => Value::from(s),
-                Err(_) => Value::from(format!(
-                    "\\x{}",
-                    raw.iter().map(|b| format!("{b:02x}")).collect::<String>()
-                )),
-            },
-        };
-        Ok(Cell(v))
-    }
-
-    fn from_sql_null(
-        _: &tokio_postgres::types::Type,
-    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(Cell(serde_json::Value::Null))
-    }
-
-    fn accepts(_: &tokio_postgres::types::Type) -> bool {
-        true
-    }
-}
-
-fn float(f: f64) -> serde_json::Value {
-    serde_json::Number::from_f64(f)
-        .map(serde_json::Value::Number)
-        .unwrap_or(serde_json::Value::Null)
-}
-
-/// Microseconds since 2000-01-01 as RFC 3339 (UTC).
-fn timestamp(micros: i64, zone: bool) -> String {
-    const EPOCH_2000: u64 = 946_684_800;
-    let t = if micros >= 0 {
-        std::time::UNIX_EPOCH
-            + Duration::from_secs(EPOCH_2000)
-            + Duration::from_micros(micros as u64)
-    } else {
-        std::time::UNIX_EPOCH + Duration::from_secs(EPOCH_2000)
-            - Duration::from_micros(micros.unsigned_abs())
-    };
-    let text = humantime::format_rfc3339_micros(t).to_string();
-    let text = text
-        .trim_end_matches('Z')
-        .trim_end_matches(".000000")
-        .to_owned();
-    if zone {
-        format!("{text}Z")
-    } else {
-        text.replace('T', " ")
-    }
-}
-
-/// NUMERIC's binary form: digit count, weight, sign, scale, then base-10000 digits.
-fn numeric(raw: &[u8]) -> Option<serde_json::Value> {
-    let word =
-        |i: usize| -> Option<i16> { Some(i16::from_be_bytes([*raw.get(i)?, *raw.get(i + 1)?])) };
-    let (ndigits, weight, sign, scale) = (
-        word(0)? as usize,
-        word(2)?,
-        word(4)? as u16,
-        word(6)? as usize,
-    );
-    if sign == 0xC000 {
-        return Some(serde_json::Value::from("NaN"));
-    }
-    let digits: Vec<i16> = (0..ndigits)
-        .map(|k| word(8 + 2 * k))
-        .collect::<Option<_>>()?;
-    let mut int_part = String::new();
-    for k in 0..=weight.max(0) as usize {
-        let d = if weight >= 0 {
-            digits.get(k).copied().unwrap_or(0)
-        } else {
-            0
-        };
-        if int_part.is_empty() {
-            int_part = d.to_string()
-        } else {
-            int_part.push_str(&format!("{d:04}"))
-        }
-    }
-    if weight < 0 {
-        int_part = "0".to_owned();
-    }
-    let mut frac = String::new();
-    let first_frac = (weight + 1).max(0) as usize;
-    for k in 0..(-(weight + 1)).max(0) as usize {
-        let _ = k;
-        frac.push_str("0000");
-    }
-    for d in digits.iter().skip(first_frac) {
-        frac.push_str(&format!("{d:04}"));
-    }
-    frac.truncate(scale);
-    while frac.len() < scale {
-        frac.push('0');
-    }
-    let text = if scale > 0 {
-        format!("{int_part}.{frac}")
-    } else {
-        int_part
-    };
-    let text = if sign == 0x4000 {
-        format!("-{text}")
-    } else {
-        text
-    };
-    serde_json::from_str(&text)
-        .ok()
-        .or(Some(serde_json::Value::from(text)))
 }
 
 #[cfg(test)]
