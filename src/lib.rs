@@ -232,15 +232,10 @@ async fn execute(loaded: &Loaded, runs: Vec<runner::StageRun>, cli: &Cli) -> Res
         cli::Progress::Auto => std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(),
     };
     let github = reporter::github::enabled(cli.common.github);
+    let secrets = runner::Secrets::declared(&loaded.stages);
     if github {
-        // Mask every secret a selected gate declares, before anything could print it.
-        let values: Vec<String> = runs
-            .iter()
-            .flat_map(|r| r.selected.iter().map(|&i| &r.stage.gates[i]))
-            .flat_map(|g| g.secrets.iter())
-            .filter_map(|name| std::env::var(name).ok())
-            .collect();
-        reporter::github::Github::mask(&values);
+        // Mask every declared secret, before anything could print it.
+        reporter::github::Github::mask(&secrets.values);
     }
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let reporter = tokio::spawn(reporter::run(
@@ -265,6 +260,7 @@ async fn execute(loaded: &Loaded, runs: Vec<runner::StageRun>, cli: &Cli) -> Res
         http: steps::Http::default(),
         postgres: database::postgres::Provider::new(&tmp_root),
         repeat: cli.common.repeat,
+        secrets,
     });
     let settings = runner::Settings {
         jobs: cli

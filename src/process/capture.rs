@@ -131,11 +131,15 @@ impl CappedBuffer {
 /// tail at the very start / a secret's head at the very end (what a cut left of it).
 pub fn mask_bytes(data: &[u8], secrets: &[String], cut_before: bool, cut_after: bool) -> Vec<u8> {
     let mut out = data.to_vec();
-    for secret in secrets
+    // Longest first: a secret inside another (`KEY_ID` in `API_KEY`) must not mask part of the
+    // longer one and leave the rest in clear.
+    let mut ordered: Vec<&[u8]> = secrets
         .iter()
         .map(|s| s.as_bytes())
         .filter(|s| !s.is_empty())
-    {
+        .collect();
+    ordered.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for secret in ordered {
         out = replace_all(&out, secret);
         if cut_after
             && let Some(k) = (1..secret.len())

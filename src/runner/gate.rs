@@ -52,12 +52,9 @@ pub async fn run(
             result.message = Some(message);
         }
         Ok(((vars, services, mut fixed), tmp)) => {
-            secrets = gate
-                .secrets
-                .iter()
-                .filter_map(|s| vars.get(s).cloned())
-                .filter(|v| !v.is_empty())
-                .collect();
+            // Every secret of the project, whichever gate declares it: a gate that does not
+            // declare one may still print it (from a file, a service, a response).
+            secrets = rc.secrets.values.clone();
             let mut ctx = GateCtx {
                 vars,
                 typed: Default::default(),
@@ -223,6 +220,12 @@ fn environment(
 ) -> Result<(Vars, Fixed), String> {
     let mut vars: Vars = std::env::vars().collect();
     vars.remove(process::TOKEN_VAR);
+    // A secret reaches only the gates that declare it.
+    for name in &rc.secrets.names {
+        if !gate.secrets.contains(name) {
+            vars.remove(name);
+        }
+    }
     let builtins = [
         ("GATE_ID", gate.id.clone()),
         ("GATE_TMP", tmp.display().to_string()),

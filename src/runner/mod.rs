@@ -28,6 +28,33 @@ pub struct RunContext {
     pub postgres: crate::database::postgres::Provider,
     /// `--repeat N`: runs of each gate.
     pub repeat: u32,
+    /// Every secret any gate of the project declares: the names, kept from the environment of
+    /// the gates that do not declare them, and the values set, masked in every gate's output.
+    pub secrets: Secrets,
+}
+
+/// The project's declared secrets.
+#[derive(Debug, Default, Clone)]
+pub struct Secrets {
+    pub names: std::collections::BTreeSet<String>,
+    pub values: Vec<String>,
+}
+
+impl Secrets {
+    /// Every `secrets:` name of every gate, with its value from gaterun's environment.
+    pub fn declared(stages: &[crate::config::Stage]) -> Secrets {
+        let names: std::collections::BTreeSet<String> = stages
+            .iter()
+            .flat_map(|s| &s.gates)
+            .flat_map(|g| g.secrets.iter().cloned())
+            .collect();
+        let values = names
+            .iter()
+            .filter_map(|n| std::env::var(n).ok())
+            .filter(|v| !v.is_empty())
+            .collect();
+        Secrets { names, values }
+    }
 }
 
 impl RunContext {

@@ -1,0 +1,76 @@
+//! Secrets: a declared secret reaches only the gates that declare it, and is masked in every
+//! gate's output and every file, longest first (a secret inside another leaves no rest).
+
+mod common;
+
+use common::Project;
+
+const ID_PART: &str = "AKIA7TESTKEY";
+const SECRET_KEY: &str = "AKIA7TESTKEY.s3cretPartOfTheKey99";
+
+#[test]
+fn a_secret_reaches_only_its_gates_and_is_masked_everywhere() {
+    let p = Project::new();
+    p.file("leak.txt", &format!("from a file: {SECRET_KEY}\n"));
+    p.stage(
+        "00.yaml",
+        r#"
+stage: 0
+name: Secrets
+gates:
+  - id: declares
+    title: declares both, one inside the other
+    secrets: [ID_PART, SECRET_KEY]
+    steps:
+      - run: 'echo "id=$ID_PART key=$SECRET_KEY"'
+      - run: 'echo "$SECRET_KEY"; exit 1'
+  - id: undeclared
+    title: declares none, so sees none
+    steps:
+      - run: 'test -z "${SECRET_KEY:-}" && test -z "${ID_PART:-}" && ! env | grep -q AKIA7'
+      - run: cat leak.txt; exit 1
+"#,
+    );
+    let out = p
+        .cmd(&["stage", "0", "--verbose"])
+        .env("ID_PART", ID_PART)
+        .env("SECRET_KEY", SECRET_KEY)
+        .output()
+        .expect("run gaterun");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let results = p.results("stage-00");
+    let gates = results["gates"].as_array().expect("gates");
+    // The undeclared gate's first step passed: no secret in its environment.
+    let undeclared = gates
+        .iter()
+        .find(|g| g["id"] == "undeclared")
+        .expect("gate");
+    assert_eq!(undeclared["steps"][0]["status"], "passed", "{undeclared}");
+    let mut files = Vec::new();
+    common::collect_files(&p.path().join("evidence"), &mut files);
+    let mut texts: Vec<(String, String)> = files
+        .iter()
+        .map(|f| {
+            (
+                f.display().to_string(),
+                String::from_utf8_lossy(&std::fs::read(f).expect("read")).into_owned(),
+            )
+        })
+        .collect();
+    texts.push(("stdout".into(), stdout));
+    texts.push(("stderr".into(), stderr));
+    for (name, text) in &texts {
+        for piece in ["s3cretPartOfTheKey99", ID_PART, "AKIA7TESTKEY"] {
+            assert!(!text.contains(piece), "{piece} in {name}:\n{text}");
+        }
+    }
+    // The masked text is there: the gates did print it.
+    let log =
+        std::fs::read_to_string(p.evidence("phase-1/stage-00/logs/undeclared.log")).expect("log");
+    assert!(log.contains("from a file: ***"), "{log}");
+    let log =
+        std::fs::read_to_string(p.evidence("phase-1/stage-00/logs/declares.log")).expect("log");
+    assert!(log.contains("id=*** key=***"), "{log}");
+}
