@@ -14,6 +14,7 @@ pub mod expect;
 pub mod init;
 pub mod merge;
 pub mod plan;
+pub mod ports;
 pub mod process;
 pub mod reporter;
 pub mod results;

@@ -1,18 +1,24 @@
-//! Background services of a gate: a free port each, started in the order written, waited for
-//! with a readiness probe, stopped in reverse order (SIGTERM to the process group, `grace`,
-//! SIGKILL). A service that exits before it is ready fails the gate at once, with its status
-//! and last output line, never by waiting out the ready timeout.
+//! Background services of a gate: a port each (leased machine-wide, see [`crate::ports`]),
+//! started in the order written, waited for with a readiness probe, stopped in reverse order
+//! (SIGTERM to the process group, `grace`, SIGKILL).
+//!
+//! A service that exits before it is ready fails the gate at once, with its status and last
+//! output line, never by waiting out the ready timeout. So does one that exits while the gate
+//! runs, unless a `stop`/`restart` step asked for it or it says `may_exit: true`: each service
+//! has a waiter task that records its exit the moment it happens, and [`watch`] races every
+//! step (and the pauses of `eventually`) against those records. A probe that answers counts
+//! only when the listener on its port belongs to the service's own processes: an answer from
+//! another program on a port the service could not bind is not readiness.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::io;
-use std::net::{Ipv4Addr, TcpListener};
 use std::process::{ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::Child;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::{Command, Probe, ServiceDef, Signal};
@@ -21,44 +27,97 @@ use crate::process::{self, CappedBuffer};
 use crate::steps::{Deadline, Failure, GateCtx};
 use crate::vars;
 
+pub use crate::ports::PortLease;
+
 /// What a service keeps of its own output, for the "last output" of a failure.
 const TAIL_CAP: usize = 64 * 1024;
 /// A line longer than this is cut into pieces in the log.
 const LINE_CAP: usize = 64 * 1024;
+/// Every process of a service inherits `GATERUN_SERVICE=<name>` (besides the gate's token), so
+/// one that daemonized out of the service's process group is still known as the service's.
+const SERVICE_VAR: &str = "GATERUN_SERVICE";
 
-static PORTS: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
-
-fn ports() -> MutexGuard<'static, Option<HashSet<u16>>> {
-    PORTS.lock().unwrap_or_else(|e| e.into_inner())
+/// The exits of a gate's services, as they happen: each service's waiter task records its
+/// exit in the service's [`ExitCell`], then bumps this counter, which wakes whoever watches.
+#[derive(Clone)]
+pub struct Exits {
+    bumps: Arc<watch::Sender<u64>>,
+    /// Set when the gate stops everything it runs (a timeout, an interrupt): the exits that
+    /// follow are gaterun's doing, not the services'.
+    ending: Arc<AtomicBool>,
 }
 
-/// A free TCP port on 127.0.0.1, held for this gaterun process until dropped, so two gates
-/// running at once never get the same one.
-#[derive(Debug)]
-pub struct PortLease(pub u16);
-
-impl PortLease {
-    pub fn allocate() -> io::Result<PortLease> {
-        for _ in 0..64 {
-            let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
-                .local_addr()?
-                .port();
-            let mut held = ports();
-            if held.get_or_insert_with(HashSet::new).insert(port) {
-                return Ok(PortLease(port));
-            }
+impl Default for Exits {
+    fn default() -> Self {
+        Exits {
+            bumps: Arc::new(watch::channel(0).0),
+            ending: Arc::new(AtomicBool::new(false)),
         }
-        Err(io::Error::new(
-            io::ErrorKind::AddrInUse,
-            "no free port found",
-        ))
     }
 }
 
-impl Drop for PortLease {
-    fn drop(&mut self) {
-        if let Some(set) = ports().as_mut() {
-            set.remove(&self.0);
+impl Exits {
+    /// The gate is about to stop all its processes: their exits are no longer news.
+    pub fn gate_ending(&self) {
+        self.ending.store(true, Ordering::Relaxed);
+    }
+
+    fn bump(&self) {
+        self.bumps.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// The exit status of `cell`'s process, once it has exited.
+    async fn wait(&self, cell: &ExitCell) -> String {
+        let mut rx = self.bumps.subscribe();
+        loop {
+            // Marked seen before looking: an exit recorded after the look wakes `changed`.
+            rx.borrow_and_update();
+            if let Some(status) = cell.status.get() {
+                return status.clone();
+            }
+            if rx.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+}
+
+/// One run of a service's process: its exit status once it exited, and whether a `stop` asked
+/// for that exit.
+#[derive(Default)]
+struct ExitCell {
+    status: OnceLock<String>,
+    expected: AtomicBool,
+}
+
+/// Resolves with the index of the first service that has exited while the gate ran — not
+/// asked to by a `stop`/`restart`, not `may_exit` — and never while the gate is being stopped
+/// or interrupted. Owns what it needs, so a step can borrow the gate meanwhile.
+pub fn watch(ctx: &GateCtx) -> impl std::future::Future<Output = usize> + Send + 'static {
+    let cells: Vec<(usize, Arc<ExitCell>)> = ctx
+        .services
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.def.may_exit)
+        .filter_map(|(i, s)| Some((i, s.exit.clone()?)))
+        .collect();
+    let exits = ctx.exits.clone();
+    let cancel = ctx.cancel.clone();
+    async move {
+        let mut rx = exits.bumps.subscribe();
+        loop {
+            rx.borrow_and_update();
+            let quiet = exits.ending.load(Ordering::Relaxed) || *cancel.borrow();
+            if !quiet
+                && let Some((i, _)) = cells
+                    .iter()
+                    .find(|(_, c)| c.status.get().is_some() && !c.expected.load(Ordering::Relaxed))
+            {
+                return *i;
+            }
+            if rx.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
         }
     }
 }
@@ -66,8 +125,10 @@ impl Drop for PortLease {
 pub struct Service {
     pub def: ServiceDef,
     pub port: PortLease,
-    child: Option<Child>,
     pid: Option<u32>,
+    /// The current run of its process, from spawn until a stop (or a start after it exited)
+    /// collects it.
+    exit: Option<Arc<ExitCell>>,
     tail: Arc<Mutex<CappedBuffer>>,
     /// Set by the output reader when a line matches a `ready.log` pattern.
     log_ready: Arc<AtomicBool>,
@@ -79,16 +140,22 @@ impl Service {
         Ok(Service {
             def,
             port: PortLease::allocate()?,
-            child: None,
             pid: None,
+            exit: None,
             tail: Arc::new(Mutex::new(CappedBuffer::new(TAIL_CAP))),
             log_ready: Arc::new(AtomicBool::new(false)),
             readers: Vec::new(),
         })
     }
 
+    /// Started and not collected yet (it may have exited meanwhile).
     pub fn running(&self) -> bool {
-        self.child.is_some()
+        self.exit.is_some()
+    }
+
+    /// Started, and its process has not exited.
+    fn alive(&self) -> bool {
+        self.exit.as_ref().is_some_and(|c| c.status.get().is_none())
     }
 
     fn last_line(&self) -> String {
@@ -114,10 +181,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Start service `i` and wait until its probe says it is ready.
 pub async fn start(ctx: &mut GateCtx, i: usize, gate_deadline: &Deadline) -> Result<(), Failure> {
     let name = ctx.services[i].def.name.clone();
-    if ctx.services[i].running() {
+    if ctx.services[i].alive() {
         return Err(Failure::Check(format!(
             "service `{name}` is already running"
         )));
+    }
+    if let Some(status) = collect(ctx, i).await {
+        // A `may_exit` service that ended on its own, started again.
+        ctx.log_line(&format!("── service {name} had exited ({status})"));
     }
     spawn(ctx, i)?;
     wait_ready(ctx, i, gate_deadline).await
@@ -135,6 +206,7 @@ fn spawn(ctx: &mut GateCtx, i: usize) -> Result<(), Failure> {
     }
     let mut cmd = process::gate_command(&svc.def.command, &env, &ctx.token, &ctx.workdir)
         .map_err(|e| Failure::Error(format!("service `{name}`: {e}")))?;
+    cmd.env(SERVICE_VAR, &name);
     let program = cmd.as_std().get_program().to_string_lossy().into_owned();
     let mut child = process::spawn(&mut cmd).map_err(|e| {
         Failure::Check(format!("service `{name}` failed to start `{program}`: {e}"))
@@ -173,7 +245,17 @@ fn spawn(ctx: &mut GateCtx, i: usize) -> Result<(), Failure> {
             svc.log_ready.clone(),
         )));
     }
-    svc.child = Some(child);
+    // The waiter: records the exit the moment it happens, whatever the gate is doing.
+    let cell = Arc::new(ExitCell::default());
+    svc.exit = Some(cell.clone());
+    let exits = ctx.exits.clone();
+    let pid = svc.pid;
+    tokio::spawn(async move {
+        let status = child.wait().await;
+        process::release(pid);
+        let _ = cell.status.set(describe_exit(status));
+        exits.bump();
+    });
     let line = format!(
         "── service {name} started on port {} (pid {})",
         svc.port.0,
@@ -232,16 +314,59 @@ async fn pump(
     }
 }
 
+/// `status 3`, or `signal SIGKILL`: how a process ended, in the words of a failure message.
 fn describe_exit(status: io::Result<ExitStatus>) -> String {
     use std::os::unix::process::ExitStatusExt;
     match status {
         Ok(s) => match (s.code(), s.signal()) {
             (Some(code), _) => format!("status {code}"),
-            (None, Some(sig)) => format!("signal {sig}"),
+            (None, Some(sig)) => format!("signal {}", signal_name(sig)),
             _ => "an unknown status".to_owned(),
         },
         Err(e) => format!("an unknown status ({e})"),
     }
+}
+
+/// The name of a Linux signal (`SIGKILL`), or its number when it has none.
+fn signal_name(sig: i32) -> String {
+    const NAMES: [&str; 31] = [
+        "SIGHUP",
+        "SIGINT",
+        "SIGQUIT",
+        "SIGILL",
+        "SIGTRAP",
+        "SIGABRT",
+        "SIGBUS",
+        "SIGFPE",
+        "SIGKILL",
+        "SIGUSR1",
+        "SIGSEGV",
+        "SIGUSR2",
+        "SIGPIPE",
+        "SIGALRM",
+        "SIGTERM",
+        "SIGSTKFLT",
+        "SIGCHLD",
+        "SIGCONT",
+        "SIGSTOP",
+        "SIGTSTP",
+        "SIGTTIN",
+        "SIGTTOU",
+        "SIGURG",
+        "SIGXCPU",
+        "SIGXFSZ",
+        "SIGVTALRM",
+        "SIGPROF",
+        "SIGWINCH",
+        "SIGIO",
+        "SIGPWR",
+        "SIGSYS",
+    ];
+    usize::try_from(sig - 1)
+        .ok()
+        .and_then(|i| NAMES.get(i))
+        .map(|n| (*n).to_owned())
+        .unwrap_or_else(|| sig.to_string())
 }
 
 /// The wait between readiness probes: a few milliseconds at first, backing off to 100 ms.
@@ -280,28 +405,42 @@ async fn wait_ready(ctx: &mut GateCtx, i: usize, gate_deadline: &Deadline) -> Re
         http: ctx.http.clone(),
         log_ready: ctx.services[i].log_ready.clone(),
     };
+    let Some(cell) = ctx.services[i].exit.clone() else {
+        return Err(Failure::Error(format!("service `{name}` was not started")));
+    };
+    let exits = ctx.exits.clone();
     let mut cancel = ctx.cancel.clone();
     let mut last = "no probe finished".to_owned();
+    // Who holds a port another process listens on, found once per socket.
+    let mut holders = HashMap::new();
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
         let probe = probe_once(&ready.probe, &env, remaining.min(Duration::from_secs(2)));
-        let child = ctx.services[i].child.as_mut().expect("started");
         let outcome = tokio::select! {
-            status = child.wait() => Err(Some(status)),
-            r = probe => Ok(r),
-            _ = tokio::time::sleep_until(deadline.into()) => Ok(Err(last.clone())),
+            _ = exits.wait(&cell) => None,
+            r = probe => Some(r),
+            _ = tokio::time::sleep_until(deadline.into()) => Some(Err(last.clone())),
             _ = crate::steps::cancelled(&mut cancel) => return Err(Failure::Interrupted),
         };
-        match outcome {
-            Ok(Ok(())) => {
+        let answered = match outcome {
+            None => return Err(exit_failure(ctx, i, "before it was ready").await),
+            Some(r) => r,
+        };
+        match answered.and_then(|()| own_listener(ctx, i, &ready.probe, &mut holders)) {
+            Ok(()) => {
                 ctx.log_line(&format!(
                     "── service {name} ready after {}",
                     crate::reporter::human_duration(started.elapsed())
                 ));
                 return Ok(());
             }
-            Ok(Err(e)) => last = e,
-            Err(status) => return Err(exited(ctx, i, status.expect("status")).await),
+            Err(e) => {
+                if e.contains(", but ") && e != last {
+                    // Worth reading in the log: the answer came from someone else.
+                    ctx.log_line(&format!("── service {name} not ready: {e}"));
+                }
+                last = e;
+            }
         }
         if Instant::now() >= deadline {
             if gate_limits {
@@ -316,28 +455,157 @@ async fn wait_ready(ctx: &mut GateCtx, i: usize, gate_deadline: &Deadline) -> Re
             )));
         }
         let pause = next_pause(started.elapsed(), &ready.probe);
-        let child = ctx.services[i].child.as_mut().expect("started");
         tokio::select! {
-            status = child.wait() => return Err(exited(ctx, i, status).await),
+            _ = exits.wait(&cell) => return Err(exit_failure(ctx, i, "before it was ready").await),
             _ = tokio::time::sleep(pause) => {}
             _ = crate::steps::cancelled(&mut cancel) => return Err(Failure::Interrupted),
         }
     }
 }
 
-/// The service exited before it was ready: reap it, read the rest of its output, report.
-async fn exited(ctx: &mut GateCtx, i: usize, status: io::Result<ExitStatus>) -> Failure {
-    let svc = &mut ctx.services[i];
-    svc.child = None;
-    process::release(svc.pid.take());
-    drain(&mut svc.readers, &mut ctx.readers).await;
-    let msg = format!(
-        "service `{}` exited with {} before it was ready; last output: {}",
+/// After an `http` or `tcp` probe answered: whether the answer can only have come from the
+/// service. For a probe of a local address or of the service's own port, every socket
+/// listening on that port must be one of the service's processes' (its process group, their
+/// descendants, and what daemonized out of them); otherwise another program answered — a
+/// gaterun run elsewhere, a leftover server — and the service itself has likely failed to bind.
+fn own_listener(
+    ctx: &GateCtx,
+    i: usize,
+    probe: &Probe,
+    holders: &mut HashMap<u64, String>,
+) -> Result<(), String> {
+    let svc = &ctx.services[i];
+    let Some((host, port)) = probe_target(probe, &ctx.vars) else {
+        return Ok(());
+    };
+    if !is_local(&host) && port != svc.port.0 {
+        return Ok(());
+    }
+    let at = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    let listeners = crate::ports::listeners(port);
+    if listeners.is_empty() {
+        return Err(format!(
+            "{at} answered, but no socket here listens on port {port}"
+        ));
+    }
+    let leader = svc.pid.map_or(0, |p| p as i32);
+    let marker = format!("{SERVICE_VAR}={}", svc.def.name);
+    let own: std::collections::HashSet<u64> =
+        process::service_processes(&ctx.token, leader, &marker)
+            .into_iter()
+            .flat_map(crate::ports::socket_inodes)
+            .collect();
+    let Some(foreign) = listeners.iter().find(|l| !own.contains(&l.inode)) else {
+        return Ok(());
+    };
+    let who = holders.entry(foreign.inode).or_insert_with(|| {
+        match crate::ports::holder_of(foreign.inode) {
+            Some((pid, cmdline)) => {
+                let mut cmd = crate::evidence::sanitize(&cmdline);
+                if cmd.len() > 80 {
+                    let cut = (0..=80)
+                        .rev()
+                        .find(|n| cmd.is_char_boundary(*n))
+                        .unwrap_or(0);
+                    cmd.truncate(cut);
+                    cmd.push('…');
+                }
+                format!("pid {pid} ({cmd:?})")
+            }
+            None => format!("a process of uid {} that gaterun cannot see", foreign.uid),
+        }
+    });
+    Err(format!(
+        "{at} answered, but the listener on port {port} is {who}, not service `{}`",
+        svc.def.name
+    ))
+}
+
+/// The host and port an `http` or `tcp` probe connects to.
+fn probe_target(probe: &Probe, vars: &vars::Vars) -> Option<(String, u16)> {
+    match probe {
+        Probe::Http(url) => {
+            let url = reqwest::Url::parse(&vars::interpolate(url, vars).ok()?).ok()?;
+            let host = url.host_str()?.trim_matches(['[', ']']).to_owned();
+            Some((host, url.port_or_known_default()?))
+        }
+        Probe::Tcp(addr) => {
+            let addr = vars::interpolate(addr, vars).ok()?;
+            let (host, port) = addr.rsplit_once(':')?;
+            Some((host.trim_matches(['[', ']']).to_owned(), port.parse().ok()?))
+        }
+        Probe::Log(_) | Probe::Run(_) => None,
+    }
+}
+
+/// `localhost`, a loopback or an unspecified address: this machine, surely.
+fn is_local(host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
+}
+
+/// The service's process has exited: collect it, read the rest of its output, and say so,
+/// with its status and last output line, as a failure of the gate.
+async fn exit_failure(ctx: &mut GateCtx, i: usize, when: &str) -> Failure {
+    let status = collect(ctx, i)
+        .await
+        .unwrap_or_else(|| "an unknown status".to_owned());
+    let svc = &ctx.services[i];
+    Failure::Check(format!(
+        "service `{}` exited with {status} {when}; last output: {}",
         svc.def.name,
-        describe_exit(status),
         svc.last_line()
-    );
-    Failure::Check(msg)
+    ))
+}
+
+/// Forget service `i`'s process once it has exited, read what is left of its output, and
+/// return its exit status (`None` if it was not started).
+async fn collect(ctx: &mut GateCtx, i: usize) -> Option<String> {
+    let svc = &mut ctx.services[i];
+    let cell = svc.exit.take()?;
+    svc.pid = None;
+    let status = ctx.exits.wait(&cell).await;
+    drain(&mut svc.readers, &mut ctx.readers).await;
+    Some(status)
+}
+
+/// Service `i` exited while the gate ran: the gate's failure.
+pub async fn exited_while_running(ctx: &mut GateCtx, i: usize) -> Failure {
+    exit_failure(ctx, i, "while the gate ran").await
+}
+
+/// After the last step: the first service that is dead though no step stopped it and it may
+/// not exit, as the gate's failure. One killed by the last step a moment ago may not be
+/// reaped yet: a zombie, an exiting process or a pending fatal signal counts as dead, and its
+/// status is awaited.
+pub async fn dead_at_end(ctx: &mut GateCtx) -> Option<Failure> {
+    for i in 0..ctx.services.len() {
+        let svc = &ctx.services[i];
+        let Some(cell) = svc.exit.clone() else {
+            continue;
+        };
+        if svc.def.may_exit || cell.expected.load(Ordering::Relaxed) {
+            continue;
+        }
+        let dying =
+            cell.status.get().is_some() || svc.pid.is_some_and(|p| process::is_dying(p as i32));
+        if dying
+            && tokio::time::timeout(Duration::from_secs(5), ctx.exits.wait(&cell))
+                .await
+                .is_ok()
+        {
+            return Some(exited_while_running(ctx, i).await);
+        }
+    }
+    None
 }
 
 /// Give readers a moment to reach EOF; hand the ones still running to the gate's teardown.
@@ -434,11 +702,15 @@ fn to_signal(s: Signal) -> rustix::process::Signal {
 /// SIGKILL after `grace`.
 pub async fn stop(ctx: &mut GateCtx, i: usize, signal: Signal) -> Result<(), Failure> {
     let grace = ctx.grace;
+    let exits = ctx.exits.clone();
     let svc = &mut ctx.services[i];
     let name = svc.def.name.clone();
-    let Some(mut child) = svc.child.take() else {
+    let Some(cell) = svc.exit.take() else {
         return Err(Failure::Check(format!("service `{name}` is not running")));
     };
+    // Before the signal: the exit it causes is asked for, not news.
+    cell.expected.store(true, Ordering::Relaxed);
+    let had_exited = cell.status.get().is_some();
     let pid = svc.pid.take();
     let group = pid.and_then(|p| rustix::process::Pid::from_raw(p as i32));
     let send = |sig| {
@@ -449,17 +721,14 @@ pub async fn stop(ctx: &mut GateCtx, i: usize, signal: Signal) -> Result<(), Fai
     send(to_signal(signal));
     let started = Instant::now();
     let forced = || process::FORCE_KILL.load(Ordering::Relaxed);
-    let status =
-        match tokio::time::timeout(if forced() { Duration::ZERO } else { grace }, child.wait())
-            .await
-        {
-            Ok(s) => s,
-            Err(_) => {
-                send(rustix::process::Signal::KILL);
-                child.wait().await
-            }
-        };
-    process::release(pid);
+    let wait = if forced() { Duration::ZERO } else { grace };
+    let status = match tokio::time::timeout(wait, exits.wait(&cell)).await {
+        Ok(s) => s,
+        Err(_) => {
+            send(rustix::process::Signal::KILL);
+            exits.wait(&cell).await
+        }
+    };
     // The group outlives its leader while any member lives (a worker it forked).
     if let Some(g) = group {
         while rustix::process::test_kill_process_group(g).is_ok() {
@@ -474,10 +743,8 @@ pub async fn stop(ctx: &mut GateCtx, i: usize, signal: Signal) -> Result<(), Fai
         }
     }
     drain(&mut svc.readers, &mut ctx.readers).await;
-    ctx.log_line(&format!(
-        "── service {name} stopped ({})",
-        describe_exit(status)
-    ));
+    let what = if had_exited { "had exited" } else { "stopped" };
+    ctx.log_line(&format!("── service {name} {what} ({status})"));
     Ok(())
 }
 

@@ -212,8 +212,7 @@ gates:
 "#,
     );
     p.run(&["stage", "0"]).code(0);
-    let log = p.read("phase-1/stage-00/logs/restart.log");
-    assert!(log.contains("service api stopped (signal 9)"), "{log}");
+    assert_log(&p, "restart", "service api stopped (signal SIGKILL)");
 }
 
 #[test]
@@ -285,4 +284,286 @@ gates:
     assert_eq!(r["gates"][0]["status"], "failed");
     assert_eq!(r["gates"][1]["status"], "interrupted");
     assert_eq!(processes_with("--marker-987620"), Vec::<String>::new());
+}
+
+/// The log of gate `id` of stage 0 holds `needle`.
+#[track_caller]
+fn assert_log(p: &Project, id: &str, needle: &str) {
+    let log = p.read(&format!("phase-1/stage-00/logs/{id}.log"));
+    assert!(log.contains(needle), "{needle:?} not in:\n{log}");
+}
+
+/// The gate's one-line message.
+fn message(p: &Project) -> String {
+    p.results("stage-00")["gates"][0]["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
+}
+
+#[test]
+fn a_service_exiting_during_a_long_step_fails_the_gate_at_once_naming_it() {
+    let p = project(
+        r#"
+stage: 0
+name: Exits
+gates:
+  - id: worker-dies
+    title: the worker exits with 1 while a long step runs
+    services:
+      worker:
+        run: |
+          echo ready
+          while [ ! -e "$GATE_TMP/quit" ]; do sleep 0.02; done
+          echo "FATAL: no queue"
+          exit 1
+        ready: { log: "/^ready$/" }
+    steps:
+      - run: 'true'
+      - name: long step
+        run: 'touch "$GATE_TMP/quit"; sleep 5.0417; touch "$PROJECT_ROOT/long-step-ran-to-its-end"'
+      - run: 'touch "$PROJECT_ROOT/next-step-ran"'
+"#,
+    );
+    p.run(&["stage", "0"]).code(1);
+    assert_eq!(
+        message(&p),
+        "service `worker` exited with status 1 while the gate ran; last output: \"FATAL: no queue\""
+    );
+    // Cut, not waited out: the step never reached its end, nothing after it ran, and its
+    // `sleep` is gone.
+    assert!(!p.path().join("long-step-ran-to-its-end").exists());
+    assert!(!p.path().join("next-step-ran").exists());
+    assert_eq!(processes_with("sleep 5.0417"), Vec::<String>::new());
+    let steps = &p.results("stage-00")["gates"][0]["steps"];
+    assert_eq!(steps[2]["status"], "failed");
+    assert_eq!(steps[3]["status"], "skipped");
+}
+
+#[test]
+fn a_service_killed_with_sigkill_mid_gate_fails_the_gate() {
+    if !common::python3() {
+        return;
+    }
+    let p = project(
+        r#"
+stage: 0
+name: Killed
+gates:
+  - id: killed
+    title: the service is SIGKILLed while the gate runs
+    services:
+      api:
+        run: 'echo $$ > "$GATE_TMP/pid"; exec python3 @SERVER@ --marker-a_service_killed_with_sigkill_mid_gate'
+        ready: { http: "${API_URL}/healthz" }
+    steps:
+      - http: ${API_URL}/healthz
+      - run: 'kill -KILL "$(cat "$GATE_TMP/pid")"; sleep 5; touch "$PROJECT_ROOT/after-kill"'
+      - http: ${API_URL}/healthz
+  - id: killed-last
+    title: the last step SIGKILLs the service
+    services:
+      api:
+        run: 'echo $$ > "$GATE_TMP/pid"; exec python3 @SERVER@ --marker-a_service_killed_with_sigkill_mid_gate'
+        ready: { http: "${API_URL}/healthz" }
+    steps:
+      - http: ${API_URL}/healthz
+      - run: 'kill -KILL "$(cat "$GATE_TMP/pid")"'
+"#,
+    );
+    p.run(&["stage", "0"]).code(1);
+    let r = p.results("stage-00");
+    for gate in [&r["gates"][0], &r["gates"][1]] {
+        assert_eq!(gate["status"], "failed", "{gate}");
+        let msg = gate["message"].as_str().unwrap_or("");
+        assert!(
+            msg.starts_with(
+                "service `api` exited with signal SIGKILL while the gate ran; last output: \"request: \\\"GET /healthz HTTP/1.1\\\" 200"
+            ),
+            "{msg}"
+        );
+    }
+    assert!(!p.path().join("after-kill").exists());
+    assert_eq!(
+        processes_with("--marker-a_service_killed_with_sigkill_mid_gate"),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn a_service_exiting_during_eventually_ends_the_retries() {
+    let p = project(
+        r#"
+stage: 0
+name: Eventually
+gates:
+  - id: retries
+    title: waiting for a file the dead worker would have written
+    services:
+      worker:
+        run: 'echo up; sleep 0.3; echo "lost the queue"; exit 7'
+    file: ${GATE_TMP}/never
+    eventually: 60s
+"#,
+    );
+    p.run(&["stage", "0"]).code(1);
+    // Not "... (after N attempts)" from the file check at the end of 60 s.
+    assert_eq!(
+        message(&p),
+        "service `worker` exited with status 7 while the gate ran; last output: \"lost the queue\""
+    );
+}
+
+#[test]
+fn may_exit_and_stop_or_restart_steps_are_not_failures() {
+    let p = project(
+        r#"
+stage: 0
+name: Allowed
+gates:
+  - id: one-shot
+    title: a one-shot job may exit, with any status
+    services:
+      job:
+        run: 'echo migrated; exit 3'
+        may_exit: true
+      worker:
+        run: 'echo ready; exec sleep 30'
+        ready: { log: "/^ready$/" }
+    steps:
+      - run: 'sleep 0.3'
+      - run: 'true'
+  - id: stop-restart
+    title: stop and restart steps ask for the exit
+    services:
+      worker:
+        run: 'echo ready; exec sleep 30'
+        ready: { log: "/^ready$/" }
+    steps:
+      - restart: worker
+      - restart: worker
+        signal: KILL
+      - stop: worker
+      - run: 'sleep 0.2'
+      - start: worker
+  - id: not-allowed
+    title: the same job without may_exit fails the gate
+    services:
+      job:
+        run: 'echo migrated; exit 3'
+    steps:
+      - run: 'sleep 0.3'
+      - run: 'true'
+"#,
+    );
+    p.run(&["stage", "0"]).code(1);
+    let r = p.results("stage-00");
+    let status: Vec<&str> = (0..3)
+        .map(|i| r["gates"][i]["status"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(status, ["passed", "passed", "failed"], "{r}");
+    assert_eq!(
+        r["gates"][2]["message"],
+        "service `job` exited with status 3 while the gate ran; last output: \"migrated\""
+    );
+    assert_log(&p, "one-shot", "── service job had exited (status 3)");
+    assert_log(
+        &p,
+        "stop-restart",
+        "── service worker stopped (signal SIGKILL)",
+    );
+}
+
+#[test]
+fn an_answer_from_another_process_is_not_readiness() {
+    if !common::python3() {
+        return;
+    }
+    // Outside gaterun altogether: a listener of this test.
+    let foreign = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = foreign.local_addr().expect("addr").port();
+    let p = project(
+        &r#"
+stage: 0
+name: Foreign
+gates:
+  - id: other-service
+    title: another service's listener answers the probe
+    services:
+      holder:
+        run: python3 @SERVER@ --marker-an_answer_from_another_process
+        ready: { tcp: "127.0.0.1:${HOLDER_PORT}" }
+      api:
+        run: exec sleep 30
+        ready: { tcp: "127.0.0.1:${HOLDER_PORT}", timeout: 1s }
+    run: 'true'
+  - id: outside
+    title: a process outside gaterun answers the probe
+    services:
+      api:
+        run: exec sleep 30
+        ready: { tcp: "localhost:@PORT@", timeout: 1s }
+    run: 'true'
+  - id: taken
+    title: the service cannot bind its port, a foreign listener holds it
+    services:
+      api:
+        run: python3 @SERVER@ --marker-an_answer_from_another_process
+        env: { PORT: "@PORT@" }
+        ready: { tcp: "127.0.0.1:@PORT@", timeout: 20s }
+    run: 'true'
+  - id: daemonized
+    title: "near miss: a listener the service daemonized is the service's"
+    services:
+      api:
+        run: 'setsid -f python3 @SERVER@ --marker-an_answer_from_another_process; exec sleep 30'
+        ready: { http: "${API_URL}/healthz", timeout: 20s }
+    http: ${API_URL}/healthz
+"#
+        .replace("@PORT@", &port.to_string()),
+    );
+    p.run(&["stage", "0"]).code(1);
+    let r = p.results("stage-00");
+    let msg = |i: usize| r["gates"][i]["message"].as_str().unwrap_or("").to_owned();
+    let holder_port = {
+        let log = p.read("phase-1/stage-00/logs/other-service.log");
+        let at = log
+            .find("service holder started on port ")
+            .expect("holder port")
+            + 31;
+        log[at..].split_whitespace().next().unwrap_or("").to_owned()
+    };
+    let m = msg(0);
+    assert!(
+        m.starts_with(&format!(
+            "service `api` not ready after 1s: last probe: 127.0.0.1:{holder_port} answered, but the listener on port {holder_port} is pid "
+        )) && m.contains("tests/fixtures/server.py")
+            && m.ends_with("not service `api`"),
+        "{m}"
+    );
+    let m = msg(1);
+    let me = std::process::id();
+    assert!(
+        m.starts_with(&format!(
+            "service `api` not ready after 1s: last probe: localhost:{port} answered, but the listener on port {port} is pid {me} ("
+        )),
+        "{m}"
+    );
+    let m = msg(2);
+    assert!(
+        m.starts_with("service `api` exited with status 1 before it was ready; last output: ")
+            && m.contains("Address already in use"),
+        "{m}"
+    );
+    assert_eq!(r["gates"][3]["status"], "passed", "{r}");
+    let log = p.read("phase-1/stage-00/logs/taken.log");
+    assert!(
+        log.contains("── service api not ready: 127.0.0.1:"),
+        "{log}"
+    );
+    drop(foreign);
+    assert_eq!(
+        processes_with("--marker-an_answer_from_another_process"),
+        Vec::<String>::new()
+    );
 }

@@ -315,6 +315,8 @@ pub struct ServiceDef {
     pub command: Command,
     pub env: Vec<(String, String)>,
     pub ready: Option<Ready>,
+    /// Its exit while the gate runs is expected, not a failure.
+    pub may_exit: bool,
     pub line: u64,
 }
 

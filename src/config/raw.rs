@@ -186,6 +186,8 @@ pub struct RawService {
     pub run: Sp<RawCommand>,
     pub env: Option<OrderedMap<Sp<Scalar>>>,
     pub ready: Option<Sp<RawReady>>,
+    /// The service may exit while the gate runs (a one-shot job); else its exit fails the gate.
+    pub may_exit: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

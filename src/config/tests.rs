@@ -119,6 +119,10 @@ fn error_table() {
             "gates/s.yaml:9:16: error: service `api`: `ready` takes one probe, this one has both `http` and `tcp`",
         ),
         (
+            "stage: 1\nname: S\ngates:\n  - id: a\n    title: t\n    services:\n      api:\n        run: x\n        may_exti: true\n    run: 'true'\n",
+            "gates/s.yaml:9:9: error: unknown key 'may_exti', did you mean 'may_exit'?",
+        ),
+        (
             "stage: 1\nname: S\ngates:\n  - id: a\n    title: t\n    services:\n      api:\n        run: x\n    stop: api\n    signal: NINE\n",
             "gates/s.yaml:10:13: error: unknown signal `NINE`: use one of TERM, KILL, INT, HUP, QUIT, USR1, USR2",
         ),
@@ -206,6 +210,32 @@ fn defaults_apply_and_gates_override_them() {
         ]
     );
     assert_eq!(g[1].line, 8);
+}
+
+#[test]
+fn may_exit_is_read_and_defaults_to_false() {
+    let cases = [
+        ("", false),
+        ("        may_exit: true\n", true),
+        ("        may_exit: false\n", false),
+    ];
+    for (line, want) in cases {
+        let yaml = format!(
+            "{HEAD}  - id: a\n    title: t\n    services:\n      job:\n        run: x\n{line}    run: 'true'\n"
+        );
+        let loaded = load_files(&[("s.yaml", &yaml)]).expect("loads");
+        assert_eq!(
+            loaded.stages[0].gates[0].services[0].may_exit, want,
+            "{line}"
+        );
+    }
+    assert_eq!(
+        errors(&format!(
+            "{HEAD}  - id: a\n    title: t\n    services:\n      job:\n        run: x\n        may_exit: sometimes\n    run: 'true'\n"
+        ))
+        .len(),
+        1
+    );
 }
 
 #[test]

@@ -342,6 +342,7 @@ fn services(ctx: &mut FileCtx, raw: OrderedMap<RawService>, at: Location) -> Vec
             command,
             env,
             ready,
+            may_exit: svc.may_exit.unwrap_or(false),
             line: loc.line(),
         });
     }

@@ -56,7 +56,7 @@ fn candidates(floor: Option<i32>) -> Vec<i32> {
 }
 
 /// Every pid in `/proc`.
-fn all_pids() -> Vec<i32> {
+pub fn all_pids() -> Vec<i32> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -65,8 +65,8 @@ fn all_pids() -> Vec<i32> {
         .collect()
 }
 
-/// A process's state letter and parent, from `/proc/<pid>/stat`.
-fn stat(pid: i32, buf: &mut [u8]) -> Option<(char, i32)> {
+/// A process's state letter, parent and process group, from `/proc/<pid>/stat`.
+fn stat(pid: i32, buf: &mut [u8]) -> Option<(char, i32, i32)> {
     let n = read_small(&format!("/proc/{pid}/stat"), buf)?;
     let stat = String::from_utf8_lossy(&buf[..n]);
     // The command name may hold spaces and parentheses: fields start after the last ')'.
@@ -74,12 +74,97 @@ fn stat(pid: i32, buf: &mut [u8]) -> Option<(char, i32)> {
     let mut fields = rest.split_whitespace();
     let state = fields.next()?.chars().next()?;
     let ppid = fields.next()?.parse().ok()?;
-    Some((state, ppid))
+    let pgrp = fields.next()?.parse().ok()?;
+    Some((state, ppid, pgrp))
 }
 
 /// A process's parent.
 pub fn parent_of(pid: i32) -> Option<i32> {
-    stat(pid, &mut [0u8; 1024]).map(|(_, ppid)| ppid)
+    stat(pid, &mut [0u8; 1024]).map(|(_, ppid, _)| ppid)
+}
+
+/// Whether `pid` is gone, a zombie, exiting, or bound to die: a fatal signal (a SIGKILL, or
+/// any signal whose default action kills, which the kernel turns into a SIGKILL of the whole
+/// process) is pending. A process killed a moment ago is not reaped yet; this still says so.
+pub fn is_dying(pid: i32) -> bool {
+    const PF_EXITING: u64 = 0x4;
+    const SIGKILL_BIT: u64 = 1 << (9 - 1);
+    let mut buf = [0u8; 1024];
+    let Some(n) = read_small(&format!("/proc/{pid}/stat"), &mut buf) else {
+        return true;
+    };
+    let stat = String::from_utf8_lossy(&buf[..n]);
+    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+        return true;
+    };
+    // After the name: state, ppid, pgrp, session, tty_nr, tpgid, flags.
+    let fields: Vec<&str> = rest.split_whitespace().take(7).collect();
+    if matches!(fields.first(), Some(&("Z" | "X" | "x"))) {
+        return true;
+    }
+    if fields
+        .get(6)
+        .and_then(|f| f.parse::<u64>().ok())
+        .is_some_and(|flags| flags & PF_EXITING != 0)
+    {
+        return true;
+    }
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status.lines().any(|line| {
+        line.strip_prefix("SigPnd:")
+            .or_else(|| line.strip_prefix("ShdPnd:"))
+            .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+            .is_some_and(|mask| mask & SIGKILL_BIT != 0)
+    })
+}
+
+/// The living processes of one service of a gate: its leader `leader`, the members of its
+/// process group, their descendants, and gaterun's descendants whose initial environment
+/// carries both the gate's token and `marker` (`GATERUN_SERVICE=<name>`: a process that
+/// daemonized out of the service's group is reparented to gaterun, the subreaper).
+pub fn service_processes(token: &str, leader: i32, marker: &str) -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let mut procs = HashMap::new();
+    let mut buf = [0u8; 1024];
+    for pid in candidates(super::floor_of(token)) {
+        if let Some((state, ppid, pgrp)) = stat(pid, &mut buf)
+            && state != 'Z'
+            && state != 'X'
+        {
+            procs.insert(pid, (ppid, pgrp));
+        }
+    }
+    let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+    for (pid, (ppid, _)) in &procs {
+        children.entry(*ppid).or_default().push(*pid);
+    }
+    let gate = format!("{}={token}\0", super::TOKEN_VAR);
+    let service = format!("{marker}\0");
+    let mut found = Vec::new();
+    // Roots: the leader, its group, and gaterun's children marked as the service's.
+    let mut stack: Vec<i32> = procs
+        .iter()
+        .filter(|(pid, (ppid, pgrp))| {
+            **pid == leader
+                || *pgrp == leader
+                || (*ppid == me
+                    && std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| {
+                        contains(&env, gate.as_bytes()) && contains(&env, service.as_bytes())
+                    }))
+        })
+        .map(|(pid, _)| *pid)
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    while let Some(pid) = stack.pop() {
+        if !seen.insert(pid) {
+            continue;
+        }
+        found.push(pid);
+        if let Some(kids) = children.get(&pid) {
+            stack.extend(kids);
+        }
+    }
+    found
 }
 
 /// The processes among `pids`, with their parent and whether each is a zombie.
@@ -87,7 +172,7 @@ fn snapshot(pids: Vec<i32>) -> HashMap<i32, ProcInfo> {
     let mut out = HashMap::new();
     let mut buf = [0u8; 1024];
     for pid in pids {
-        if let Some((state, ppid)) = stat(pid, &mut buf) {
+        if let Some((state, ppid, _)) = stat(pid, &mut buf) {
             let zombie = state == 'Z' || state == 'X';
             out.insert(pid, ProcInfo { ppid, zombie });
         }

@@ -19,8 +19,8 @@ mod linux;
 pub use capture::{CappedBuffer, mask_bytes};
 #[cfg(target_os = "linux")]
 pub use linux::{
-    become_subreaper, parent_of, processes_with_token, reap_orphans, signal_pids,
-    strays_of_dead_runs,
+    all_pids, become_subreaper, is_dying, parent_of, processes_with_token, reap_orphans,
+    service_processes, signal_pids, strays_of_dead_runs,
 };
 
 use std::collections::HashSet;

@@ -69,6 +69,7 @@ pub async fn run(
                 services,
                 http: rc.http.clone(),
                 db: None,
+                exits: Default::default(),
             };
             if let Some(kind) = gate.database {
                 provision(kind, &mut ctx, &rc, &tmp, &mut result, &mut fixed).await;
@@ -83,6 +84,16 @@ pub async fn run(
             }
             if result.status == Status::Passed {
                 run_steps(&stage, gate, &mut ctx, &rc, started, &mut result).await;
+            }
+            // A service that died during the last step (killed a moment before it ended)
+            // fails the gate as if the step had seen it.
+            if result.status == Status::Passed
+                && let Some(failure) = services::dead_at_end(&mut ctx).await
+            {
+                let message = failure.message();
+                ctx.log_line(&format!("── after the last step: {message}"));
+                result.status = Status::Failed;
+                result.message = Some(message);
             }
             // Teardown, whatever happened: services in reverse order, then every process
             // still carrying the gate's token. No process outlives its gate.
@@ -349,10 +360,25 @@ async fn run_steps(
         };
         ctx.log_line(&format!("── {heading}: {label}"));
         let step_started = Instant::now();
-        let (outcome, attempts) = match action {
-            Action::StartService(i) => (services::start(ctx, *i, &gate_deadline).await, 1),
-            Action::Step(step) => with_retries(step, ctx, &gate_deadline).await,
+        // Every step (and every pause between the attempts of `eventually`) races the gate's
+        // services: one exiting unasked ends the step at once. The step goes first, so a `run`
+        // step that sees the exit too stops its processes before it is dropped.
+        let died = services::watch(ctx);
+        let work = async {
+            match action {
+                Action::StartService(i) => (services::start(ctx, *i, &gate_deadline).await, 1),
+                Action::Step(step) => with_retries(step, ctx, &gate_deadline).await,
+            }
         };
+        let (mut outcome, attempts) = tokio::select! {
+            biased;
+            r = work => r,
+            i = died => (Err(Failure::ServiceExited(i)), 1),
+        };
+        let cut = matches!(outcome, Err(Failure::ServiceExited(_)));
+        if let Err(Failure::ServiceExited(i)) = outcome {
+            outcome = Err(services::exited_while_running(ctx, i).await);
+        }
         let elapsed = step_started.elapsed();
         let (status, message) = match &outcome {
             Ok(()) => (Status::Passed, None),
@@ -360,6 +386,7 @@ async fn run_steps(
             Err(Failure::Error(m)) => (Status::Error, Some(m.clone())),
             Err(Failure::Timeout(m)) => (Status::Failed, Some(format!("{m} in step `{label}`"))),
             Err(Failure::Check(m)) => (Status::Failed, Some(m.clone())),
+            Err(f @ Failure::ServiceExited(_)) => (Status::Failed, Some(f.message())),
         };
         let tries = if attempts > 1 {
             format!(", {attempts} attempts")
@@ -378,8 +405,10 @@ async fn run_steps(
         if status != Status::Passed {
             failed = true;
             result.status = status;
-            let plain =
-                matches!(outcome, Err(Failure::Timeout(_))) || number.is_none() || total == 1;
+            let plain = cut
+                || matches!(outcome, Err(Failure::Timeout(_)))
+                || number.is_none()
+                || total == 1;
             result.message = message.clone().map(|m| match number {
                 Some(k) if !plain => format!("step {k} ({label}): {m}"),
                 _ => m,

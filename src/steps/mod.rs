@@ -36,6 +36,8 @@ pub struct GateCtx {
     pub http: Http,
     /// The gate's fresh database, if it asked for one.
     pub db: Option<crate::database::GateDb>,
+    /// Its services' exits, as they happen.
+    pub exits: crate::services::Exits,
 }
 
 impl GateCtx {
@@ -82,6 +84,9 @@ pub enum Failure {
     Interrupted,
     /// The step could not be evaluated (undefined variable, internal error).
     Error(String),
+    /// Service `.0` of the gate exited while the step ran: the gate ends, and says so with
+    /// the service's status and output ([`crate::services::exited_while_running`]).
+    ServiceExited(usize),
 }
 
 impl Failure {
@@ -89,6 +94,7 @@ impl Failure {
         match self {
             Failure::Check(m) | Failure::Timeout(m) | Failure::Error(m) => m.clone(),
             Failure::Interrupted => "interrupted".to_owned(),
+            Failure::ServiceExited(i) => format!("service #{i} exited while the gate ran"),
         }
     }
 }

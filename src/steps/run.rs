@@ -49,15 +49,18 @@ pub async fn attempt(
     }
 
     let mut cancel = ctx.cancel.clone();
+    let died = crate::services::watch(ctx);
     let outcome = tokio::select! {
         status = child.wait() => Ok(status),
         _ = tokio::time::sleep_until(deadline.at.into()) => Err(Failure::Timeout(deadline.message.clone())),
         _ = crate::steps::cancelled(&mut cancel) => Err(Failure::Interrupted),
+        i = died => Err(Failure::ServiceExited(i)),
     };
     let status = match outcome {
         Ok(status) => status,
         Err(failure) => {
             // Stop everything the gate runs now; the gate ends with this step.
+            ctx.exits.gate_ending();
             process::terminate(&ctx.token, &ctx.groups, ctx.grace).await;
             let _ = child.wait().await;
             process::release(pid);
