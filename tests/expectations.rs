@@ -463,3 +463,58 @@ fn vacuous_expectations_are_refused_by_check() {
         );
     }
 }
+
+/// A service's port is a number for comparisons: `"${API_PORT}"` equals the JSON number the
+/// service reports, never the string.
+#[test]
+fn a_service_port_compares_as_a_number() {
+    if !common::python3() {
+        return;
+    }
+    let p = Project::new();
+    p.file(
+        "port.py",
+        r#"
+import json, os
+from http.server import BaseHTTPRequestHandler, HTTPServer
+port = int(os.environ["PORT"])
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({"port": port, "text": str(port)}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+HTTPServer(("127.0.0.1", port), H).serve_forever()
+"#,
+    );
+    p.stage(
+        "00.yaml",
+        r#"
+stage: 0
+name: Ports
+gates:
+  - id: pass-port-number
+    title: the port is a number
+    services:
+      api: { run: python3 port.py, ready: { http: "${API_URL}/" } }
+    http: ${API_URL}/
+    expect: { json: { "$.port": "${API_PORT}", "$.text": "/^${API_PORT}$/" } }
+  - id: miss-port-as-string
+    title: the port is not its text
+    services:
+      api: { run: python3 port.py, ready: { http: "${API_URL}/" } }
+    http: ${API_URL}/
+    expect: { json: { "$.text": "${API_PORT}" } }
+"#,
+    );
+    let out = p.run(&["stage", "0"]);
+    let results = p.results("stage-00");
+    let gates = results["gates"].as_array().expect("gates");
+    assert_eq!(gates[0]["status"], "passed", "{}", out.stdout);
+    assert_eq!(gates[1]["status"], "failed", "{}", out.stdout);
+    let msg = gates[1]["message"].as_str().expect("message");
+    assert!(msg.starts_with("expected $.text to be "), "{msg}");
+}

@@ -55,9 +55,19 @@ pub async fn run(
             // Every secret of the project, whichever gate declares it: a gate that does not
             // declare one may still print it (from a file, a service, a response).
             secrets = rc.secrets.values.clone();
+            // A service's port is a number: `"$.port": "${API_PORT}"` compares as one.
+            let typed = services
+                .iter()
+                .map(|s| {
+                    (
+                        format!("{}_PORT", s.def.var_prefix()),
+                        serde_json::Value::from(s.port.0),
+                    )
+                })
+                .collect();
             let mut ctx = GateCtx {
                 vars,
-                typed: Default::default(),
+                typed,
                 // Set once the gate's `env` is resolved, before anything runs.
                 workdir: rc.project_root.clone(),
                 token: token.clone(),
