@@ -21,13 +21,105 @@ pub fn in_shard(phase: u32, stage: &str, id: &str, (k, n): (u32, u32)) -> bool {
     u64::from_be_bytes(first) % u64::from(n) == u64::from(k - 1)
 }
 
+/// What a shard's files may weigh: a results.json, and a gate log (gaterun caps logs at 8 MiB).
+const RESULTS_CAP: u64 = 64 << 20;
+const LOG_READ_CAP: u64 = (crate::LOG_CAP as u64) + (1 << 20);
+
+/// A shard is downloaded, so untrusted: read `path` only if it is a regular file inside `root`
+/// (no symlink on the way, no `..`), at most `cap` bytes.
+fn read_confined(root: &Path, path: &Path, cap: u64) -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let refuse = |why: &str| Error::Usage(format!("refusing {}: {why}", path.display()));
+    let rel = path
+        .strip_prefix(root)
+        .map_err(|_| refuse("it is outside the shard"))?;
+    let mut at = root.to_path_buf();
+    for part in rel.components() {
+        match part {
+            std::path::Component::Normal(p) => at.push(p),
+            _ => return Err(refuse("its path leaves the shard (`..`, `/`)")),
+        }
+        let meta = std::fs::symlink_metadata(&at)
+            .map_err(|e| Error::Usage(format!("failed to read {}: {e}", at.display())))?;
+        if meta.file_type().is_symlink() {
+            return Err(refuse("a symbolic link in a shard is never followed"));
+        }
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(
+            rustix::fs::OFlags::NOFOLLOW.bits() as i32 | rustix::fs::OFlags::NONBLOCK.bits() as i32,
+        )
+        .open(path)
+        .map_err(|e| Error::Usage(format!("failed to read {}: {e}", path.display())))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::Usage(format!("failed to read {}: {e}", path.display())))?;
+    if !meta.is_file() {
+        return Err(refuse("not a regular file"));
+    }
+    if meta.len() > cap {
+        return Err(refuse(&format!("larger than {} MiB", cap >> 20)));
+    }
+    let mut data = Vec::new();
+    file.take(cap)
+        .read_to_end(&mut data)
+        .map_err(|e| Error::Usage(format!("failed to read {}: {e}", path.display())))?;
+    Ok(data)
+}
+
+/// A gate of a shard: its id as the stage file rules allow, and its log where gaterun writes
+/// it, so neither can name a path outside the shard or the evidence.
+fn check_gate(path: &Path, g: &GateResult) -> Result<(), Error> {
+    let id_ok = !g.id.is_empty()
+        && g.id.len() <= 128
+        && g.id
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && g.id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if !id_ok {
+        return Err(Error::Usage(format!(
+            "refusing {}: invalid gate id {:?}",
+            path.display(),
+            g.id
+        )));
+    }
+    if g.log != format!("logs/{}.log", g.id) {
+        return Err(Error::Usage(format!(
+            "refusing {}: gate `{}` names its log {:?}, not `logs/{}.log`",
+            path.display(),
+            g.id,
+            g.log,
+            g.id
+        )));
+    }
+    Ok(())
+}
+
 /// Every stage result under an evidence directory, with the directory it came from.
 fn stage_results(dir: &Path) -> Result<Vec<(PathBuf, StageResult)>, Error> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| Error::Usage(format!("failed to read {}: {e}", dir.display())))?;
     let mut out = Vec::new();
+    // Directories of the shard only: a symbolic link could lead anywhere on the machine.
+    let real_dir = |e: &std::fs::DirEntry| -> Result<bool, Error> {
+        let t = e
+            .file_type()
+            .map_err(|err| Error::Usage(format!("failed to read {}: {err}", e.path().display())))?;
+        if t.is_symlink() {
+            return Err(Error::Usage(format!(
+                "refusing {}: a symbolic link in a shard is never followed",
+                e.path().display()
+            )));
+        }
+        Ok(t.is_dir())
+    };
     for phase in entries.flatten() {
-        if !phase.file_name().to_string_lossy().starts_with("phase-") {
+        if !phase.file_name().to_string_lossy().starts_with("phase-") || !real_dir(&phase)? {
             continue;
         }
         for stage in std::fs::read_dir(phase.path())
@@ -35,16 +127,23 @@ fn stage_results(dir: &Path) -> Result<Vec<(PathBuf, StageResult)>, Error> {
             .flatten()
             .flatten()
         {
-            if !stage.file_name().to_string_lossy().starts_with("stage-") {
+            if !stage.file_name().to_string_lossy().starts_with("stage-") || !real_dir(&stage)? {
                 continue;
             }
             // A shard's run is partial: its evidence is in `partial/`, beside any full run.
             for dir in [stage.path(), stage.path().join(evidence::PARTIAL_DIR)] {
+                if std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink()) {
+                    return Err(Error::Usage(format!(
+                        "refusing {}: a symbolic link in a shard is never followed",
+                        dir.display()
+                    )));
+                }
                 let path = dir.join("results.json");
-                if !path.is_file() {
+                if std::fs::symlink_metadata(&path).is_err() {
                     continue;
                 }
-                let text = std::fs::read_to_string(&path)
+                let bytes = read_confined(&dir, &path, RESULTS_CAP)?;
+                let text = String::from_utf8(bytes)
                     .map_err(|e| Error::Usage(format!("failed to read {}: {e}", path.display())))?;
                 let r: StageResult = serde_json::from_str(&text).map_err(|e| {
                     Error::Usage(format!("failed to parse {}: {e}", path.display()))
@@ -66,7 +165,18 @@ pub fn run(project: &Project, loaded: Option<&Loaded>, dirs: &[PathBuf]) -> Resu
                 dir.display()
             )));
         }
-        for (path, r) in found {
+        for (path, mut r) in found {
+            for g in &mut r.gates {
+                check_gate(&path.join("results.json"), g)?;
+                // The log is `logs/<id>.log` inside the shard; one that is missing is empty,
+                // one that is not a plain file of the shard refuses the merge.
+                let log = path.join(&g.log);
+                g.output = match std::fs::symlink_metadata(&log) {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+                    _ => String::from_utf8_lossy(&read_confined(&path, &log, LOG_READ_CAP)?)
+                        .into_owned(),
+                };
+            }
             let key = StageKey::parse(&r.stage).ok_or_else(|| {
                 Error::Usage(format!("invalid stage `{}` in {}", r.stage, path.display()))
             })?;
@@ -115,10 +225,10 @@ pub fn run(project: &Project, loaded: Option<&Loaded>, dirs: &[PathBuf]) -> Resu
 /// later run), in the stage file's order when the stage file is at hand.
 fn merge_stage(parts: Vec<(PathBuf, StageResult)>, order: Option<Vec<&str>>) -> StageResult {
     let mut gates: BTreeMap<String, (String, GateResult)> = BTreeMap::new();
-    for (dir, r) in &parts {
+    for (_, r) in &parts {
         for g in &r.gates {
-            let mut g = g.clone();
-            g.output = std::fs::read_to_string(dir.join(&g.log)).unwrap_or_default();
+            // Its output was read from the shard, confined, in `run`.
+            let g = g.clone();
             let replace = gates.get(&g.id).is_none_or(|(at, _)| *at <= r.started_at);
             if replace {
                 gates.insert(g.id.clone(), (r.started_at.clone(), g));

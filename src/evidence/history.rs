@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 
 use serde::{Deserialize, Serialize};
 
@@ -81,8 +82,15 @@ pub fn append(project: &Project, r: &StageResult) -> Result<(), super::EvidenceE
         .create(true)
         .append(true)
         .read(true)
+        // A symbolic link or FIFO planted in evidence/ is never followed or waited on.
+        .custom_flags(
+            rustix::fs::OFlags::NOFOLLOW.bits() as i32 | rustix::fs::OFlags::NONBLOCK.bits() as i32,
+        )
         .open(&p)
         .map_err(err)?;
+    if !f.metadata().map_err(err)?.is_file() {
+        return Err(err(std::io::Error::other("not a regular file")));
+    }
     // A line cut short by a full disk or a kill stays alone on its line, unreadable and
     // skipped, instead of spoiling this one.
     if ends_mid_line(&mut f) {

@@ -9,6 +9,7 @@
 //! (a nested run on the same directory) would wait for its own parent: it is refused instead.
 
 use std::io::{Read, Seek, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -56,6 +57,8 @@ pub async fn acquire(
         .write(true)
         .create(true)
         .truncate(false)
+        // A symbolic link planted in evidence/ is never followed (its target would be written).
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
         .open(&path)
         .map_err(io)?;
     let shown = shown.display().to_string();

@@ -1,0 +1,144 @@
+//! `gaterun merge` reads downloaded shards: whatever a shard holds, nothing outside it is read
+//! and nothing outside the target evidence directory is written.
+
+mod common;
+
+use std::path::Path;
+
+use common::Project;
+
+/// A real shard of one gate, then `edit` applied to its results.json or files.
+fn shard(p: &Project, name: &str) -> std::path::PathBuf {
+    p.stage(
+        "s.yaml",
+        "stage: 0\nname: S\ngates:\n  - id: a\n    title: t\n    run: echo from-the-gate\n",
+    );
+    p.run(&["stage", "0", "--shard", "1/1", "--evidence", name])
+        .code(0);
+    p.path().join(name).join("phase-1/stage-00/partial")
+}
+
+fn set_log(dir: &Path, log: &str) {
+    let path = dir.join("results.json");
+    let mut r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+    r["gates"][0]["log"] = serde_json::Value::String(log.to_owned());
+    std::fs::write(path, serde_json::to_string(&r).expect("json")).expect("write");
+}
+
+#[test]
+fn crafted_shards_are_refused_and_nothing_outside_is_touched() {
+    let p = Project::new();
+    let secret = p.path().join("dotenv");
+    std::fs::write(&secret, "TOKEN=outside-the-shard\n").expect("write");
+    let victim = p.path().join("victim.txt");
+    std::fs::write(&victim, "untouched\n").expect("write");
+    let cases: Vec<(&str, Box<dyn Fn(&Path)>, &str)> = vec![
+        (
+            "absolute",
+            Box::new(|d: &Path| set_log(d, "/etc/passwd")),
+            "names its log",
+        ),
+        (
+            "parent",
+            Box::new(|d: &Path| set_log(d, "../../../../victim.txt")),
+            "names its log",
+        ),
+        (
+            "symlinked-log",
+            Box::new({
+                let secret = secret.clone();
+                move |d: &Path| {
+                    std::fs::remove_file(d.join("logs/a.log")).expect("rm");
+                    std::os::unix::fs::symlink(&secret, d.join("logs/a.log")).expect("ln");
+                }
+            }),
+            "a symbolic link in a shard is never followed",
+        ),
+        (
+            "dev-zero",
+            Box::new(|d: &Path| {
+                std::fs::remove_file(d.join("logs/a.log")).expect("rm");
+                std::os::unix::fs::symlink("/dev/zero", d.join("logs/a.log")).expect("ln");
+            }),
+            "a symbolic link in a shard is never followed",
+        ),
+        (
+            "symlinked-results",
+            Box::new({
+                let secret = secret.clone();
+                move |d: &Path| {
+                    std::fs::remove_file(d.join("results.json")).expect("rm");
+                    std::os::unix::fs::symlink(&secret, d.join("results.json")).expect("ln");
+                }
+            }),
+            "a symbolic link in a shard is never followed",
+        ),
+        (
+            "bad-id",
+            Box::new(|d: &Path| {
+                let path = d.join("results.json");
+                let mut r: serde_json::Value =
+                    serde_json::from_str(&std::fs::read_to_string(&path).expect("read"))
+                        .expect("json");
+                r["gates"][0]["id"] = "../../x".into();
+                r["gates"][0]["log"] = "logs/../../x.log".into();
+                std::fs::write(path, serde_json::to_string(&r).expect("json")).expect("write");
+            }),
+            "invalid gate id",
+        ),
+    ];
+    for (name, edit, error) in cases {
+        let dir = shard(&p, name);
+        edit(&dir);
+        let target = format!("merged-{name}");
+        let out = p.run(&["merge", name, "--evidence", &target]);
+        assert_eq!(out.code, 2, "{name}: {}{}", out.stdout, out.stderr);
+        assert!(out.stderr.contains(error), "{name}: {}", out.stderr);
+        // At most the evidence lock was made: no evidence from the refused shard.
+        let written: Vec<String> = std::fs::read_dir(p.path().join(&target))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n != ".gaterun.lock")
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(written.is_empty(), "{name}: wrote {written:?}");
+        assert_eq!(
+            std::fs::read_to_string(&victim).expect("victim"),
+            "untouched\n",
+            "{name}"
+        );
+    }
+    // The near miss: the same shard, untouched, merges, and its log is read.
+    shard(&p, "clean");
+    p.run(&["merge", "clean", "--evidence", "merged-clean"])
+        .code(0);
+    let junit = std::fs::read_to_string(p.path().join("merged-clean/junit.xml")).expect("junit");
+    assert!(!junit.contains("outside-the-shard"));
+}
+
+/// A symbolic link planted in evidence/ as the lock or the history is never followed: its
+/// target is neither truncated nor appended to.
+#[test]
+fn symlinks_planted_in_evidence_are_not_followed() {
+    for planted in [".gaterun.lock", "history.jsonl"] {
+        let p = Project::new();
+        p.stage(
+            "s.yaml",
+            "stage: 0\nname: S\ngates:\n  - id: a\n    title: t\n    run: 'true'\n",
+        );
+        let victim = p.path().join("victim.txt");
+        std::fs::write(&victim, "untouched\n").expect("write");
+        std::fs::create_dir_all(p.path().join("evidence")).expect("mkdir");
+        std::os::unix::fs::symlink(&victim, p.path().join("evidence").join(planted)).expect("ln");
+        let out = p.run(&["stage", "0"]);
+        assert_ne!(out.code, 0, "{planted}: {}{}", out.stdout, out.stderr);
+        assert_eq!(
+            std::fs::read_to_string(&victim).expect("victim"),
+            "untouched\n",
+            "{planted}"
+        );
+    }
+}
