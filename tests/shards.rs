@@ -18,6 +18,9 @@ fn shard(p: &Project, name: &str) -> std::path::PathBuf {
     p.path().join(name).join("phase-1/stage-00/partial")
 }
 
+/// What a case does to a shard.
+type Edit = Box<dyn Fn(&Path)>;
+
 fn set_log(dir: &Path, log: &str) {
     let path = dir.join("results.json");
     let mut r: serde_json::Value =
@@ -33,7 +36,7 @@ fn crafted_shards_are_refused_and_nothing_outside_is_touched() {
     std::fs::write(&secret, "TOKEN=outside-the-shard\n").expect("write");
     let victim = p.path().join("victim.txt");
     std::fs::write(&victim, "untouched\n").expect("write");
-    let cases: Vec<(&str, Box<dyn Fn(&Path)>, &str)> = vec![
+    let cases: Vec<(&str, Edit, &str)> = vec![
         (
             "absolute",
             Box::new(|d: &Path| set_log(d, "/etc/passwd")),
