@@ -74,3 +74,46 @@ gates:
         std::fs::read_to_string(p.evidence("phase-1/stage-00/logs/declares.log")).expect("log");
     assert!(log.contains("id=*** key=***"), "{log}");
 }
+
+/// Credentials that were never declared secret stay out of the log and messages: a URL's
+/// password, `Authorization`, `Cookie` and `Set-Cookie` values, the PostgreSQL server's
+/// password.
+#[test]
+fn credentials_are_redacted_from_logs_and_messages() {
+    if !common::python3() {
+        return;
+    }
+    let server = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/server.py");
+    let p = Project::new();
+    p.stage(
+        "00.yaml",
+        &format!(
+            r#"
+stage: 0
+name: Credentials
+gates:
+  - id: creds
+    title: credentials in a request
+    services:
+      api: {{ run: python3 {server}, ready: {{ http: "${{API_URL}}/healthz" }} }}
+    steps:
+      - http: http://ana:pw-secret-9@127.0.0.1:${{API_PORT}}/healthz
+        headers: {{ Authorization: "Bearer tok123secret", Cookie: "sid=c00kie-secret" }}
+      - http: http://ana:pw-secret-9@127.0.0.1:9/unreachable
+"#
+        ),
+    );
+    let out = p.run(&["stage", "0"]);
+    let log = std::fs::read_to_string(p.evidence("phase-1/stage-00/logs/creds.log")).expect("log");
+    let results = p.read("phase-1/stage-00/results.json");
+    for text in [&log, &results, &out.stdout, &out.stderr] {
+        for secret in ["pw-secret-9", "tok123secret", "c00kie-secret"] {
+            assert!(!text.contains(secret), "{secret} in:\n{text}");
+        }
+    }
+    // What is left says what was sent, so the log still reads.
+    assert!(log.contains("http://ana:***@127.0.0.1:"), "{log}");
+    assert!(log.contains("Authorization: Bearer [redacted]"), "{log}");
+    let r: serde_json::Value = serde_json::from_str(&results).expect("json");
+    assert_eq!(r["gates"][0]["status"], "failed");
+}

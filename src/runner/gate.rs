@@ -168,8 +168,8 @@ async fn provision(
                 "── {}",
                 vars.iter()
                     .find(|(k, _)| k == "DATABASE_URL")
-                    .map(|(_, v)| v.as_str())
-                    .unwrap_or("")
+                    .map(|(_, v)| crate::steps::http::redact_url(v))
+                    .unwrap_or_default()
             ));
             fixed.extend(vars.iter().map(|(k, _)| (k.clone(), "a database variable")));
             ctx.vars.extend(vars);

@@ -48,11 +48,21 @@ impl Secrets {
             .flat_map(|s| &s.gates)
             .flat_map(|g| g.secrets.iter().cloned())
             .collect();
-        let values = names
+        let mut values: Vec<String> = names
             .iter()
             .filter_map(|n| std::env::var(n).ok())
             .filter(|v| !v.is_empty())
             .collect();
+        // The password of the PostgreSQL server gaterun is given is a secret too: it is in
+        // every PostgreSQL gate's DATABASE_URL, which a tool may print.
+        if let Some(password) = std::env::var(crate::database::postgres::URL_VAR)
+            .ok()
+            .and_then(|u| reqwest::Url::parse(&u).ok())
+            .and_then(|u| u.password().map(str::to_owned))
+        {
+            let decoded = percent_decode(&password);
+            values.extend([password, decoded].into_iter().filter(|p| !p.is_empty()));
+        }
         Secrets { names, values }
     }
 }
@@ -361,4 +371,24 @@ fn combine_runs(mut runs: Vec<GateResult>) -> GateResult {
         base.failed_runs = failed_runs;
     }
     base
+}
+
+/// `%XX` escapes decoded (what a URL's password stands for).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(hex) = s.get(i + 1..i + 3)
+            && let Ok(b) = u8::from_str_radix(hex, 16)
+        {
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

@@ -69,6 +69,62 @@ fn select(
     })
 }
 
+/// Headers that carry credentials: their values never reach the log.
+const CREDENTIAL_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+    "api-key",
+];
+
+fn redact_header(name: &str, value: &str) -> String {
+    if CREDENTIAL_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+        // The scheme (`Bearer`) or the cookie's name help a reader; the rest is the secret.
+        let keep = value
+            .split_once([' ', '='])
+            .map(|(k, _)| k)
+            .filter(|k| k.len() <= 32)
+            .unwrap_or("");
+        format!("{keep}{}[redacted]", if keep.is_empty() { "" } else { " " })
+    } else {
+        value.to_owned()
+    }
+}
+
+/// A URL without the password of its userinfo (`http://user:***@host/`).
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let Some(at) = authority.rfind('@') else {
+        return url.to_owned();
+    };
+    let Some((user, _password)) = authority[..at].split_once(':') else {
+        return url.to_owned();
+    };
+    format!("{}://{user}:***@{}", &url[..scheme_end], &rest[at + 1..])
+}
+
+/// An error text with the request's URL (also as the client percent-encodes it) redacted.
+fn redact_urls_in(text: &str, url: &str, shown: &str) -> String {
+    if url == shown {
+        return text.to_owned();
+    }
+    let mut out = text.replace(url, shown);
+    if let Ok(parsed) = reqwest::Url::parse(url) {
+        out = out.replace(parsed.as_str(), shown);
+        if let Some(p) = parsed.password() {
+            out = out.replace(p, "***");
+        }
+    }
+    out
+}
+
 /// The body as JSON, numbers kept exactly. The bytes must be UTF-8 (no replacement character
 /// stands in for what the server sent), and the key serde_json reserves for an exact number
 /// (`$serde_json::private::Number`) is refused, so an object can never pose as a number.
@@ -122,10 +178,13 @@ pub async fn attempt(
         .map_err(Failure::Error)?
         .clone();
     let mut request = client.request(method.clone(), &url);
-    let mut log = format!("> {method} {url}\n");
+    // The log and messages show the URL without its password, and credential headers
+    // without their value, declared secret or not.
+    let shown_url = redact_url(&url);
+    let mut log = format!("> {method} {shown_url}\n");
     for (name, value) in &step.headers {
         let value = vars::interpolate(value, &ctx.vars).map_err(invalid)?;
-        let _ = writeln!(log, "> {name}: {value}");
+        let _ = writeln!(log, "> {name}: {}", redact_header(name, &value));
         request = request.header(name.as_str(), value);
     }
     match &step.body {
@@ -156,8 +215,14 @@ pub async fn attempt(
         }
         Err(e) => {
             let reason = short_error(&e);
-            ctx.log_line(&format!("< request failed: {reason}"));
-            return Err(Failure::Check(format!("{method} {url} failed: {reason}")));
+            ctx.log_line(&format!(
+                "< request failed: {}",
+                redact_urls_in(&reason, &url, &shown_url)
+            ));
+            return Err(Failure::Check(format!(
+                "{method} {shown_url} failed: {}",
+                redact_urls_in(&reason, &url, &shown_url)
+            )));
         }
     };
     let status = response.status();
@@ -194,7 +259,7 @@ pub async fn attempt(
         let _ = writeln!(
             log,
             "< {name}: {}",
-            String::from_utf8_lossy(value.as_bytes())
+            redact_header(name.as_str(), &String::from_utf8_lossy(value.as_bytes()))
         );
     }
     if !text.is_empty() {
@@ -350,5 +415,27 @@ fn check_header(
             false,
             ctx.bindings(),
         )?),
+    }
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+
+    #[test]
+    fn credentials_never_reach_the_log() {
+        assert_eq!(
+            redact_url("http://ana:pa%40ss@127.0.0.1:5/x?y=1"),
+            "http://ana:***@127.0.0.1:5/x?y=1"
+        );
+        assert_eq!(redact_url("postgresql://u@h/db"), "postgresql://u@h/db");
+        assert_eq!(redact_url("http://h/a@b"), "http://h/a@b");
+        assert_eq!(
+            redact_header("Authorization", "Bearer abc.def"),
+            "Bearer [redacted]"
+        );
+        assert_eq!(redact_header("cookie", "sid=s3cret; x=y"), "sid [redacted]");
+        assert_eq!(redact_header("X-Api-Key", "k3y"), "[redacted]");
+        assert_eq!(redact_header("accept", "text/plain"), "text/plain");
     }
 }
