@@ -117,3 +117,44 @@ gates:
     let r: serde_json::Value = serde_json::from_str(&results).expect("json");
     assert_eq!(r["gates"][0]["status"], "failed");
 }
+
+/// `capture: { T: { select: …, secret: true } }`: the captured value is masked from then on, in
+/// the log (which also holds the output it was captured from) and in every message.
+#[test]
+fn a_captured_secret_is_masked() {
+    let p = Project::new();
+    p.stage(
+        "00.yaml",
+        r#"
+stage: 0
+name: Captured
+gates:
+  - id: secret-capture
+    title: a token captured as a secret
+    steps:
+      - run: echo token=abc-secret-123
+        capture: { T: { select: "/token=(\\S+)/", secret: true } }
+      - run: echo "using $T"
+        expect: { stdout: "nothing like this" }
+  - id: plain-capture
+    title: the near miss, a token captured plainly, is in the log
+    steps:
+      - run: echo token=def-plain-456
+        capture: { T: "/token=(\\S+)/" }
+      - run: echo "using $T"
+"#,
+    );
+    let out = p.run(&["stage", "0"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let log = |id: &str| {
+        std::fs::read_to_string(p.evidence(&format!("phase-1/stage-00/logs/{id}.log")))
+            .expect("log")
+    };
+    let results = p.read("phase-1/stage-00/results.json");
+    for text in [&log("secret-capture"), &results, &out.stdout] {
+        assert!(!text.contains("abc-secret-123"), "{text}");
+    }
+    assert!(log("secret-capture").contains("using ***"));
+    assert!(log("plain-capture").contains("using def-plain-456"));
+    assert_eq!(p.run(&["check"]).code, 0);
+}

@@ -110,6 +110,8 @@ pub struct Step {
     pub timeout: Option<Duration>,
     pub eventually: Option<Duration>,
     pub captures: Vec<(String, String)>,
+    /// Captures declared `secret: true`: their values are masked like declared secrets.
+    pub secret_captures: Vec<String>,
     pub line: u64,
 }
 

@@ -93,7 +93,7 @@ macro_rules! with_step_keys {
             pub expect: Option<Sp<RawExpect>>,
             pub timeout: Option<Sp<Scalar>>,
             pub eventually: Option<Sp<Scalar>>,
-            pub capture: Option<BTreeMap<String, Sp<String>>>,
+            pub capture: Option<BTreeMap<String, Sp<RawCapture>>>,
             pub run: Option<Sp<RawCommand>>,
             pub http: Option<Sp<String>>,
             pub headers: Option<OrderedMap<Scalar>>,
@@ -227,6 +227,61 @@ impl<'de> Deserialize<'de> for RawCommand {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// A capture: a selector, or `{ select: SELECTOR, secret: true }` for a value that is masked
+/// like a declared secret from then on.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCaptureMap {
+    pub select: String,
+    #[serde(default)]
+    pub secret: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawCapture {
+    pub select: String,
+    pub secret: bool,
+}
+
+impl<'de> Deserialize<'de> for RawCapture {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawCapture;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a selector, or `{ select: SELECTOR, secret: true }`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawCapture, E> {
+                Ok(RawCapture {
+                    select: v.to_owned(),
+                    secret: false,
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawCapture, A::Error> {
+                let m = RawCaptureMap::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(RawCapture {
+                    select: m.select,
+                    secret: m.secret,
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for RawCapture {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Capture".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let map = generator.subschema_for::<RawCaptureMap>();
+        schemars::json_schema!({
+            "description": "A selector (`$.id`, `header:NAME`, `/regex/`, a column), or `{ select, secret: true }` to mask the value from then on.",
+            "anyOf": [{ "type": "string" }, map]
+        })
     }
 }
 

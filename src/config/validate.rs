@@ -554,7 +554,15 @@ fn step(
         .as_ref()
         .and_then(|t| duration(ctx, t, "eventually"));
     let mut captures = Vec::new();
+    let mut secret_captures = Vec::new();
     for (name, sel) in raw.capture.unwrap_or_default() {
+        if sel.value.secret {
+            secret_captures.push(name.clone());
+        }
+        let sel = Sp {
+            value: sel.value.select,
+            referenced: sel.referenced,
+        };
         if !vars::is_name(&name) {
             ctx.error(
                 sel.referenced,
@@ -791,6 +799,7 @@ fn step(
         timeout,
         eventually,
         captures,
+        secret_captures,
         line: at.line(),
     })
 }

@@ -68,6 +68,12 @@ pub async fn run(
             let mut ctx = GateCtx {
                 vars,
                 typed,
+                secret_captures: gate
+                    .steps
+                    .iter()
+                    .flat_map(|s| s.secret_captures.iter().cloned())
+                    .collect(),
+                secrets: Vec::new(),
                 // Set once the gate's `env` is resolved, before anything runs.
                 workdir: rc.project_root.clone(),
                 token: token.clone(),
@@ -114,6 +120,7 @@ pub async fn run(
                     ctx.log_line(&format!("── teardown: {note}"));
                 }
             }
+            secrets.append(&mut ctx.secrets);
             let readers: Vec<_> = ctx.readers.drain(..).collect();
             for r in readers {
                 if tokio::time::timeout(Duration::from_secs(1), r)
@@ -137,6 +144,7 @@ pub async fn run(
     result.message = result.message.map(|m| mask(&m, &secrets));
     for s in &mut result.steps {
         s.message = s.message.take().map(|m| mask(&m, &secrets));
+        s.name = mask(&s.name, &secrets);
     }
     result
 }

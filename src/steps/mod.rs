@@ -21,6 +21,10 @@ pub struct GateCtx {
     pub vars: Vars,
     /// Captured values with their JSON or SQL type; `vars` holds their text.
     pub typed: crate::expect::value::Typed,
+    /// Captures declared `secret: true`, and the values they took: masked like declared
+    /// secrets in everything the gate leaves.
+    pub secret_captures: std::collections::HashSet<String>,
+    pub secrets: Vec<String>,
     pub workdir: PathBuf,
     pub token: String,
     pub grace: std::time::Duration,
@@ -65,6 +69,9 @@ impl GateCtx {
             serde_json::Value::Null => String::new(),
             other => other.to_string(),
         };
+        if self.secret_captures.contains(name) && !text.is_empty() {
+            self.secrets.push(text.clone());
+        }
         self.vars.insert(name.to_owned(), text);
         self.typed.insert(name.to_owned(), value);
     }
