@@ -633,7 +633,7 @@ async fn probe_once(probe: &Probe, env: &ProbeEnv, limit: Duration) -> Result<()
     match probe {
         Probe::Http(url) => {
             let url = vars::interpolate(url, vars).map_err(|e| e.to_string())?;
-            let client = env.http.client(false)?;
+            let client = env.http.client()?;
             match client.get(&url).timeout(limit).send().await {
                 Ok(resp) if resp.status().is_success() => Ok(()),
                 Ok(resp) => Err(format!("GET {url} answered {}", resp.status().as_u16())),

@@ -158,3 +158,64 @@ gates:
     assert!(log("plain-capture").contains("using def-plain-456"));
     assert_eq!(p.run(&["check"]).code, 0);
 }
+
+/// `follow_redirects: true` to another origin sends none of the gate's headers, no body and
+/// no `Referer` (the first URL may carry a secret in its query); within the origin the
+/// headers go along, and 307 repeats a POST with its body.
+#[test]
+fn a_redirect_to_another_origin_carries_no_header_of_the_gate() {
+    if !common::python3() {
+        return;
+    }
+    let echo = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/echo_headers.py"
+    );
+    let p = Project::new();
+    p.stage(
+        "00.yaml",
+        &format!(
+            r#"
+stage: 0
+name: Redirects
+gates:
+  - id: redirects
+    title: redirects and headers
+    services:
+      a: {{ run: python3 {echo}, ready: {{ http: "${{A_URL}}/echo" }} }}
+      b: {{ run: python3 {echo}, ready: {{ http: "${{B_URL}}/echo" }} }}
+    steps:
+      - name: to another origin
+        http: ${{A_URL}}/redirect?to=${{B_URL}}/echo&code=302&token=q-secret
+        headers: {{ X-Api-Key: k3y, Authorization: Bearer t0k }}
+        follow_redirects: true
+        expect:
+          json:
+            "$.method": GET
+            "$.headers['x-api-key']": {{ exists: false }}
+            "$.headers.authorization": {{ exists: false }}
+            "$.headers.referer": {{ exists: false }}
+      - name: within the origin
+        http: ${{A_URL}}/redirect?to=/echo&code=302
+        headers: {{ X-Api-Key: k3y }}
+        follow_redirects: true
+        expect: {{ json: {{ "$.headers['x-api-key']": k3y }} }}
+      - name: a 307 repeats the POST
+        http: POST ${{A_URL}}/redirect?to=/echo&code=307
+        body: payload
+        follow_redirects: true
+        expect: {{ json: {{ "$.method": POST, "$.body": payload }} }}
+      - name: a 307 to another origin drops the body
+        http: POST ${{A_URL}}/redirect?to=${{B_URL}}/echo&code=307
+        body: payload
+        follow_redirects: true
+        expect: {{ json: {{ "$.body": "" }} }}
+      - name: not followed unless asked
+        http: ${{A_URL}}/redirect?to=/echo&code=302
+        expect: {{ status: 302 }}
+"#
+        ),
+    );
+    let out = p.run(&["stage", "0"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+}

@@ -122,34 +122,27 @@ impl From<crate::expect::CheckError> for Failure {
     }
 }
 
-/// HTTP clients shared by a run (connection pools), built on first use: one that follows
-/// redirects and one that does not. Never through a proxy: a CI proxy must not intercept
-/// requests to localhost.
+/// The HTTP client shared by a run (its connection pool), built on first use. It follows no
+/// redirect (the `http` step does, itself, so it can drop the gate's headers across origins),
+/// sends no `Referer`, and never goes through a proxy: a CI proxy must not intercept requests
+/// to localhost.
 #[derive(Clone, Default)]
 pub struct Http {
-    clients: Arc<std::sync::OnceLock<Result<(reqwest::Client, reqwest::Client), String>>>,
+    client: Arc<std::sync::OnceLock<Result<reqwest::Client, String>>>,
 }
 
 impl Http {
-    pub fn client(&self, follow_redirects: bool) -> Result<&reqwest::Client, String> {
-        let built = self.clients.get_or_init(|| {
-            let make = |policy| {
-                reqwest::Client::builder()
-                    .no_proxy()
-                    .redirect(policy)
-                    .user_agent(concat!("gaterun/", env!("CARGO_PKG_VERSION")))
-                    .build()
-                    .map_err(|e| format!("failed to build the HTTP client: {e}"))
-            };
-            Ok((
-                make(reqwest::redirect::Policy::limited(10))?,
-                make(reqwest::redirect::Policy::none())?,
-            ))
+    pub fn client(&self) -> Result<&reqwest::Client, String> {
+        let built = self.client.get_or_init(|| {
+            reqwest::Client::builder()
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .referer(false)
+                .user_agent(concat!("gaterun/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| format!("failed to build the HTTP client: {e}"))
         });
-        match built {
-            Ok((follow, direct)) => Ok(if follow_redirects { follow } else { direct }),
-            Err(e) => Err(e.clone()),
-        }
+        built.as_ref().map_err(Clone::clone)
     }
 }
 
