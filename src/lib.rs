@@ -77,13 +77,16 @@ pub fn main_with(cli: Cli) -> i32 {
     code
 }
 
-/// Config errors as annotations at their lines.
+/// Config errors as annotations at their lines, the file named from the repository's top as
+/// in the evidence.
 fn annotate(diags: &[config::Diagnostic]) {
     use reporter::github::{escape_data, escape_property};
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let prefix = config::repo_prefix(&config::find_root(&cwd).unwrap_or(cwd));
     for d in diags.iter().take(10) {
         println!(
             "::error file={},line={},col={},title=invalid gate file::{}",
-            escape_property(&d.file.display().to_string()),
+            escape_property(&prefix.join(&d.file).display().to_string()),
             d.line.max(1),
             d.column.max(1),
             escape_data(&d.message)

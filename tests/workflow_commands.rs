@@ -203,3 +203,65 @@ fn no_gate_output_becomes_a_workflow_command() {
         "{errors:#?}"
     );
 }
+
+/// A project in a subdirectory of its repository: the annotation, JUnit's `file` and
+/// results.json name the stage file from the repository's top, the same in each; a config
+/// error's annotation too.
+#[test]
+fn a_project_in_a_subdirectory_names_files_from_the_repository_top() {
+    let repo = tempfile::tempdir().expect("temp dir");
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(repo.path())
+            .output()
+            .expect("git")
+    };
+    if !git(&["init", "-q"]).status.success() {
+        eprintln!("skipped: git init failed");
+        return;
+    }
+    let project = repo.path().join("services/api");
+    std::fs::create_dir_all(project.join("gates")).expect("mkdir");
+    std::fs::write(project.join("gaterun.yaml"), "gates: gates\n").expect("write");
+    std::fs::write(
+        project.join("gates/00.yaml"),
+        "stage: 0\nname: S\ngates:\n  - id: a\n    title: t\n    run: 'exit 1'\n",
+    )
+    .expect("write");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(common::bin())
+            .args(args)
+            .current_dir(&project)
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("GITHUB_WORKSPACE")
+            .output()
+            .expect("gaterun");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let stdout = run(&["stage", "0", "--github"]);
+    let file = "services/api/gates/00.yaml";
+    assert!(
+        stdout.contains(&format!("::error file={file},line=4,")),
+        "{stdout}"
+    );
+    let junit = std::fs::read_to_string(project.join("evidence/junit.xml")).expect("junit");
+    assert!(junit.contains(&format!("file=\"{file}\"")), "{junit}");
+    let results =
+        std::fs::read_to_string(project.join("evidence/phase-1/stage-00/results.json")).expect("r");
+    assert!(
+        results.contains(&format!("\"file\": \"{file}\"")),
+        "{results}"
+    );
+    // A config error is annotated at the same name.
+    std::fs::write(
+        project.join("gates/00.yaml"),
+        "stage: 0\nname: S\ngates:\n  - id: a\n    titel: t\n    run: 'true'\n",
+    )
+    .expect("write");
+    let stdout = run(&["check", "--github"]);
+    assert!(
+        stdout.contains(&format!("::error file={file},line=5,")),
+        "{stdout}"
+    );
+}

@@ -120,6 +120,12 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
     }
     stages.sort_by_key(|s| (s.phase, s.key));
     let warnings = lints(&stages);
+    // Evidence names a stage file from the repository's top, as GitHub and JUnit reporters
+    // resolve it, also when the project is in a subdirectory.
+    let prefix = repo_prefix(&root);
+    for s in &mut stages {
+        s.file = prefix.join(&s.file);
+    }
     Ok(Loaded {
         project,
         stages,
@@ -146,6 +152,22 @@ pub fn parse_stage(
         }
     }
     (stage, ctx.diagnostics)
+}
+
+/// The project root relative to the top of its git repository (`sub/dir`), or nothing when
+/// it is the top or in no repository.
+pub fn repo_prefix(root: &Path) -> PathBuf {
+    std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["rev-parse", "--show-prefix"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        .unwrap_or_default()
 }
 
 pub fn find_root(cwd: &Path) -> Option<PathBuf> {

@@ -69,7 +69,8 @@ pub struct Stage {
     pub open_questions: Vec<String>,
     pub serial: bool,
     pub gates: Vec<Gate>,
-    /// The stage file, relative to the project root where possible (for reports and annotations).
+    /// The stage file, relative to the top of the git repository (else the project root), as
+    /// JUnit reporters and GitHub annotations resolve it.
     pub file: PathBuf,
     /// sha256 of the stage file's parsed content, canonical JSON: the prerequisite ledger key.
     pub definition_hash: String,

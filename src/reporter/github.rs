@@ -69,30 +69,15 @@ fn token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A gate's `file` is already named from the repository's top (`config::repo_prefix`), as
+/// in JUnit: an annotation uses it as it is.
+#[derive(Default)]
 pub struct Github {
-    /// The project root relative to the workspace, so annotation paths are the repo's.
-    prefix: PathBuf,
     annotated: usize,
     overflow: Vec<(String, GateResult)>,
 }
 
 impl Github {
-    pub fn new(project_root: &Path) -> Self {
-        let prefix = std::env::var_os("GITHUB_WORKSPACE")
-            .and_then(|w| {
-                project_root
-                    .strip_prefix(PathBuf::from(w))
-                    .ok()
-                    .map(Path::to_path_buf)
-            })
-            .unwrap_or_default();
-        Github {
-            prefix,
-            annotated: 0,
-            overflow: Vec::new(),
-        }
-    }
-
     fn out(text: &str) {
         let mut o = std::io::stdout().lock();
         let _ = o.write_all(text.as_bytes());
@@ -150,10 +135,9 @@ impl Github {
 
     fn annotation(&self, stage: &str, g: &GateResult) -> String {
         let message = g.message.as_deref().unwrap_or(g.status.as_str());
-        let file = self.prefix.join(&g.file);
         format!(
             "::error file={},line={},title={}::{}\n",
-            escape_property(&file.display().to_string()),
+            escape_property(&g.file),
             g.line,
             escape_property(&format!("{stage} {}: {}", g.id, g.title)),
             escape_data(&crate::evidence::sanitize(message))

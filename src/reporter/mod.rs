@@ -44,7 +44,7 @@ struct Bars {
 /// Consume events until every sender is gone.
 pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, opts: ReporterOptions) {
     let mut bars: Option<Bars> = None;
-    let mut github = opts.github.as_deref().map(github::Github::new);
+    let mut github = opts.github.as_ref().map(|_| github::Github::default());
     while let Some(event) = events.recv().await {
         match event {
             Event::StageStarted { label, name, gates } => {
