@@ -12,6 +12,7 @@ pub mod evidence;
 pub mod exit;
 pub mod expect;
 pub mod init;
+pub mod mask;
 pub mod merge;
 pub mod plan;
 pub mod ports;

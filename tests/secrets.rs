@@ -219,3 +219,151 @@ gates:
     let out = p.run(&["stage", "0"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
 }
+
+mod property {
+    use proptest::prelude::*;
+
+    use super::common::{self, Project};
+
+    /// A secret: a word of 10–20 letters and digits with `%,:"\`, spaces, tabs and newlines
+    /// put in, so it is multi-line and needs every escape.
+    fn secret() -> impl Strategy<Value = String> {
+        (
+            "[a-zA-Z0-9]{10,20}",
+            proptest::collection::vec(
+                (
+                    0usize..20,
+                    prop_oneof![
+                        Just("%"),
+                        Just(","),
+                        Just(":"),
+                        Just("\""),
+                        Just("\\"),
+                        Just(" "),
+                        Just("\t"),
+                        Just("\n"),
+                    ],
+                ),
+                0..5,
+            ),
+        )
+            .prop_map(|(word, inserts)| {
+                let mut s = word;
+                for (at, piece) in inserts {
+                    let at = at.min(s.len());
+                    s.insert_str(at, piece);
+                }
+                s
+            })
+    }
+
+    /// Every piece of 8 characters of the secret, as is and JSON-escaped.
+    fn pieces(secret: &str) -> Vec<String> {
+        let escaped = serde_json::to_string(secret).expect("json");
+        let escaped = &escaped[1..escaped.len() - 1];
+        let mut out = Vec::new();
+        for text in [secret, escaped] {
+            let chars: Vec<char> = text.chars().collect();
+            for w in chars.windows(8) {
+                out.push(w.iter().collect());
+            }
+        }
+        out
+    }
+
+    /// The case a random search rarely meets: an ANSI escape or a NUL exactly in the middle of
+    /// a 14-character secret leaves two pieces of 7 (no piece of 8 to find), which a writer
+    /// that drops control characters would join again.
+    #[test]
+    fn a_secret_split_in_halves_by_a_control_sequence_is_masked() {
+        for split in ["\x1b[0m", "\0"] {
+            let p = Project::new();
+            std::fs::write(p.path().join("out.bin"), format!("abcdefg{split}HIJKLMN\n"))
+                .expect("write");
+            p.stage(
+                "00.yaml",
+                "stage: 0\nname: S\ngates:\n  - id: a\n    title: t\n    secrets: [S]\n    run: cat out.bin\n    expect: { stdout: never-there }\n",
+            );
+            let out = p
+                .cmd(&["stage", "0", "--verbose"])
+                .env("S", "abcdefgHIJKLMN")
+                .output()
+                .expect("run");
+            let mut files = Vec::new();
+            common::collect_files(&p.path().join("evidence"), &mut files);
+            for f in &files {
+                let text = String::from_utf8_lossy(&std::fs::read(f).expect("read")).into_owned();
+                assert!(
+                    !text.contains("abcdefgHIJKLMN"),
+                    "{split:?} in {}:\n{text}",
+                    f.display()
+                );
+            }
+            assert!(!String::from_utf8_lossy(&out.stdout).contains("abcdefgHIJKLMN"));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// A secret never appears, whole or in any piece of 8 characters, in any file under
+        /// evidence/, stdout, stderr or the step summary: printed by the gate that declares
+        /// it or by one that does not, split by an ANSI escape, a NUL or a CR, at any offset
+        /// around the 120-character preview of a failure message.
+        #[test]
+        fn a_secret_never_appears_in_any_piece(
+            secret in secret(),
+            pad in 0usize..160,
+            split in prop_oneof![Just(""), Just("\x1b[0m"), Just("\0"), Just("\r")],
+            at in 0usize..30,
+        ) {
+            let p = Project::new();
+            let at = secret.char_indices().nth(at.min(secret.chars().count())).map_or(secret.len(), |(i, _)| i);
+            let printed = format!("{}{}{}{} tail\n", "x".repeat(pad), &secret[..at], split, &secret[at..]);
+            std::fs::write(p.path().join("out.bin"), printed.as_bytes()).expect("write");
+            p.stage(
+                "00.yaml",
+                r#"
+stage: 0
+name: Secret
+gates:
+  - id: declares
+    title: declares the secret and prints it
+    secrets: [THE_SECRET]
+    steps:
+      - run: |
+          cat out.bin; printf '%s' "$THE_SECRET"; printf '{"v": "%s"}' "$THE_SECRET" >&2
+        expect: { stdout: never-there }
+  - id: other
+    title: does not declare it, prints it from a file
+    run: cat out.bin
+    expect: { stdout: never-there }
+"#,
+            );
+            let summary = p.path().join("step-summary.md");
+            let out = p
+                .cmd(&["stage", "0", "--github", "--verbose"])
+                .env("THE_SECRET", &secret)
+                .env("GITHUB_STEP_SUMMARY", &summary)
+                .output()
+                .expect("run gaterun");
+            prop_assert_eq!(out.status.code(), Some(1));
+            let mut files = Vec::new();
+            common::collect_files(&p.path().join("evidence"), &mut files);
+            files.push(summary);
+            let mut texts: Vec<(String, String)> = files
+                .iter()
+                .map(|f| (f.display().to_string(), String::from_utf8_lossy(&std::fs::read(f).unwrap_or_default()).into_owned()))
+                .collect();
+            texts.push(("stdout".into(), String::from_utf8_lossy(&out.stdout).into_owned()));
+            texts.push(("stderr".into(), String::from_utf8_lossy(&out.stderr).into_owned()));
+            for piece in pieces(&secret) {
+                for (name, text) in &texts {
+                    // The runner's own masks name the secret on purpose.
+                    let text: String = text.lines().filter(|l| !l.starts_with("::add-mask::")).collect::<Vec<_>>().join("\n");
+                    prop_assert!(!text.contains(&piece), "{:?} in {}:\n{}", piece, name, text);
+                }
+            }
+        }
+    }
+}

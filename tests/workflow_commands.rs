@@ -180,7 +180,10 @@ fn no_gate_output_becomes_a_workflow_command() {
     let mut errors = Vec::new();
     for s in &runner.seen {
         match s.command.as_str() {
-            "add-mask" => assert_eq!(s.data, "s3cret-value-1", "{stdout}"),
+            "add-mask" => assert!(
+                gaterun::mask::forms("s3cret-value-1").contains(&s.data),
+                "{stdout}"
+            ),
             "group" | "endgroup" => {}
             "stop-commands" => {
                 assert_eq!(s.data.len(), 32, "a 128-bit token");

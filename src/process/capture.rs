@@ -75,6 +75,10 @@ impl CappedBuffer {
     /// anywhere, and, where the cap cut the output, the piece of a secret the cut left at the
     /// end of the head or the start of the tail.
     pub fn to_text_masked(&self, secrets: &[String]) -> String {
+        // Masked after the control characters and ANSI escapes are gone, as every writer
+        // shows the text: a secret split by `\x1b[0m` or a NUL must not reappear whole.
+        let masker = crate::mask::Masker::new(secrets);
+        let clean = |b: &[u8]| crate::evidence::sanitize(&String::from_utf8_lossy(b)).into_bytes();
         let (a, b) = self.tail.as_slices();
         let mut tail = Vec::with_capacity(a.len() + b.len());
         tail.extend_from_slice(a);
@@ -82,20 +86,18 @@ impl CappedBuffer {
         if self.cut == 0 {
             let mut all = self.head.clone();
             all.extend_from_slice(&tail);
-            return String::from_utf8_lossy(&mask_bytes(&all, secrets, false, false)).into_owned();
+            return String::from_utf8_lossy(&masker.mask(&clean(&all), false, false)).into_owned();
         }
-        let head = mask_bytes(&self.head, secrets, false, true);
-        let tail = mask_bytes(&tail, secrets, true, false);
+        let head = masker.mask(&clean(&self.head), false, true);
+        let tail = masker.mask(&clean(&tail), true, false);
         let mut out = String::from_utf8_lossy(&head).into_owned();
-        if self.cut > 0 {
-            if !out.ends_with('\n') {
-                out.push('\n');
-            }
-            out.push_str(&format!(
-                "[... gaterun cut {} bytes of output here ...]\n",
-                self.cut
-            ));
+        if !out.ends_with('\n') {
+            out.push('\n');
         }
+        out.push_str(&format!(
+            "[... gaterun cut {} bytes of output here ...]\n",
+            self.cut
+        ));
         out.push_str(&String::from_utf8_lossy(&tail));
         out
     }
@@ -127,52 +129,11 @@ impl CappedBuffer {
     }
 }
 
-/// Replace each secret in `data` by `***`; with `cut_before` / `cut_after`, also a secret's
-/// tail at the very start / a secret's head at the very end (what a cut left of it).
+/// Replace each secret in `data` by `***` (see [`crate::mask`]); with `cut_before` /
+/// `cut_after`, also a secret's tail at the very start / head at the very end (what a cut left
+/// of it).
 pub fn mask_bytes(data: &[u8], secrets: &[String], cut_before: bool, cut_after: bool) -> Vec<u8> {
-    let mut out = data.to_vec();
-    // Longest first: a secret inside another (`KEY_ID` in `API_KEY`) must not mask part of the
-    // longer one and leave the rest in clear.
-    let mut ordered: Vec<&[u8]> = secrets
-        .iter()
-        .map(|s| s.as_bytes())
-        .filter(|s| !s.is_empty())
-        .collect();
-    ordered.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    for secret in ordered {
-        out = replace_all(&out, secret);
-        if cut_after
-            && let Some(k) = (1..secret.len())
-                .rev()
-                .find(|&k| out.ends_with(&secret[..k]))
-        {
-            out.truncate(out.len() - k);
-            out.extend_from_slice(b"***");
-        }
-        if cut_before
-            && let Some(k) = (1..secret.len())
-                .rev()
-                .find(|&k| out.starts_with(&secret[secret.len() - k..]))
-        {
-            out.splice(..k, b"***".iter().copied());
-        }
-    }
-    out
-}
-
-fn replace_all(data: &[u8], needle: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len());
-    let mut i = 0;
-    while i < data.len() {
-        if data[i..].starts_with(needle) {
-            out.extend_from_slice(b"***");
-            i += needle.len();
-        } else {
-            out.push(data[i]);
-            i += 1;
-        }
-    }
-    out
+    crate::mask::Masker::new(secrets).mask(data, cut_before, cut_after)
 }
 
 #[cfg(test)]

@@ -87,8 +87,12 @@ impl Github {
     /// `::add-mask::` for each secret value, before anything could print it.
     pub fn mask(values: &[String]) {
         let mut text = String::new();
+        // Every form gaterun masks (escaped, encoded, line by line), so the runner's own log
+        // hides them too.
         for v in values.iter().filter(|v| !v.is_empty()) {
-            text.push_str(&format!("::add-mask::{}\n", escape_data(v)));
+            for form in crate::mask::forms(v) {
+                text.push_str(&format!("::add-mask::{}\n", escape_data(&form)));
+            }
         }
         Self::out(&text);
     }

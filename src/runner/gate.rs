@@ -541,9 +541,11 @@ async fn attempt(
     }
 }
 
-/// Replace every secret value with `***`.
+/// Replace every secret value with `***`, in every form and piece (see [`crate::mask`]), in
+/// the text as the writers show it (control characters and ANSI escapes gone).
 pub fn mask(text: &str, secrets: &[String]) -> String {
-    let masked = process::mask_bytes(text.as_bytes(), secrets, false, false);
-    // Whole UTF-8 strings replaced by ASCII: still UTF-8.
-    String::from_utf8(masked).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    if secrets.is_empty() {
+        return text.to_owned();
+    }
+    crate::mask::Masker::new(secrets).mask_text(&crate::evidence::sanitize(text))
 }

@@ -1,0 +1,289 @@
+//! Secrets out of everything gaterun writes: one masking function for logs, messages and
+//! names. A secret is masked in every form a program or gaterun itself may print it in (as is;
+//! JSON-, Debug- and URL-escaped; base64; each line of a multi-line secret), longest first, and
+//! then every run of text that shares 8 or more bytes with a form is masked too, so a secret
+//! cut by a cap, a preview, a line break or a control character leaves no piece of 8 or more
+//! characters in clear.
+
+use std::collections::HashSet;
+
+/// The shortest piece of a secret that is masked wherever it stands.
+pub const PIECE: usize = 8;
+const MASK: &[u8] = b"***";
+
+/// The forms of a secret worth masking, longest first, each non-empty and once.
+pub fn forms(secret: &str) -> Vec<String> {
+    let mut out = vec![secret.to_owned()];
+    if let Ok(json) = serde_json::to_string(secret) {
+        out.push(json[1..json.len() - 1].to_owned());
+    }
+    let debug = format!("{secret:?}");
+    out.push(debug[1..debug.len() - 1].to_owned());
+    out.push(url_encode(secret, false));
+    out.push(url_encode(secret, true));
+    out.push(base64(secret.as_bytes(), true));
+    out.push(base64(secret.as_bytes(), false));
+    // A multi-line secret (a key file) may be printed a line at a time.
+    if secret.contains('\n') {
+        out.extend(
+            secret
+                .lines()
+                .map(|l| l.trim_end_matches('\r'))
+                .filter(|l| l.trim().len() >= 4)
+                .map(str::to_owned),
+        );
+    }
+    out.retain(|f| !f.is_empty());
+    out.sort_by_key(|f| std::cmp::Reverse(f.len()));
+    out.dedup();
+    out
+}
+
+/// Masks a set of secrets; build it once for many texts.
+pub struct Masker {
+    forms: Vec<Vec<u8>>,
+    pieces: HashSet<[u8; PIECE]>,
+}
+
+impl Masker {
+    pub fn new(secrets: &[String]) -> Masker {
+        let mut all: Vec<Vec<u8>> = secrets
+            .iter()
+            .filter(|s| !s.is_empty())
+            .flat_map(|s| forms(s))
+            .map(String::into_bytes)
+            .collect();
+        all.sort_by_key(|f| std::cmp::Reverse(f.len()));
+        all.dedup();
+        let mut pieces = HashSet::new();
+        for f in &all {
+            for w in f.windows(PIECE) {
+                pieces.insert(piece_of(w));
+            }
+        }
+        Masker { forms: all, pieces }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.forms.is_empty()
+    }
+
+    /// `data` with every form replaced by `***`, then every run that shares a piece of 8 bytes
+    /// with a form. With `cut_before` / `cut_after`, the data was cut just before its start /
+    /// after its end: a form's tail at the very start / head at the very end is masked too,
+    /// however short.
+    pub fn mask(&self, data: &[u8], cut_before: bool, cut_after: bool) -> Vec<u8> {
+        if self.is_empty() {
+            return data.to_vec();
+        }
+        let mut out = data.to_vec();
+        for form in &self.forms {
+            out = replace_all(&out, form);
+            if cut_after && let Some(k) = (1..form.len()).rev().find(|&k| out.ends_with(&form[..k]))
+            {
+                out.truncate(out.len() - k);
+                out.extend_from_slice(MASK);
+            }
+            if cut_before
+                && let Some(k) = (1..form.len())
+                    .rev()
+                    .find(|&k| out.starts_with(&form[form.len() - k..]))
+            {
+                out.splice(..k, MASK.iter().copied());
+            }
+        }
+        self.mask_pieces(&out)
+    }
+
+    pub fn mask_text(&self, text: &str) -> String {
+        let masked = self.mask(text.as_bytes(), false, false);
+        String::from_utf8(masked)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+
+    /// Every run of bytes covered by a piece of a secret, replaced by `***` (widened to whole
+    /// UTF-8 characters).
+    fn mask_pieces(&self, data: &[u8]) -> Vec<u8> {
+        if self.pieces.is_empty() || data.len() < PIECE {
+            return data.to_vec();
+        }
+        let mut covered = vec![false; data.len()];
+        let mut any = false;
+        for (i, w) in data.windows(PIECE).enumerate() {
+            if self.pieces.contains(&piece_of(w)) {
+                covered[i..i + PIECE].iter_mut().for_each(|c| *c = true);
+                any = true;
+            }
+        }
+        if !any {
+            return data.to_vec();
+        }
+        let continuation = |b: u8| b & 0xC0 == 0x80;
+        // Widen each covered run to whole characters.
+        for i in 1..data.len() {
+            if covered[i] && !covered[i - 1] && continuation(data[i]) {
+                let mut j = i;
+                while j > 0 && continuation(data[j]) {
+                    j -= 1;
+                    covered[j] = true;
+                }
+            }
+        }
+        for i in (0..data.len().saturating_sub(1)).rev() {
+            if covered[i] && !covered[i + 1] && continuation(data[i + 1]) {
+                let mut j = i + 1;
+                while j < data.len() && continuation(data[j]) {
+                    covered[j] = true;
+                    j += 1;
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(data.len());
+        let mut i = 0;
+        while i < data.len() {
+            if covered[i] {
+                out.extend_from_slice(MASK);
+                while i < data.len() && covered[i] {
+                    i += 1;
+                }
+            } else {
+                out.push(data[i]);
+                i += 1;
+            }
+        }
+        out
+    }
+}
+
+/// A window of 8 bytes with every white space byte as a space: a writer that joins lines or
+/// turns a tab into a space (a table cell, a one-line message) must not put a piece of a
+/// secret back together.
+fn piece_of(w: &[u8]) -> [u8; PIECE] {
+    let mut piece = [0u8; PIECE];
+    for (p, b) in piece.iter_mut().zip(w) {
+        *p = if matches!(b, b'\t' | b'\n' | b'\r') {
+            b' '
+        } else {
+            *b
+        };
+    }
+    piece
+}
+
+fn replace_all(data: &[u8], needle: &[u8]) -> Vec<u8> {
+    let Some(&first) = needle.first() else {
+        return data.to_vec();
+    };
+    let mut out = Vec::with_capacity(data.len());
+    let mut i = 0;
+    while i < data.len() {
+        if data[i] == first && data[i..].starts_with(needle) {
+            out.extend_from_slice(MASK);
+            i += needle.len();
+        } else {
+            out.push(data[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+fn url_encode(s: &str, plus_for_space: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' if plus_for_space => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn base64(data: &[u8], pad: bool) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for k in 0..4 {
+            if k <= chunk.len() {
+                out.push(ABC[((n >> (18 - 6 * k)) & 63) as usize] as char);
+            } else if pad {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_form_is_masked() {
+        let secret = "pa\"ss\\word %, :x\tend";
+        let m = Masker::new(&[secret.to_owned()]);
+        for shown in [
+            secret.to_owned(),
+            serde_json::to_string(secret).unwrap(),
+            format!("{secret:?}"),
+            url_encode(secret, false),
+            url_encode(secret, true),
+            base64(secret.as_bytes(), true),
+        ] {
+            let text = format!("before {shown} after");
+            let masked = m.mask_text(&text);
+            assert!(
+                masked.starts_with("before ") && masked.ends_with(" after"),
+                "{masked}"
+            );
+            for w in secret.as_bytes().windows(PIECE) {
+                assert!(
+                    !masked.as_bytes().windows(PIECE).any(|x| x == w),
+                    "{masked}"
+                );
+            }
+        }
+        assert_eq!(base64(b"hello", true), "aGVsbG8=");
+        assert_eq!(base64(b"hello", false), "aGVsbG8");
+    }
+
+    #[test]
+    fn pieces_of_eight_are_masked_wherever_they_stand() {
+        let m = Masker::new(&["s3cretPartOfTheKey99".to_owned()]);
+        // Cut by a preview, split by a line break or a CR, half of it alone.
+        for text in [
+            "got \"xxs3cretPart…\"",
+            "s3cretPa\nrtOfTheKey99",
+            "a s3cretPa\rrtOfTheKey99 b",
+            "OfTheKey99 alone",
+        ] {
+            let masked = m.mask_text(text);
+            assert!(
+                !masked.contains("s3cretPa") && !masked.contains("OfTheKey"),
+                "{masked}"
+            );
+        }
+        // A line break where the secret has a space (or the other way) is the same piece.
+        let m2 = Masker::new(&["open sesame now".to_owned()]);
+        assert!(!m2.mask_text("open\nsesame\tnow").contains("sesame"));
+        // Seven bytes in common is no piece; the text around stays.
+        assert_eq!(m.mask_text("the s3cretP is short"), "the s3cretP is short");
+        // A multi-line secret printed a line at a time.
+        let key = "-----BEGIN-----\nAAAA\nBBBBCCCC\n-----END-----".to_owned();
+        let m = Masker::new(&[key]);
+        assert_eq!(m.mask_text("line: AAAA"), "line: ***");
+        // Masks widen to whole characters.
+        let m = Masker::new(&["ééééééé-secret".to_owned()]);
+        let masked = m.mask_text("xéééééé-secre");
+        assert!(String::from_utf8(masked.into_bytes()).is_ok());
+    }
+}
