@@ -63,11 +63,26 @@ pub fn code_cell(s: &str, in_table: bool) -> String {
     }
     let fence = "`".repeat(longest_backtick_run(&text) + 1);
     if in_table {
-        text = text.replace('|', "\\|");
+        text = escape_pipes(&text);
     }
     // Spaces inside the fence keep a leading or trailing backtick from joining it; CommonMark
     // strips one on each side.
     format!("{fence} {text} {fence}")
+}
+
+/// Every `|` behind an odd number of backslashes: GitHub's table rows read `\\\\` as an escaped
+/// backslash, so a pipe behind it would still end the cell.
+fn escape_pipes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut backslashes = 0;
+    for c in text.chars() {
+        if c == '|' {
+            out.push_str(if backslashes % 2 == 0 { "\\" } else { "\\\\" });
+        }
+        backslashes = if c == '\\' { backslashes + 1 } else { 0 };
+        out.push(c);
+    }
+    out
 }
 
 fn longest_backtick_run(text: &str) -> usize {
@@ -364,6 +379,8 @@ mod tests {
             }
         }
         assert_eq!(code_cell("", true), "");
+        assert_eq!(escape_pipes("a|b"), "a\\|b");
+        assert_eq!(escape_pipes("a\\|b"), "a\\\\\\|b");
         let long = "x".repeat(5 << 20);
         assert!(code_cell(&long, true).len() < 600);
         let excerpt = last_lines(&format!("{long}\n{long}\nend"), 40);

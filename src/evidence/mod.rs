@@ -99,7 +99,7 @@ impl StageWriter {
     /// One gate's log (`logs/<id>.log`). A failure is kept and reported by `finish`.
     pub fn write_log(&self, rel: &str, text: &str) {
         let path = self.aside.join(rel);
-        match std::fs::write(&path, text) {
+        match write_new(&path, text.as_bytes()) {
             Ok(()) => {
                 self.written
                     .lock()
@@ -122,7 +122,7 @@ impl StageWriter {
         }
         let put = |name: &str, data: &[u8]| {
             let path = self.aside.join(name);
-            std::fs::write(&path, data).map_err(err(&path))
+            write_new(&path, data).map_err(err(&path))
         };
         let json = serde_json::to_string_pretty(result).expect("results serialize");
         put("results.json", json.as_bytes())?;
@@ -187,6 +187,19 @@ fn swap_in(aside: &Path, target: &Path) -> Result<(), EvidenceError> {
     std::fs::rename(aside, target).map_err(err(target))
 }
 
+/// Create `path` and write `data`: never through a symbolic link or into a file that is
+/// already there (a gate that can write into evidence/ must not make gaterun write elsewhere).
+fn write_new(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path)?
+        .write_all(data)
+}
+
 /// Write a file aside and rename it over the target.
 pub fn write_file(path: &Path, data: &[u8]) -> Result<(), EvidenceError> {
     if let Some(dir) = path.parent() {
@@ -197,7 +210,10 @@ pub fn write_file(path: &Path, data: &[u8]) -> Result<(), EvidenceError> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let aside = path.with_file_name(format!(".{file_name}.new-{}", std::process::id()));
-    let written = std::fs::write(&aside, data)
+    // What a killed run of the same pid left, or anything planted there, is removed (a link
+    // itself, never its target) and the file made anew.
+    let _ = std::fs::remove_file(&aside);
+    let written = write_new(&aside, data)
         .map_err(err(&aside))
         .and_then(|()| std::fs::rename(&aside, path).map_err(err(path)));
     if written.is_err() {
