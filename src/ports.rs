@@ -432,10 +432,15 @@ mod tests {
         assert!(PortLease::take(port).expect("take").is_some());
     }
 
+    // These tests bind leased ports themselves: each holds the lease while it binds, so a
+    // gaterun running meanwhile on the machine never gets a port they are using.
+
     #[test]
     fn a_port_in_time_wait_is_not_leased() {
+        let lease = PortLease::allocate().expect("a lease");
+        let port = lease.0;
+        assert!(bindable(port));
         // A connection its server closes first leaves the server's port in TIME_WAIT.
-        let port = PortLease::allocate().expect("a lease").0;
         let server = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).expect("bind");
         let client = std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)).expect("connect");
         let (accepted, _) = server.accept().expect("accept");
@@ -444,13 +449,18 @@ mod tests {
         let _ = io::Read::read(&mut &client, &mut [0u8; 1]);
         drop(client);
         assert!(listeners(port).is_empty());
+        assert!(!bindable(port));
+        drop(lease);
         assert!(PortLease::take(port).expect("take").is_none());
     }
 
     #[test]
     fn a_port_something_listens_on_is_not_leased() {
-        let port = PortLease::allocate().expect("a lease").0;
+        let lease = PortLease::allocate().expect("a lease");
+        let port = lease.0;
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).expect("bind");
+        assert!(!bindable(port));
+        drop(lease);
         assert!(PortLease::take(port).expect("take").is_none());
         drop(listener);
         assert!(PortLease::take(port).expect("take").is_some());
