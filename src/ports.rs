@@ -178,10 +178,101 @@ fn tcp_tables() -> [String; 2] {
 
 /// The sockets listening on `port` in gaterun's network namespace, IPv4 and IPv6.
 pub fn listeners(port: u16) -> Vec<Listener> {
-    tcp_tables()
-        .iter()
-        .flat_map(|t| listeners_in(t, port))
-        .collect()
+    // Netlink asks the kernel for listening sockets alone; reading `/proc/net/tcp` walks every
+    // socket of the machine (tens of milliseconds with a few thousand in TIME_WAIT).
+    match diag::listeners(port) {
+        Ok(found) => found,
+        Err(_) => tcp_tables()
+            .iter()
+            .flat_map(|t| listeners_in(t, port))
+            .collect(),
+    }
+}
+
+/// `NETLINK_SOCK_DIAG`: a dump of the TCP sockets in state LISTEN, IPv4 then IPv6.
+mod diag {
+    use super::Listener;
+    use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketType, netlink, recv, send};
+
+    const SOCK_DIAG_BY_FAMILY: u16 = 20;
+    const NLM_F_REQUEST: u16 = 0x1;
+    const NLM_F_DUMP: u16 = 0x300;
+    const NLMSG_ERROR: u16 = 2;
+    const NLMSG_DONE: u16 = 3;
+    const TCP_LISTEN: u32 = 10;
+    const IPPROTO_TCP: u8 = 6;
+    /// `struct nlmsghdr`.
+    const HEADER: usize = 16;
+    /// `struct inet_diag_msg`: family, state, timer, retrans, the 48-byte socket id, then
+    /// expires, rqueue, wqueue, uid, inode.
+    const MSG: usize = 72;
+
+    pub fn listeners(port: u16) -> std::io::Result<Vec<Listener>> {
+        let mut found = Vec::new();
+        for family in [AddressFamily::INET, AddressFamily::INET6] {
+            dump(family, port, &mut found)?;
+        }
+        Ok(found)
+    }
+
+    fn dump(family: AddressFamily, port: u16, found: &mut Vec<Listener>) -> std::io::Result<()> {
+        let fd = rustix::net::socket(
+            AddressFamily::NETLINK,
+            SocketType::DGRAM,
+            Some(netlink::SOCK_DIAG),
+        )?;
+        // nlmsghdr, then inet_diag_req_v2: family, protocol, ext, pad, states, a zero id.
+        let mut req = Vec::with_capacity(HEADER + 56);
+        req.extend_from_slice(&((HEADER + 56) as u32).to_ne_bytes());
+        req.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+        req.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
+        req.extend_from_slice(&1u32.to_ne_bytes());
+        req.extend_from_slice(&0u32.to_ne_bytes());
+        req.extend_from_slice(&[family.as_raw() as u8, IPPROTO_TCP, 0, 0]);
+        req.extend_from_slice(&(1u32 << TCP_LISTEN).to_ne_bytes());
+        req.extend_from_slice(&[0u8; 48]);
+        send(&fd, &req, SendFlags::empty())?;
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            let (n, _) = recv(&fd, &mut buf[..], RecvFlags::empty())?;
+            if n == 0 {
+                return Ok(());
+            }
+            let mut at = 0;
+            while at + HEADER <= n {
+                let u32_at = |i: usize| {
+                    buf.get(i..i + 4)
+                        .and_then(|b| b.try_into().ok())
+                        .map(u32::from_ne_bytes)
+                        .unwrap_or(0)
+                };
+                let len = u32_at(at) as usize;
+                let kind = u16::from_ne_bytes([buf[at + 4], buf[at + 5]]);
+                if len < HEADER || at + len > n {
+                    return Err(std::io::Error::other("malformed netlink message"));
+                }
+                match kind {
+                    NLMSG_DONE => return Ok(()),
+                    NLMSG_ERROR => return Err(std::io::Error::other("sock_diag refused")),
+                    _ if len >= HEADER + MSG => {
+                        let msg = at + HEADER;
+                        // The id starts with the source port, big-endian.
+                        let sport = u16::from_be_bytes([buf[msg + 4], buf[msg + 5]]);
+                        let inode = u32_at(msg + 68);
+                        if sport == port && inode != 0 {
+                            found.push(Listener {
+                                inode: u64::from(inode),
+                                uid: u32_at(msg + 64),
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+                // Messages are 4-byte aligned.
+                at += (len + 3) & !3;
+            }
+        }
+    }
 }
 
 /// The LISTEN entries for `port` in the text of `/proc/net/tcp`.
@@ -310,6 +401,15 @@ mod tests {
         let port = l.local_addr().expect("addr").port();
         let found = listeners(port);
         assert_eq!(found.len(), 1, "{found:?}");
+        // Netlink and /proc/net/tcp tell the same, for IPv4 and IPv6.
+        let v6 = TcpListener::bind((Ipv6Addr::LOCALHOST, port)).ok();
+        let from_proc: Vec<Listener> = tcp_tables()
+            .iter()
+            .flat_map(|t| listeners_in(t, port))
+            .collect();
+        assert_eq!(diag::listeners(port).expect("sock_diag"), from_proc);
+        assert_eq!(from_proc.len(), 1 + usize::from(v6.is_some()));
+        drop(v6);
         let me = std::process::id() as i32;
         assert!(socket_inodes(me).contains(&found[0].inode));
         assert_eq!(holder_of(found[0].inode).map(|(pid, _)| pid), Some(me));
@@ -332,10 +432,15 @@ mod tests {
         assert!(PortLease::take(port).expect("take").is_some());
     }
 
+    // These tests bind leased ports themselves: each holds the lease while it binds, so a
+    // gaterun running meanwhile on the machine never gets a port they are using.
+
     #[test]
     fn a_port_in_time_wait_is_not_leased() {
+        let lease = PortLease::allocate().expect("a lease");
+        let port = lease.0;
+        assert!(bindable(port));
         // A connection its server closes first leaves the server's port in TIME_WAIT.
-        let port = PortLease::allocate().expect("a lease").0;
         let server = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).expect("bind");
         let client = std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)).expect("connect");
         let (accepted, _) = server.accept().expect("accept");
@@ -344,13 +449,18 @@ mod tests {
         let _ = io::Read::read(&mut &client, &mut [0u8; 1]);
         drop(client);
         assert!(listeners(port).is_empty());
+        assert!(!bindable(port));
+        drop(lease);
         assert!(PortLease::take(port).expect("take").is_none());
     }
 
     #[test]
     fn a_port_something_listens_on_is_not_leased() {
-        let port = PortLease::allocate().expect("a lease").0;
+        let lease = PortLease::allocate().expect("a lease");
+        let port = lease.0;
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).expect("bind");
+        assert!(!bindable(port));
+        drop(lease);
         assert!(PortLease::take(port).expect("take").is_none());
         drop(listener);
         assert!(PortLease::take(port).expect("take").is_some());

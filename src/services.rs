@@ -413,20 +413,36 @@ async fn wait_ready(ctx: &mut GateCtx, i: usize, gate_deadline: &Deadline) -> Re
     let mut last = "no probe finished".to_owned();
     // Who holds a port another process listens on, found once per socket.
     let mut holders = HashMap::new();
+    // A `may_exit` service whose command exits 0 before it is ready has daemonized (`pg_ctl
+    // start`, `redis-server --daemonize yes`): probing goes on, its exit no longer watched.
+    // Any other exit before readiness fails the gate at once.
+    let may_daemonize = ctx.services[i].def.may_exit;
+    let mut daemonized = false;
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
         let probe = probe_once(&ready.probe, &env, remaining.min(Duration::from_secs(2)));
+        let exit = exit_news(&exits, &cell, daemonized);
         let outcome = tokio::select! {
-            _ = exits.wait(&cell) => None,
-            r = probe => Some(r),
-            _ = tokio::time::sleep_until(deadline.into()) => Some(Err(last.clone())),
+            // An exit first: a probe answering in the same instant must not win over it.
+            biased;
+            status = exit => Err(status),
+            r = probe => Ok(r),
+            _ = tokio::time::sleep_until(deadline.into()) => Ok(Err(last.clone())),
             _ = crate::steps::cancelled(&mut cancel) => return Err(Failure::Interrupted),
         };
         let answered = match outcome {
-            None => return Err(exit_failure(ctx, i, "before it was ready").await),
-            Some(r) => r,
+            Err(status) if may_daemonize && status == "status 0" => {
+                ctx.log_line(&format!(
+                    "── service {name} exited (status 0) before it was ready: may_exit, probing on"
+                ));
+                daemonized = true;
+                continue;
+            }
+            Err(_) => return Err(exit_failure(ctx, i, "before it was ready").await),
+            Ok(r) => r,
         };
-        match answered.and_then(|()| own_listener(ctx, i, &ready.probe, &mut holders)) {
+        let foreign = match answered.and_then(|()| own_listener(ctx, i, &ready.probe, &mut holders))
+        {
             Ok(()) => {
                 ctx.log_line(&format!(
                     "── service {name} ready after {}",
@@ -435,13 +451,15 @@ async fn wait_ready(ctx: &mut GateCtx, i: usize, gate_deadline: &Deadline) -> Re
                 return Ok(());
             }
             Err(e) => {
-                if e.contains(", but ") && e != last {
+                let foreign = e.contains(" answered, but ");
+                if foreign && e != last {
                     // Worth reading in the log: the answer came from someone else.
                     ctx.log_line(&format!("── service {name} not ready: {e}"));
                 }
                 last = e;
+                foreign
             }
-        }
+        };
         if Instant::now() >= deadline {
             if gate_limits {
                 return Err(Failure::Timeout(format!(
@@ -454,13 +472,27 @@ async fn wait_ready(ctx: &mut GateCtx, i: usize, gate_deadline: &Deadline) -> Re
                 humantime::format_duration(ready.timeout)
             )));
         }
-        let pause = next_pause(started.elapsed(), &ready.probe);
+        let mut pause = next_pause(started.elapsed(), &ready.probe);
+        if foreign {
+            // Someone else holds the port: no use asking every few milliseconds (each look
+            // reads the service's processes in /proc).
+            pause = pause.max(Duration::from_millis(50));
+        }
+        // An exit is looked at by the next round's select, at once.
         tokio::select! {
-            _ = exits.wait(&cell) => return Err(exit_failure(ctx, i, "before it was ready").await),
+            _ = exit_news(&exits, &cell, daemonized) => {}
             _ = tokio::time::sleep(pause) => {}
             _ = crate::steps::cancelled(&mut cancel) => return Err(Failure::Interrupted),
         }
     }
+}
+
+/// The exit status of `cell`'s process once it exits; never, once `ignored`.
+async fn exit_news(exits: &Exits, cell: &ExitCell, ignored: bool) -> String {
+    if ignored {
+        std::future::pending::<()>().await;
+    }
+    exits.wait(cell).await
 }
 
 /// After an `http` or `tcp` probe answered: whether the answer can only have come from the

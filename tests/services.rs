@@ -479,9 +479,11 @@ fn an_answer_from_another_process_is_not_readiness() {
     if !common::python3() {
         return;
     }
-    // Outside gaterun altogether: a listener of this test.
+    // Outside gaterun altogether: a listener of this test, which accepts like a server would.
     let foreign = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = foreign.local_addr().expect("addr").port();
+    let acceptor = foreign.try_clone().expect("clone");
+    std::thread::spawn(move || acceptor.incoming().for_each(drop));
     let p = project(
         &r#"
 stage: 0
@@ -561,9 +563,65 @@ gates:
         log.contains("── service api not ready: 127.0.0.1:"),
         "{log}"
     );
-    drop(foreign);
     assert_eq!(
         processes_with("--marker-an_answer_from_another_process"),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn a_may_exit_service_that_daemonizes_is_probed_on() {
+    if !common::python3() {
+        return;
+    }
+    let p = project(
+        r#"
+stage: 0
+name: Daemon
+gates:
+  - id: daemon
+    title: the command daemonizes the server and exits 0
+    services:
+      api:
+        run: 'setsid -f python3 @SERVER@ --marker-a_may_exit_service_that_daemonizes; exit 0'
+        may_exit: true
+        ready: { http: "${API_URL}/healthz", timeout: 20s }
+    http: ${API_URL}/healthz
+  - id: no-may-exit
+    title: "near miss: without may_exit, that exit fails the gate"
+    services:
+      api:
+        run: 'setsid -f python3 @SERVER@ --marker-a_may_exit_service_that_daemonizes; exit 0'
+        ready: { http: "${API_URL}/healthz", timeout: 20s }
+    http: ${API_URL}/healthz
+  - id: crash
+    title: "near miss: a may_exit service that exits 1 before it is ready fails at once"
+    services:
+      api:
+        run: 'echo "cannot start"; exit 1'
+        may_exit: true
+        ready: { http: "${API_URL}/healthz", timeout: 60s }
+    http: ${API_URL}/healthz
+"#,
+    );
+    p.run(&["stage", "0"]).code(1);
+    let r = p.results("stage-00");
+    assert_eq!(r["gates"][0]["status"], "passed", "{r}");
+    assert_eq!(
+        r["gates"][1]["message"],
+        "service `api` exited with status 0 before it was ready; last output: none"
+    );
+    assert_eq!(
+        r["gates"][2]["message"],
+        "service `api` exited with status 1 before it was ready; last output: \"cannot start\""
+    );
+    assert_log(
+        &p,
+        "daemon",
+        "── service api exited (status 0) before it was ready: may_exit, probing on",
+    );
+    assert_eq!(
+        processes_with("--marker-a_may_exit_service_that_daemonizes"),
         Vec::<String>::new()
     );
 }
