@@ -307,7 +307,8 @@ mod property {
         #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
 
         /// A secret never appears, whole or in any piece of 8 characters, in any file under
-        /// evidence/, stdout, stderr or the step summary: printed by the gate that declares
+        /// evidence/, stdout, stderr or the step summary (nor does a second secret holding it):
+        /// printed by the gate that declares
         /// it or by one that does not, split by an ANSI escape, a NUL or a CR, at any offset
         /// around the 120-character preview of a failure message.
         #[test]
@@ -319,6 +320,8 @@ mod property {
         ) {
             let p = Project::new();
             let at = secret.char_indices().nth(at.min(secret.chars().count())).map_or(secret.len(), |(i, _)| i);
+            // A second secret with the first inside it: masked whole, no rest of it left.
+            let outer = format!("KEY-{secret}.s3cretPartOfTheKey99");
             let printed = format!("{}{}{}{} tail\n", "x".repeat(pad), &secret[..at], split, &secret[at..]);
             std::fs::write(p.path().join("out.bin"), printed.as_bytes()).expect("write");
             p.stage(
@@ -329,10 +332,10 @@ name: Secret
 gates:
   - id: declares
     title: declares the secret and prints it
-    secrets: [THE_SECRET]
+    secrets: [THE_SECRET, OUTER]
     steps:
       - run: |
-          cat out.bin; printf '%s' "$THE_SECRET"; printf '{"v": "%s"}' "$THE_SECRET" >&2
+          cat out.bin; printf '%s' "$THE_SECRET"; printf '{"v": "%s"}' "$THE_SECRET" >&2; printf 'outer=%s\n' "$OUTER"
         expect: { stdout: never-there }
   - id: other
     title: does not declare it, prints it from a file
@@ -344,6 +347,7 @@ gates:
             let out = p
                 .cmd(&["stage", "0", "--github", "--verbose"])
                 .env("THE_SECRET", &secret)
+                .env("OUTER", &outer)
                 .env("GITHUB_STEP_SUMMARY", &summary)
                 .output()
                 .expect("run gaterun");
@@ -357,7 +361,7 @@ gates:
                 .collect();
             texts.push(("stdout".into(), String::from_utf8_lossy(&out.stdout).into_owned()));
             texts.push(("stderr".into(), String::from_utf8_lossy(&out.stderr).into_owned()));
-            for piece in pieces(&secret) {
+            for piece in pieces(&secret).into_iter().chain(pieces(&outer)) {
                 for (name, text) in &texts {
                     // The runner's own masks name the secret on purpose.
                     let text: String = text.lines().filter(|l| !l.starts_with("::add-mask::")).collect::<Vec<_>>().join("\n");
