@@ -77,20 +77,34 @@ impl Masker {
             return data.to_vec();
         }
         let mut out = data.to_vec();
+        // Whole forms first, all of them: an edge match of one form must not break a whole
+        // match of another.
         for form in &self.forms {
             out = replace_all(&out, form);
-            if cut_after && let Some(k) = (1..form.len()).rev().find(|&k| out.ends_with(&form[..k]))
-            {
-                out.truncate(out.len() - k);
-                out.extend_from_slice(MASK);
-            }
-            if cut_before
-                && let Some(k) = (1..form.len())
-                    .rev()
-                    .find(|&k| out.starts_with(&form[form.len() - k..]))
-            {
-                out.splice(..k, MASK.iter().copied());
-            }
+        }
+        // Then what a cut left of a form at an edge: the longest such piece of any form.
+        if cut_after
+            && let Some(k) = self
+                .forms
+                .iter()
+                .filter_map(|f| (1..f.len()).rev().find(|&k| out.ends_with(&f[..k])))
+                .max()
+        {
+            out.truncate(out.len() - k);
+            out.extend_from_slice(MASK);
+        }
+        if cut_before
+            && let Some(k) = self
+                .forms
+                .iter()
+                .filter_map(|f| {
+                    (1..f.len())
+                        .rev()
+                        .find(|&k| out.starts_with(&f[f.len() - k..]))
+                })
+                .max()
+        {
+            out.splice(..k, MASK.iter().copied());
         }
         self.mask_pieces(&out)
     }
@@ -254,6 +268,19 @@ mod tests {
         }
         assert_eq!(base64(b"hello", true), "aGVsbG8=");
         assert_eq!(base64(b"hello", false), "aGVsbG8");
+    }
+
+    /// A secret whole at the very end of a cut head: the edge match of its base64 form
+    /// (`V…`) must not break the whole match and leave `TAAAAA` (found by the property test).
+    #[test]
+    fn a_whole_secret_at_a_cut_edge_is_masked_whole() {
+        let m = Masker::new(&["TAAAAAV".to_owned()]);
+        let head = format!("{}TAAAAAV", "a".repeat(20));
+        let out = String::from_utf8(m.mask(head.as_bytes(), false, true)).unwrap();
+        assert_eq!(out, format!("{}***", "a".repeat(20)));
+        let tail = format!("TAAAAAV{}", "a".repeat(20));
+        let out = String::from_utf8(m.mask(tail.as_bytes(), true, false)).unwrap();
+        assert_eq!(out, format!("***{}", "a".repeat(20)));
     }
 
     #[test]
