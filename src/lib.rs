@@ -5,6 +5,23 @@
 //! gates concurrently, each gate through `steps`, with `process` keeping every child in check;
 //! `evidence` writes what happened; `reporter` tells the terminal.
 
+/// `println!` that tolerates a closed stdout (`gaterun list | head -1`): a failed write ends
+/// that output, never the program (std's `println!` panics).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// `eprintln!` that tolerates a closed stderr, as `out!` does stdout.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 pub mod cli;
 pub mod config;
 pub mod database;
@@ -50,7 +67,7 @@ pub fn main_with(cli: Cli) -> i32 {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: failed to start the async runtime: {e}");
+            errln!("error: failed to start the async runtime: {e}");
             return exit::FAILED;
         }
     };
@@ -62,11 +79,11 @@ pub fn main_with(cli: Cli) -> i32 {
             if github {
                 annotate(&diags);
             }
-            eprintln!("{}", Error::Config(diags));
+            errln!("{}", Error::Config(diags));
             exit::USAGE
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             e.exit_code()
         }
     };
@@ -85,7 +102,7 @@ fn annotate(diags: &[config::Diagnostic]) {
     let cwd = std::env::current_dir().unwrap_or_default();
     let prefix = config::repo_prefix(&config::find_root(&cwd).unwrap_or(cwd));
     for d in diags.iter().take(10) {
-        println!(
+        out!(
             "::error file={},line={},col={},title=invalid gate file::{}",
             escape_property(&prefix.join(&d.file).display().to_string()),
             d.line.max(1),
@@ -131,7 +148,10 @@ async fn run(cli: Cli) -> Result<i32, Error> {
         .map_err(|e| Error::Internal(format!("failed to read the current directory: {e}")))?;
     match &cli.command {
         CommandKind::Schema => {
-            print!("{}", schema::json());
+            {
+                use std::io::Write as _;
+                let _ = write!(std::io::stdout().lock(), "{}", schema::json());
+            }
             return Ok(exit::PASSED);
         }
         CommandKind::Init { template } => {
@@ -143,12 +163,12 @@ async fn run(cli: Cli) -> Result<i32, Error> {
                 .map(|g| cwd.join(g))
                 .unwrap_or_else(|| root.join("gates"));
             for path in init::run(&root, &gates, template)? {
-                println!(
+                out!(
                     "wrote {}",
                     path.strip_prefix(&root).unwrap_or(&path).display()
                 );
             }
-            println!(
+            out!(
                 "next: replace each placeholder gate with real checks, then `gaterun check` and `gaterun stage 0`"
             );
             return Ok(exit::PASSED);
@@ -193,7 +213,7 @@ async fn run(cli: Cli) -> Result<i32, Error> {
     }
     let loaded = config::load(&opts).map_err(Error::Config)?;
     for w in &loaded.warnings {
-        eprintln!("{w}");
+        errln!("{w}");
     }
     let filters = plan::Filters {
         gate_ids: &cli.common.gate_ids,
@@ -219,7 +239,7 @@ async fn run(cli: Cli) -> Result<i32, Error> {
 async fn execute(loaded: &Loaded, runs: Vec<runner::StageRun>, cli: &Cli) -> Result<i32, Error> {
     #[cfg(target_os = "linux")]
     if let Err(e) = process::become_subreaper() {
-        eprintln!(
+        errln!(
             "warning: failed to become a child subreaper ({e}): daemonized processes may escape"
         );
     }
@@ -306,11 +326,11 @@ async fn execute(loaded: &Loaded, runs: Vec<runner::StageRun>, cli: &Cli) -> Res
         .strip_prefix(&project.root)
         .unwrap_or(&project.evidence_dir);
     if !cli.common.quiet {
-        println!("evidence: {}", evidence_dir.join("summary.md").display());
+        out!("evidence: {}", evidence_dir.join("summary.md").display());
     }
     let any = |s: Status| results.iter().flat_map(|r| &r.gates).any(|g| g.status == s);
     if interrupted {
-        eprintln!(
+        errln!(
             "interrupted: every gate process was stopped; evidence of what ran is marked interrupted"
         );
         return Ok(exit::INTERRUPTED);
@@ -358,9 +378,12 @@ async fn lock_evidence(project: &config::Project) -> Result<evidence::lock::Evid
 /// First SIGINT/SIGTERM: stop the gates gracefully. Second: SIGKILL at once.
 async fn watch_signals(cancel: watch::Sender<bool>) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (
+    // SIGHUP too: a closed terminal or a CI runner's cancel must stop the gates and write the
+    // evidence, not kill gaterun with its processes left running.
+    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
         signal(SignalKind::interrupt()),
         signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
     ) else {
         return;
     };
@@ -369,10 +392,11 @@ async fn watch_signals(cancel: watch::Sender<bool>) {
         tokio::select! {
             _ = int.recv() => {}
             _ = term.recv() => {}
+            _ = hup.recv() => {}
         }
         count += 1;
         if count == 1 {
-            eprintln!("interrupted: stopping every gate (again to kill at once)");
+            errln!("interrupted: stopping every gate (again to kill at once)");
             let _ = cancel.send(true);
         } else {
             process::FORCE_KILL.store(true, Ordering::Relaxed);
@@ -410,7 +434,7 @@ fn git_commit(root: &std::path::Path) -> Option<String> {
 fn check(loaded: &Loaded) -> i32 {
     let gates: usize = loaded.stages.iter().map(|s| s.gates.len()).sum();
     let phases = plan::phases(loaded);
-    println!(
+    out!(
         "ok: {} stage file{}, {gates} gate{}, {} phase{}{}",
         loaded.stages.len(),
         plural(loaded.stages.len()),
@@ -439,7 +463,7 @@ fn list(loaded: &Loaded, only: Option<u32>) -> i32 {
         if only.is_some_and(|p| p != phase) {
             continue;
         }
-        println!("phase {phase}");
+        out!("phase {phase}");
         for s in plan::stages_of(loaded, phase) {
             let full = evidence::read_stage(&loaded.project, phase, s.key);
             let partial = evidence::read_partial(&loaded.project, phase, s.key);
@@ -471,7 +495,7 @@ fn list(loaded: &Loaded, only: Option<u32>) -> i32 {
                     p.selection_note()
                 ),
             };
-            println!("  stage {:<4} {:<36} {last}", s.key.to_string(), s.name);
+            out!("  stage {:<4} {:<36} {last}", s.key.to_string(), s.name);
             let full = full.and_then(Result::ok);
             for g in &s.gates {
                 // Each gate's latest result: from the partial run if it ran there.
@@ -486,7 +510,7 @@ fn list(loaded: &Loaded, only: Option<u32>) -> i32 {
                 } else {
                     format!(" [{}]", g.tags.join(", "))
                 };
-                println!("    {status:<11} {}: {}{tags}", g.id, g.title);
+                out!("    {status:<11} {}: {}{tags}", g.id, g.title);
             }
         }
     }
@@ -504,7 +528,7 @@ fn report(loaded: &Loaded, only: Option<u32>) -> Result<i32, Error> {
             return Err(Error::Usage(format!("phase {phase} has no stages")));
         }
         let path = evidence::log::write(&loaded.project, phase, &stages)?;
-        println!(
+        out!(
             "wrote {}",
             path.strip_prefix(&loaded.project.root)
                 .unwrap_or(&path)

@@ -73,7 +73,7 @@ fn read_confined(root: &Path, path: &Path, cap: u64) -> Result<Vec<u8>, Error> {
 /// it, so neither can name a path outside the shard or the evidence.
 fn check_gate(path: &Path, g: &GateResult) -> Result<(), Error> {
     let id_ok = !g.id.is_empty()
-        && g.id.len() <= 128
+        && g.id.len() <= crate::config::validate::MAX_ID
         && g.id
             .bytes()
             .next()
@@ -210,7 +210,7 @@ pub fn run(project: &Project, loaded: Option<&Loaded>, dirs: &[PathBuf]) -> Resu
     }
     evidence::write_invocation(project, &merged)?;
     let gates: usize = merged.iter().map(|r| r.gates.len()).sum();
-    println!(
+    out!(
         "merged {} director{} into {}: {} stages, {gates} gates",
         dirs.len(),
         if dirs.len() == 1 { "y" } else { "ies" },

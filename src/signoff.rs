@@ -34,9 +34,9 @@ pub fn run(loaded: &Loaded, phase: u32) -> Result<i32, Error> {
         .collect();
     let problems: Vec<String> = criteria.iter().filter_map(|s| unmet(loaded, s)).collect();
     if !problems.is_empty() {
-        eprintln!("phase {phase} cannot be signed off; unmet:");
+        errln!("phase {phase} cannot be signed off; unmet:");
         for p in &problems {
-            eprintln!("  - {p}");
+            errln!("  - {p}");
         }
         return Ok(exit::FAILED);
     }
@@ -53,7 +53,7 @@ pub fn run(loaded: &Loaded, phase: u32) -> Result<i32, Error> {
     let path = evidence::phase_dir(&loaded.project, phase).join("SIGNOFF.md");
     evidence::write_file(&path, text.as_bytes())?;
     let shown = path.strip_prefix(&loaded.project.root).unwrap_or(&path);
-    println!(
+    out!(
         "phase {phase} signed off: {} stages passed; {}",
         results.len(),
         shown.display()

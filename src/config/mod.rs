@@ -182,9 +182,39 @@ fn relative(path: &Path, root: &Path) -> PathBuf {
         .unwrap_or_else(|_| path.to_path_buf())
 }
 
+/// The largest stage file read: far past any real one, and what a parse can take in time.
+const FILE_CAP: u64 = 16 << 20;
+
+/// A stage file's bytes: only from a regular file (a FIFO would block, `/dev/zero` never end),
+/// at most `FILE_CAP`.
+fn read_regular(file: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(file)?;
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other(
+            "not a regular file (a FIFO, a device or a socket is never read)",
+        ));
+    }
+    if meta.len() > FILE_CAP {
+        return Err(std::io::Error::other(format!(
+            "the file is {} MiB, more than the {} MiB a stage file may be",
+            meta.len() >> 20,
+            FILE_CAP >> 20
+        )));
+    }
+    let mut data = Vec::new();
+    f.take(FILE_CAP).read_to_end(&mut data)?;
+    Ok(data)
+}
+
 fn read(file: &Path, root: &Path, diagnostics: &mut Vec<Diagnostic>) -> Option<String> {
     let shown = relative(file, root);
-    match std::fs::read(file) {
+    match read_regular(file) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => Some(text),
             Err(e) => {
@@ -227,9 +257,16 @@ fn discover(dir: &Path) -> Result<Vec<PathBuf>, String> {
             dir.display()
         ));
     }
+    use std::os::unix::fs::MetadataExt;
     let mut out = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
+    // Each directory once, however many links lead to it: a symlink loop ends here.
+    let mut seen: std::collections::HashSet<(u64, u64)> = std::collections::HashSet::new();
     while let Some(d) = pending.pop() {
+        match std::fs::metadata(&d) {
+            Ok(m) if seen.insert((m.dev(), m.ino())) => {}
+            _ => continue,
+        }
         let entries =
             std::fs::read_dir(&d).map_err(|e| format!("failed to read {}: {e}", d.display()))?;
         for entry in entries.flatten() {

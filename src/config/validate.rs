@@ -66,8 +66,25 @@ impl<'a> FileCtx<'a> {
     }
 }
 
+/// The longest gate id: it names a log file (`logs/<id>.log`), which must fit a file name.
+pub const MAX_ID: usize = 100;
+
+/// The longest duration a gate file may give: beyond it a deadline is no deadline, and adding
+/// it to the clock would overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
+
 pub fn duration(ctx: &mut FileCtx, raw: &Sp<Scalar>, what: &str) -> Option<Duration> {
     match humantime::parse_duration(raw.value.0.trim()) {
+        Ok(d) if d > MAX_DURATION => {
+            ctx.error(
+                raw.referenced,
+                format!(
+                    "`{what}` of `{}` is too long: at most 7 days",
+                    raw.value.0.trim()
+                ),
+            );
+            None
+        }
         Ok(d) if !d.is_zero() => Some(d),
         Ok(_) => {
             ctx.error(raw.referenced, format!("`{what}` must be longer than zero"));
@@ -201,6 +218,15 @@ fn gate(ctx: &mut FileCtx, mut raw: RawGate, at: Location, defaults: &Defaults) 
         ctx.error(
             raw.id.referenced,
             format!("invalid gate id `{id}`: use lower-case letters, digits, `-` and `_`, starting with a letter or digit"),
+        );
+    } else if id.len() > MAX_ID {
+        // The id names the gate's log file: a longer one would fail to be written.
+        ctx.error(
+            raw.id.referenced,
+            format!(
+                "gate id of {} characters is too long: at most {MAX_ID}",
+                id.len()
+            ),
         );
     }
     if raw.title.trim().is_empty() {

@@ -269,7 +269,7 @@ impl Provider {
             let _turn = self.ledger.turn().await;
             for note in self.drop_objects(server, self.ledger.remaining()).await {
                 if !note.starts_with("dropped ") && !note.ends_with("gone already") {
-                    eprintln!("warning: {}", note.escape_debug());
+                    errln!("warning: {}", note.escape_debug());
                 }
             }
         }

@@ -78,7 +78,7 @@ pub async fn acquire(
         }
         if !said {
             let who = holder.map(|p| format!(" (pid {p})")).unwrap_or_default();
-            eprintln!("waiting for another gaterun run{who} to finish with {shown} ...");
+            errln!("waiting for another gaterun run{who} to finish with {shown} ...");
             said = true;
         }
         tokio::select! {

@@ -280,7 +280,7 @@ mod tests {
     #[test]
     fn a_child_gets_a_pid_after_the_floor_and_the_range_scan_finds_it() {
         let Some(floor) = super::last_pid() else {
-            eprintln!("skipping: no /proc/sys/kernel/ns_last_pid");
+            errln!("skipping: no /proc/sys/kernel/ns_last_pid");
             return;
         };
         let mut child = std::process::Command::new("sleep")

@@ -1,0 +1,152 @@
+//! gaterun itself against what its environment does to it: SIGHUP, a closed pipe, files that
+//! are no files, links that loop, durations and ids too large to use.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Project, processes_with};
+
+/// SIGHUP (a closed terminal, a CI runner's cancel) is handled like Ctrl-C: every gate stopped,
+/// evidence written and marked interrupted, exit 130, no process left.
+#[test]
+fn sighup_stops_the_gates_and_writes_the_evidence() {
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        "stage: 0\nname: Long\ngates:\n  - id: a\n    title: sleeps\n    run: 'touch \"$PROJECT_ROOT/started\"; sleep 987633'\n",
+    );
+    let mut child = p
+        .cmd(&["stage", "0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !p.path().join("started").exists() {
+        assert!(Instant::now() < deadline, "the gate never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    rustix::process::kill_process(
+        rustix::process::Pid::from_child(&child),
+        rustix::process::Signal::HUP,
+    )
+    .expect("kill");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(processes_with("sleep 987633"), Vec::<String>::new());
+    assert_eq!(p.results("stage-00")["status"], "interrupted");
+}
+
+/// `gaterun list | head -1`: a closed stdout ends the output, not the program (no panic).
+#[test]
+fn a_closed_stdout_is_no_panic() {
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        "stage: 0\nname: S\ngates:\n  - id: a\n    title: t\n    run: 'true'\n",
+    );
+    for args in [&["list"][..], &["check"], &["schema"]] {
+        let mut child = p
+            .cmd(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_ne!(out.status.code(), Some(101), "{args:?}: {stderr}");
+    }
+}
+
+/// Files and values `check` must refuse, located, fast: a FIFO and `/dev/zero` as stage files,
+/// a symlink loop in gates/, a timeout of 300,000,000,000 years, a 300-character id.
+#[test]
+fn what_cannot_be_used_is_refused_at_once() {
+    let run_check = |p: &Project| {
+        let mut child = p
+            .cmd(&["check"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if child.try_wait().expect("wait").is_some() {
+                break;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("check hung");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().expect("output");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let ok = "stage: 0\nname: S\ngates:\n  - id: a\n    title: t\n    run: 'true'\n";
+
+    let p = Project::new();
+    p.stage("00.yaml", ok);
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        p.path().join("gates/01.yaml"),
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o644),
+        0,
+    )
+    .expect("mkfifo");
+    let (code, err) = run_check(&p);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("gates/01.yaml") && err.contains("not a regular file"),
+        "{err}"
+    );
+
+    let p = Project::new();
+    p.stage("00.yaml", ok);
+    std::os::unix::fs::symlink("/dev/zero", p.path().join("gates/01.yaml")).expect("ln");
+    let (code, err) = run_check(&p);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("gates/01.yaml") && err.contains("not a regular file"),
+        "{err}"
+    );
+
+    let p = Project::new();
+    p.stage("sub/00.yaml", ok);
+    std::os::unix::fs::symlink("..", p.path().join("gates/sub/up")).expect("ln");
+    std::os::unix::fs::symlink(".", p.path().join("gates/sub/here")).expect("ln");
+    let (code, err) = run_check(&p);
+    assert_eq!(code, Some(0), "a loop of links is walked once: {err}");
+
+    let p = Project::new();
+    p.stage(
+        "00.yaml",
+        "stage: 0\nname: S\ngates:\n  - id: a\n    title: t\n    timeout: 300000000000y\n    run: 'true'\n",
+    );
+    let (code, err) = run_check(&p);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("gates/00.yaml:6:14") && err.contains("too long: at most 7 days"),
+        "{err}"
+    );
+
+    let p = Project::new();
+    let id = "a".repeat(300);
+    p.stage(
+        "00.yaml",
+        &format!("stage: 0\nname: S\ngates:\n  - id: {id}\n    title: t\n    run: 'true'\n"),
+    );
+    let (code, err) = run_check(&p);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("gate id of 300 characters is too long"),
+        "{err}"
+    );
+}
