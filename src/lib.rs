@@ -233,10 +233,25 @@ async fn run(cli: Cli) -> Result<i32, Error> {
         }
         CommandKind::Phase { phase } => plan::for_phase(&loaded, *phase, &filters)?,
     };
-    execute(&loaded, runs, &cli).await
+    // Wait for another run on this evidence first, then check the prerequisites again: the
+    // run waited for may have re-run a prerequisite and failed it.
+    let lock = lock_evidence(&loaded.project).await?;
+    let runs = match &cli.command {
+        CommandKind::Stage { stage, phase } => {
+            let phase = plan::current_phase(&loaded, *phase)?;
+            plan::for_stage(&loaded, phase, stage, cli.common.prereqs, &filters)?
+        }
+        _ => runs,
+    };
+    execute(&loaded, runs, &cli, lock).await
 }
 
-async fn execute(loaded: &Loaded, runs: Vec<runner::StageRun>, cli: &Cli) -> Result<i32, Error> {
+async fn execute(
+    loaded: &Loaded,
+    runs: Vec<runner::StageRun>,
+    cli: &Cli,
+    _lock: evidence::lock::EvidenceLock,
+) -> Result<i32, Error> {
     #[cfg(target_os = "linux")]
     if let Err(e) = process::become_subreaper() {
         errln!(
@@ -244,7 +259,6 @@ async fn execute(loaded: &Loaded, runs: Vec<runner::StageRun>, cli: &Cli) -> Res
         );
     }
     let project = &loaded.project;
-    let _lock = lock_evidence(project).await?;
     evidence::sweep_leftovers(project);
     runner::tmp::sweep_stale();
     let tmp_root = std::env::temp_dir().join(format!("gaterun-{}", std::process::id()));

@@ -150,3 +150,42 @@ fn what_cannot_be_used_is_refused_at_once() {
         "{err}"
     );
 }
+
+/// A stage started while its prerequisite is being re-run, and then fails, waits for that run
+/// and is blocked by its failure: the prerequisite check is done again under the evidence lock.
+#[test]
+fn the_prerequisite_check_is_redone_after_waiting_for_the_lock() {
+    let p = Project::new();
+    p.stage(
+        "00.yaml",
+        "stage: 0\nname: A\ngates:\n  - id: a\n    title: t\n    run: 'true'\n",
+    );
+    p.stage(
+        "01.yaml",
+        "stage: 1\nname: B\ngates:\n  - id: b\n    title: t\n    run: 'if [ -f \"$PROJECT_ROOT/fail\" ]; then touch \"$PROJECT_ROOT/started\"; sleep 2; exit 1; fi'\n",
+    );
+    p.stage(
+        "02.yaml",
+        "stage: 2\nname: C\ngates:\n  - id: c\n    title: t\n    run: 'true'\n",
+    );
+    p.run(&["stage", "0"]).code(0);
+    p.run(&["stage", "1"]).code(0);
+    std::fs::write(p.path().join("fail"), "").expect("write");
+    let first = p
+        .cmd(&["stage", "1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !p.path().join("started").exists() {
+        assert!(Instant::now() < deadline, "stage 1 never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Stage 1 passed when this starts, and fails while it waits.
+    let second = p.run(&["stage", "2"]);
+    let first = first.wait_with_output().expect("wait");
+    assert_eq!(first.status.code(), Some(1));
+    assert_eq!(second.code, 3, "{}{}", second.stdout, second.stderr);
+    assert!(second.stderr.contains("stage 1 (B)"), "{}", second.stderr);
+}
