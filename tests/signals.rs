@@ -22,11 +22,7 @@ fn sighup_stops_the_gates_and_writes_the_evidence() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("spawn");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !p.path().join("started").exists() {
-        assert!(Instant::now() < deadline, "the gate never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::wait_for_file(&p.path().join("started"));
     rustix::process::kill_process(
         rustix::process::Pid::from_child(&child),
         rustix::process::Signal::HUP,
@@ -177,11 +173,7 @@ fn the_prerequisite_check_is_redone_after_waiting_for_the_lock() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("spawn");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !p.path().join("started").exists() {
-        assert!(Instant::now() < deadline, "stage 1 never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::wait_for_file(&p.path().join("started"));
     // Stage 1 passed when this starts, and fails while it waits.
     let second = p.run(&["stage", "2"]);
     let first = first.wait_with_output().expect("wait");

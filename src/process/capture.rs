@@ -79,16 +79,11 @@ impl CappedBuffer {
         // shows the text: a secret split by `\x1b[0m` or a NUL must not reappear whole.
         let masker = crate::mask::Masker::new(secrets);
         let clean = |b: &[u8]| crate::evidence::sanitize(&String::from_utf8_lossy(b)).into_bytes();
-        let (a, b) = self.tail.as_slices();
-        let mut tail = Vec::with_capacity(a.len() + b.len());
-        tail.extend_from_slice(a);
-        tail.extend_from_slice(b);
-        if self.cut == 0 {
-            let mut all = self.head.clone();
-            all.extend_from_slice(&tail);
-            return String::from_utf8_lossy(&masker.mask(&clean(&all), false, false)).into_owned();
-        }
-        let head = masker.mask(&clean(&self.head), false, true);
+        let (head, tail) = self.parts();
+        let Some(tail) = tail else {
+            return String::from_utf8_lossy(&masker.mask(&clean(&head), false, false)).into_owned();
+        };
+        let head = masker.mask(&clean(&head), false, true);
         let tail = masker.mask(&clean(&tail), true, false);
         let mut out = String::from_utf8_lossy(&head).into_owned();
         if !out.ends_with('\n') {
@@ -102,10 +97,8 @@ impl CappedBuffer {
         out
     }
 
-    /// What was kept as text, without a marker: the whole output, or its head and its tail
-    /// when the cap cut the middle (so a check never reads the marker as output, nor a match
-    /// across the cut).
-    pub fn segments(&self) -> (String, Option<String>) {
+    /// The kept bytes: all of them, or the head and the tail when the middle was cut.
+    fn parts(&self) -> (Vec<u8>, Option<Vec<u8>>) {
         let (a, b) = self.tail.as_slices();
         let mut tail = Vec::with_capacity(a.len() + b.len());
         tail.extend_from_slice(a);
@@ -113,11 +106,19 @@ impl CappedBuffer {
         if self.cut == 0 {
             let mut all = self.head.clone();
             all.extend_from_slice(&tail);
-            return (String::from_utf8_lossy(&all).into_owned(), None);
+            return (all, None);
         }
+        (self.head.clone(), Some(tail))
+    }
+
+    /// What was kept as text, without a marker: the whole output, or its head and its tail
+    /// when the cap cut the middle (so a check never reads the marker as output, nor a match
+    /// across the cut).
+    pub fn segments(&self) -> (String, Option<String>) {
+        let (head, tail) = self.parts();
         (
-            String::from_utf8_lossy(&self.head).into_owned(),
-            Some(String::from_utf8_lossy(&tail).into_owned()),
+            String::from_utf8_lossy(&head).into_owned(),
+            tail.map(|t| String::from_utf8_lossy(&t).into_owned()),
         )
     }
 

@@ -268,3 +268,16 @@ pub fn run_guarded(cmd: &mut Command, limit: std::time::Duration) -> (Run, std::
     });
     (run, took)
 }
+
+/// Wait until `path` exists (a gate's sign that it started), at most 20 s.
+pub fn wait_for_file(path: &Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !path.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
