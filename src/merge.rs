@@ -21,6 +21,14 @@ pub fn in_shard(phase: u32, stage: &str, id: &str, (k, n): (u32, u32)) -> bool {
     u64::from_be_bytes(first) % u64::from(n) == u64::from(k - 1)
 }
 
+fn short_hash(h: &str) -> String {
+    h.strip_prefix("sha256:")
+        .unwrap_or(h)
+        .chars()
+        .take(12)
+        .collect()
+}
+
 /// What a shard's files may weigh: a results.json, and a gate log (gaterun caps logs at 8 MiB).
 const RESULTS_CAP: u64 = 64 << 20;
 const LOG_READ_CAP: u64 = (crate::LOG_CAP as u64) + (1 << 20);
@@ -181,6 +189,23 @@ pub fn run(project: &Project, loaded: Option<&Loaded>, dirs: &[PathBuf]) -> Resu
                 Error::Usage(format!("invalid stage `{}` in {}", r.stage, path.display()))
             })?;
             by_stage.entry((r.phase, key)).or_default().push((path, r));
+        }
+    }
+    // Shards of one stage run from different stage files are no one result: refused, naming
+    // the stage and where each definition came from.
+    for ((phase, key), parts) in &by_stage {
+        let first = &parts[0];
+        if let Some(other) = parts
+            .iter()
+            .find(|(_, r)| r.definition_hash != first.1.definition_hash)
+        {
+            return Err(Error::Usage(format!(
+                "refusing to merge stage {key} of phase {phase}: its shards ran different definitions ({} in {}, {} in {}); run every shard from the same stage files",
+                short_hash(&first.1.definition_hash),
+                first.0.display(),
+                short_hash(&other.1.definition_hash),
+                other.0.display()
+            )));
         }
     }
     let mut merged = Vec::new();

@@ -145,3 +145,46 @@ fn symlinks_planted_in_evidence_are_not_followed() {
         );
     }
 }
+
+/// Shards of one stage run from different stage files are refused, naming the stage and the
+/// directories; shards of one definition merge.
+#[test]
+fn shards_of_different_definitions_are_refused() {
+    let p = Project::new();
+    // Twelve gates, so each of two shards has some.
+    let stage = |title: &str| {
+        let mut y = String::from("stage: 0\nname: S\ngates:\n");
+        for i in 0..12 {
+            y.push_str(&format!(
+                "  - id: g{i}\n    title: {title}\n    run: 'true'\n"
+            ));
+        }
+        y
+    };
+    p.stage("s.yaml", &stage("first"));
+    p.run(&["stage", "0", "--shard", "1/2", "--evidence", "one"])
+        .code(0);
+    p.stage("s.yaml", &stage("second"));
+    p.run(&["stage", "0", "--shard", "2/2", "--evidence", "two"])
+        .code(0);
+    let out = p.run(&["merge", "one", "two", "--evidence", "merged"]);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("refusing to merge stage 0 of phase 1")
+            && out.stderr.contains("one/phase-1/stage-00")
+            && out.stderr.contains("two/phase-1/stage-00"),
+        "{}",
+        out.stderr
+    );
+    assert!(!p.path().join("merged/phase-1").exists());
+    // The near miss: both shards of one definition merge into a full result.
+    p.run(&["stage", "0", "--shard", "1/2", "--evidence", "one"])
+        .code(0);
+    p.run(&["merge", "one", "two", "--evidence", "merged"])
+        .code(0);
+    assert!(
+        p.path()
+            .join("merged/phase-1/stage-00/results.json")
+            .is_file()
+    );
+}
