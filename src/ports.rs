@@ -90,17 +90,19 @@ impl PortLease {
 /// SO_REUSEADDR: nothing listens on it, and no connection of an earlier holder lingers in
 /// TIME_WAIT (which a service binding without SO_REUSEADDR would fail on).
 fn bindable(port: u16) -> bool {
-    use rustix::net::{AddressFamily, SocketType, bind, socket};
+    use rustix::net::{AddressFamily, SocketFlags, SocketType, bind, socket_with};
+    // Close-on-exec: a gate process forked meanwhile by another task must not inherit the
+    // test socket, which would keep the port bound for the child's whole life.
+    let socket = |family| socket_with(family, SocketType::STREAM, SocketFlags::CLOEXEC, None);
     let v4 = std::net::SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port);
     let v6 = std::net::SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, port, 0, 0);
     // One at a time, each closed before the next: a dual-stack `[::]` conflicts with `0.0.0.0`.
-    let free_v4 =
-        socket(AddressFamily::INET, SocketType::STREAM, None).is_ok_and(|s| bind(&s, &v4).is_ok());
+    let free_v4 = socket(AddressFamily::INET).is_ok_and(|s| bind(&s, &v4).is_ok());
     if !free_v4 {
         return false;
     }
     // Without IPv6 the v4 test is the whole answer; only "in use" means taken.
-    match socket(AddressFamily::INET6, SocketType::STREAM, None) {
+    match socket(AddressFamily::INET6) {
         Ok(s) => bind(&s, &v6) != Err(rustix::io::Errno::ADDRINUSE),
         Err(_) => true,
     }
@@ -216,9 +218,10 @@ mod diag {
     }
 
     fn dump(family: AddressFamily, port: u16, found: &mut Vec<Listener>) -> std::io::Result<()> {
-        let fd = rustix::net::socket(
+        let fd = rustix::net::socket_with(
             AddressFamily::NETLINK,
             SocketType::DGRAM,
+            rustix::net::SocketFlags::CLOEXEC,
             Some(netlink::SOCK_DIAG),
         )?;
         // nlmsghdr, then inet_diag_req_v2: family, protocol, ext, pad, states, a zero id.

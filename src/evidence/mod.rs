@@ -314,20 +314,28 @@ pub fn sweep_leftovers(project: &Project) {
 }
 
 /// Text safe for XML 1.0 and for markdown: ANSI escape sequences removed, and every character
-/// XML 1.0 forbids (control characters but tab, newline and carriage return; U+FFFE, U+FFFF).
+/// XML 1.0 forbids (control characters but tab and newline; U+FFFE, U+FFFF); a carriage
+/// return ends a line.
 pub fn sanitize(text: &str) -> String {
     static ANSI: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
             .expect("static regex")
     });
     let stripped = ANSI.replace_all(text, "");
-    stripped
+    let kept: String = stripped
         .chars()
         .filter(|&c| {
             matches!(c, '\t' | '\n' | '\r')
                 || !(c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}')
         })
-        .collect()
+        .collect();
+    // A carriage return ends a line, as on a terminal (a progress bar's redraws become lines),
+    // and as an XML reader would read it: no writer later drops it and joins what it split.
+    if kept.contains('\r') {
+        kept.replace("\r\n", "\n").replace('\r', "\n")
+    } else {
+        kept
+    }
 }
 
 #[cfg(test)]
@@ -338,5 +346,6 @@ mod tests {
             super::sanitize("\x1b[31mred\x1b[0m ok\x00\x07\x1b]0;title\x07 ]]> \u{FFFE}é\n"),
             "red ok ]]> é\n"
         );
+        assert_eq!(super::sanitize("a\r\nb\rc"), "a\nb\nc");
     }
 }
