@@ -87,32 +87,30 @@ fn what_cannot_be_used_is_refused_at_once() {
     };
     let ok = "stage: 0\nname: S\ngates:\n  - id: a\n    title: t\n    run: 'true'\n";
 
-    let p = Project::new();
-    p.stage("00.yaml", ok);
-    rustix::fs::mknodat(
-        rustix::fs::CWD,
-        p.path().join("gates/01.yaml"),
-        rustix::fs::FileType::Fifo,
-        rustix::fs::Mode::from_raw_mode(0o644),
-        0,
-    )
-    .expect("mkfifo");
-    let (code, err) = run_check(&p);
-    assert_eq!(code, Some(2), "{err}");
-    assert!(
-        err.contains("gates/01.yaml") && err.contains("not a regular file"),
-        "{err}"
-    );
-
-    let p = Project::new();
-    p.stage("00.yaml", ok);
-    std::os::unix::fs::symlink("/dev/zero", p.path().join("gates/01.yaml")).expect("ln");
-    let (code, err) = run_check(&p);
-    assert_eq!(code, Some(2), "{err}");
-    assert!(
-        err.contains("gates/01.yaml") && err.contains("not a regular file"),
-        "{err}"
-    );
+    // A FIFO, and a link to a device that never ends.
+    for make in [
+        (|path: &std::path::Path| {
+            rustix::fs::mknodat(
+                rustix::fs::CWD,
+                path,
+                rustix::fs::FileType::Fifo,
+                rustix::fs::Mode::from_raw_mode(0o644),
+                0,
+            )
+            .expect("mkfifo")
+        }) as fn(&std::path::Path),
+        |path| std::os::unix::fs::symlink("/dev/zero", path).expect("ln"),
+    ] {
+        let p = Project::new();
+        p.stage("00.yaml", ok);
+        make(&p.path().join("gates/01.yaml"));
+        let (code, err) = run_check(&p);
+        assert_eq!(code, Some(2), "{err}");
+        assert!(
+            err.contains("gates/01.yaml") && err.contains("not a regular file"),
+            "{err}"
+        );
+    }
 
     let p = Project::new();
     p.stage("sub/00.yaml", ok);

@@ -298,9 +298,10 @@ pub async fn attempt(
             }
             Ok(None) => break,
             Err(e) => {
+                let shown = redact_url(&current);
                 return Err(Failure::Check(format!(
-                    "{method} {url}: reading the body failed: {}",
-                    short_error(&e)
+                    "{method} {shown}: reading the body failed: {}",
+                    redact_urls_in(&short_error(&e), &current, &shown)
                 )));
             }
         }
