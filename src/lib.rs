@@ -79,11 +79,13 @@ pub fn main_with(cli: Cli) -> i32 {
             if github {
                 annotate(&diags);
             }
-            errln!("{}", Error::Config(diags));
+            errln!("{}", for_runner(&Error::Config(diags).to_string(), github));
             exit::USAGE
         }
         Err(e) => {
-            errln!("error: {e}");
+            // An error may quote a downloaded shard or a file: under GitHub Actions it must
+            // not become a workflow command (the runner reads stderr too).
+            errln!("{}", for_runner(&format!("error: {e}"), github));
             e.exit_code()
         }
     };
@@ -93,6 +95,17 @@ pub fn main_with(cli: Cli) -> i32 {
         outputs(code, evidence_dir);
     }
     code
+}
+
+/// Text for stderr: under GitHub Actions, every line made inert for the runner.
+fn for_runner(text: &str, github: bool) -> String {
+    if !github {
+        return text.to_owned();
+    }
+    text.split('\n')
+        .map(reporter::github::inert)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Config errors as annotations at their lines, the file named from the repository's top as

@@ -188,3 +188,25 @@ fn shards_of_different_definitions_are_refused() {
             .is_file()
     );
 }
+
+/// A crafted shard's refusal quotes what the shard holds: under `--github` that quote reaches
+/// stderr, which the runner reads too, and must not become a workflow command.
+#[test]
+fn a_refused_shard_quotes_nothing_the_runner_would_run() {
+    let p = Project::new();
+    let dir = shard(&p, "evil");
+    let path = dir.join("results.json");
+    let mut r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+    r["gates"][0]["id"] = "x ##[add-mask]gates ::set-output name=a::b".into();
+    std::fs::write(&path, serde_json::to_string(&r).expect("json")).expect("write");
+    let out = p.run(&["merge", "evil", "--evidence", "merged", "--github"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("invalid gate id"), "{}", out.stderr);
+    for line in out.stderr.lines().chain(out.stdout.lines()) {
+        assert!(
+            !line.contains("##[") && !line.trim_start().starts_with("::"),
+            "{line}"
+        );
+    }
+}
