@@ -539,8 +539,8 @@ gates:
     assert!(
         m.starts_with(&format!(
             "service `api` not ready after 1s: last probe: 127.0.0.1:{holder_port} answered, but the listener on port {holder_port} is pid "
-        )) && m.contains("tests/fixtures/server.py")
-            && m.ends_with("not service `api`"),
+        )) && m.contains("python3")
+            && m.ends_with("\"), not service `api`"),
         "{m}"
     );
     let m = msg(1);
