@@ -698,6 +698,10 @@ async fn run_probe(command: &Command, env: &ProbeEnv, limit: Duration) -> Result
     let mut child =
         process::spawn(&mut cmd).map_err(|e| format!("failed to start the probe: {e}"))?;
     let pid = child.id();
+    if let Some(pid) = pid {
+        // What the probe leaves running in its group goes with the gate.
+        process::note_group(&env.token, pid);
+    }
     let result = match tokio::time::timeout(limit, child.wait()).await {
         Ok(Ok(s)) if s.success() => Ok(()),
         Ok(Ok(s)) => Err(format!(
@@ -714,6 +718,9 @@ async fn run_probe(command: &Command, env: &ProbeEnv, limit: Duration) -> Result
         }
     };
     process::release(pid);
+    if let Some(pid) = pid {
+        process::forget_group_if_empty(&env.token, pid);
+    }
     result
 }
 
@@ -753,10 +760,16 @@ pub async fn stop(ctx: &mut GateCtx, i: usize, signal: Signal) -> Result<(), Fai
     send(to_signal(signal));
     let started = Instant::now();
     let forced = || process::FORCE_KILL.load(Ordering::Relaxed);
-    let wait = if forced() { Duration::ZERO } else { grace };
-    let status = match tokio::time::timeout(wait, exits.wait(&cell)).await {
-        Ok(s) => s,
-        Err(_) => {
+    // The grace is cut by a second interrupt that comes while it is waited out (an `http`
+    // step's gate reaches this with its service still running).
+    let status = tokio::select! {
+        s = exits.wait(&cell) => s,
+        () = async {
+            tokio::select! {
+                _ = tokio::time::sleep(grace) => {}
+                _ = process::forced() => {}
+            }
+        } => {
             send(rustix::process::Signal::KILL);
             exits.wait(&cell).await
         }

@@ -77,18 +77,104 @@ impl TmpDirs {
     }
 }
 
-/// Remove what gaterun runs killed with SIGKILL left behind: their gates' processes, their temp roots
-/// (`$TMPDIR/gaterun-<pid>`) and throw-away PostgreSQL clusters (`/dev/shm/gaterun-<pid>-postgres`),
-/// stopping a cluster's postmaster first (its backends exit with it). A directory whose
-/// gaterun is still running is left alone.
-pub fn sweep_stale() {
-    // Their gates' processes first: nothing of a killed run outlives the next run's start.
+/// The run's temp root, `$TMPDIR/gaterun-<run id>`, and the lock that says the run is alive:
+/// `.lock` in it, flock'ed for the run's whole life (the kernel releases it when the run dies,
+/// however it dies). Liveness judged by the lock holds across pid namespaces: a run in a
+/// container, whose pid means nothing here, still holds its lock.
+pub struct RunRoot {
+    pub path: PathBuf,
+    _lock: std::fs::File,
+}
+
+const LOCK: &str = ".lock";
+
+impl RunRoot {
+    /// Made under a hidden name, locked, then renamed into place: a sweep never sees the
+    /// directory without its lock held.
+    pub fn create() -> Result<Self, String> {
+        let base = std::env::temp_dir();
+        let run = crate::process::run_id();
+        let hidden = base.join(format!(".gaterun-{run}"));
+        let path = base.join(format!("gaterun-{run}"));
+        let fail =
+            |what: &Path, e: std::io::Error| format!("failed to create {}: {e}", what.display());
+        std::fs::create_dir_all(&hidden).map_err(|e| fail(&hidden, e))?;
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(hidden.join(LOCK))
+            .map_err(|e| fail(&hidden.join(LOCK), e))?;
+        rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+            .map_err(|e| fail(&hidden.join(LOCK), e.into()))?;
+        std::fs::rename(&hidden, &path).map_err(|e| fail(&path, e))?;
+        Ok(RunRoot { path, _lock: lock })
+    }
+}
+
+/// A run that is over: its lock, taken by this sweep (so no other sweep works on it too).
+struct Dead {
+    _lock: Option<std::fs::File>,
+}
+
+/// Whether run `run` is over, judged by its lock in our temp directory: free means dead (the
+/// lock is then held until the sweep is done with the run). No lock file: a run of an older
+/// gaterun (`run` a bare pid) is judged by `/proc/<pid>`; any other is not ours to judge (it
+/// may use another temp directory) and counts as alive.
+fn claim_dead(run: &str) -> Option<Dead> {
+    if run == crate::process::run_id() {
+        return None;
+    }
+    let lock = std::env::temp_dir()
+        .join(format!("gaterun-{run}"))
+        .join(LOCK);
+    match std::fs::File::open(&lock) {
+        Ok(f) => rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+            .ok()
+            .map(|()| Dead { _lock: Some(f) }),
+        Err(_) => {
+            let pid: i32 = run.parse().ok()?;
+            let alive =
+                pid == std::process::id() as i32 || Path::new(&format!("/proc/{pid}")).exists();
+            (!alive).then_some(Dead { _lock: None })
+        }
+    }
+}
+
+/// Remove what gaterun runs killed with SIGKILL left behind: their gates' processes and
+/// cgroups, their temp roots (`$TMPDIR/gaterun-<run id>`) and throw-away PostgreSQL clusters
+/// (`/dev/shm/gaterun-<run id>-postgres`), stopping a cluster's postmaster first (its backends
+/// exit with it). Only runs whose lock is free are touched: a run still going, in this pid
+/// namespace or another, is left alone. Returns what could not be removed.
+pub fn sweep_stale() -> Vec<String> {
+    use std::collections::HashMap;
+    let mut problems = Vec::new();
+    let mut judged: HashMap<String, Option<Dead>> = HashMap::new();
+    let mut dead = |run: &str| {
+        judged
+            .entry(run.to_owned())
+            .or_insert_with(|| claim_dead(run))
+            .is_some()
+    };
     #[cfg(target_os = "linux")]
-    crate::process::signal_pids(
-        &crate::process::strays_of_dead_runs(),
-        rustix::process::Signal::KILL,
-    );
-    for base in [std::env::temp_dir(), PathBuf::from("/dev/shm")] {
+    {
+        // Their gates first: nothing of a killed run outlives the next run's start.
+        for (run, dir) in crate::process::contain::run_cgroups() {
+            if dead(&run)
+                && let Err(e) = crate::process::contain::remove_dead_run(&dir)
+            {
+                problems.push(e);
+            }
+        }
+        let strays: Vec<i32> = crate::process::token_processes()
+            .into_iter()
+            .filter(|(_, run)| dead(run))
+            .map(|(pid, _)| pid)
+            .collect();
+        crate::process::signal_pids(&strays, rustix::process::Signal::KILL);
+    }
+    // A cluster before the temp root that holds the run's lock.
+    for base in [PathBuf::from("/dev/shm"), std::env::temp_dir()] {
         let Ok(entries) = std::fs::read_dir(&base) else {
             continue;
         };
@@ -97,11 +183,8 @@ pub fn sweep_stale() {
             let Some(rest) = name.strip_prefix("gaterun-") else {
                 continue;
             };
-            let Ok(pid) = rest.trim_end_matches("-postgres").parse::<i32>() else {
-                continue;
-            };
-            // Conservative: while any process has that pid, the directory may be in use.
-            if pid == std::process::id() as i32 || Path::new(&format!("/proc/{pid}")).exists() {
+            let run = rest.strip_suffix("-postgres").unwrap_or(rest);
+            if run.is_empty() || !dead(run) {
                 continue;
             }
             let dir = e.path();
@@ -111,6 +194,7 @@ pub fn sweep_stale() {
             let _ = std::fs::remove_dir_all(&dir);
         }
     }
+    problems
 }
 
 fn is_pristine(dir: &Path) -> bool {
