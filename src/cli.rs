@@ -130,6 +130,10 @@ pub struct Common {
 pub enum Containment {
     Auto,
     Cgroup,
+    #[value(hide = true)]
+    CgroupV2,
+    #[value(hide = true)]
+    CgroupV1,
     PidNamespace,
     Token,
 }
@@ -141,6 +145,8 @@ impl From<Containment> for crate::process::contain::Request {
         match c {
             Containment::Auto => Request::Auto,
             Containment::Cgroup => Request::Cgroup,
+            Containment::CgroupV2 => Request::Cgroup2,
+            Containment::CgroupV1 => Request::Cgroup1,
             Containment::PidNamespace => Request::PidNamespace,
             Containment::Token => Request::Token,
         }

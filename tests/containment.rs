@@ -57,7 +57,7 @@ pub const CASES: &[Case] = &[
         start: r#"last=$(cat /proc/sys/kernel/ns_last_pid)
 echo 400 > /proc/sys/kernel/ns_last_pid
 setsid sh -c 'trap "" TERM; touch "$1"; sleep 1000; : $2' sh "$UP" "$M" &
-echo $((last + 50)) > /proc/sys/kernel/ns_last_pid"#,
+echo $last > /proc/sys/kernel/ns_last_pid"#,
         root_only: true,
         probe: false,
     },
@@ -174,12 +174,25 @@ pub fn survivors(marker: &str) -> Vec<(i32, String)> {
     out
 }
 
-/// SIGKILL what a failed test left, so it does not linger on a shared machine.
-fn cleanup(marker: &str) {
-    for (pid, _) in survivors(marker) {
-        let _ = Command::new("kill")
-            .args(["-KILL", &pid.to_string()])
-            .status();
+/// SIGKILL what a failed test left, so it does not linger on a shared machine. A re-forking
+/// chain has a new pid every few milliseconds: each round stops what it finds (a stopped
+/// process cannot fork), then kills it, until none is left (at most 200 rounds).
+pub fn cleanup(marker: &str) {
+    for _ in 0..200 {
+        let pids: Vec<String> = survivors(marker)
+            .into_iter()
+            .map(|(pid, _)| pid.to_string())
+            .collect();
+        if pids.is_empty() {
+            return;
+        }
+        for signal in ["-STOP", "-KILL"] {
+            let _ = Command::new("kill")
+                .arg(signal)
+                .args(&pids)
+                .stderr(Stdio::null())
+                .status();
+        }
     }
 }
 
@@ -203,7 +216,7 @@ fn case_project(case: &Case, m: &str, gates: usize, then: &str) -> Project {
     };
     let wait = |n: usize| {
         format!(
-            "i=0; while [ ! -e {up} ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; test -e {up}",
+            "i=0; while [ ! -e {up} ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; test -e {up}",
             up = root.join("up").join(n.to_string()).display()
         )
     };
@@ -303,7 +316,13 @@ fn count_up(p: &Project) -> usize {
 
 /// Whether gates may get cgroups here; the reason to skip when not (never under CI=true).
 pub fn cgroups_or_skip(test: &str) -> bool {
-    let run = trivial_run(&["--containment", "cgroup", "stage", "1"]);
+    mechanism_or_skip(test, "cgroup")
+}
+
+/// Whether `--containment <containment>` is available here; the reason to skip when not
+/// (never under CI=true).
+pub fn mechanism_or_skip(test: &str, containment: &str) -> bool {
+    let run = trivial_run(&["--containment", containment, "stage", "1"]);
     if run.code == 0 {
         return true;
     }
@@ -335,9 +354,10 @@ pub fn run_case(case: &Case, containment: &str, user: Option<&str>) -> Result<()
     let up = count_up(&p);
     if out.status.code() != Some(0) {
         return Err(format!(
-            "{}: exit {:?}, {up} escapes up\n{stdout}{stderr}",
+            "{}: exit {:?}, {up} escapes up\n{stderr}{}",
             case.name,
-            out.status.code()
+            out.status.code(),
+            failed_gates(&p, &stdout)
         ));
     }
     if up != GATES {
@@ -355,6 +375,32 @@ pub fn run_case(case: &Case, containment: &str, user: Option<&str>) -> Result<()
         return Err(format!("{}: a panic: {stderr}", case.name));
     }
     Ok(())
+}
+
+/// The messages and log tails of the gates that did not pass (gaterun's stdout names them).
+fn failed_gates(p: &Project, stdout: &str) -> String {
+    let Ok(results) = std::fs::read_to_string(p.evidence("phase-1/stage-01/results.json")) else {
+        return stdout.to_owned();
+    };
+    let r: serde_json::Value = serde_json::from_str(&results).unwrap_or_default();
+    let mut out = String::new();
+    for g in r["gates"].as_array().into_iter().flatten() {
+        if g["status"] != "passed" {
+            let log = std::fs::read_to_string(p.evidence(&format!(
+                "phase-1/stage-01/{}",
+                g["log"].as_str().unwrap_or("")
+            )))
+            .unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(15).collect();
+            out.push_str(&format!(
+                "{}: {}\n{}\n",
+                g["id"],
+                g["message"],
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            ));
+        }
+    }
+    out
 }
 
 /// Ctrl-C while every gate holds its escaped process: gaterun stops them all and exits 130.
@@ -406,30 +452,42 @@ fn applicable(case: &Case, user: Option<&str>) -> bool {
     !(case.root_only && (user.is_some() || !is_root()))
 }
 
-fn each_case(test: &str, f: impl Fn(&Case) -> Result<(), String>) {
-    if !cgroups_or_skip(test) {
+/// Every applicable case through `f`, with `containment` (skipped where it is unavailable).
+pub fn each_case(
+    test: &str,
+    containment: &str,
+    user: Option<&str>,
+    f: fn(&Case, &str, Option<&str>) -> Result<(), String>,
+) {
+    if !mechanism_or_skip(test, containment) {
         return;
     }
     let failures: Vec<String> = CASES
         .iter()
-        .filter(|c| applicable(c, None))
-        .filter_map(|c| f(c).err())
+        .filter(|c| applicable(c, user))
+        .filter_map(|c| f(c, containment, user).err())
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
 #[test]
 fn no_escape_outlives_its_gate_in_a_cgroup() {
-    each_case("no_escape_outlives_its_gate_in_a_cgroup", |c| {
-        run_case(c, "cgroup", None)
-    });
+    each_case("cgroup v2 escapes", "cgroup-v2", None, run_case);
 }
 
 #[test]
 fn ctrl_c_stops_every_escape_in_a_cgroup() {
-    each_case("ctrl_c_stops_every_escape_in_a_cgroup", |c| {
-        interrupt_case(c, "cgroup", None)
-    });
+    each_case("cgroup v2 Ctrl-C", "cgroup-v2", None, interrupt_case);
+}
+
+#[test]
+fn no_escape_outlives_its_gate_in_a_v1_cgroup() {
+    each_case("cgroup v1 escapes", "cgroup-v1", None, run_case);
+}
+
+#[test]
+fn ctrl_c_stops_every_escape_in_a_v1_cgroup() {
+    each_case("cgroup v1 Ctrl-C", "cgroup-v1", None, interrupt_case);
 }
 
 #[test]
@@ -455,7 +513,12 @@ fn an_unavailable_mechanism_asked_for_is_a_usage_error() {
 
 #[test]
 fn a_gate_in_a_cgroup_records_its_peak_memory_and_cpu_time() {
-    if !cgroups_or_skip("a_gate_in_a_cgroup_records_its_peak_memory_and_cpu_time") {
+    usage_is_recorded("cgroup-v2");
+    usage_is_recorded("cgroup-v1");
+}
+
+fn usage_is_recorded(containment: &str) {
+    if !mechanism_or_skip("usage", containment) {
         return;
     }
     let p = Project::new();
@@ -468,7 +531,7 @@ fn a_gate_in_a_cgroup_records_its_peak_memory_and_cpu_time() {
         "phase-1/01.yaml",
         "stage: 1\nname: s\ngates:\n  - id: g\n    title: t\n    run: /usr/bin/python3 \"$PROJECT_ROOT/busy.py\"\n  - id: idle\n    title: t\n    run: 'true'\n",
     );
-    let run = p.run(&["--containment", "cgroup", "stage", "1"]);
+    let run = p.run(&["--containment", containment, "stage", "1"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stderr.contains("processes contained by cgroup"),
@@ -476,13 +539,8 @@ fn a_gate_in_a_cgroup_records_its_peak_memory_and_cpu_time() {
         run.stderr
     );
     let r = p.results("stage-01");
-    assert!(
-        r["containment"]
-            .as_str()
-            .unwrap_or("")
-            .starts_with("cgroup"),
-        "{r}"
-    );
+    let recorded = containment.replace("-v", "");
+    assert_eq!(r["containment"], recorded.as_str(), "{r}");
     let g = &r["gates"][0];
     let peak = g["peak_memory_bytes"].as_u64().unwrap_or(0);
     let cpu = g["cpu_time_ms"].as_u64().unwrap_or(0);

@@ -53,6 +53,9 @@ impl Containment {
 pub enum Request {
     Auto,
     Cgroup,
+    /// Only v2, or only v1: for tests of each on a machine that has both.
+    Cgroup2,
+    Cgroup1,
     PidNamespace,
     Token,
 }
@@ -94,8 +97,16 @@ pub fn choose(request: Request) -> Result<&'static RunCgroups, String> {
     let chosen = match request {
         Request::Token => token_only(),
         Request::PidNamespace => return Err(pid_namespace_unavailable()),
-        Request::Cgroup => cgroups().map_err(|why| format!("no cgroup for gates: {why}"))?,
-        Request::Auto => cgroups().unwrap_or_else(|why| {
+        Request::Cgroup => {
+            cgroups(true, true).map_err(|why| format!("no cgroup for gates: {why}"))?
+        }
+        Request::Cgroup2 => {
+            cgroups(true, false).map_err(|why| format!("no cgroup for gates: {why}"))?
+        }
+        Request::Cgroup1 => {
+            cgroups(false, true).map_err(|why| format!("no cgroup for gates: {why}"))?
+        }
+        Request::Auto => cgroups(true, true).unwrap_or_else(|why| {
             let mut t = token_only();
             t.description = format!("{} (no cgroup: {why})", t.description);
             t
@@ -268,11 +279,21 @@ fn run_name() -> String {
     format!("gaterun-{}", super::run_id())
 }
 
-/// A run cgroup in `parent`, made and proven: a child process can join it.
-fn make_run_dir(parent: &Path) -> Result<PathBuf, String> {
+/// A run cgroup in `parent`, made and proven: a child process can join it (and `check`
+/// holds). Removed again if not.
+fn make_run_dir(
+    parent: &Path,
+    check: impl Fn(&Path) -> Result<(), String>,
+) -> Result<PathBuf, String> {
     let dir = parent.join(run_name());
     std::fs::create_dir(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    Ok(dir)
+    match check(&dir).and_then(|()| prove_joinable(&dir)) {
+        Ok(()) => Ok(dir),
+        Err(e) => {
+            let _ = std::fs::remove_dir(&dir);
+            Err(e)
+        }
+    }
 }
 
 /// Spawn a trivial child that joins `dir` before exec: the proof that gates can.
@@ -327,41 +348,31 @@ fn open_procs(dir: &Path) -> io::Result<OwnedFd> {
 
 /// cgroup v2 if gaterun may make and join a child of its own cgroup, else v1 `freezer` (with
 /// `pids`); plus the v1 `memory` and `cpuacct` hierarchies for what v2 does not measure.
-fn cgroups() -> Result<RunCgroups, String> {
+fn cgroups(v2: bool, v1: bool) -> Result<RunCgroups, String> {
     let own = own_dirs();
     let mut reasons = Vec::new();
     let mut chosen = None;
-    if let Some(parent) = &own.v2 {
-        match make_run_dir(parent).and_then(|dir| {
-            let ok = if !dir.join("cgroup.kill").exists() {
+    if v2 && let Some(parent) = &own.v2 {
+        let kill = |dir: &Path| {
+            if dir.join("cgroup.kill").exists() {
+                Ok(())
+            } else {
                 Err(format!(
                     "{} has no cgroup.kill (Linux before 5.14)",
                     dir.display()
                 ))
-            } else {
-                prove_joinable(&dir)
-            };
-            match ok {
-                Ok(()) => Ok(dir),
-                Err(e) => {
-                    let _ = std::fs::remove_dir(&dir);
-                    Err(e)
-                }
             }
-        }) {
+        };
+        match make_run_dir(parent, kill) {
             Ok(dir) => chosen = Some((Containment::Cgroup2, dir)),
             Err(e) => reasons.push(format!("cgroup v2: {e}")),
         }
-    } else {
+    } else if v2 {
         reasons.push("cgroup v2: not mounted, or gaterun's cgroup is not visible".to_owned());
     }
-    if chosen.is_none() {
+    if chosen.is_none() && v1 {
         match own.v1("freezer") {
-            Some(parent) => match make_run_dir(parent).and_then(|dir| {
-                prove_joinable(&dir).map(|()| dir.clone()).inspect_err(|_| {
-                    let _ = std::fs::remove_dir(&dir);
-                })
-            }) {
+            Some(parent) => match make_run_dir(parent, |_| Ok(())) {
                 Ok(dir) => chosen = Some((Containment::Cgroup1, dir)),
                 Err(e) => reasons.push(format!("cgroup v1: {e}")),
             },
@@ -373,15 +384,8 @@ fn cgroups() -> Result<RunCgroups, String> {
     };
     // Extras only measure (or, for pids, add nothing gaterun relies on): best effort.
     let extra = |controller: &str| {
-        own.v1(controller).and_then(|p| {
-            let dir = make_run_dir(p).ok()?;
-            if prove_joinable(&dir).is_ok() {
-                Some(dir)
-            } else {
-                let _ = std::fs::remove_dir(&dir);
-                None
-            }
-        })
+        own.v1(controller)
+            .and_then(|p| make_run_dir(p, |_| Ok(())).ok())
     };
     let pids = (kind == Containment::Cgroup1)
         .then(|| extra("pids"))

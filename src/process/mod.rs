@@ -72,9 +72,11 @@ pub(crate) fn is_owned(pid: u32) -> bool {
     owned().as_ref().is_some_and(|s| s.contains(&pid))
 }
 
-/// This gaterun run's id, `<pid>-<random>`: unique across pid namespaces sharing a file
+/// This gaterun run's id, `<pid>r<random>`: unique across pid namespaces sharing a file
 /// system (two runs may have one pid in two containers). Names the run's temp root, lock and
-/// cgroups, and starts every gate token.
+/// cgroups, and starts every gate token. Not a number: a gaterun from before the run lock,
+/// which took a token's leading number for its owner's pid and killed the processes of a run
+/// whose pid it could not see, leaves these tokens alone.
 pub fn run_id() -> &'static str {
     static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     ID.get_or_init(|| {
@@ -88,7 +90,7 @@ pub fn run_id() -> &'static str {
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.subsec_nanos())
             });
-        format!("{}-{random:08x}", std::process::id())
+        format!("{}r{random:08x}", std::process::id())
     })
 }
 
