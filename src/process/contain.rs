@@ -21,6 +21,13 @@
 //! `cpu.stat`, else the v1 `memory` and `cpuacct` hierarchies, which a gate joins too when
 //! gaterun may create cgroups there.
 
+//!
+//! Where another mechanism plugs in (the PID namespace): [`choose`] picks it
+//! (`pid_namespace_unavailable` is the seam), [`open_gate`] makes the gate's handle and
+//! registers it by token, [`GateCgroup::prepare`] is called by `gate_command` on every command
+//! of the gate, `process::terminate` signals [`GateCgroup::procs`] and ends with
+//! [`GateCgroup::kill_all`], and [`finish`] reads [`GateCgroup::usage`] and removes the handle.
+
 use std::io;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};

@@ -211,6 +211,39 @@ mod tests {
     use super::TmpDirs;
 
     #[test]
+    fn a_run_is_dead_only_when_its_lock_is_free() {
+        let run = format!("{}r5eed{:04x}", std::process::id(), 0xbeef);
+        let root = std::env::temp_dir().join(format!("gaterun-{run}"));
+        std::fs::create_dir_all(&root).unwrap();
+        let lock = std::fs::File::create(root.join(super::LOCK)).unwrap();
+        let flock = |f: &std::fs::File, op| rustix::fs::flock(f, op).unwrap();
+        use rustix::fs::FlockOperation::{LockExclusive, Unlock};
+
+        flock(&lock, LockExclusive);
+        assert!(super::claim_dead(&run).is_none(), "held: alive");
+        flock(&lock, Unlock);
+        let claim = super::claim_dead(&run);
+        assert!(claim.is_some(), "free: dead");
+        assert!(
+            super::claim_dead(&run).is_none(),
+            "claimed by one sweep: not another's to work on"
+        );
+        drop(claim);
+        std::fs::remove_dir_all(&root).unwrap();
+
+        // No lock file: a bare pid (an older gaterun) by /proc; anything else is not ours.
+        let table = [
+            ("1", false),
+            ("99999999", true),
+            (run.as_str(), false),
+            (crate::process::run_id(), false),
+        ];
+        for (run, dead) in table {
+            assert_eq!(super::claim_dead(run).is_some(), dead, "{run}");
+        }
+    }
+
+    #[test]
     fn an_empty_directory_is_reused_anything_else_is_removed() {
         let root = tempfile::tempdir().unwrap();
         let dirs = TmpDirs::new(root.path().join("run"), false);
