@@ -792,3 +792,50 @@ ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
     );
     assert!(left.is_empty(), "left: {left:?}");
 }
+
+/// A service that daemonizes a server which then writes a long title over its environment
+/// (as `redis-server --daemonize yes` does): its listener is still known as the service's (it
+/// is in the service's cgroup; its `GATERUN_SERVICE` variable is unreadable), and a `stop` step
+/// stops it, though it left the service's process group. Near miss: under the token search
+/// alone the same answer is not readiness.
+#[test]
+fn a_retitled_daemon_of_a_service_is_its_listener_and_stops_with_it() {
+    if !cgroups_or_skip("a_retitled_daemon_of_a_service_is_its_listener_and_stops_with_it") {
+        return;
+    }
+    let m = marker("daemon");
+    let p = Project::new();
+    p.file(
+        "daemon.pl",
+        r#"use IO::Socket::INET;
+my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => $ENV{PORT}, Listen => 5, ReuseAddr => 1) or die "listen: $!";
+$SIG{TERM} = "IGNORE";
+$0 = $ARGV[0] . ("x" x 5000);
+while (my $c = $s->accept) { print $c "ok\n"; close $c; }
+"#,
+    );
+    p.stage(
+        "phase-1/01.yaml",
+        &format!(
+            "stage: 1\nname: s\ngates:\n  - id: g\n    title: t\n    grace: 300ms\n    services:\n      db:\n        run: setsid perl \"$PROJECT_ROOT/daemon.pl\" {m} & exit 0\n        may_exit: true\n        ready: {{ tcp: \"127.0.0.1:${{DB_PORT}}\", timeout: 2s }}\n    steps:\n      - tcp: 127.0.0.1:${{DB_PORT}}\n      - stop: db\n      - tcp: 127.0.0.1:${{DB_PORT}}\n        expect: {{ open: false }}\n"
+        ),
+    );
+    let run = p.run(&["--containment", "cgroup", "stage", "1"]);
+    let left = survivors(&m);
+    cleanup(&m);
+    assert_eq!(
+        run.code,
+        0,
+        "{}{}",
+        run.stderr,
+        p.read("phase-1/stage-01/logs/g.log")
+    );
+    assert!(left.is_empty(), "{left:?}");
+
+    // (The retitled daemon also outlives its gate there: a known limit of the token search.)
+    let token = p.run(&["--containment", "token", "stage", "1"]);
+    cleanup(&m);
+    assert_eq!(token.code, 1, "{}", token.stderr);
+    let log = p.read("phase-1/stage-01/logs/g.log");
+    assert!(log.contains("not service `db`"), "{log}");
+}

@@ -553,8 +553,53 @@ impl GateCgroup {
         }
     }
 
-    /// Every process in the gate's cgroup and the cgroups below it (a root process may make
-    /// some).
+    /// Make `cmd`'s process (a service's command) join the service's own cgroup in the gate's,
+    /// `svc-<name>`, after the gate's: what it daemonizes, whatever its title or environment,
+    /// is known as the service's (its listener, its `stop`).
+    pub fn prepare_service(
+        &self,
+        name: &str,
+        cmd: &mut tokio::process::Command,
+    ) -> Result<(), String> {
+        let dir = self.service_dir(name);
+        if let Err(e) = std::fs::create_dir(&dir)
+            && e.kind() != io::ErrorKind::AlreadyExists
+        {
+            return Err(format!(
+                "failed to create the cgroup {}: {e}",
+                dir.display()
+            ));
+        }
+        let fd = open_procs(&dir)
+            .map_err(|e| format!("cannot open {}/cgroup.procs: {e}", dir.display()))?;
+        // SAFETY: as in `prepare`.
+        unsafe {
+            cmd.pre_exec(join_closure(Arc::new(vec![(fd, true)])));
+        }
+        Ok(())
+    }
+
+    fn service_dir(&self, name: &str) -> PathBuf {
+        self.main.join(format!("svc-{name}"))
+    }
+
+    /// The processes in service `name`'s cgroup.
+    pub fn service_procs(&self, name: &str) -> Vec<i32> {
+        let mut out = Vec::new();
+        procs_under(&self.service_dir(name), &mut out);
+        out
+    }
+
+    /// Kill everything in service `name`'s cgroup at once.
+    pub fn kill_service(&self, name: &str) {
+        let dir = self.service_dir(name);
+        if dir.is_dir() {
+            kill_tree(&dir);
+        }
+    }
+
+    /// Every process in the gate's cgroup and the cgroups below it (a service's, or one a
+    /// root process made).
     pub fn procs(&self) -> Vec<i32> {
         let mut out = Vec::new();
         procs_under(&self.main, &mut out);

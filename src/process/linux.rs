@@ -78,6 +78,11 @@ fn stat(pid: i32, buf: &mut [u8]) -> Option<(char, i32, i32)> {
     Some((state, ppid, pgrp))
 }
 
+/// A process's process group.
+pub fn group_of(pid: i32) -> Option<i32> {
+    stat(pid, &mut [0u8; 1024]).map(|(_, _, pgrp)| pgrp)
+}
+
 /// A process's parent.
 pub fn parent_of(pid: i32) -> Option<i32> {
     stat(pid, &mut [0u8; 1024]).map(|(_, ppid, _)| ppid)

@@ -129,6 +129,37 @@ pub fn open_gate(token: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A service's command: into the service's own cgroup within the gate's, where the run has
+/// cgroups.
+pub fn prepare_service(
+    token: &str,
+    name: &str,
+    cmd: &mut tokio::process::Command,
+) -> Result<(), String> {
+    #[cfg(target_os = "linux")]
+    if let Some(cg) = contain::gate_of(token) {
+        return cg.prepare_service(name, cmd);
+    }
+    Ok(())
+}
+
+/// The processes in service `name`'s cgroup (none without cgroups).
+pub fn service_cgroup_procs(token: &str, name: &str) -> Vec<i32> {
+    #[cfg(target_os = "linux")]
+    if let Some(cg) = contain::gate_of(token) {
+        return cg.service_procs(name);
+    }
+    Vec::new()
+}
+
+/// Kill everything in service `name`'s cgroup.
+pub fn kill_service_cgroup(token: &str, name: &str) {
+    #[cfg(target_os = "linux")]
+    if let Some(cg) = contain::gate_of(token) {
+        cg.kill_service(name);
+    }
+}
+
 /// The gate's processes are gone: its usage, and its cgroups removed (or why not).
 pub fn close_gate(token: &str) -> (Usage, Option<String>) {
     #[cfg(target_os = "linux")]
@@ -232,6 +263,16 @@ pub async fn terminate(token: &str, groups: &[u32], grace: Duration) -> Option<S
             }
             None => false,
         };
+        // With a cgroup, a recorded group is signalled only while one of the gate's processes
+        // is in it: a group that emptied may have had its number reused by anyone (the pid
+        // counter is wrapped by ordinary activity, and can be set by root). Without one, a
+        // group member that cleared its environment can be found no other way.
+        #[cfg(target_os = "linux")]
+        let groups = &if cgroup.is_some() {
+            groups_in_use(&all_groups, &live)
+        } else {
+            all_groups.clone()
+        }[..];
         let force = FORCE_KILL.load(Ordering::Relaxed) || start.elapsed() >= grace;
         if first {
             signal_groups(groups, rustix::process::Signal::TERM);
@@ -266,7 +307,10 @@ pub async fn terminate(token: &str, groups: &[u32], grace: Duration) -> Option<S
         tokio::time::sleep(Duration::from_millis(pause)).await;
     }
     // A group member that cleared its environment is invisible to the scan: make sure.
-    signal_groups(groups, rustix::process::Signal::KILL);
+    #[cfg(target_os = "linux")]
+    if cgroup.is_none() {
+        signal_groups(groups, rustix::process::Signal::KILL);
+    }
     if killed {
         reap_orphans();
     }
@@ -277,6 +321,17 @@ pub async fn terminate(token: &str, groups: &[u32], grace: Duration) -> Option<S
             if live.len() == 1 { "" } else { "es" }
         )
     })
+}
+
+/// The groups among `groups` that one of `live` belongs to.
+#[cfg(target_os = "linux")]
+fn groups_in_use(groups: &[u32], live: &[i32]) -> Vec<u32> {
+    let used: HashSet<i32> = live.iter().filter_map(|p| linux::group_of(*p)).collect();
+    groups
+        .iter()
+        .copied()
+        .filter(|g| used.contains(&(*g as i32)))
+        .collect()
 }
 
 fn signal_groups(groups: &[u32], signal: rustix::process::Signal) {

@@ -112,9 +112,21 @@ impl RunRoot {
     }
 }
 
-/// A run that is over: its lock, taken by this sweep (so no other sweep works on it too).
+/// A run that is over: its lock, taken by this sweep (so no other sweep works on it too), and
+/// its temp root, moved aside to `.gaterun-<run id>.swept` at once (a sweep of another run
+/// that finds the lock taken and the name gone knows the run is being dealt with).
 struct Dead {
     _lock: Option<std::fs::File>,
+    swept: Option<PathBuf>,
+}
+
+const SWEPT: &str = ".swept";
+
+/// Lock `file` if it is free.
+fn try_lock(file: &Path) -> Option<std::fs::File> {
+    let f = std::fs::File::open(file).ok()?;
+    rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive).ok()?;
+    Some(f)
 }
 
 /// Whether run `run` is over, judged by its lock in our temp directory: free means dead (the
@@ -125,20 +137,31 @@ fn claim_dead(run: &str) -> Option<Dead> {
     if run == crate::process::run_id() {
         return None;
     }
-    let lock = std::env::temp_dir()
-        .join(format!("gaterun-{run}"))
-        .join(LOCK);
-    match std::fs::File::open(&lock) {
-        Ok(f) => rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive)
-            .ok()
-            .map(|()| Dead { _lock: Some(f) }),
-        Err(_) => {
-            let pid: i32 = run.parse().ok()?;
-            let alive =
-                pid == std::process::id() as i32 || Path::new(&format!("/proc/{pid}")).exists();
-            (!alive).then_some(Dead { _lock: None })
-        }
+    let base = std::env::temp_dir();
+    let root = base.join(format!("gaterun-{run}"));
+    if root.join(LOCK).exists() {
+        let lock = try_lock(&root.join(LOCK))?;
+        let aside = base.join(format!(".gaterun-{run}{SWEPT}"));
+        let swept = std::fs::rename(&root, &aside).ok().map(|()| aside);
+        return Some(Dead {
+            _lock: Some(lock),
+            swept,
+        });
     }
+    let pid: i32 = run.parse().ok()?;
+    let alive = pid == std::process::id() as i32 || Path::new(&format!("/proc/{pid}")).exists();
+    (!alive).then_some(Dead {
+        _lock: None,
+        swept: None,
+    })
+}
+
+/// Remove a run's temp root or cluster directory, stopping a cluster's postmaster first.
+fn remove_run_dir(dir: &Path) {
+    for data in [dir.join("data"), dir.join("postgres/data")] {
+        crate::database::postgres::kill_postmaster(&data);
+    }
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// Remove what gaterun runs killed with SIGKILL left behind: their gates' processes and
@@ -180,6 +203,14 @@ pub fn sweep_stale() -> Vec<String> {
         };
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
+            // A temp root a sweep moved aside and did not finish with (its lock is free).
+            if name.starts_with(".gaterun-")
+                && name.ends_with(SWEPT)
+                && let Some(_lock) = try_lock(&e.path().join(LOCK))
+            {
+                remove_run_dir(&e.path());
+                continue;
+            }
             let Some(rest) = name.strip_prefix("gaterun-") else {
                 continue;
             };
@@ -187,11 +218,15 @@ pub fn sweep_stale() -> Vec<String> {
             if run.is_empty() || !dead(run) {
                 continue;
             }
-            let dir = e.path();
-            for data in [dir.join("data"), dir.join("postgres/data")] {
-                crate::database::postgres::kill_postmaster(&data);
+            // A temp root claimed now was moved aside: removed below.
+            if e.path().exists() {
+                remove_run_dir(&e.path());
             }
-            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+    for dead in judged.into_values().flatten() {
+        if let Some(dir) = &dead.swept {
+            remove_run_dir(dir);
         }
     }
     problems
@@ -222,14 +257,15 @@ mod tests {
         flock(&lock, LockExclusive);
         assert!(super::claim_dead(&run).is_none(), "held: alive");
         flock(&lock, Unlock);
-        let claim = super::claim_dead(&run);
-        assert!(claim.is_some(), "free: dead");
+        let claim = super::claim_dead(&run).expect("free: dead");
+        let aside = claim.swept.clone().expect("moved aside");
+        assert!(!root.exists() && aside.join(super::LOCK).exists());
         assert!(
             super::claim_dead(&run).is_none(),
             "claimed by one sweep: not another's to work on"
         );
         drop(claim);
-        std::fs::remove_dir_all(&root).unwrap();
+        std::fs::remove_dir_all(&aside).unwrap();
 
         // No lock file: a bare pid (an older gaterun) by /proc; anything else is not ours.
         let table = [
