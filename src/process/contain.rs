@@ -622,6 +622,9 @@ impl GateCgroup {
             Containment::Cgroup2 => {
                 let _ = std::fs::write(self.main.join("cgroup.freeze"), "1");
                 let _ = std::fs::write(self.main.join("cgroup.kill"), "1");
+                // Thawed again: a process that joined a frozen cgroup before its `exec` would
+                // stop there, and its spawn with it.
+                let _ = std::fs::write(self.main.join("cgroup.freeze"), "0");
             }
             _ => kill_v1(&self.main, Duration::from_millis(200)),
         }
