@@ -839,3 +839,30 @@ while (my $c = $s->accept) { print $c "ok\n"; close $c; }
     let log = p.read("phase-1/stage-01/logs/g.log");
     assert!(log.contains("not service `db`"), "{log}");
 }
+
+/// A temp root whose removal was cut short (its lock gone, a gate directory left) is removed by
+/// the next run; a directory that only looks alike (`gaterun-<word>-…`, another tool's) is not.
+#[test]
+fn a_temp_root_left_without_its_lock_is_swept_and_lookalikes_are_not() {
+    let tmp = std::env::temp_dir();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let left = tmp.join(format!("gaterun-{}r{nanos:08x}", std::process::id()));
+    let swept = tmp.join(format!(
+        ".gaterun-{}r{nanos:08x}.swept",
+        std::process::id() + 1
+    ));
+    let lookalike = tmp.join(format!("gaterun-other-{}x{nanos:x}", std::process::id()));
+    for d in [&left, &swept, &lookalike] {
+        std::fs::create_dir_all(d.join("gate-1")).expect("mkdir");
+        std::fs::write(d.join("gate-1/file"), "x").expect("write");
+    }
+    let run = trivial_run(&["stage", "1"]);
+    let kept = lookalike.exists();
+    let _ = std::fs::remove_dir_all(&lookalike);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!left.exists(), "{} left", left.display());
+    assert!(!swept.exists(), "{} left", swept.display());
+    assert!(kept, "a directory that is no run's temp root was removed");
+}

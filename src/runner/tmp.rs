@@ -156,6 +156,18 @@ fn claim_dead(run: &str) -> Option<Dead> {
     })
 }
 
+/// Whether `s` has the form of a run id, `<pid>r<8 hex digits>` (see `process::run_id`): a
+/// directory named otherwise (`gaterun-pidns-…`, someone else's) is never removed for lack of
+/// a lock.
+fn is_run_id(s: &str) -> bool {
+    s.split_once('r').is_some_and(|(pid, random)| {
+        !pid.is_empty()
+            && pid.bytes().all(|b| b.is_ascii_digit())
+            && random.len() == 8
+            && random.bytes().all(|b| b.is_ascii_hexdigit())
+    })
+}
+
 /// Remove a run's temp root or cluster directory, stopping a cluster's postmaster first.
 fn remove_run_dir(dir: &Path) {
     for data in [dir.join("data"), dir.join("postgres/data")] {
@@ -203,10 +215,12 @@ pub fn sweep_stale() -> Vec<String> {
         };
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            // A temp root a sweep moved aside and did not finish with (its lock is free).
+            // A temp root a sweep moved aside and did not finish with: its lock free, or gone
+            // with part of its content (something wrote into it while it was removed).
+            let lock = e.path().join(LOCK);
             if name.starts_with(".gaterun-")
                 && name.ends_with(SWEPT)
-                && let Some(_lock) = try_lock(&e.path().join(LOCK))
+                && (!lock.exists() || try_lock(&lock).is_some())
             {
                 remove_run_dir(&e.path());
                 continue;
@@ -215,7 +229,15 @@ pub fn sweep_stale() -> Vec<String> {
                 continue;
             };
             let run = rest.strip_suffix("-postgres").unwrap_or(rest);
-            if run.is_empty() || !dead(run) {
+            // A temp root here without its lock is no live run's (a live run's root has its
+            // lock from the moment it has its name): one whose removal was cut short.
+            let lockless = base == std::env::temp_dir()
+                && run == rest
+                && is_run_id(run)
+                && run != crate::process::run_id()
+                && e.path().is_dir()
+                && !lock.exists();
+            if run.is_empty() || !(lockless || dead(run)) {
                 continue;
             }
             // A temp root claimed now was moved aside: removed below.
@@ -266,6 +288,19 @@ mod tests {
         );
         drop(claim);
         std::fs::remove_dir_all(&aside).unwrap();
+
+        let ids = [
+            (crate::process::run_id(), true),
+            ("123r0badf00d", true),
+            ("123", false),
+            ("pidns-6h2mgY", false),
+            ("123r0badf00", false),
+            ("r0badf00d", false),
+            ("12x3r0badf00d", false),
+        ];
+        for (id, want) in ids {
+            assert_eq!(super::is_run_id(id), want, "{id}");
+        }
 
         // No lock file: a bare pid (an older gaterun) by /proc; anything else is not ours.
         let table = [
