@@ -840,8 +840,10 @@ while (my $c = $s->accept) { print $c "ok\n"; close $c; }
     assert!(log.contains("not service `db`"), "{log}");
 }
 
-/// A temp root whose removal was cut short (its lock gone, a gate directory left) is removed by
-/// the next run; a directory that only looks alike (`gaterun-<word>-…`, another tool's) is not.
+/// A temp root whose removal was cut short (its lock gone, a gate directory left), one moved
+/// aside by a sweep that died, and one whose maker died before naming it (a minute old) are
+/// removed by the next run; a directory that only looks alike (`gaterun-<word>-…`, another
+/// tool's) and one being made right now are not.
 #[test]
 fn a_temp_root_left_without_its_lock_is_swept_and_lookalikes_are_not() {
     let tmp = std::env::temp_dir();
@@ -854,14 +856,29 @@ fn a_temp_root_left_without_its_lock_is_swept_and_lookalikes_are_not() {
         std::process::id() + 1
     ));
     let lookalike = tmp.join(format!("gaterun-other-{}x{nanos:x}", std::process::id()));
+    // Being made (hidden until locked): its maker died a minute ago; near miss, a second ago.
+    let abandoned = tmp.join(format!(".gaterun-{}r{nanos:08x}", std::process::id() + 2));
+    let fresh = tmp.join(format!(".gaterun-{}r{nanos:08x}", std::process::id() + 3));
     for d in [&left, &swept, &lookalike] {
         std::fs::create_dir_all(d.join("gate-1")).expect("mkdir");
         std::fs::write(d.join("gate-1/file"), "x").expect("write");
     }
+    for d in [&abandoned, &fresh] {
+        std::fs::create_dir_all(d).expect("mkdir");
+        std::fs::write(d.join(".lock"), "").expect("write");
+    }
+    let old = std::time::SystemTime::now() - Duration::from_secs(120);
+    std::fs::File::open(&abandoned)
+        .and_then(|f| f.set_modified(old))
+        .expect("age the directory");
     let run = trivial_run(&["stage", "1"]);
     let kept = lookalike.exists();
+    let fresh_kept = fresh.exists();
     let _ = std::fs::remove_dir_all(&lookalike);
+    let _ = std::fs::remove_dir_all(&fresh);
     assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!abandoned.exists(), "{} left", abandoned.display());
+    assert!(fresh_kept, "a temp root being made was removed");
     assert!(!left.exists(), "{} left", left.display());
     assert!(!swept.exists(), "{} left", swept.display());
     assert!(kept, "a directory that is no run's temp root was removed");

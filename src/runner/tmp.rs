@@ -225,6 +225,18 @@ pub fn sweep_stale() -> Vec<String> {
                 remove_run_dir(&e.path());
                 continue;
             }
+            // A temp root being made (hidden until it is locked) whose maker died before the
+            // rename: abandoned once a minute old, its lock free or never made.
+            if let Some(run) = name.strip_prefix(".gaterun-")
+                && is_run_id(run)
+                && e.metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t.elapsed().is_ok_and(|age| age.as_secs() >= 60))
+                && (!lock.exists() || try_lock(&lock).is_some())
+            {
+                let _ = std::fs::remove_dir_all(e.path());
+                continue;
+            }
             let Some(rest) = name.strip_prefix("gaterun-") else {
                 continue;
             };
