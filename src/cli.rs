@@ -116,10 +116,41 @@ pub struct Common {
     /// Run only shard K of N (e.g. 2/4), split by a stable hash of phase, stage and gate id
     #[arg(long, global = true, value_name = "K/N", value_parser = parse_shard)]
     pub shard: Option<(u32, u32)>,
+    /// What holds each gate's processes: `auto` takes a cgroup where gaterun may make one, else
+    /// the token search; an explicit mechanism that is unavailable is an error
+    #[arg(long, global = true, value_enum, default_value_t = Containment::Auto)]
+    pub containment: Containment,
     /// GitHub Actions output: groups, annotations, masks, step summary and outputs
     /// (default on when GITHUB_ACTIONS=true)
     #[arg(long, global = true)]
     pub github: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Containment {
+    Auto,
+    Cgroup,
+    #[value(hide = true)]
+    CgroupV2,
+    #[value(hide = true)]
+    CgroupV1,
+    PidNamespace,
+    Token,
+}
+
+#[cfg(target_os = "linux")]
+impl From<Containment> for crate::process::contain::Request {
+    fn from(c: Containment) -> Self {
+        use crate::process::contain::Request;
+        match c {
+            Containment::Auto => Request::Auto,
+            Containment::Cgroup => Request::Cgroup,
+            Containment::CgroupV2 => Request::Cgroup2,
+            Containment::CgroupV1 => Request::Cgroup1,
+            Containment::PidNamespace => Request::PidNamespace,
+            Containment::Token => Request::Token,
+        }
+    }
 }
 
 pub fn parse_shard(s: &str) -> Result<(u32, u32), String> {

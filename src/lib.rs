@@ -45,7 +45,6 @@ pub mod vars;
 
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use tokio::sync::{mpsc, watch};
 
@@ -272,18 +271,31 @@ async fn execute(
         );
     }
     let project = &loaded.project;
+    let github = reporter::github::enabled(cli.common.github);
+    let run_root = runner::tmp::RunRoot::create().map_err(Error::Internal)?;
+    #[cfg(target_os = "linux")]
+    match process::contain::choose(cli.common.containment.into()) {
+        Ok(containment) => {
+            if !cli.common.quiet {
+                errln!("{}", for_runner(&containment.description, github));
+            }
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&run_root.path);
+            return Err(Error::Usage(format!("--containment: {e}")));
+        }
+    }
     evidence::sweep_leftovers(project);
-    runner::tmp::sweep_stale();
-    let tmp_root = std::env::temp_dir().join(format!("gaterun-{}", std::process::id()));
-    std::fs::create_dir_all(&tmp_root)
-        .map_err(|e| Error::Internal(format!("failed to create {}: {e}", tmp_root.display())))?;
+    for problem in runner::tmp::sweep_stale() {
+        errln!("{}", for_runner(&format!("warning: {problem}"), github));
+    }
+    let tmp_root = run_root.path.clone();
 
     let progress = match cli.common.progress {
         cli::Progress::Always => true,
         cli::Progress::Never => false,
         cli::Progress::Auto => std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(),
     };
-    let github = reporter::github::enabled(cli.common.github);
     let secrets = runner::Secrets::declared(&loaded.stages);
     if github {
         // Mask every declared secret, before anything could print it.
@@ -338,9 +350,12 @@ async fn execute(
     let _ = reporter.await;
     let interrupted = *cancel_rx.borrow();
     signals.abort();
+    #[cfg(target_os = "linux")]
+    process::contain::close_run();
     if !cli.common.keep_tmp {
         let _ = std::fs::remove_dir_all(&tmp_root);
     }
+    drop(run_root);
     let results = outcome?;
     evidence::write_invocation(project, &results)?;
     if github {
@@ -426,7 +441,7 @@ async fn watch_signals(cancel: watch::Sender<bool>) {
             errln!("interrupted: stopping every gate (again to kill at once)");
             let _ = cancel.send(true);
         } else {
-            process::FORCE_KILL.store(true, Ordering::Relaxed);
+            process::force_kill();
         }
     }
 }

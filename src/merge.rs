@@ -296,6 +296,11 @@ fn merge_stage(parts: Vec<(PathBuf, StageResult)>, order: Option<Vec<&str>>) -> 
         duration_ms: parts.iter().map(|(_, r)| r.duration_ms).max().unwrap_or(0),
         commit: first.commit.clone(),
         blocked_by,
+        // Shards contained alike, or no claim.
+        containment: first
+            .containment
+            .clone()
+            .filter(|c| parts.iter().all(|(_, r)| r.containment.as_ref() == Some(c))),
         gates: list,
         file: first
             .gates
@@ -364,6 +369,7 @@ mod tests {
             duration_ms: 0,
             commit: None,
             blocked_by: None,
+            containment: None,
             gates: Vec::new(),
             file: String::new(),
             goal: None,

@@ -60,6 +60,14 @@ pub struct GateResult {
     /// `--repeat`: the runs that did not pass, when others did.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed_runs: Vec<FailedRun>,
+    /// The highest memory use of the gate's processes together, when its cgroup measures it
+    /// (with `--repeat`, the highest of the runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_memory_bytes: Option<u64>,
+    /// CPU time of the gate's processes together, when its cgroup measures it (with
+    /// `--repeat`, of all the runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_time_ms: Option<u64>,
     /// Everything the gate's steps printed, capped, secrets masked (written to `log`).
     #[serde(skip)]
     pub output: String,
@@ -132,6 +140,9 @@ pub struct StageResult {
     /// Why a blocked stage was blocked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocked_by: Option<String>,
+    /// What held the gates' processes: `cgroup2`, `cgroup1`, `pid-namespace` or `token`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub containment: Option<String>,
     pub gates: Vec<GateResult>,
     #[serde(skip)]
     pub file: String,

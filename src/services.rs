@@ -207,6 +207,8 @@ fn spawn(ctx: &mut GateCtx, i: usize) -> Result<(), Failure> {
     let mut cmd = process::gate_command(&svc.def.command, &env, &ctx.token, &ctx.workdir)
         .map_err(|e| Failure::Error(format!("service `{name}`: {e}")))?;
     cmd.env(SERVICE_VAR, &name);
+    process::prepare_service(&ctx.token, &name, &mut cmd)
+        .map_err(|e| Failure::Error(format!("service `{name}`: {e}")))?;
     let program = cmd.as_std().get_program().to_string_lossy().into_owned();
     let mut child = process::spawn(&mut cmd).map_err(|e| {
         Failure::Check(format!("service `{name}` failed to start `{program}`: {e}"))
@@ -526,9 +528,12 @@ fn own_listener(
     }
     let leader = svc.pid.map_or(0, |p| p as i32);
     let marker = format!("{SERVICE_VAR}={}", svc.def.name);
+    // The service's cgroup holds what it daemonized even when its environment is unreadable
+    // (a process title written over it).
     let own: std::collections::HashSet<u64> =
         process::service_processes(&ctx.token, leader, &marker)
             .into_iter()
+            .chain(process::service_cgroup_procs(&ctx.token, &svc.def.name))
             .flat_map(crate::ports::socket_inodes)
             .collect();
     let Some(foreign) = listeners.iter().find(|l| !own.contains(&l.inode)) else {
@@ -698,6 +703,10 @@ async fn run_probe(command: &Command, env: &ProbeEnv, limit: Duration) -> Result
     let mut child =
         process::spawn(&mut cmd).map_err(|e| format!("failed to start the probe: {e}"))?;
     let pid = child.id();
+    if let Some(pid) = pid {
+        // What the probe leaves running in its group goes with the gate.
+        process::note_group(&env.token, pid);
+    }
     let result = match tokio::time::timeout(limit, child.wait()).await {
         Ok(Ok(s)) if s.success() => Ok(()),
         Ok(Ok(s)) => Err(format!(
@@ -714,6 +723,9 @@ async fn run_probe(command: &Command, env: &ProbeEnv, limit: Duration) -> Result
         }
     };
     process::release(pid);
+    if let Some(pid) = pid {
+        process::forget_group_if_empty(&env.token, pid);
+    }
     result
 }
 
@@ -745,25 +757,40 @@ pub async fn stop(ctx: &mut GateCtx, i: usize, signal: Signal) -> Result<(), Fai
     let had_exited = cell.status.get().is_some();
     let pid = svc.pid.take();
     let group = pid.and_then(|p| rustix::process::Pid::from_raw(p as i32));
+    let token = ctx.token.clone();
+    // The group, and the service's cgroup: what it daemonized out of its group is stopped too.
+    let members = || process::service_cgroup_procs(&token, &name);
     let send = |sig| {
         if let Some(g) = group {
             let _ = rustix::process::kill_process_group(g, sig);
+        }
+        process::signal_pids(&members(), sig);
+        if sig == rustix::process::Signal::KILL {
+            process::kill_service_cgroup(&token, &name);
         }
     };
     send(to_signal(signal));
     let started = Instant::now();
     let forced = || process::FORCE_KILL.load(Ordering::Relaxed);
-    let wait = if forced() { Duration::ZERO } else { grace };
-    let status = match tokio::time::timeout(wait, exits.wait(&cell)).await {
-        Ok(s) => s,
-        Err(_) => {
+    // The grace is cut by a second interrupt that comes while it is waited out (an `http`
+    // step's gate reaches this with its service still running).
+    let status = tokio::select! {
+        s = exits.wait(&cell) => s,
+        () = async {
+            tokio::select! {
+                _ = tokio::time::sleep(grace) => {}
+                _ = process::forced() => {}
+            }
+        } => {
             send(rustix::process::Signal::KILL);
             exits.wait(&cell).await
         }
     };
-    // The group outlives its leader while any member lives (a worker it forked).
-    if let Some(g) = group {
-        while rustix::process::test_kill_process_group(g).is_ok() {
+    // The group outlives its leader while any member lives (a worker it forked), and the
+    // service's cgroup while anything it daemonized does.
+    let group_alive = || group.is_some_and(|g| rustix::process::test_kill_process_group(g).is_ok());
+    {
+        while group_alive() || !members().is_empty() {
             process::reap_orphans();
             if started.elapsed() >= grace || forced() {
                 send(rustix::process::Signal::KILL);

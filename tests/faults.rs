@@ -289,11 +289,19 @@ fn sigkill_at_fifty_random_moments_never_tears_evidence() {
     assert_evidence_whole(&p, &stages, 13, "after the kills");
     assert_eq!(leftovers(&p.path().join("evidence")), Vec::<String>::new());
     // ... and the temp directories of the killed runs.
-    let stale: Vec<_> = killed
-        .iter()
-        .map(|pid| std::env::temp_dir().join(format!("gaterun-{pid}")))
-        .filter(|d| d.exists())
-        .collect();
+    // (`gaterun-<pid>r<random>`: a run's id.)
+    let stale: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| {
+                    killed
+                        .iter()
+                        .any(|pid| name.starts_with(&format!("gaterun-{pid}r")))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     assert!(
         stale.is_empty(),
         "temp directories of killed runs left: {stale:?}"

@@ -71,6 +71,8 @@ fn stage_with_output(output: &[u8], message: &[u8]) -> StageResult {
             duration_ms: 3,
             message: message.clone(),
         }],
+        peak_memory_bytes: None,
+        cpu_time_ms: None,
         output: text.clone(),
     };
     StageResult {
@@ -86,6 +88,7 @@ fn stage_with_output(output: &[u8], message: &[u8]) -> StageResult {
         duration_ms: 20,
         commit: None,
         blocked_by: None,
+        containment: None,
         gates: vec![gate("fails", Status::Failed), gate("flaky", Status::Passed)],
         file: "gates/00.yaml".into(),
         goal: None,

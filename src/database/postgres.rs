@@ -74,7 +74,7 @@ impl Provider {
             .map(|s| s.f_bavail.saturating_mul(s.f_frsize) >= 1 << 30)
             .unwrap_or(false);
         let dir = if roomy && shm.is_dir() {
-            shm.join(format!("gaterun-{}-postgres", std::process::id()))
+            shm.join(format!("gaterun-{}-postgres", crate::process::run_id()))
         } else {
             tmp_root.join("postgres")
         };

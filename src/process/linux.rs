@@ -78,6 +78,11 @@ fn stat(pid: i32, buf: &mut [u8]) -> Option<(char, i32, i32)> {
     Some((state, ppid, pgrp))
 }
 
+/// A process's process group.
+pub fn group_of(pid: i32) -> Option<i32> {
+    stat(pid, &mut [0u8; 1024]).map(|(_, _, pgrp)| pgrp)
+}
+
 /// A process's parent.
 pub fn parent_of(pid: i32) -> Option<i32> {
     stat(pid, &mut [0u8; 1024]).map(|(_, ppid, _)| ppid)
@@ -182,9 +187,14 @@ fn snapshot(pids: Vec<i32>) -> HashMap<i32, ProcInfo> {
 
 /// One look at gaterun's descendants: reap the orphaned zombies tokio does not own, and
 /// return the living ones whose initial environment holds `GATERUN_GATE=<token>`.
-pub fn sweep(token: Option<&str>) -> Vec<i32> {
+pub fn sweep(token: Option<&str>, everywhere: bool) -> Vec<i32> {
     let me = std::process::id() as i32;
-    let procs = snapshot(candidates(token.and_then(super::floor_of)));
+    let pids = if everywhere {
+        all_pids()
+    } else {
+        candidates(token.and_then(super::floor_of))
+    };
+    let procs = snapshot(pids);
     let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
     for (pid, info) in &procs {
         children.entry(info.ppid).or_default().push(*pid);
@@ -226,10 +236,9 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
         .any(|(i, w)| w == needle && (i == 0 || haystack[i - 1] == 0))
 }
 
-/// Processes left by gaterun runs that were killed with SIGKILL (and so could not stop their
-/// gates): anywhere on the machine, carrying a gate token whose gaterun is no longer running.
-/// One look at every process's environment; done once, when a run starts.
-pub fn strays_of_dead_runs() -> Vec<i32> {
+/// Every process on the machine (but gaterun) carrying a gate token, with the id of the run
+/// that made the token: the start-up sweep judges each run's liveness by its lock.
+pub fn token_processes() -> Vec<(i32, String)> {
     let me = std::process::id() as i32;
     let prefix = format!("{}=", super::TOKEN_VAR);
     let mut found = Vec::new();
@@ -240,18 +249,13 @@ pub fn strays_of_dead_runs() -> Vec<i32> {
         let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) else {
             continue;
         };
-        let Some(owner) = env
+        if let Some(run) = env
             .split(|&b| b == 0)
             .find_map(|var| var.strip_prefix(prefix.as_bytes()))
             .and_then(|token| std::str::from_utf8(token).ok())
-            .and_then(super::token_owner)
-        else {
-            continue;
-        };
-        // Conservative: any process with the owner's pid counts as the owner, alive.
-        let alive = owner == me || std::path::Path::new(&format!("/proc/{owner}")).exists();
-        if !alive {
-            found.push(pid);
+            .and_then(super::token_run)
+        {
+            found.push((pid, run.to_owned()));
         }
     }
     found
@@ -259,12 +263,17 @@ pub fn strays_of_dead_runs() -> Vec<i32> {
 
 /// Reap zombies that were reparented to gaterun and that tokio does not own.
 pub fn reap_orphans() {
-    sweep(None);
+    sweep(None, false);
 }
 
 /// gaterun's living descendants carrying the token (and reap orphaned zombies on the way).
 pub fn processes_with_token(token: &str) -> Vec<i32> {
-    sweep(Some(token))
+    sweep(Some(token), false)
+}
+
+/// The same, reading every pid in `/proc`: right after the pid counter wrapped too.
+pub fn processes_with_token_everywhere(token: &str) -> Vec<i32> {
+    sweep(Some(token), true)
 }
 
 pub fn signal_pids(pids: &[i32], signal: Signal) {

@@ -38,6 +38,8 @@ pub async fn run(
         steps: Vec::new(),
         flaky: false,
         failed_runs: Vec::new(),
+        peak_memory_bytes: None,
+        cpu_time_ms: None,
         output: String::new(),
     };
 
@@ -45,6 +47,7 @@ pub async fn run(
     let tmp_dir = rc.tmp.take(&token);
     match tmp_dir
         .clone()
+        .and_then(|tmp| process::open_gate(&token).map(|()| tmp))
         .and_then(|tmp| setup(&stage, gate, &rc, &tmp).map(|s| (s, tmp)))
     {
         Err(message) => {
@@ -114,7 +117,9 @@ pub async fn run(
             // Teardown, whatever happened: services in reverse order, then every process
             // still carrying the gate's token. No process outlives its gate.
             services::stop_all(&mut ctx).await;
-            process::terminate(&token, &ctx.groups, gate.grace).await;
+            if let Some(problem) = process::terminate(&token, &ctx.groups, gate.grace).await {
+                ctx.log_line(&format!("── teardown: {problem}"));
+            }
             if let Some(db) = ctx.db.take() {
                 for note in database::release(db, &rc.postgres).await {
                     ctx.log_line(&format!("── teardown: {note}"));
@@ -132,6 +137,14 @@ pub async fn run(
             }
         }
     }
+    let (usage, problem) = process::close_gate(&token);
+    if let Some(problem) = problem {
+        log.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(format!("── teardown: {problem}\n").as_bytes());
+    }
+    result.peak_memory_bytes = usage.peak_memory_bytes;
+    result.cpu_time_ms = usage.cpu_time_ms;
     process::forget_token(&token);
     if let Ok(tmp) = tmp_dir {
         rc.tmp.give_back(tmp);

@@ -186,6 +186,7 @@ pub async fn run_stages(
             duration_ms: started.elapsed().as_millis() as u64,
             commit: settings.commit.clone(),
             blocked_by,
+            containment: Some(crate::process::containment().as_str().to_owned()),
             gates,
             file: stage.file.display().to_string(),
             goal: stage.goal.clone(),
@@ -240,6 +241,8 @@ fn not_run(stage: &Stage, i: usize, status: Status, message: String) -> GateResu
         steps: Vec::new(),
         flaky: false,
         failed_runs: Vec::new(),
+        peak_memory_bytes: None,
+        cpu_time_ms: None,
         output: String::new(),
     }
 }
@@ -362,7 +365,14 @@ fn combine_runs(mut runs: Vec<GateResult>) -> GateResult {
             });
         }
     }
+    let peak = runs.iter().filter_map(|r| r.peak_memory_bytes).max();
+    let cpu = runs
+        .iter()
+        .filter_map(|r| r.cpu_time_ms)
+        .reduce(u64::saturating_add);
     let mut base = runs.swap_remove(base_index);
+    base.peak_memory_bytes = peak;
+    base.cpu_time_ms = cpu;
     base.attempts = n;
     base.duration_ms = total;
     base.output = output;

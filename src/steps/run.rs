@@ -61,7 +61,9 @@ pub async fn attempt(
         Err(failure) => {
             // Stop everything the gate runs now; the gate ends with this step.
             ctx.exits.gate_ending();
-            process::terminate(&ctx.token, &ctx.groups, ctx.grace).await;
+            if let Some(problem) = process::terminate(&ctx.token, &ctx.groups, ctx.grace).await {
+                ctx.log_line(&format!("── {problem}"));
+            }
             let _ = child.wait().await;
             process::release(pid);
             ctx.readers.extend(readers);
