@@ -271,6 +271,15 @@ async fn execute(
             "warning: failed to become a child subreaper ({e}): daemonized processes may escape"
         );
     }
+    #[cfg(target_os = "linux")]
+    if process::pid_namespaces()
+        && let Err(e) = process::pidns::available()
+    {
+        return Err(Error::Internal(format!(
+            "{}=pid-namespace, but {e}",
+            process::CONTAINMENT_VAR
+        )));
+    }
     let project = &loaded.project;
     evidence::sweep_leftovers(project);
     runner::tmp::sweep_stale();

@@ -207,7 +207,7 @@ fn spawn(ctx: &mut GateCtx, i: usize) -> Result<(), Failure> {
     let mut cmd = process::gate_command(&svc.def.command, &env, &ctx.token, &ctx.workdir)
         .map_err(|e| Failure::Error(format!("service `{name}`: {e}")))?;
     cmd.env(SERVICE_VAR, &name);
-    let program = cmd.as_std().get_program().to_string_lossy().into_owned();
+    let program = cmd.program();
     let mut child = process::spawn(&mut cmd).map_err(|e| {
         Failure::Check(format!("service `{name}` failed to start `{program}`: {e}"))
     })?;
