@@ -185,6 +185,21 @@ impl Setup {
             .expect("spawn gaterun")
     }
 
+    /// `stage 0` started; once its gate has made the file `started`, gaterun gets `signal`.
+    /// Returns how the command ended.
+    fn signalled_once_started(&self, signal: rustix::process::Signal) -> std::process::ExitStatus {
+        let _ = std::fs::remove_file(self.file("started"));
+        let mut child = self.start();
+        common::wait_for_file(&self.file("started"));
+        let gaterun = gaterun_pid(&child);
+        rustix::process::kill_process(
+            rustix::process::Pid::from_raw(gaterun).expect("pid"),
+            signal,
+        )
+        .expect("signal gaterun");
+        wait_guarded(&mut child)
+    }
+
     fn file(&self, name: &str) -> PathBuf {
         self.root.join(name)
     }
@@ -357,6 +372,7 @@ fn a_daemon_started_after_the_pid_counter_wraps_dies_with_its_gate() {
             assert_eq!(status.code(), Some(0), "{who:?}");
             assert_eq!(s.survivors(), Vec::<String>::new(), "{who:?}: survivors");
         }
+        eprintln!("{who:?}: the daemon's pid was below gaterun's in {wrapped}/{RUNS} runs");
         // Another process may take the low pids first now and then; most runs must wrap.
         assert!(
             wrapped > RUNS / 2,
@@ -423,16 +439,7 @@ fn ctrl_c_mid_gate_leaves_no_process() {
         }
         let s = Setup::new(who, yaml, &scripts);
         for _ in 0..RUNS {
-            let _ = std::fs::remove_file(s.file("started"));
-            let mut child = s.start();
-            common::wait_for_file(&s.file("started"));
-            let gaterun = gaterun_pid(&child);
-            rustix::process::kill_process(
-                rustix::process::Pid::from_raw(gaterun).expect("pid"),
-                rustix::process::Signal::INT,
-            )
-            .expect("SIGINT");
-            let status = wait_guarded(&mut child);
+            let status = s.signalled_once_started(rustix::process::Signal::INT);
             assert_eq!(status.code(), Some(130), "{who:?}");
             assert_eq!(s.survivors(), Vec::<String>::new(), "{who:?}: survivors");
             let results =
@@ -442,6 +449,45 @@ fn ctrl_c_mid_gate_leaves_no_process() {
                 results.contains(r#""status": "interrupted""#),
                 "{who:?}: {results}"
             );
+        }
+    }
+}
+
+/// gaterun SIGKILLed mid-gate cannot stop anything; the gate's namespace (a non-dumpable
+/// daemon in it) lives on until the next run starts, whose sweep of dead runs' processes kills
+/// pid 1 (it carries the dead run's token), and with it the namespace.
+#[test]
+fn the_next_run_kills_the_namespace_of_a_sigkilled_run() {
+    if !common::tool(
+        "python3",
+        &["/usr/bin/python3", "--version"],
+        "apt-get install python3",
+    ) {
+        return;
+    }
+    let yaml = "stage: 0\nname: S\ngates:\n  - id: busy\n    title: t\n    run: |\n      setsid /usr/bin/python3 -c 'import ctypes, time; ctypes.CDLL(None).prctl(4, 0, 0, 0, 0); time.sleep(987)' @M@ &\n      env -i setsid sh -c 'sleep @M@' &\n      touch \"$PROJECT_ROOT/started\"\n      sleep @M@\n";
+    for who in BOTH {
+        if !usable(who) {
+            continue;
+        }
+        let s = Setup::new(who, yaml, &[]);
+        std::fs::write(
+            s.file("gates/t.yaml"),
+            "stage: 1\nname: T\ngates:\n  - id: t\n    title: t\n    run: 'true'\n",
+        )
+        .expect("write");
+        if let Who::Nobody = who {
+            chown_nobody(&s.file("gates/t.yaml"));
+        }
+        for _ in 0..10 {
+            let _ = s.signalled_once_started(rustix::process::Signal::KILL);
+            assert!(
+                !processes_with(&s.marker).is_empty(),
+                "{who:?}: the killed run's processes should still be there"
+            );
+            let (run, _) = run_guarded(&mut s.cmd(&["stage", "1", "--prereqs", "ignore"]), LIMIT);
+            run.code(0);
+            assert_eq!(s.survivors(), Vec::<String>::new(), "{who:?}: survivors");
         }
     }
 }

@@ -72,7 +72,7 @@ pub async fn acquire(
         }
         let holder = holder(&mut file);
         if let Some(pid) = holder
-            && is_ancestor(pid)
+            && (is_ancestor(pid) || started_by(pid))
         {
             return Err(LockError::Nested { dir: shown, pid });
         }
@@ -98,6 +98,16 @@ fn holder(file: &mut std::fs::File) -> Option<i32> {
     file.rewind().ok()?;
     file.read_to_string(&mut text).ok()?;
     text.trim().parse().ok()
+}
+
+/// Whether this process was started by a gate of the run `pid`: its gate token names that run.
+/// Both numbers are written by that run, in its own PID namespace, so this holds where the
+/// ancestor walk cannot (a gate in a PID namespace sees other pids in its `/proc`).
+fn started_by(pid: i32) -> bool {
+    std::env::var(crate::process::TOKEN_VAR)
+        .ok()
+        .and_then(|token| crate::process::token_owner(&token))
+        == Some(pid)
 }
 
 /// Whether `pid` is this process's parent, grandparent, ...
