@@ -491,3 +491,76 @@ fn the_next_run_kills_the_namespace_of_a_sigkilled_run() {
         }
     }
 }
+
+/// What a gate sees in its namespace, and what gaterun sees of its commands: statuses and
+/// signals as without it, a missing program named, and one namespace for all of a gate's
+/// commands (a pid written by one step is the process in the next; `/proc` agrees with `$$`).
+#[test]
+fn commands_behave_as_before_and_share_the_gates_namespace() {
+    let yaml = r#"stage: 0
+name: S
+gates:
+  - id: code
+    title: t
+    run: 'exit 3'
+    expect: { exit: 3 }
+  - id: signalled
+    title: t
+    run: ['/bin/sh', '-c', 'kill -USR1 $$']
+  - id: missing
+    title: t
+    run: ['/nonexistent-@M@']
+  - id: shared
+    title: t
+    steps:
+      - run: 'setsid sleep @M@ & echo $! > "$GATE_TMP/pid"; test "$$" -lt 50 && test "$(cat /proc/$$/comm)" = sh'
+      - run: 'pid=$(cat "$GATE_TMP/pid"); grep -q @M@ /proc/$pid/cmdline && kill $pid && while kill -0 $pid 2>/dev/null; do sleep 0.01; done'
+      - run: 'test "$(ps -e -o comm= | grep -c sleep)" = 0'
+"#;
+    for who in BOTH {
+        if !usable(who) {
+            continue;
+        }
+        let s = Setup::new(who, yaml, &[]);
+        let (run, _) = run_guarded(&mut s.cmd(&["stage", "0"]), LIMIT);
+        run.code(1);
+        let results: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(s.root.join("evidence/phase-1/stage-00/results.json"))
+                .expect("results.json"),
+        )
+        .expect("results.json parses");
+        let gate = |id: &str| {
+            results["gates"]
+                .as_array()
+                .and_then(|g| g.iter().find(|g| g["id"] == id))
+                .cloned()
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            gate("code")["status"],
+            "passed",
+            "{who:?}: {}",
+            gate("code")
+        );
+        assert_eq!(
+            gate("signalled")["message"],
+            "expected exit 0, got killed by signal 10",
+            "{who:?}"
+        );
+        assert_eq!(
+            gate("missing")["message"],
+            format!(
+                "failed to start `/nonexistent-{}`: No such file or directory (os error 2)",
+                s.marker
+            ),
+            "{who:?}"
+        );
+        assert_eq!(
+            gate("shared")["status"],
+            "passed",
+            "{who:?}: {}",
+            gate("shared")
+        );
+        assert_eq!(s.survivors(), Vec::<String>::new(), "{who:?}: survivors");
+    }
+}

@@ -22,6 +22,14 @@
 //! all), the grace, SIGKILL to pid 1. pid 1 is held through a pidfd checked against the
 //! namespace it reported, so a recycled pid is never signalled.
 
+//!
+//! The API, for a containment enum to plug in: [`available`] once at start-up (`Ok` names the
+//! kind, `Err` says why not); [`command`] instead of `Command::new` for every command of a gate
+//! (the namespace is made on the gate's first command) and [`started`] after spawning it;
+//! [`signal`] (SIGTERM, then SIGKILL) and [`alive`] in the teardown loop; [`forget`] when the
+//! gate is over. [`init_pid`] and [`command_of`] map gaterun's view to the namespace's (the
+//! service listener check, a service's death). No usage figures: a namespace gives none.
+
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::io;
