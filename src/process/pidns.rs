@@ -188,13 +188,19 @@ pub fn command(
     program: &OsStr,
     args: &[OsString],
 ) -> io::Result<(tokio::process::Command, Pending)> {
-    let (pidfd, user) = {
-        let mut gates = gates();
-        if gates.get(token).is_none_or(GateNs::exited) {
-            let ns = create(Some(token)).map_err(io::Error::other)?;
-            gates.insert(token.to_owned(), ns);
+    // Made without holding the registry (other gates' teardowns use it meanwhile); a gate's
+    // commands are spawned one after the other, so no two makers race for one token.
+    if gates().get(token).is_none_or(GateNs::exited) {
+        let ns = create(Some(token)).map_err(io::Error::other)?;
+        if let Some(old) = gates().insert(token.to_owned(), ns) {
+            old.signal(rustix::process::Signal::KILL);
         }
-        let ns = &gates[token];
+    }
+    let (pidfd, user) = {
+        let gates = gates();
+        let ns = gates
+            .get(token)
+            .ok_or_else(|| io::Error::other("the gate's namespace was forgotten"))?;
         (dup_high(ns.init.as_raw_fd())?, ns.user)
     };
     let mut ends = [0; 2];
