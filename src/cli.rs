@@ -117,7 +117,8 @@ pub struct Common {
     #[arg(long, global = true, value_name = "K/N", value_parser = parse_shard)]
     pub shard: Option<(u32, u32)>,
     /// What holds each gate's processes: `auto` takes a cgroup where gaterun may make one, else
-    /// the token search; an explicit mechanism that is unavailable is an error
+    /// a PID namespace, else the token search; an explicit mechanism that is unavailable is an
+    /// error
     #[arg(long, global = true, value_enum, default_value_t = Containment::Auto)]
     pub containment: Containment,
     /// GitHub Actions output: groups, annotations, masks, step summary and outputs

@@ -209,7 +209,7 @@ fn spawn(ctx: &mut GateCtx, i: usize) -> Result<(), Failure> {
     cmd.env(SERVICE_VAR, &name);
     process::prepare_service(&ctx.token, &name, &mut cmd)
         .map_err(|e| Failure::Error(format!("service `{name}`: {e}")))?;
-    let program = cmd.as_std().get_program().to_string_lossy().into_owned();
+    let program = cmd.program();
     let mut child = process::spawn(&mut cmd).map_err(|e| {
         Failure::Check(format!("service `{name}` failed to start `{program}`: {e}"))
     })?;

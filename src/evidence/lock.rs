@@ -71,13 +71,18 @@ pub async fn acquire(
             Err(e) => return Err(io(e.into())),
         }
         let holder = holder(&mut file);
-        if let Some(pid) = holder
-            && is_ancestor(pid)
+        if let Some((pid, run)) = &holder
+            && (is_ancestor(*pid) || started_by(run))
         {
-            return Err(LockError::Nested { dir: shown, pid });
+            return Err(LockError::Nested {
+                dir: shown,
+                pid: *pid,
+            });
         }
         if !said {
-            let who = holder.map(|p| format!(" (pid {p})")).unwrap_or_default();
+            let who = holder
+                .map(|(p, _)| format!(" (pid {p})"))
+                .unwrap_or_default();
             errln!("waiting for another gaterun run{who} to finish with {shown} ...");
             said = true;
         }
@@ -89,15 +94,28 @@ pub async fn acquire(
     // Say who holds it, for the message of a run that has to wait.
     let _ = file.set_len(0);
     let _ = file.rewind();
-    let _ = writeln!(file, "{}", std::process::id());
+    let _ = writeln!(file, "{}", crate::process::run_id());
     Ok(EvidenceLock { _file: file })
 }
 
-fn holder(file: &mut std::fs::File) -> Option<i32> {
-    let mut text = String::new();
+/// The holder's pid (in its PID namespace) and run id, from the lock file: `<pid>r<random>`
+/// (a bare pid from an older gaterun).
+fn holder(file: &mut std::fs::File) -> Option<(i32, String)> {
+    let mut text = String::with_capacity(32);
     file.rewind().ok()?;
-    file.read_to_string(&mut text).ok()?;
-    text.trim().parse().ok()
+    file.take(64).read_to_string(&mut text).ok()?;
+    let run = text.trim();
+    let pid = run.split('r').next()?.parse().ok()?;
+    Some((pid, run.to_owned()))
+}
+
+/// Whether this process was started by a gate of the run `run`: its gate token names that run.
+/// Both are written by that run, so this holds where the ancestor walk cannot (a gate in a PID
+/// namespace sees other pids in its `/proc`).
+fn started_by(run: &str) -> bool {
+    std::env::var(crate::process::TOKEN_VAR)
+        .ok()
+        .is_some_and(|token| crate::process::token_run(&token) == Some(run))
 }
 
 /// Whether `pid` is this process's parent, grandparent, ...

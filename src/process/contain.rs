@@ -11,7 +11,7 @@
 //!   cgroup is empty.
 //! - **cgroup v1** as root: the same in the `freezer` hierarchy (and `pids`); the kill freezes
 //!   the cgroup, SIGKILLs each member while none can fork, then thaws it.
-//! - a **PID namespace** (built elsewhere: `pidns.rs`); not in this build, so `auto` goes on to
+//! - a **PID namespace** per gate (`pidns.rs`; in a user namespace when not root), else
 //! - the **token** search alone: every process inherits `GATERUN_GATE=<token>` and is found in
 //!   `/proc` by it (see `mod.rs`) — blind to a process that clears or overwrites its
 //!   environment.
@@ -20,13 +20,10 @@
 //! time are read from the gate's cgroups where they give them: v2 `memory.peak` and
 //! `cpu.stat`, else the v1 `memory` and `cpuacct` hierarchies, which a gate joins too when
 //! gaterun may create cgroups there.
-
 //!
-//! Where another mechanism plugs in (the PID namespace): [`choose`] picks it
-//! (`pid_namespace_unavailable` is the seam), [`open_gate`] makes the gate's handle and
-//! registers it by token, [`GateCgroup::prepare`] is called by `gate_command` on every command
-//! of the gate, `process::terminate` signals [`GateCgroup::procs`] and ends with
-//! [`GateCgroup::kill_all`], and [`finish`] reads [`GateCgroup::usage`] and removes the handle.
+//! Under the PID namespace, `gate_command` wraps every command in gaterun's joiner
+//! (`pidns::command`), `process::terminate` signals the namespace's pid 1, and no usage is
+//! measured.
 
 use std::io;
 use std::os::fd::OwnedFd;
@@ -103,7 +100,9 @@ pub fn choose(request: Request) -> Result<&'static RunCgroups, String> {
     }
     let chosen = match request {
         Request::Token => token_only(),
-        Request::PidNamespace => return Err(pid_namespace_unavailable()),
+        Request::PidNamespace => {
+            pid_namespace().map_err(|why| format!("no PID namespace: {why}"))?
+        }
         Request::Cgroup => {
             cgroups(true, true).map_err(|why| format!("no cgroup for gates: {why}"))?
         }
@@ -113,18 +112,32 @@ pub fn choose(request: Request) -> Result<&'static RunCgroups, String> {
         Request::Cgroup1 => {
             cgroups(false, true).map_err(|why| format!("no cgroup for gates: {why}"))?
         }
-        Request::Auto => cgroups(true, true).unwrap_or_else(|why| {
-            let mut t = token_only();
-            t.description = format!("{} (no cgroup: {why})", t.description);
-            t
-        }),
+        Request::Auto => match cgroups(true, true) {
+            Ok(chosen) => chosen,
+            Err(cgroup) => pid_namespace().unwrap_or_else(|namespace| {
+                let mut t = token_only();
+                t.description = format!(
+                    "{} (no cgroup: {cgroup}; no PID namespace: {namespace})",
+                    t.description
+                );
+                t
+            }),
+        },
     };
     Ok(RUN.get_or_init(|| chosen))
 }
 
-/// The seam for the PID namespace fallback (`pidns.rs`, built on another branch).
-fn pid_namespace_unavailable() -> String {
-    "PID namespace containment is not part of this build".to_owned()
+/// The PID-namespace fallback (`pidns.rs`), if this machine lets gaterun make one.
+fn pid_namespace() -> Result<RunCgroups, String> {
+    let description = super::pidns::available()?;
+    Ok(RunCgroups {
+        kind: Containment::PidNamespace,
+        main: None,
+        pids: None,
+        memory: None,
+        cpuacct: None,
+        description: format!("processes contained by {description}"),
+    })
 }
 
 fn token_only() -> RunCgroups {

@@ -129,6 +129,8 @@ pub fn is_dying(pid: i32) -> bool {
 /// daemonized out of the service's group is reparented to gaterun, the subreaper).
 pub fn service_processes(token: &str, leader: i32, marker: &str) -> Vec<i32> {
     let me = std::process::id() as i32;
+    // In a PID namespace, what daemonized is reparented to the namespace's pid 1 instead.
+    let reaper = super::pidns::init_pid(token).unwrap_or(me);
     let mut procs = HashMap::new();
     let mut buf = [0u8; 1024];
     for pid in candidates(super::floor_of(token)) {
@@ -152,7 +154,7 @@ pub fn service_processes(token: &str, leader: i32, marker: &str) -> Vec<i32> {
         .filter(|(pid, (ppid, pgrp))| {
             **pid == leader
                 || *pgrp == leader
-                || (*ppid == me
+                || ((*ppid == me || *ppid == reaper)
                     && std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| {
                         contains(&env, gate.as_bytes()) && contains(&env, service.as_bytes())
                     }))

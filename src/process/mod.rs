@@ -17,14 +17,16 @@ mod capture;
 pub mod contain;
 #[cfg(target_os = "linux")]
 mod linux;
+#[cfg(target_os = "linux")]
+pub mod pidns;
 
 pub use capture::{CappedBuffer, mask_bytes};
 #[cfg(target_os = "linux")]
 pub use contain::{Containment, Usage};
 #[cfg(target_os = "linux")]
 pub use linux::{
-    all_pids, become_subreaper, is_dying, parent_of, processes_with_token, reap_orphans,
-    service_processes, signal_pids, token_processes,
+    all_pids, become_subreaper, parent_of, processes_with_token, reap_orphans, service_processes,
+    signal_pids, token_processes,
 };
 
 use std::collections::HashSet;
@@ -168,10 +170,25 @@ pub fn close_gate(token: &str) -> (Usage, Option<String>) {
     (Usage::default(), None)
 }
 
-/// The gate is over: forget its token's pid floor and noted groups.
+/// The gate is over: forget its token's pid floor, noted groups and PID namespace.
 pub fn forget_token(token: &str) {
     floors().remove(token);
     noted().remove(token);
+    #[cfg(target_os = "linux")]
+    pidns::forget(token);
+}
+
+/// Whether `pid` (a process gaterun spawned) is gone, a zombie, exiting or bound to die — or,
+/// in a PID namespace where `pid` is the joiner, whether the command it started is.
+#[cfg(target_os = "linux")]
+pub fn is_dying(pid: i32) -> bool {
+    linux::is_dying(pid) || pidns::command_of(pid as u32).is_some_and(linux::is_dying)
+}
+
+/// Whether gate commands run in a PID namespace per gate (`--containment pid-namespace`, or
+/// `auto` where no cgroup may be made).
+pub fn pid_namespaces() -> bool {
+    containment() == Containment::PidNamespace
 }
 
 static NOTED: Mutex<std::collections::BTreeMap<String, Vec<u32>>> =
@@ -207,28 +224,57 @@ pub(crate) fn floor_of(token: &str) -> Option<i32> {
     floors().get(token).copied()
 }
 
-/// Spawn a command configured by the caller, recording its pid as owned by tokio while the
-/// registry is locked, so the orphan reaper cannot race the registration.
-pub fn spawn(cmd: &mut tokio::process::Command) -> io::Result<tokio::process::Child> {
+/// Spawn a gate command configured by the caller, recording its pid as owned by tokio while
+/// the registry is locked, so the orphan reaper cannot race the registration. In a PID
+/// namespace, returns once the command itself has started (or failed to: its error).
+pub fn spawn(cmd: &mut GateCommand) -> io::Result<tokio::process::Child> {
+    let child = {
+        let mut guard = owned();
+        let child = cmd.cmd.spawn()?;
+        if let Some(pid) = child.id() {
+            guard.get_or_insert_with(HashSet::new).insert(pid);
+        }
+        child
+    };
+    #[cfg(target_os = "linux")]
+    if let Some(pending) = cmd.pending.take()
+        && let Err(e) = pidns::started(pending, child.id())
+    {
+        // The joiner exits 127 on its own; make sure, and let tokio reap it.
+        let pid = child.id();
+        signal_groups(
+            &pid.into_iter().collect::<Vec<_>>(),
+            rustix::process::Signal::KILL,
+        );
+        release(pid);
+        return Err(e);
+    }
+    Ok(child)
+}
+
+/// Spawn a helper with std (not tokio), registered as owned so the orphan reaper leaves its
+/// exit status to the caller's `wait`; `release` it after.
+pub(crate) fn spawn_std(cmd: &mut std::process::Command) -> io::Result<std::process::Child> {
     let mut guard = owned();
     let child = cmd.spawn()?;
-    if let Some(pid) = child.id() {
-        guard.get_or_insert_with(HashSet::new).insert(pid);
-    }
+    guard.get_or_insert_with(HashSet::new).insert(child.id());
     Ok(child)
 }
 
 /// Forget a child once tokio has reaped it.
 pub fn release(pid: Option<u32>) {
-    if let Some(pid) = pid
-        && let Some(set) = owned().as_mut()
-    {
-        set.remove(&pid);
+    if let Some(pid) = pid {
+        if let Some(set) = owned().as_mut() {
+            set.remove(&pid);
+        }
+        #[cfg(target_os = "linux")]
+        pidns::released(pid);
     }
 }
 
 /// Stop every process of a gate: SIGTERM to the given process groups, to every process in the
-/// gate's cgroup and to every process carrying the token; after `grace` (at once after a
+/// gate's cgroup, to every process carrying the token and to the gate's PID namespace (its
+/// pid 1 passes it on); after `grace` (at once after a
 /// second interrupt), the cgroup frozen and killed whole, and SIGKILL to whatever else is
 /// left. Returns once none is left, or after two more seconds with a message naming what
 /// refused to die.
@@ -277,9 +323,15 @@ pub async fn terminate(token: &str, groups: &[u32], grace: Duration) -> Option<S
         if first {
             signal_groups(groups, rustix::process::Signal::TERM);
             signal_pids(&live, rustix::process::Signal::TERM);
+            #[cfg(target_os = "linux")]
+            pidns::signal(token, rustix::process::Signal::TERM);
             first = false;
         }
-        if live.is_empty() && !in_cgroup {
+        #[cfg(target_os = "linux")]
+        let namespace = pidns::alive(token);
+        #[cfg(not(target_os = "linux"))]
+        let namespace = false;
+        if live.is_empty() && !in_cgroup && !namespace {
             if full {
                 break;
             }
@@ -294,6 +346,8 @@ pub async fn terminate(token: &str, groups: &[u32], grace: Duration) -> Option<S
             }
             signal_groups(groups, rustix::process::Signal::KILL);
             signal_pids(&live, rustix::process::Signal::KILL);
+            #[cfg(target_os = "linux")]
+            pidns::signal(token, rustix::process::Signal::KILL);
             killed = true;
         }
         if killed && start.elapsed() >= grace + Duration::from_secs(2) {
@@ -342,32 +396,87 @@ fn signal_groups(groups: &[u32], signal: rustix::process::Signal) {
     }
 }
 
+/// A command of a gate, configured like a `tokio::process::Command` (it derefs to one) and
+/// started with [`spawn`]. In a PID namespace it is gaterun's joiner, which starts the
+/// command inside the gate's namespace.
+pub struct GateCommand {
+    cmd: tokio::process::Command,
+    program: std::ffi::OsString,
+    #[cfg(target_os = "linux")]
+    pending: Option<pidns::Pending>,
+}
+
+impl GateCommand {
+    /// The program the gate asked for (not gaterun's joiner), for messages.
+    pub fn program(&self) -> String {
+        self.program.to_string_lossy().into_owned()
+    }
+}
+
+impl std::ops::Deref for GateCommand {
+    type Target = tokio::process::Command;
+    fn deref(&self) -> &Self::Target {
+        &self.cmd
+    }
+}
+
+impl std::ops::DerefMut for GateCommand {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.cmd
+    }
+}
+
+/// Why a gate command could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    Var(#[from] crate::vars::VarError),
+    #[error("failed to prepare the gate's PID namespace: {0}")]
+    Namespace(io::Error),
+}
+
 /// A command of a gate, ready to spawn: `sh -c` for a shell string (passed untouched: the
 /// shell expands variables itself), the interpolated argv otherwise; exactly the gate's
 /// variables as its environment plus the gate's token; its own process group; stdin from
-/// `/dev/null`, stdout and stderr piped.
+/// `/dev/null`, stdout and stderr piped. In the gate's PID namespace when that is on.
 pub fn gate_command(
     command: &crate::config::Command,
     vars: &crate::vars::Vars,
     token: &str,
     workdir: &std::path::Path,
-) -> Result<tokio::process::Command, crate::vars::VarError> {
+) -> Result<GateCommand, CommandError> {
+    use std::ffi::OsString;
     use std::process::Stdio;
-    let mut cmd = match command {
-        crate::config::Command::Shell(script) => {
-            let mut c = tokio::process::Command::new(shell());
-            c.arg("-c").arg(script);
-            c
-        }
+    let (program, args): (OsString, Vec<OsString>) = match command {
+        crate::config::Command::Shell(script) => (
+            shell().as_os_str().to_owned(),
+            vec!["-c".into(), script.into()],
+        ),
         crate::config::Command::Argv(argv) => {
             let argv: Vec<String> = argv
                 .iter()
                 .map(|a| crate::vars::interpolate(a, vars))
                 .collect::<Result<_, _>>()?;
-            let mut c = tokio::process::Command::new(&argv[0]);
-            c.args(&argv[1..]);
-            c
+            (
+                argv[0].clone().into(),
+                argv[1..].iter().map(OsString::from).collect(),
+            )
         }
+    };
+    #[cfg(target_os = "linux")]
+    let (mut cmd, pending) = if pid_namespaces() {
+        let (c, p) = pidns::command(token, &program, &args).map_err(CommandError::Namespace)?;
+        (c, Some(p))
+    } else {
+        let mut c = tokio::process::Command::new(&program);
+        c.args(&args);
+        (c, None)
+    };
+    #[cfg(not(target_os = "linux"))]
+    let mut cmd = {
+        let mut c = tokio::process::Command::new(&program);
+        c.args(&args);
+        c
     };
     cmd.env_clear()
         .envs(vars)
@@ -382,7 +491,12 @@ pub fn gate_command(
     if let Some(cg) = contain::gate_of(token) {
         cg.prepare(&mut cmd);
     }
-    Ok(cmd)
+    Ok(GateCommand {
+        cmd,
+        program,
+        #[cfg(target_os = "linux")]
+        pending,
+    })
 }
 
 /// `sh`, found once: `/bin/sh` where it exists (POSIX), else whatever PATH finds. Saves a PATH
