@@ -263,7 +263,8 @@ fn environment(
         ("GATERUN_STAGE", stage.key.to_string()),
         ("PROJECT_ROOT", rc.project_root.display().to_string()),
         ("GATERUN_GATES", rc.gates_dir.display().to_string()),
-        ("GATERUN_EVIDENCE", rc.evidence_dir.display().to_string()),
+        // A copy of the evidence, not the evidence: gates get no writable path into it.
+        ("GATERUN_EVIDENCE", evidence_copy(rc, tmp)?),
         // This gaterun, for gates that run it (stage 10 runs `gaterun signoff`).
         (
             "GATERUN",
@@ -286,6 +287,14 @@ fn environment(
         vars.insert(k.to_owned(), v);
     }
     Ok((vars, fixed))
+}
+
+/// The gate's copy of the evidence (`GATERUN_EVIDENCE`), in its temp directory.
+fn evidence_copy(rc: &RunContext, tmp: &std::path::Path) -> Result<String, String> {
+    let to = tmp.join(crate::evidence::SNAPSHOT_DIR);
+    crate::evidence::snapshot(&rc.evidence_dir, &to)
+        .map_err(|e| format!("failed to copy the evidence for the gate: {e}"))?;
+    Ok(to.display().to_string())
 }
 
 /// The gate's `env` in order (a value may use every other gate variable and the entries
