@@ -134,7 +134,15 @@ pub fn run(project: &Project, loaded: Option<&Loaded>, dirs: &[PathBuf]) -> Resu
                 dir.display()
             )));
         }
+        let ledger = crate::verify::Ledger::open(dir);
         for (path, mut r) in found {
+            // A shard whose own evidence disagrees (a results.json edited after its run, a
+            // stage directory glued from two runs) is no result to merge.
+            let rel = path
+                .strip_prefix(dir)
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            let problems = crate::verify::stage_problems(&ledger, &rel, &r, true);
             for g in &mut r.gates {
                 check_gate(&path.join("results.json"), g)?;
                 // The log is `logs/<id>.log` inside the shard; one that is missing is empty,
@@ -145,6 +153,16 @@ pub fn run(project: &Project, loaded: Option<&Loaded>, dirs: &[PathBuf]) -> Resu
                     _ => String::from_utf8_lossy(&read_confined(&path, &log, LOG_READ_CAP)?)
                         .into_owned(),
                 };
+            }
+            if let Some(p) = problems.first() {
+                return Err(Error::Usage(format!(
+                    "refusing {}: its evidence does not agree: {p}{}",
+                    dir.display(),
+                    match problems.len() {
+                        1 => String::new(),
+                        n => format!(" (and {} more: `gaterun verify {}`)", n - 1, dir.display()),
+                    }
+                )));
             }
             let key = StageKey::parse(&r.stage).ok_or_else(|| {
                 Error::Usage(format!("invalid stage `{}` in {}", r.stage, path.display()))
