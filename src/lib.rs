@@ -145,15 +145,20 @@ fn outputs(code: i32, evidence: Option<std::path::PathBuf>) {
     };
     let existing = |name: &str| Some(dir.join(name)).filter(|p| p.is_file());
     let ran = matches!(code, exit::PASSED | exit::FAILED | exit::INTERRUPTED);
-    let (junit, summary) = if ran {
-        (existing("junit.xml"), existing("summary.md"))
+    let (junit, summary, attestation) = if ran {
+        (
+            existing("junit.xml"),
+            existing("summary.md"),
+            existing(evidence::manifest::ATTESTATION),
+        )
     } else {
-        (None, None)
+        (None, None, None)
     };
     reporter::github::write_outputs(
         reporter::github::result_word(code),
         junit.as_deref(),
         summary.as_deref(),
+        attestation.as_deref(),
     );
 }
 
