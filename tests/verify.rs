@@ -52,6 +52,16 @@ fn names(run: &Run, file: &str, reason: &str) {
 type Edit = Box<dyn Fn(&Path)>;
 type JsonEdit = Box<dyn Fn(&mut serde_json::Value)>;
 
+/// `gaterun <args>` is blocked by a prerequisite (exit 3), its message holding each of `wants`.
+#[track_caller]
+fn blocked(p: &Project, args: &[&str], wants: &[&str]) {
+    let run = p.run(args);
+    run.code(3);
+    for want in wants {
+        assert!(run.stderr.contains(want), "{want}:\n{}", run.stderr);
+    }
+}
+
 fn edit_json(path: &Path, f: impl Fn(&mut serde_json::Value)) {
     let mut v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).expect("read")).expect("json");
@@ -227,14 +237,14 @@ fn a_hand_edited_results_json_is_no_pass() {
         }
     };
     edit_json(&results, flip);
-    let blocked = p.run(&["stage", "1"]);
-    blocked.code(3);
-    for want in [
-        "stage 0 (Zero) of phase 1 has not passed: its evidence does not agree",
-        "phase-1/stage-00/results.json: its sha256 differs from MANIFEST.json's",
-    ] {
-        assert!(blocked.stderr.contains(want), "{want}:\n{}", blocked.stderr);
-    }
+    blocked(
+        &p,
+        &["stage", "1"],
+        &[
+            "stage 0 (Zero) of phase 1 has not passed: its evidence does not agree",
+            "phase-1/stage-00/results.json: its sha256 differs from MANIFEST.json's",
+        ],
+    );
     let run = verify(&p, "evidence");
     names(
         &run,
@@ -262,14 +272,10 @@ fn a_hand_edited_results_json_is_no_pass() {
     edit_json(&p.evidence("MANIFEST.json"), |m| {
         m["files"]["phase-1/stage-00/results.json"] = digest.clone().into()
     });
-    let blocked = p.run(&["stage", "1"]);
-    blocked.code(3);
-    assert!(
-        blocked.stderr.contains(
-            "phase-1/stage-00/junit.xml: says the stage failed, but results.json says passed"
-        ),
-        "{}",
-        blocked.stderr
+    blocked(
+        &p,
+        &["stage", "1"],
+        &["phase-1/stage-00/junit.xml: says the stage failed, but results.json says passed"],
     );
     let signoff = p.run(&["signoff", "--phase", "1"]);
     signoff.code(1);
@@ -370,14 +376,10 @@ fn a_gate_writing_evidence_does_not_make_a_pass() {
     p.run(&["stage", "1", "--prereqs", "ignore"]).code(0);
     // The gate's copy changed; the evidence did not.
     assert_eq!(p.results("stage-00")["status"], "failed");
-    let blocked = p.run(&["stage", "2"]);
-    blocked.code(3);
-    assert!(
-        blocked
-            .stderr
-            .contains("stage 0 (Zero) of phase 1 has not passed: its last run failed"),
-        "{}",
-        blocked.stderr
+    blocked(
+        &p,
+        &["stage", "2"],
+        &["stage 0 (Zero) of phase 1 has not passed: its last run failed"],
     );
 
     // Through the real path: the manifest kept what gaterun wrote.
@@ -388,14 +390,10 @@ fn a_gate_writing_evidence_does_not_make_a_pass() {
         "passed",
         "the gate did write it"
     );
-    let blocked = p.run(&["stage", "2"]);
-    blocked.code(3);
-    assert!(
-        blocked
-            .stderr
-            .contains("phase-1/stage-00/results.json: its sha256 differs from MANIFEST.json's"),
-        "{}",
-        blocked.stderr
+    blocked(
+        &p,
+        &["stage", "2"],
+        &["phase-1/stage-00/results.json: its sha256 differs from MANIFEST.json's"],
     );
     let run = verify(&p, "evidence");
     names(
@@ -447,13 +445,10 @@ fn a_mixed_merge_is_caught() {
         "phase-1/stage-00/results.json",
         "differs from MANIFEST.json",
     );
-    let blocked = p.run(&["stage", "1", "--evidence", "merged"]);
-    blocked.code(3);
-    assert!(
-        blocked.stderr.contains("phase-1/stage-00/")
-            && blocked.stderr.contains("its evidence does not agree"),
-        "{}",
-        blocked.stderr
+    blocked(
+        &p,
+        &["stage", "1", "--evidence", "merged"],
+        &["phase-1/stage-00/", "its evidence does not agree"],
     );
 
     // A shard whose failed run was flipped to passed is refused by merge, naming it.
@@ -480,6 +475,9 @@ fn a_mixed_merge_is_caught() {
     assert!(!p.path().join("merged-bad/phase-1").exists());
 }
 
+/// Stage 1, whose gate fails printing 2 MiB once `big` exists (more than a 1 MiB tmpfs holds).
+const BIG_FAILING_STAGE_1: &str = "stage: 1\nname: One\ngates:\n  - id: c\n    title: t\n    run: 'if test -e big; then head -c 2097152 /dev/zero | tr \"\\0\" x; exit 1; fi'\n";
+
 /// The disk fills during `phase`: stage 1's new (failed) result cannot be written. Its earlier
 /// pass, the earlier summary and junit.xml must not stand for it: `verify` and the prerequisite
 /// check name what is missing and what the history says.
@@ -487,10 +485,7 @@ fn a_mixed_merge_is_caught() {
 fn a_full_disk_during_phase_leaves_no_pass_claimed() {
     let p = project();
     // Stage 1's gate fails, printing 2 MiB, once `big` exists.
-    p.stage(
-        "phase-1/01.yaml",
-        "stage: 1\nname: One\ngates:\n  - id: c\n    title: t\n    run: 'if test -e big; then head -c 2097152 /dev/zero | tr \"\\0\" x; exit 1; fi'\n",
-    );
+    p.stage("phase-1/01.yaml", BIG_FAILING_STAGE_1);
     let Some(_mount) = Tmpfs::mount(&p.path().join("evidence"), "1m") else {
         return;
     };
@@ -501,31 +496,75 @@ fn a_full_disk_during_phase_leaves_no_pass_claimed() {
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("No space left"), "{}", run.stderr);
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
-    // Nothing claims stage 1 passed.
-    assert!(!p.evidence("phase-1/stage-01").exists());
-    for f in ["summary.md", "junit.xml"] {
-        assert!(!p.evidence(f).exists(), "{f} of the earlier run was left");
-    }
-    let run = verify(&p, "evidence");
-    names(
-        &run,
-        "phase-1/stage-01/results.json",
-        "missing, but history.jsonl records a run of the stage (failed at",
-    );
-    let blocked = p.run(&["stage", "2"]);
-    blocked.code(3);
-    assert!(
-        blocked.stderr.contains(
-            "stage 1 (One) of phase 1 has not passed: phase-1/stage-01/results.json is missing, but history.jsonl records a run (failed at"
-        ),
-        "{}",
-        blocked.stderr
-    );
+    stage_1_lost_and_named(&p, "evidence");
     // With room again, the phase runs and verifies clean.
     drop(_mount);
     std::fs::remove_file(p.path().join("big")).expect("rm");
     p.run(&["phase", "1"]).code(0);
     verify(&p, "evidence").code(0);
+}
+
+/// The disk fills during `merge`: a shard's failed stage 1 (2 MiB of log) cannot be written
+/// over the earlier merge's pass, which must not stay behind claiming it.
+#[test]
+fn a_full_disk_during_merge_leaves_no_pass_claimed() {
+    let p = project();
+    p.stage("phase-1/01.yaml", BIG_FAILING_STAGE_1);
+    // One shard holding stages 0 and 1, run again below.
+    let shard = |stage: &str| {
+        let args = [
+            "stage",
+            stage,
+            "--shard",
+            "1/1",
+            "--evidence",
+            "shard",
+            "--prereqs",
+            "ignore",
+        ];
+        p.run(&args)
+    };
+    shard("0").code(0);
+    shard("1").code(0);
+    let Some(_mount) = Tmpfs::mount(&p.path().join("merged"), "1m") else {
+        return;
+    };
+    p.run(&["merge", "shard", "--evidence", "merged"]).code(0);
+    verify(&p, "merged").code(0);
+    p.file("big", "");
+    shard("1").code(1);
+    let (run, _) = run_guarded(
+        &mut p.cmd(&["merge", "shard", "--evidence", "merged"]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("No space left"), "{}", run.stderr);
+    stage_1_lost_and_named(&p, "merged");
+}
+
+/// Stage 1's new result could not be written to evidence `dir`: nothing there claims it, and
+/// `verify` and the prerequisite check both name the missing results.json and the history's
+/// failed run.
+#[track_caller]
+fn stage_1_lost_and_named(p: &Project, dir: &str) {
+    let d = p.path().join(dir);
+    assert!(!d.join("phase-1/stage-01").exists());
+    for f in ["summary.md", "junit.xml"] {
+        assert!(!d.join(f).exists(), "{f} of the earlier run was left");
+    }
+    let run = verify(p, dir);
+    names(
+        &run,
+        "phase-1/stage-01/results.json",
+        "missing, but history.jsonl records a run of the stage (failed at",
+    );
+    blocked(
+        p,
+        &["stage", "2", "--evidence", dir],
+        &[
+            "stage 1 (One) of phase 1 has not passed: phase-1/stage-01/results.json is missing, but history.jsonl records a run (failed at",
+        ],
+    );
 }
 
 /// The Statement validates against the in-toto Statement v1 + test-result schema (written from
