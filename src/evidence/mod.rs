@@ -400,16 +400,16 @@ pub fn discard_stage(project: &Project, phase: u32, stage: &str, partial: bool) 
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Where a gate's copy of the evidence goes, inside its temp directory.
+/// The name of the stage's copy of the evidence, in the run's temp root.
 pub const SNAPSHOT_DIR: &str = "gaterun-evidence";
 
 /// What one file of a gate's copy of the evidence may weigh.
 const SNAPSHOT_FILE_CAP: u64 = 64 << 20;
 
-/// A copy of the evidence for a gate (`GATERUN_EVIDENCE`): gates get no writable path into
-/// evidence/, yet stage 10's `gaterun signoff` reads the ledger. Every file the manifest covers
-/// but gate logs (a copy per gate must stay small), with the manifest and the Statement; no
-/// symbolic link followed. What a gate writes there reaches nothing.
+/// A copy of the evidence for a stage's gates (`GATERUN_EVIDENCE`): gates get no writable path
+/// into evidence/, yet stage 10's `gaterun signoff` reads the ledger. Every file the manifest
+/// covers but gate logs (they can be large, and no ledger check reads them), with the manifest
+/// and the Statement; no symbolic link followed. What a gate writes there reaches nothing.
 pub fn snapshot(evidence: &Path, to: &Path) -> io::Result<()> {
     std::fs::create_dir_all(to)?;
     let mut found = Vec::new();

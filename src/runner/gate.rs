@@ -264,7 +264,7 @@ fn environment(
         ("PROJECT_ROOT", rc.project_root.display().to_string()),
         ("GATERUN_GATES", rc.gates_dir.display().to_string()),
         // A copy of the evidence, not the evidence: gates get no writable path into it.
-        ("GATERUN_EVIDENCE", evidence_copy(rc, tmp)?),
+        ("GATERUN_EVIDENCE", evidence_copy(rc, stage)?),
         // This gaterun, for gates that run it (stage 10 runs `gaterun signoff`).
         (
             "GATERUN",
@@ -289,12 +289,16 @@ fn environment(
     Ok((vars, fixed))
 }
 
-/// The gate's copy of the evidence (`GATERUN_EVIDENCE`), in its temp directory.
-fn evidence_copy(rc: &RunContext, tmp: &std::path::Path) -> Result<String, String> {
-    let to = tmp.join(crate::evidence::SNAPSHOT_DIR);
-    crate::evidence::snapshot(&rc.evidence_dir, &to)
-        .map_err(|e| format!("failed to copy the evidence for the gate: {e}"))?;
-    Ok(to.display().to_string())
+/// The copy of the evidence the stage's gates share (`GATERUN_EVIDENCE`), made before they
+/// start.
+fn evidence_copy(rc: &RunContext, stage: &Stage) -> Result<String, String> {
+    let copy = super::evidence_copy_dir(rc, stage);
+    if !copy.is_dir() {
+        return Err(
+            "gaterun failed to copy the evidence for the gate (see its warning)".to_owned(),
+        );
+    }
+    Ok(copy.display().to_string())
 }
 
 /// The gate's `env` in order (a value may use every other gate variable and the entries

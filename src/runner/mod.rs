@@ -157,7 +157,18 @@ pub async fn run_stages(
                     run.partial(),
                 )?);
                 writer = Some(w.clone());
-                run_gates(&run, settings.jobs, rc.clone(), cancel.clone(), w).await
+                // One copy of the evidence for the stage's gates (`GATERUN_EVIDENCE`): the
+                // evidence does not change while they run, and a copy per gate would cost
+                // the whole evidence once per gate.
+                let copy = evidence_copy_dir(&rc, &stage);
+                let _ = std::fs::remove_dir_all(&copy);
+                if let Err(e) = evidence::snapshot(&project.evidence_dir, &copy) {
+                    let _ = std::fs::remove_dir_all(&copy);
+                    errln!("warning: failed to copy the evidence for the gates: {e}");
+                }
+                let gates = run_gates(&run, settings.jobs, rc.clone(), cancel.clone(), w).await;
+                let _ = std::fs::remove_dir_all(&copy);
+                gates
             }
         };
         let mut status = StageResult::status_from(&gates);
@@ -230,6 +241,16 @@ pub async fn run_stages(
         results.push(result);
     }
     Ok(results)
+}
+
+/// Where the stage's gates find their copy of the evidence, in the run's temp root.
+pub fn evidence_copy_dir(rc: &RunContext, stage: &Stage) -> PathBuf {
+    rc.tmp.root().join(format!(
+        "{}-phase-{}-{}",
+        evidence::SNAPSHOT_DIR,
+        stage.phase,
+        stage.key.dir_name()
+    ))
 }
 
 /// A stage's evidence: the history line, its directory, the phase's implementation log.
