@@ -403,6 +403,20 @@ fn a_gate_writing_evidence_does_not_make_a_pass() {
     );
 }
 
+/// The stage's gates share one copy of the evidence: one that removes it (or anything else
+/// that removes the run's temp directory) leaves the next gate a copy made anew, whole.
+#[test]
+fn a_removed_evidence_copy_is_made_again() {
+    let p = project();
+    p.run(&["stage", "0"]).code(0);
+    p.stage(
+        "phase-1/01.yaml",
+        "stage: 1\nname: One\nserial: true\ngates:\n  - {id: sees, title: t, run: 'test -f \"$GATERUN_EVIDENCE/phase-1/stage-00/results.json\"'}\n  - {id: removes, title: t, run: 'rm -rf \"$GATERUN_EVIDENCE\" && ! test -e \"$GATERUN_EVIDENCE\"'}\n  - {id: sees-again, title: t, run: 'test -f \"$GATERUN_EVIDENCE/phase-1/stage-00/results.json\" && test -f \"$GATERUN_EVIDENCE/MANIFEST.json\"'}\n",
+    );
+    p.run(&["stage", "1"]).code(0);
+    verify(&p, "evidence").code(0);
+}
+
 /// Hand-built shards: a merged stage directory glued from two definitions, and a shard whose
 /// results.json was flipped, are caught by `verify`, the prerequisite check and `merge`.
 #[test]

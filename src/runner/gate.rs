@@ -289,16 +289,9 @@ fn environment(
     Ok((vars, fixed))
 }
 
-/// The copy of the evidence the stage's gates share (`GATERUN_EVIDENCE`), made before they
-/// start.
+/// The copy of the evidence the stage's gates share (`GATERUN_EVIDENCE`).
 fn evidence_copy(rc: &RunContext, stage: &Stage) -> Result<String, String> {
-    let copy = super::evidence_copy_dir(rc, stage);
-    if !copy.is_dir() {
-        return Err(
-            "gaterun failed to copy the evidence for the gate (see its warning)".to_owned(),
-        );
-    }
-    Ok(copy.display().to_string())
+    super::evidence_copy(rc, stage).map(|p| p.display().to_string())
 }
 
 /// The gate's `env` in order (a value may use every other gate variable and the entries

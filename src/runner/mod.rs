@@ -162,9 +162,8 @@ pub async fn run_stages(
                 // the whole evidence once per gate.
                 let copy = evidence_copy_dir(&rc, &stage);
                 let _ = std::fs::remove_dir_all(&copy);
-                if let Err(e) = evidence::snapshot(&project.evidence_dir, &copy) {
-                    let _ = std::fs::remove_dir_all(&copy);
-                    errln!("warning: failed to copy the evidence for the gates: {e}");
+                if let Err(e) = evidence_copy(&rc, &stage) {
+                    errln!("warning: {e}");
                 }
                 let gates = run_gates(&run, settings.jobs, rc.clone(), cancel.clone(), w).await;
                 let _ = std::fs::remove_dir_all(&copy);
@@ -251,6 +250,27 @@ pub fn evidence_copy_dir(rc: &RunContext, stage: &Stage) -> PathBuf {
         stage.phase,
         stage.key.dir_name()
     ))
+}
+
+/// The stage's copy of the evidence, made if it is not there (first for the stage; again if
+/// something removed the temp root meanwhile): built aside and renamed into place, one maker at
+/// a time, so no gate sees half of it.
+pub fn evidence_copy(rc: &RunContext, stage: &Stage) -> Result<PathBuf, String> {
+    static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = MAKING.lock().unwrap_or_else(|e| e.into_inner());
+    let copy = evidence_copy_dir(rc, stage);
+    if copy.is_dir() {
+        return Ok(copy);
+    }
+    let aside = copy.with_extension("new");
+    let _ = std::fs::remove_dir_all(&aside);
+    let made =
+        evidence::snapshot(&rc.evidence_dir, &aside).and_then(|()| std::fs::rename(&aside, &copy));
+    if let Err(e) = made {
+        let _ = std::fs::remove_dir_all(&aside);
+        return Err(format!("failed to copy the evidence for the gates: {e}"));
+    }
+    Ok(copy)
 }
 
 /// A stage's evidence: the history line, its directory, the phase's implementation log.
