@@ -611,6 +611,17 @@ fn list(loaded: &Loaded, only: Option<u32>) -> i32 {
             let last_full = match &full {
                 None => "not run".to_owned(),
                 Some(Err(_)) => "unreadable evidence".to_owned(),
+                // A pass the rest of the evidence contradicts is shown as what it is.
+                Some(Ok(r))
+                    if r.status == Status::Passed
+                        && r.definition_hash == s.definition_hash
+                        && plan::not_passed(&loaded.project, s).is_some() =>
+                {
+                    format!(
+                        "{}, not counted: its evidence does not agree (`gaterun verify`)",
+                        line(r)
+                    )
+                }
                 Some(Ok(r)) => line(r),
             };
             // The full run stays the stage's result: a partial one is shown beside it.

@@ -245,6 +245,13 @@ fn a_hand_edited_results_json_is_no_pass() {
             "phase-1/stage-00/results.json: its sha256 differs from MANIFEST.json's",
         ],
     );
+    let list = p.run(&["list"]);
+    assert!(
+        list.stdout
+            .contains("not counted: its evidence does not agree (`gaterun verify`)"),
+        "{}",
+        list.stdout
+    );
     let run = verify(&p, "evidence");
     names(
         &run,
@@ -291,6 +298,7 @@ fn a_hand_edited_results_json_is_no_pass() {
     p.run(&["stage", "0"]).code(0);
     p.run(&["stage", "1"]).code(0);
     verify(&p, "evidence").code(0);
+    assert!(!p.run(&["list"]).stdout.contains("not counted"));
 }
 
 /// A SIGNOFF.md that counts a stage its history failed, or shows "Passed 1" beside a pass rate
