@@ -55,6 +55,13 @@ pub enum CommandKind {
         #[arg(required = true, value_name = "DIR")]
         dirs: Vec<std::path::PathBuf>,
     },
+    /// Check that the evidence agrees with itself, its manifest and the stage files (exit 0
+    /// when it does, 1 naming each file that does not)
+    Verify {
+        /// The evidence directory (default: the project's)
+        #[arg(value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+    },
     /// Print the JSON Schema of stage files
     Schema,
 }

@@ -42,6 +42,7 @@ pub mod services;
 pub mod signoff;
 pub mod steps;
 pub mod vars;
+pub mod verify;
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -143,15 +144,20 @@ fn outputs(code: i32, evidence: Option<std::path::PathBuf>) {
     };
     let existing = |name: &str| Some(dir.join(name)).filter(|p| p.is_file());
     let ran = matches!(code, exit::PASSED | exit::FAILED | exit::INTERRUPTED);
-    let (junit, summary) = if ran {
-        (existing("junit.xml"), existing("summary.md"))
+    let (junit, summary, attestation) = if ran {
+        (
+            existing("junit.xml"),
+            existing("summary.md"),
+            existing(evidence::manifest::ATTESTATION),
+        )
     } else {
-        (None, None)
+        (None, None, None)
     };
     reporter::github::write_outputs(
         reporter::github::result_word(code),
         junit.as_deref(),
         summary.as_deref(),
+        attestation.as_deref(),
     );
 }
 
@@ -192,28 +198,48 @@ async fn run(cli: Cli) -> Result<i32, Error> {
         gates: cli.common.gates.clone(),
         evidence: cli.common.evidence.clone(),
     };
-    if let CommandKind::Merge { dirs } = &cli.command {
-        // The stage files, when at hand, give gate order, risks and questions; shards'
-        // evidence merges without them too.
-        let loaded = config::load(&opts).ok();
-        let project = match &loaded {
-            Some(l) => l.project.clone(),
-            None => {
-                let root = config::find_root(&cwd).unwrap_or_else(|| cwd.clone());
-                let evidence_dir = cli
-                    .common
-                    .evidence
-                    .as_ref()
-                    .map(|e| cwd.join(e))
-                    .unwrap_or_else(|| root.join("evidence"));
-                config::Project {
-                    gates_dir: root.join("gates"),
-                    evidence_dir,
-                    current_phase: None,
-                    root,
-                }
+    // The stage files, when at hand, give gate order, risks and questions; shards' evidence
+    // merges without them too, and evidence verifies without them (definitions unchecked).
+    let without_stage_files = |loaded: &Option<Loaded>| match loaded {
+        Some(l) => l.project.clone(),
+        None => {
+            let root = config::find_root(&cwd).unwrap_or_else(|| cwd.clone());
+            let evidence_dir = cli
+                .common
+                .evidence
+                .as_ref()
+                .map(|e| cwd.join(e))
+                .unwrap_or_else(|| root.join("evidence"));
+            config::Project {
+                gates_dir: root.join("gates"),
+                evidence_dir,
+                current_phase: None,
+                root,
+            }
+        }
+    };
+    if let CommandKind::Verify { dir } = &cli.command {
+        let loaded = match config::load(&opts) {
+            Ok(l) => Some(l),
+            Err(diags) => {
+                errln!(
+                    "note: the stage files did not load ({} error{}): definitions are not checked",
+                    diags.len(),
+                    plural(diags.len())
+                );
+                None
             }
         };
+        let project = without_stage_files(&loaded);
+        let dir = dir
+            .as_ref()
+            .map(|d| cwd.join(d))
+            .unwrap_or(project.evidence_dir);
+        return verify_command(&dir, &cwd, loaded.as_ref());
+    }
+    if let CommandKind::Merge { dirs } = &cli.command {
+        let loaded = config::load(&opts).ok();
+        let project = without_stage_files(&loaded);
         let dirs: Vec<_> = dirs.iter().map(|d| cwd.join(d)).collect();
         // Bad arguments are refused before the evidence directory is touched.
         let _lock = if dirs.iter().all(|d| d.is_dir()) {
@@ -235,9 +261,20 @@ async fn run(cli: Cli) -> Result<i32, Error> {
     let runs = match &cli.command {
         CommandKind::Check => return Ok(check(&loaded)),
         CommandKind::List { phase } => return Ok(list(&loaded, *phase)),
-        CommandKind::Report { phase } => return report(&loaded, *phase),
-        CommandKind::Signoff { phase } => return signoff::run(&loaded, *phase),
-        CommandKind::Merge { .. } => unreachable!("handled before loading"),
+        CommandKind::Report { phase } => {
+            let _lock = lock_evidence(&loaded.project).await?;
+            return report(&loaded, *phase);
+        }
+        CommandKind::Signoff { phase } => {
+            // Run by a gate of the run holding the evidence (stage 10): check, write nothing.
+            return match lock_or_nested(&loaded.project).await? {
+                Ok(_lock) => signoff::run(&loaded, *phase, None),
+                Err(pid) => signoff::run(&loaded, *phase, Some(pid)),
+            };
+        }
+        CommandKind::Merge { .. } | CommandKind::Verify { .. } => {
+            unreachable!("handled before loading")
+        }
         CommandKind::Schema | CommandKind::Init { .. } => unreachable!("handled before loading"),
         CommandKind::Stage { stage, phase } => {
             let phase = plan::current_phase(&loaded, *phase)?;
@@ -326,6 +363,7 @@ async fn execute(
         repeat: cli.common.repeat,
         secrets,
     });
+    let mut manifest = evidence::manifest::Manifest::load_or_new(&project.evidence_dir);
     let settings = runner::Settings {
         jobs: cli
             .common
@@ -342,6 +380,7 @@ async fn execute(
         &settings,
         rc.clone(),
         cancel_rx.clone(),
+        &mut manifest,
     )
     .await;
     // Whatever happened: the throw-away PostgreSQL cluster goes.
@@ -356,8 +395,21 @@ async fn execute(
         let _ = std::fs::remove_dir_all(&tmp_root);
     }
     drop(run_root);
-    let results = outcome?;
-    evidence::write_invocation(project, &results)?;
+    // A run that failed to write its evidence leaves no invocation file of an earlier run
+    // standing for it; the manifest then says what is left.
+    let written = outcome.and_then(|results| {
+        evidence::write_invocation(project, &results)?;
+        Ok(results)
+    });
+    if written.is_err() {
+        evidence::discard_invocation(project);
+    }
+    for name in ["junit.xml", "summary.md"] {
+        manifest.record_file(&project.evidence_dir, name);
+    }
+    let recorded = manifest.write(project, settings.commit.clone());
+    let results = written?;
+    recorded?;
     if github {
         let summary = project.evidence_dir.join("summary.md");
         reporter::github::append_summary(&evidence::markdown::summary(&results), &summary);
@@ -386,9 +438,63 @@ async fn execute(
     Ok(exit::PASSED)
 }
 
+/// The evidence lock, or the pid of the ancestor run holding it (a command run by a gate).
+async fn lock_or_nested(
+    project: &config::Project,
+) -> Result<Result<evidence::lock::EvidenceLock, i32>, Error> {
+    match lock_evidence_raw(project).await {
+        Ok(l) => Ok(Ok(l)),
+        Err(evidence::lock::LockError::Nested { pid, .. }) => Ok(Err(pid)),
+        Err(e) => Err(lock_error(e)),
+    }
+}
+
+/// `gaterun verify [DIR]`: one line per disagreement, exit 0 when none, 1 otherwise.
+fn verify_command(
+    dir: &std::path::Path,
+    cwd: &std::path::Path,
+    loaded: Option<&Loaded>,
+) -> Result<i32, Error> {
+    let shown = dir.strip_prefix(cwd).unwrap_or(dir).display().to_string();
+    if !std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
+        return Err(Error::Usage(format!(
+            "{shown} is not an evidence directory (give DIR, or run from the project)"
+        )));
+    }
+    let problems = verify::all(dir, loaded);
+    for p in &problems {
+        out!("{p}");
+    }
+    if problems.is_empty() {
+        out!("ok: the evidence in {shown} agrees with itself, its manifest and the stage files");
+        Ok(exit::PASSED)
+    } else {
+        errln!(
+            "{} disagreement{} in {shown}",
+            problems.len(),
+            plural(problems.len())
+        );
+        Ok(exit::FAILED)
+    }
+}
+
 /// The evidence directory's lock, waited for (interruptibly) if another run holds it.
 async fn lock_evidence(project: &config::Project) -> Result<evidence::lock::EvidenceLock, Error> {
+    lock_evidence_raw(project).await.map_err(lock_error)
+}
+
+fn lock_error(e: evidence::lock::LockError) -> Error {
     use evidence::lock::LockError;
+    match e {
+        LockError::Nested { .. } => Error::Usage(e.to_string()),
+        LockError::Interrupted { .. } => Error::Interrupted(e.to_string()),
+        LockError::Io { .. } => Error::Internal(e.to_string()),
+    }
+}
+
+async fn lock_evidence_raw(
+    project: &config::Project,
+) -> Result<evidence::lock::EvidenceLock, evidence::lock::LockError> {
     let interrupted = async {
         use tokio::signal::unix::{SignalKind, signal};
         match (
@@ -408,13 +514,7 @@ async fn lock_evidence(project: &config::Project) -> Result<evidence::lock::Evid
         .evidence_dir
         .strip_prefix(&project.root)
         .unwrap_or(&project.evidence_dir);
-    evidence::lock::acquire(&project.evidence_dir, shown, interrupted)
-        .await
-        .map_err(|e| match e {
-            LockError::Nested { .. } => Error::Usage(e.to_string()),
-            LockError::Interrupted { .. } => Error::Interrupted(e.to_string()),
-            LockError::Io { .. } => Error::Internal(e.to_string()),
-        })
+    evidence::lock::acquire(&project.evidence_dir, shown, interrupted).await
 }
 
 /// First SIGINT/SIGTERM: stop the gates gracefully. Second: SIGKILL at once.
@@ -526,6 +626,17 @@ fn list(loaded: &Loaded, only: Option<u32>) -> i32 {
             let last_full = match &full {
                 None => "not run".to_owned(),
                 Some(Err(_)) => "unreadable evidence".to_owned(),
+                // A pass the rest of the evidence contradicts is shown as what it is.
+                Some(Ok(r))
+                    if r.status == Status::Passed
+                        && r.definition_hash == s.definition_hash
+                        && plan::not_passed(&loaded.project, s).is_some() =>
+                {
+                    format!(
+                        "{}, not counted: its evidence does not agree (`gaterun verify`)",
+                        line(r)
+                    )
+                }
                 Some(Ok(r)) => line(r),
             };
             // The full run stays the stage's result: a partial one is shown beside it.
@@ -569,7 +680,13 @@ fn report(loaded: &Loaded, only: Option<u32>) -> Result<i32, Error> {
         if stages.is_empty() {
             return Err(Error::Usage(format!("phase {phase} has no stages")));
         }
-        let path = evidence::log::write(&loaded.project, phase, &stages)?;
+        let rel = format!("phase-{phase}/IMPLEMENTATION_LOG.md");
+        let written = evidence::log::write(&loaded.project, phase, &stages);
+        let mut manifest = evidence::manifest::Manifest::load_or_new(&loaded.project.evidence_dir);
+        manifest.record_file(&loaded.project.evidence_dir, &rel);
+        let recorded = manifest.write(&loaded.project, None);
+        let path = written?;
+        recorded?;
         out!(
             "wrote {}",
             path.strip_prefix(&loaded.project.root)

@@ -29,52 +29,13 @@ fn short_hash(h: &str) -> String {
         .collect()
 }
 
-/// What a shard's files may weigh: a results.json, and a gate log (gaterun caps logs at 8 MiB).
-const RESULTS_CAP: u64 = 64 << 20;
+/// What a shard's gate log may weigh (gaterun caps logs at 8 MiB).
 const LOG_READ_CAP: u64 = (crate::LOG_CAP as u64) + (1 << 20);
 
 /// A shard is downloaded, so untrusted: read `path` only if it is a regular file inside `root`
 /// (no symlink on the way, no `..`), at most `cap` bytes.
 fn read_confined(root: &Path, path: &Path, cap: u64) -> Result<Vec<u8>, Error> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let refuse = |why: &str| Error::Usage(format!("refusing {}: {why}", path.display()));
-    let rel = path
-        .strip_prefix(root)
-        .map_err(|_| refuse("it is outside the shard"))?;
-    let mut at = root.to_path_buf();
-    for part in rel.components() {
-        match part {
-            std::path::Component::Normal(p) => at.push(p),
-            _ => return Err(refuse("its path leaves the shard (`..`, `/`)")),
-        }
-        let meta = std::fs::symlink_metadata(&at)
-            .map_err(|e| Error::Usage(format!("failed to read {}: {e}", at.display())))?;
-        if meta.file_type().is_symlink() {
-            return Err(refuse("a symbolic link in a shard is never followed"));
-        }
-    }
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(
-            rustix::fs::OFlags::NOFOLLOW.bits() as i32 | rustix::fs::OFlags::NONBLOCK.bits() as i32,
-        )
-        .open(path)
-        .map_err(|e| Error::Usage(format!("failed to read {}: {e}", path.display())))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| Error::Usage(format!("failed to read {}: {e}", path.display())))?;
-    if !meta.is_file() {
-        return Err(refuse("not a regular file"));
-    }
-    if meta.len() > cap {
-        return Err(refuse(&format!("larger than {} MiB", cap >> 20)));
-    }
-    let mut data = Vec::new();
-    file.take(cap)
-        .read_to_end(&mut data)
-        .map_err(|e| Error::Usage(format!("failed to read {}: {e}", path.display())))?;
-    Ok(data)
+    evidence::read_confined(root, path, cap, "a shard").map_err(|e| Error::Usage(e.to_string()))
 }
 
 /// A gate of a shard: its id as the stage file rules allow, and its log where gaterun writes
@@ -150,7 +111,7 @@ fn stage_results(dir: &Path) -> Result<Vec<(PathBuf, StageResult)>, Error> {
                 if std::fs::symlink_metadata(&path).is_err() {
                     continue;
                 }
-                let bytes = read_confined(&dir, &path, RESULTS_CAP)?;
+                let bytes = read_confined(&dir, &path, evidence::RESULTS_CAP)?;
                 let text = String::from_utf8(bytes)
                     .map_err(|e| Error::Usage(format!("failed to read {}: {e}", path.display())))?;
                 let r: StageResult = serde_json::from_str(&text).map_err(|e| {
@@ -173,7 +134,15 @@ pub fn run(project: &Project, loaded: Option<&Loaded>, dirs: &[PathBuf]) -> Resu
                 dir.display()
             )));
         }
+        let ledger = crate::verify::Ledger::open(dir);
         for (path, mut r) in found {
+            // A shard whose own evidence disagrees (a results.json edited after its run, a
+            // stage directory glued from two runs) is no result to merge.
+            let rel = path
+                .strip_prefix(dir)
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            let problems = crate::verify::stage_problems(&ledger, &rel, &r, true);
             for g in &mut r.gates {
                 check_gate(&path.join("results.json"), g)?;
                 // The log is `logs/<id>.log` inside the shard; one that is missing is empty,
@@ -184,6 +153,16 @@ pub fn run(project: &Project, loaded: Option<&Loaded>, dirs: &[PathBuf]) -> Resu
                     _ => String::from_utf8_lossy(&read_confined(&path, &log, LOG_READ_CAP)?)
                         .into_owned(),
                 };
+            }
+            if let Some(p) = problems.first() {
+                return Err(Error::Usage(format!(
+                    "refusing {}: its evidence does not agree: {p}{}",
+                    dir.display(),
+                    match problems.len() {
+                        1 => String::new(),
+                        n => format!(" (and {} more: `gaterun verify {}`)", n - 1, dir.display()),
+                    }
+                )));
             }
             let key = StageKey::parse(&r.stage).ok_or_else(|| {
                 Error::Usage(format!("invalid stage `{}` in {}", r.stage, path.display()))
@@ -223,17 +202,18 @@ pub fn run(project: &Project, loaded: Option<&Loaded>, dirs: &[PathBuf]) -> Resu
         }
         merged.push(r);
     }
-    for r in &merged {
-        evidence::write_stage(project, r)?;
+    let mut manifest = evidence::manifest::Manifest::load_or_new(&project.evidence_dir);
+    let written = write_merged(project, loaded, &merged, &mut manifest);
+    if written.is_err() {
+        evidence::discard_invocation(project);
     }
-    if let Some(l) = loaded {
-        let phases: std::collections::BTreeSet<u32> = merged.iter().map(|r| r.phase).collect();
-        for phase in phases {
-            let stages: Vec<_> = l.stages.iter().filter(|s| s.phase == phase).collect();
-            evidence::log::write(project, phase, &stages)?;
-        }
+    for name in ["junit.xml", "summary.md", "history.jsonl"] {
+        manifest.record_file(&project.evidence_dir, name);
     }
-    evidence::write_invocation(project, &merged)?;
+    let commit = merged.iter().find_map(|r| r.commit.clone());
+    let recorded = manifest.write(project, commit);
+    written?;
+    recorded?;
     let gates: usize = merged.iter().map(|r| r.gates.len()).sum();
     out!(
         "merged {} director{} into {}: {} stages, {gates} gates",
@@ -244,6 +224,47 @@ pub fn run(project: &Project, loaded: Option<&Loaded>, dirs: &[PathBuf]) -> Resu
     );
     let ok = merged.iter().all(|r| r.status == Status::Passed);
     Ok(if ok { exit::PASSED } else { exit::FAILED })
+}
+
+/// The merged stages' evidence, each with its history line (so the ledger's history agrees
+/// with it), the implementation logs and the invocation files. A stage whose evidence could not
+/// be written is removed rather than left claiming an earlier result.
+fn write_merged(
+    project: &Project,
+    loaded: Option<&Loaded>,
+    merged: &[StageResult],
+    manifest: &mut evidence::manifest::Manifest,
+) -> Result<(), Error> {
+    for r in merged {
+        let stage = loaded.and_then(|l| {
+            l.stages
+                .iter()
+                .find(|s| s.phase == r.phase && Some(s.key) == StageKey::parse(&r.stage))
+        });
+        if let Err(e) =
+            evidence::history::append(project, r).and_then(|()| evidence::write_stage(project, r))
+        {
+            evidence::discard_stage(project, r.phase, &r.stage, r.partial);
+            manifest.forget_stage(project, r.phase, &r.stage, r.partial);
+            return Err(e.into());
+        }
+        manifest.record_stage(project, r, stage);
+    }
+    if let Some(l) = loaded {
+        let phases: std::collections::BTreeSet<u32> = merged.iter().map(|r| r.phase).collect();
+        for phase in phases {
+            let stages: Vec<_> = l.stages.iter().filter(|s| s.phase == phase).collect();
+            let rel = format!("phase-{phase}/IMPLEMENTATION_LOG.md");
+            let logged = evidence::log::write(project, phase, &stages);
+            if logged.is_err() {
+                let _ = std::fs::remove_file(project.evidence_dir.join(&rel));
+            }
+            manifest.record_file(&project.evidence_dir, &rel);
+            logged?;
+        }
+    }
+    evidence::write_invocation(project, merged)?;
+    Ok(())
 }
 
 /// One stage from its shards: the union of their gates (a gate run by two shards keeps its

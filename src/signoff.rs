@@ -4,64 +4,108 @@
 
 use std::fmt::Write;
 
-use crate::config::{Loaded, Stage};
+use crate::config::{Loaded, Project, Stage};
 use crate::evidence::{self, history, markdown};
 use crate::exit::{self, Error};
 use crate::plan;
 use crate::results::StageResult;
 
 /// Stage 10 signs the phase off; the stages before it are the criteria.
-const SIGNOFF_STAGE: u32 = 10;
+pub const SIGNOFF_STAGE: u32 = 10;
 
 /// What keeps a stage from counting, with the command that fixes it.
-pub fn unmet(loaded: &Loaded, s: &Stage) -> Option<String> {
-    let why = plan::not_passed(&loaded.project, s)?;
+pub fn unmet(project: &Project, s: &Stage) -> Option<String> {
+    let why = plan::not_passed(project, s)?;
     Some(format!(
         "stage {} ({}) has not passed: {why}; run `gaterun stage {} --phase {}`",
         s.key, s.name, s.key, s.phase
     ))
 }
 
-pub fn run(loaded: &Loaded, phase: u32) -> Result<i32, Error> {
-    let stages = plan::stages_of(loaded, phase);
-    if stages.is_empty() {
-        return Err(Error::Usage(format!("phase {phase} has no stages")));
-    }
+/// Whether phase `phase` meets its exit criteria: its passed criteria stages' results, or what
+/// is unmet.
+fn criteria<'a>(
+    project: &Project,
+    stages: &'a [Stage],
+    phase: u32,
+) -> Result<Vec<(&'a Stage, StageResult)>, Vec<String>> {
     let criteria: Vec<&Stage> = stages
         .iter()
-        .copied()
-        .filter(|s| s.key.number < SIGNOFF_STAGE)
+        .filter(|s| s.phase == phase && s.key.number < SIGNOFF_STAGE)
         .collect();
-    let problems: Vec<String> = criteria.iter().filter_map(|s| unmet(loaded, s)).collect();
+    let problems: Vec<String> = criteria.iter().filter_map(|s| unmet(project, s)).collect();
     if !problems.is_empty() {
-        errln!("phase {phase} cannot be signed off; unmet:");
-        for p in &problems {
-            errln!("  - {p}");
-        }
-        return Ok(exit::FAILED);
+        return Err(problems);
     }
-    let results: Vec<(&Stage, StageResult)> = criteria
-        .iter()
-        .filter_map(|s| {
-            Some((
-                *s,
-                evidence::read_stage(&loaded.project, s.phase, s.key)?.ok()?,
-            ))
-        })
-        .collect();
-    let text = render(loaded, phase, &results);
-    let path = evidence::phase_dir(&loaded.project, phase).join("SIGNOFF.md");
-    evidence::write_file(&path, text.as_bytes())?;
-    let shown = path.strip_prefix(&loaded.project.root).unwrap_or(&path);
-    out!(
-        "phase {phase} signed off: {} stages passed; {}",
-        results.len(),
-        shown.display()
-    );
-    Ok(exit::PASSED)
+    Ok(criteria
+        .into_iter()
+        .filter_map(|s| Some((s, evidence::read_stage(project, s.phase, s.key)?.ok()?)))
+        .collect())
 }
 
-fn render(loaded: &Loaded, phase: u32, results: &[(&Stage, StageResult)]) -> String {
+/// Write the phase's SIGNOFF.md if its criteria are met (else what is unmet): the path and
+/// how many stages passed.
+pub fn write(
+    project: &Project,
+    stages: &[Stage],
+    phase: u32,
+) -> Result<Result<(std::path::PathBuf, usize), Vec<String>>, Error> {
+    let results = match criteria(project, stages, phase) {
+        Ok(r) => r,
+        Err(unmet) => return Ok(Err(unmet)),
+    };
+    let text = render(project, stages, phase, &results);
+    let path = evidence::phase_dir(project, phase).join("SIGNOFF.md");
+    evidence::write_file(&path, text.as_bytes())?;
+    Ok(Ok((path, results.len())))
+}
+
+/// `gaterun signoff`. `nested`: run by a gate of the run holding the evidence (stage 10), whose
+/// evidence it must not write: it checks the criteria, and that run writes SIGNOFF.md itself
+/// once the stage passes.
+pub fn run(loaded: &Loaded, phase: u32, nested: Option<i32>) -> Result<i32, Error> {
+    let project = &loaded.project;
+    if plan::stages_of(loaded, phase).is_empty() {
+        return Err(Error::Usage(format!("phase {phase} has no stages")));
+    }
+    let outcome = match nested {
+        Some(pid) => criteria(project, &loaded.stages, phase).map(|r| {
+            out!(
+                "phase {phase} signed off: {} stages passed; SIGNOFF.md is written by the gaterun run this gate is part of (pid {pid}) once its stage passes",
+                r.len()
+            );
+        }),
+        None => write(project, &loaded.stages, phase)?.map(|(path, n)| {
+            let mut m = evidence::manifest::Manifest::load_or_new(&project.evidence_dir);
+            m.record_file(&project.evidence_dir, &format!("phase-{phase}/SIGNOFF.md"));
+            if let Err(e) = m.write(project, None) {
+                errln!("warning: {e}");
+            }
+            let shown = path.strip_prefix(&project.root).unwrap_or(&path);
+            out!(
+                "phase {phase} signed off: {n} stages passed; {}",
+                shown.display()
+            );
+        }),
+    };
+    match outcome {
+        Ok(()) => Ok(exit::PASSED),
+        Err(problems) => {
+            errln!("phase {phase} cannot be signed off; unmet:");
+            for p in &problems {
+                errln!("  - {p}");
+            }
+            Ok(exit::FAILED)
+        }
+    }
+}
+
+fn render(
+    project: &Project,
+    stages: &[Stage],
+    phase: u32,
+    results: &[(&Stage, StageResult)],
+) -> String {
     let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now());
     let commit = results.iter().rev().find_map(|(_, r)| r.commit.clone());
     let mut o = format!("# Phase {phase} sign-off\n\n");
@@ -86,7 +130,7 @@ fn render(loaded: &Loaded, phase: u32, results: &[(&Stage, StageResult)]) -> Str
     );
     let (mut gates, mut duration, mut flaky) = (0, 0, Vec::new());
     for (s, r) in results {
-        let rates = history::pass_rates(&loaded.project, r.phase, &r.stage);
+        let rates = history::pass_rates(project, r.phase, &r.stage);
         let (p, n) = rates.values().fold((0, 0), |(a, b), (p, n)| (a + p, b + n));
         let rate = if n > 0 {
             format!("{}% ({p}/{n})", u64::from(p) * 100 / u64::from(n))
@@ -137,7 +181,7 @@ fn render(loaded: &Loaded, phase: u32, results: &[(&Stage, StageResult)]) -> Str
     }
     let _ = writeln!(o, "\n## Documented gaps for the next phase\n");
     let mut any = false;
-    for s in plan::stages_of(loaded, phase) {
+    for s in stages.iter().filter(|s| s.phase == phase) {
         for q in &s.open_questions {
             any = true;
             let _ = writeln!(
@@ -152,7 +196,7 @@ fn render(loaded: &Loaded, phase: u32, results: &[(&Stage, StageResult)]) -> Str
     if !any {
         let _ = writeln!(o, "No open questions recorded in the stage files.");
     }
-    let next = plan::stages_of(loaded, phase + 1);
+    let next: Vec<&Stage> = stages.iter().filter(|s| s.phase == phase + 1).collect();
     let _ = writeln!(o, "\n## Next phase\n");
     if next.is_empty() {
         let _ = writeln!(

@@ -20,8 +20,10 @@ fn action() -> Value {
 }
 
 struct Outcome {
-    /// The exit status of the step that ended the action (the last one if all passed).
+    /// The exit status of the first step that failed (0 if none did).
     code: i32,
+    /// The `uses:` steps that ran, each with its `with:` inputs evaluated.
+    used: Vec<(String, HashMap<String, String>)>,
     outputs: HashMap<String, String>,
     summary: String,
     stdout: String,
@@ -68,6 +70,31 @@ fn expand(
     out
 }
 
+/// The `if:` conditions the action uses: terms joined by `&&`, each `success()`,
+/// `!cancelled()`, or an input or step output compared with `==` to a quoted string; anything
+/// else fails the test. Nothing is cancelled in the simulation.
+fn condition_holds(
+    condition: &str,
+    failed: i32,
+    inputs: &HashMap<String, String>,
+    steps: &HashMap<String, HashMap<String, String>>,
+) -> bool {
+    let expr = condition
+        .trim()
+        .strip_prefix("${{")
+        .and_then(|e| e.strip_suffix("}}"))
+        .unwrap_or(condition);
+    expr.split("&&").all(|term| match term.trim() {
+        "success()" => failed == 0,
+        "!cancelled()" => true,
+        term => {
+            let (left, right) = term.split_once("==").expect("a comparison");
+            let right = right.trim().trim_matches('\'');
+            expand(&format!("${{{{ {} }}}}", left.trim()), inputs, steps) == right
+        }
+    })
+}
+
 fn run_action(workspace: &Path, given: &[(&str, &str)]) -> Outcome {
     let action = action();
     let mut inputs: HashMap<String, String> = HashMap::new();
@@ -92,6 +119,7 @@ fn run_action(workspace: &Path, given: &[(&str, &str)]) -> Outcome {
     );
     let mut steps: HashMap<String, HashMap<String, String>> = HashMap::new();
     let mut code = 0;
+    let mut used = Vec::new();
     let mut stdout = String::new();
     for (n, step) in action["runs"]["steps"]
         .as_array()
@@ -99,16 +127,45 @@ fn run_action(workspace: &Path, given: &[(&str, &str)]) -> Outcome {
         .iter()
         .enumerate()
     {
-        let script = step["run"].as_str().expect("run steps only");
+        // A runner's default `if:` is `success()`: after a failure only steps that ask run.
+        let condition = step["if"].as_str().unwrap_or("success()");
+        if !condition_holds(condition, code, &inputs, &steps) {
+            continue;
+        }
+        if let Some(uses) = step["uses"].as_str() {
+            let with: HashMap<String, String> = step["with"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| {
+                    let v = v.as_str().expect("with values are strings");
+                    (k.clone(), expand(v, &inputs, &steps))
+                })
+                .collect();
+            // A step that needs GitHub's services (OIDC, Sigstore) is recorded, not run, with
+            // what the files it is given hold then (the runner's temp directory goes).
+            assert!(
+                uses.starts_with("actions/attest@"),
+                "the simulation does not know {uses}"
+            );
+            let mut with = with;
+            for key in ["predicate-path", "subject-checksums"] {
+                if let Some(path) = with.get(key).cloned() {
+                    with.insert(
+                        format!("{key} contents"),
+                        std::fs::read_to_string(path).unwrap_or_default(),
+                    );
+                }
+            }
+            used.push((uses.to_owned(), with));
+            continue;
+        }
+        let script = step["run"].as_str().expect("run or uses steps only");
         assert!(
             !script.contains("${{"),
             "template injection: an expression inside `run:` of step {n}"
         );
         assert_eq!(step["shell"], "bash");
-        assert!(
-            step.get("if").is_none(),
-            "the simulation does not evaluate `if:`"
-        );
         let output = temp.path().join(format!("output-{n}"));
         std::fs::write(&output, "").expect("output file");
         let mut cmd = Command::new("bash");
@@ -149,9 +206,8 @@ fn run_action(workspace: &Path, given: &[(&str, &str)]) -> Outcome {
         if let Some(id) = step["id"].as_str() {
             steps.insert(id.to_owned(), outputs);
         }
-        code = out.status.code().unwrap_or(-1);
-        if code != 0 {
-            break;
+        if code == 0 {
+            code = out.status.code().unwrap_or(-1);
         }
     }
     let mut outputs = HashMap::new();
@@ -163,6 +219,7 @@ fn run_action(workspace: &Path, given: &[(&str, &str)]) -> Outcome {
     }
     Outcome {
         code,
+        used,
         outputs,
         summary: std::fs::read_to_string(summary).unwrap_or_default(),
         stdout,
@@ -230,12 +287,75 @@ fn a_failing_phase_through_the_action() {
     assert_eq!(out.code, 1, "{}", out.stdout);
     assert_eq!(out.outputs["result"], "failed");
     assert_eq!(out.outputs["junit"], "evidence/junit.xml");
+    // attest: false, the default: nothing is signed.
+    assert!(out.used.is_empty());
     assert!(
         out.stdout.contains("::error file=checks/01.yaml,line=5,"),
         "{}",
         out.stdout
     );
     assert!(out.summary.contains("slow-fails"), "{}", out.summary);
+}
+
+/// `attest: true` hands actions/attest the Statement gaterun wrote: its predicate, its type,
+/// and its subjects as checksums of the evidence files — also when a gate failed. Without it,
+/// nothing is signed.
+#[test]
+fn attest_input_signs_the_statement() {
+    type Inputs<'a> = &'a [(&'a str, &'a str)];
+    let cases: [(Inputs, i32, &str); 3] = [
+        (&[("stage", "0")], 0, "PASSED"),
+        (&[("phase", "1")], 1, "FAILED"),
+        (&[("stage", "1"), ("args", "--tag none")], 4, ""),
+    ];
+    for (given, code, result) in cases {
+        let p = fixture();
+        let mut inputs = vec![
+            ("gates", "checks"),
+            ("evidence", "out"),
+            ("attest", "true"),
+            ("version", "installed"),
+        ];
+        inputs.extend_from_slice(given);
+        let out = run_action(p.path(), &inputs);
+        assert_eq!(out.code, code, "{given:?}: {}", out.stdout);
+        if code == 4 {
+            // Nothing ran: no Statement to sign, and the attest step says so.
+            assert!(out.used.is_empty());
+            assert!(
+                out.stdout
+                    .contains("this run wrote no attestation.intoto.json"),
+                "{}",
+                out.stdout
+            );
+            continue;
+        }
+        assert_eq!(out.outputs["attestation"], "out/attestation.intoto.json");
+        assert_eq!(out.used.len(), 1, "{}", out.stdout);
+        let (uses, with) = &out.used[0];
+        assert!(uses.starts_with("actions/attest@"), "{uses}");
+        assert_eq!(
+            with["predicate-type"],
+            "https://in-toto.io/attestation/test-result/v0.1"
+        );
+        let predicate: Value =
+            serde_json::from_str(&with["predicate-path contents"]).expect("predicate json");
+        assert_eq!(predicate["result"], result, "{given:?}");
+        let checksums = &with["subject-checksums contents"];
+        assert!(checksums.contains("  MANIFEST.json\n"), "{checksums}");
+        for line in checksums.lines() {
+            let (digest, name) = line.split_once("  ").expect("digest  name");
+            let out = Command::new("sha256sum")
+                .arg(p.path().join("out").join(name))
+                .output()
+                .expect("sha256sum");
+            assert!(
+                String::from_utf8_lossy(&out.stdout).starts_with(digest),
+                "{name}"
+            );
+        }
+    }
+    // attest: false (the default) signs nothing: `a_failing_phase_through_the_action`.
 }
 
 #[test]

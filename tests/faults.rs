@@ -7,10 +7,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Project, collect_files, processes_with, run_guarded, validate_junit};
+use common::{Project, Tmpfs, collect_files, processes_with, run_guarded, validate_junit};
 
 /// Each gate of the process-fault stage: its marker (in its processes' command lines), its
 /// YAML, whether it passes.
@@ -384,33 +383,6 @@ fn a_nested_run_on_its_parents_evidence_is_refused_not_deadlocked() {
         took < Duration::from_secs(15),
         "waited for its own parent: {took:?}"
     );
-}
-
-/// A small tmpfs mounted over the evidence directory (root only).
-struct Tmpfs(std::path::PathBuf);
-impl Tmpfs {
-    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
-        std::fs::create_dir_all(dir).unwrap();
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir)
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "mounting a tmpfs is required under CI (run as root)"
-            );
-            eprintln!("skipping: cannot mount a tmpfs here (needs root)");
-            return None;
-        }
-        Some(Tmpfs(dir.to_path_buf()))
-    }
-}
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
 }
 
 #[test]

@@ -26,6 +26,8 @@ pub fn stage_suite(r: &StageResult) -> TestSuite {
     suite.add_property(Property::new("definition_hash", r.definition_hash.clone()));
     suite.add_property(Property::new("gaterun_version", r.gaterun_version.clone()));
     suite.add_property(Property::new("status", r.status.as_str()));
+    // Which run of the stage this is: `gaterun verify` matches it to its results.json.
+    suite.add_property(Property::new("started_at", r.started_at.clone()));
     if r.partial {
         suite.add_property(Property::new("partial", "true"));
         if let Some(sel) = &r.selection {

@@ -14,6 +14,7 @@ pub mod history;
 pub mod junit;
 pub mod lock;
 pub mod log;
+pub mod manifest;
 pub mod markdown;
 
 use std::io;
@@ -256,14 +257,200 @@ pub fn read_partial(project: &Project, phase: u32, key: StageKey) -> Option<Stag
 }
 
 fn read_results(path: &Path) -> Option<Result<StageResult, String>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
-        Err(e) => return Some(Err(format!("failed to read {}: {e}", path.display()))),
+    let bytes = match read_regular(path, RESULTS_CAP) {
+        Ok(b) => b,
+        Err(e) if e.not_found() => return None,
+        Err(e) => return Some(Err(e.to_string())),
     };
     Some(
-        serde_json::from_str(&text).map_err(|e| format!("failed to parse {}: {e}", path.display())),
+        serde_json::from_slice(&bytes)
+            .map_err(|e| format!("failed to parse {}: {e}", path.display())),
     )
+}
+
+/// What a results.json may weigh (its gates' messages are one line each).
+pub const RESULTS_CAP: u64 = 64 << 20;
+
+/// Why an evidence file was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("refusing {path}: {why}")]
+    Refused { path: PathBuf, why: String },
+    #[error("failed to read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl ReadError {
+    pub fn not_found(&self) -> bool {
+        matches!(self, ReadError::Io { source, .. } if source.kind() == io::ErrorKind::NotFound)
+    }
+
+    /// The reason alone, without the path (for a line that names the file itself).
+    pub fn reason(&self) -> String {
+        match self {
+            ReadError::Refused { why, .. } => why.clone(),
+            ReadError::Io { source, .. } => source.to_string(),
+        }
+    }
+}
+
+/// An evidence file's bytes, only from a regular file, never through a symbolic link at its
+/// last component, at most `cap`: a FIFO put in place of a results.json must not block (with the
+/// evidence lock held), nor `/dev/zero` never end.
+pub fn read_regular(path: &Path, cap: u64) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read;
+    let mut data = Vec::new();
+    open_regular(path, cap)?
+        .take(cap)
+        .read_to_end(&mut data)
+        .map_err(|source| ReadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(data)
+}
+
+/// `path` opened for reading if it is a regular file of at most `cap` bytes (no link followed,
+/// no FIFO waited on).
+pub fn open_regular(path: &Path, cap: u64) -> Result<std::fs::File, ReadError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let io = |source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let refuse = |why: String| ReadError::Refused {
+        path: path.to_path_buf(),
+        why,
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(
+            rustix::fs::OFlags::NOFOLLOW.bits() as i32 | rustix::fs::OFlags::NONBLOCK.bits() as i32,
+        )
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+                refuse("a symbolic link is never followed".to_owned())
+            } else {
+                io(e)
+            }
+        })?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(refuse(
+            "not a regular file (a FIFO, a device or a socket is never read)".to_owned(),
+        ));
+    }
+    if meta.len() > cap {
+        return Err(refuse(format!("larger than {} MiB", cap >> 20)));
+    }
+    Ok(file)
+}
+
+/// `path` read as `read_regular` does, and only if it lies inside `root` with no symbolic link
+/// on the way (a downloaded shard, evidence under review: untrusted trees).
+/// `within` names the tree in messages ("a shard", "evidence").
+pub fn read_confined(
+    root: &Path,
+    path: &Path,
+    cap: u64,
+    within: &str,
+) -> Result<Vec<u8>, ReadError> {
+    let refuse = |why: &str| ReadError::Refused {
+        path: path.to_path_buf(),
+        why: why.to_owned(),
+    };
+    let rel = path
+        .strip_prefix(root)
+        .map_err(|_| refuse(&format!("it is outside {within}")))?;
+    let mut at = root.to_path_buf();
+    for part in rel.components() {
+        match part {
+            std::path::Component::Normal(p) => at.push(p),
+            _ => return Err(refuse(&format!("its path leaves {within} (`..`, `/`)"))),
+        }
+        let meta = std::fs::symlink_metadata(&at).map_err(|source| ReadError::Io {
+            path: at.clone(),
+            source,
+        })?;
+        if meta.file_type().is_symlink() {
+            return Err(refuse(&format!(
+                "a symbolic link in {within} is never followed"
+            )));
+        }
+    }
+    read_regular(path, cap)
+}
+
+/// A run whose result for a stage could not be written: the stage's previous evidence no
+/// longer tells its latest run, so it goes rather than keep claiming a pass the history
+/// contradicts (a full disk). Removing frees space; it cannot fail for want of it.
+pub fn discard_stage(project: &Project, phase: u32, stage: &str, partial: bool) {
+    let Some(key) = StageKey::parse(stage) else {
+        return;
+    };
+    let mut dir = stage_dir(project, phase, key);
+    if partial {
+        dir.push(PARTIAL_DIR);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The name of the stage's copy of the evidence, in the run's temp root.
+pub const SNAPSHOT_DIR: &str = "gaterun-evidence";
+
+/// What one file of a gate's copy of the evidence may weigh.
+const SNAPSHOT_FILE_CAP: u64 = 64 << 20;
+
+/// A copy of the evidence for a stage's gates (`GATERUN_EVIDENCE`): gates get no writable path
+/// into evidence/, yet stage 10's `gaterun signoff` reads the ledger. Every file the manifest
+/// covers but gate logs (they can be large, and no ledger check reads them), with the manifest
+/// and the Statement; no symbolic link followed. What a gate writes there reaches nothing.
+pub fn snapshot(evidence: &Path, to: &Path) -> io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    let mut found = Vec::new();
+    manifest::walk(evidence, "", &mut found);
+    let rels = found
+        .into_iter()
+        .filter_map(|f| match f {
+            manifest::Found::File(rel) => Some(rel),
+            manifest::Found::Other(..) => None,
+        })
+        .filter(|rel| !rel.split('/').any(|p| p == "logs"))
+        .chain([
+            manifest::MANIFEST.to_owned(),
+            manifest::ATTESTATION.to_owned(),
+        ]);
+    for rel in rels {
+        let data = match read_confined(
+            evidence,
+            &evidence.join(&rel),
+            SNAPSHOT_FILE_CAP,
+            "evidence",
+        ) {
+            Ok(d) => d,
+            // Gone meanwhile, or not a file to copy: the gate's copy goes without it.
+            Err(_) => continue,
+        };
+        let dest = to.join(&rel);
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        write_new(&dest, &data)?;
+    }
+    Ok(())
+}
+
+/// A run that failed to write its evidence: the invocation files of an earlier run would
+/// otherwise stand for this one.
+pub fn discard_invocation(project: &Project) {
+    for name in ["junit.xml", "summary.md"] {
+        let _ = std::fs::remove_file(project.evidence_dir.join(name));
+    }
 }
 
 /// Remove what a killed earlier run may have left aside: `.stage-02.new-<pid>` directories,

@@ -198,7 +198,12 @@ pub fn append_summary(summary: &str, summary_path: &Path) {
 }
 
 /// `result`, `junit` and `summary` in `$GITHUB_OUTPUT`.
-pub fn write_outputs(result: &str, junit: Option<&Path>, summary: Option<&Path>) {
+pub fn write_outputs(
+    result: &str,
+    junit: Option<&Path>,
+    summary: Option<&Path>,
+    attestation: Option<&Path>,
+) {
     let Some(target) = std::env::var_os("GITHUB_OUTPUT") else {
         return;
     };
@@ -217,6 +222,9 @@ pub fn write_outputs(result: &str, junit: Option<&Path>, summary: Option<&Path>)
     }
     if let Some(s) = summary {
         text.push_str(&format!("summary={}\n", shown(s)));
+    }
+    if let Some(a) = attestation {
+        text.push_str(&format!("attestation={}\n", shown(a)));
     }
     if let Ok(mut f) = std::fs::OpenOptions::new()
         .create(true)

@@ -276,7 +276,8 @@ fn environment(
         ("GATERUN_STAGE", stage.key.to_string()),
         ("PROJECT_ROOT", rc.project_root.display().to_string()),
         ("GATERUN_GATES", rc.gates_dir.display().to_string()),
-        ("GATERUN_EVIDENCE", rc.evidence_dir.display().to_string()),
+        // A copy of the evidence, not the evidence: gates get no writable path into it.
+        ("GATERUN_EVIDENCE", evidence_copy(rc, stage)?),
         // This gaterun, for gates that run it (stage 10 runs `gaterun signoff`).
         (
             "GATERUN",
@@ -299,6 +300,11 @@ fn environment(
         vars.insert(k.to_owned(), v);
     }
     Ok((vars, fixed))
+}
+
+/// The copy of the evidence the stage's gates share (`GATERUN_EVIDENCE`).
+fn evidence_copy(rc: &RunContext, stage: &Stage) -> Result<String, String> {
+    super::evidence_copy(rc, stage).map(|p| p.display().to_string())
 }
 
 /// The gate's `env` in order (a value may use every other gate variable and the entries

@@ -129,6 +129,7 @@ pub async fn run_stages(
     settings: &Settings,
     rc: Arc<RunContext>,
     cancel: watch::Receiver<bool>,
+    manifest: &mut evidence::manifest::Manifest,
 ) -> Result<Vec<StageResult>, evidence::EvidenceError> {
     let mut results = Vec::new();
     let mut blocker: Option<String> = None;
@@ -156,7 +157,17 @@ pub async fn run_stages(
                     run.partial(),
                 )?);
                 writer = Some(w.clone());
-                run_gates(&run, settings.jobs, rc.clone(), cancel.clone(), w).await
+                // One copy of the evidence for the stage's gates (`GATERUN_EVIDENCE`): the
+                // evidence does not change while they run, and a copy per gate would cost
+                // the whole evidence once per gate.
+                let copy = evidence_copy_dir(&rc, &stage);
+                let _ = std::fs::remove_dir_all(&copy);
+                if let Err(e) = evidence_copy(&rc, &stage) {
+                    errln!("warning: {e}");
+                }
+                let gates = run_gates(&run, settings.jobs, rc.clone(), cancel.clone(), w).await;
+                let _ = std::fs::remove_dir_all(&copy);
+                gates
             }
         };
         let mut status = StageResult::status_from(&gates);
@@ -193,23 +204,131 @@ pub async fn run_stages(
             risk: stage.risk.clone(),
             open_questions: stage.open_questions.clone(),
         };
-        evidence::history::append(project, &result)?;
-        // Every gate task has ended, so the writer is ours alone again.
-        match writer.and_then(Arc::into_inner) {
-            Some(w) => w.finish(project, &result)?,
-            None => evidence::write_stage(project, &result)?,
-        }
         let phase_stages: Vec<&Stage> = all_stages
             .iter()
             .filter(|s| s.phase == stage.phase)
             .collect();
-        evidence::log::write(project, stage.phase, &phase_stages)?;
+        if let Err(e) = write_evidence(project, &result, writer, &phase_stages) {
+            // What this run could not write must not leave the stage's previous evidence
+            // claiming a result the history contradicts.
+            evidence::discard_stage(project, result.phase, &result.stage, result.partial);
+            manifest.forget_stage(project, result.phase, &result.stage, result.partial);
+            let dir = &project.evidence_dir;
+            manifest.record_file(dir, "history.jsonl");
+            manifest.record_file(
+                dir,
+                &format!("phase-{}/IMPLEMENTATION_LOG.md", result.phase),
+            );
+            let _ = manifest.write(project, settings.commit.clone());
+            return Err(e);
+        }
+        manifest.record_stage(project, &result, Some(&stage));
+        manifest.record_file(&project.evidence_dir, "history.jsonl");
+        let phase_rel = format!("phase-{}", stage.phase);
+        manifest.record_file(
+            &project.evidence_dir,
+            &format!("{phase_rel}/IMPLEMENTATION_LOG.md"),
+        );
+        if !result.partial {
+            signoff_after(project, all_stages, &result);
+            manifest.record_file(&project.evidence_dir, &format!("{phase_rel}/SIGNOFF.md"));
+        }
+        // Written after each stage: the next stage's gates see it in their copy of the evidence.
+        manifest.write(project, settings.commit.clone())?;
         rc.send(Event::StageFinished {
             result: Box::new(result.clone()),
         });
         results.push(result);
     }
     Ok(results)
+}
+
+/// Where the stage's gates find their copy of the evidence, in the run's temp root.
+pub fn evidence_copy_dir(rc: &RunContext, stage: &Stage) -> PathBuf {
+    rc.tmp.root().join(format!(
+        "{}-phase-{}-{}",
+        evidence::SNAPSHOT_DIR,
+        stage.phase,
+        stage.key.dir_name()
+    ))
+}
+
+/// The stage's copy of the evidence, made if it is not there (first for the stage; again if
+/// something removed the temp root meanwhile): built aside and renamed into place, one maker at
+/// a time, so no gate sees half of it.
+pub fn evidence_copy(rc: &RunContext, stage: &Stage) -> Result<PathBuf, String> {
+    static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = MAKING.lock().unwrap_or_else(|e| e.into_inner());
+    let copy = evidence_copy_dir(rc, stage);
+    if copy.is_dir() {
+        return Ok(copy);
+    }
+    let aside = copy.with_extension("new");
+    let _ = std::fs::remove_dir_all(&aside);
+    let made =
+        evidence::snapshot(&rc.evidence_dir, &aside).and_then(|()| std::fs::rename(&aside, &copy));
+    if let Err(e) = made {
+        let _ = std::fs::remove_dir_all(&aside);
+        return Err(format!("failed to copy the evidence for the gates: {e}"));
+    }
+    Ok(copy)
+}
+
+/// A stage's evidence: the history line, its directory, the phase's implementation log.
+fn write_evidence(
+    project: &Project,
+    result: &StageResult,
+    writer: Option<Arc<evidence::StageWriter>>,
+    phase_stages: &[&Stage],
+) -> Result<(), evidence::EvidenceError> {
+    evidence::history::append(project, result)?;
+    // Every gate task has ended, so the writer is ours alone again.
+    match writer.and_then(Arc::into_inner) {
+        Some(w) => w.finish(project, result)?,
+        None => evidence::write_stage(project, result)?,
+    }
+    if let Err(e) = evidence::log::write(project, result.phase, phase_stages) {
+        let _ = std::fs::remove_file(
+            evidence::phase_dir(project, result.phase).join("IMPLEMENTATION_LOG.md"),
+        );
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// The sign-off follows the ledger: a criteria stage that no longer passes takes the phase's
+/// SIGNOFF.md with it; the sign-off stage passing writes it — by gaterun, from the evidence,
+/// never by a gate (a gate's `gaterun signoff` only checks the criteria).
+fn signoff_after(project: &Project, all_stages: &[Stage], result: &StageResult) {
+    let Some(key) = crate::config::StageKey::parse(&result.stage) else {
+        return;
+    };
+    let path = evidence::phase_dir(project, result.phase).join("SIGNOFF.md");
+    if key.number < crate::signoff::SIGNOFF_STAGE {
+        if result.status != Status::Passed {
+            let _ = std::fs::remove_file(&path);
+        }
+        return;
+    }
+    if key.number != crate::signoff::SIGNOFF_STAGE || result.status != Status::Passed {
+        return;
+    }
+    match crate::signoff::write(project, all_stages, result.phase) {
+        Ok(Ok(_)) => {}
+        Ok(Err(unmet)) => {
+            let _ = std::fs::remove_file(&path);
+            errln!(
+                "warning: stage {} passed, but phase {} cannot be signed off: {}",
+                result.stage,
+                result.phase,
+                unmet.join("; ")
+            );
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&path);
+            errln!("warning: {e}");
+        }
+    }
 }
 
 fn blocked_gates(run: &StageRun, by: &str) -> Vec<GateResult> {
