@@ -411,6 +411,36 @@ fn a_gate_writing_evidence_does_not_make_a_pass() {
     );
 }
 
+/// A gate plants files in its own stage's directory while gaterun builds it aside (its path is
+/// known: `.stage-NN.new-<pid>`): a log of a gate that does not exist, a file beside
+/// results.json, a directory and a link. None of them reaches the evidence; what gaterun wrote
+/// verifies clean.
+#[test]
+fn files_a_gate_plants_in_its_stage_directory_are_not_evidence() {
+    let p = project();
+    p.stage(
+        "phase-1/00.yaml",
+        "stage: 0\nname: Zero\ngates:\n  - id: plant\n    title: t\n    run: |\n      set -e\n      d=$(ls -d \"$PROJECT_ROOT\"/evidence/phase-1/.stage-00.new-*)\n      echo forged > \"$d/logs/other.log\"\n      echo forged > \"$d/extra.md\"\n      mkdir \"$d/more\" && echo forged > \"$d/more/x\"\n      ln -s /etc/hostname \"$d/logs/link.log\"\n      echo planted\n",
+    );
+    p.run(&["stage", "0"]).code(0);
+    let dir = p.path().join("evidence/phase-1/stage-00");
+    for f in ["logs/other.log", "extra.md", "more/x", "logs/link.log"] {
+        assert!(
+            std::fs::symlink_metadata(dir.join(f)).is_err(),
+            "{f} was kept"
+        );
+    }
+    assert!(
+        p.read("phase-1/stage-00/logs/plant.log")
+            .contains("planted")
+    );
+    verify(&p, "evidence").code(0);
+    // The near miss: the same file put there after the run is named.
+    std::fs::write(dir.join("extra.md"), "forged").expect("write");
+    let run = verify(&p, "evidence");
+    names(&run, "phase-1/stage-00/extra.md", "");
+}
+
 /// The stage's gates share one copy of the evidence: one that removes it (or anything else
 /// that removes the run's temp directory) leaves the next gate a copy made anew, whole.
 #[test]
@@ -714,7 +744,88 @@ fn the_in_toto_statement_validates_and_follows_the_results() {
         let (ok, _) = validate(&doc);
         assert!(!ok, "{name}: validated");
     }
+
+    // The in-toto project's own definitions: its Python package parses the Statement and the
+    // predicate into its protobuf messages (no unknown field, every type right) and runs its
+    // Statement validation (type, subjects, digests, predicate).
+    if !common::tool(
+        "python3 in_toto_attestation",
+        &["python3", "-c", "import in_toto_attestation"],
+        "pip install in-toto-attestation",
+    ) {
+        return;
+    }
+    let official = |doc: &serde_json::Value| -> (bool, String) {
+        let path = p.path().join("statement.json");
+        std::fs::write(&path, serde_json::to_string(doc).expect("json")).expect("write");
+        let out = Command::new("python3")
+            .args(["-c", OFFICIAL])
+            .arg(&path)
+            .output()
+            .expect("python3");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    for doc in [&statement, &passed] {
+        let (ok, why) = official(doc);
+        assert!(ok, "{why}");
+    }
+    let broken: Vec<(&str, JsonEdit)> = vec![
+        (
+            "type",
+            Box::new(|v| v["_type"] = "https://in-toto.io/Statement/v0.1".into()),
+        ),
+        (
+            "result",
+            Box::new(|v| v["predicate"]["result"] = "OK".into()),
+        ),
+        (
+            "unknown predicate field",
+            Box::new(|v| v["predicate"]["passed"] = 1.into()),
+        ),
+        (
+            "a test that is not a string",
+            Box::new(|v| v["predicate"]["failedTests"] = serde_json::json!([1])),
+        ),
+        (
+            "no subject",
+            Box::new(|v| v["subject"] = serde_json::json!([])),
+        ),
+        (
+            "digest not a map",
+            Box::new(|v| v["subject"][0]["digest"] = "xyz".into()),
+        ),
+    ];
+    for (name, breaks) in broken {
+        let mut doc = passed.clone();
+        breaks(&mut doc);
+        let (ok, _) = official(&doc);
+        assert!(!ok, "{name}: accepted by in_toto_attestation");
+    }
 }
+
+/// Validate a Statement (argv 1) with the in-toto attestation package: strict protobuf parsing
+/// of the Statement and of the test-result predicate, the package's Statement validation, and
+/// the predicate's result one of the spec's three values.
+const OFFICIAL: &str = r#"
+import json, sys
+from google.protobuf import json_format
+from in_toto_attestation.v1 import statement_pb2
+from in_toto_attestation.v1.statement import Statement
+from in_toto_attestation.predicates.test_result.v0 import test_result_pb2
+text = open(sys.argv[1]).read()
+st = json_format.Parse(text, statement_pb2.Statement())
+Statement.copy_from_pb(st).validate()
+doc = json.loads(text)
+if doc.get("predicateType") != "https://in-toto.io/attestation/test-result/v0.1":
+    sys.exit("predicateType")
+pred = json_format.Parse(json.dumps(doc["predicate"]), test_result_pb2.TestResult())
+if pred.result not in ("PASSED", "WARNED", "FAILED"):
+    sys.exit("result " + pred.result)
+"#;
 
 /// Validate a JSON document (argv 2) against a JSON Schema (argv 1), draft 2020-12.
 const VALIDATE: &str = r#"

@@ -144,9 +144,41 @@ impl StageWriter {
                 put(&g.log, g.output.as_bytes())?;
             }
         }
+        let mut ours: std::collections::HashSet<&str> =
+            ["results.json", "junit.xml", "report.md"].into();
+        ours.extend(result.gates.iter().map(|g| g.log.as_str()));
+        prune_foreign(&self.aside, "", &ours);
         swap_in(&self.aside, &self.target)?;
         self.done = true;
         Ok(())
+    }
+}
+
+/// Remove from the aside directory whatever gaterun did not write there: its path is known
+/// while the stage runs, and a gate (running as gaterun's user) could plant a file that the
+/// swap would then present as evidence. Links and other non-regular entries go too.
+fn prune_foreign(dir: &Path, rel: &str, ours: &std::collections::HashSet<&str>) {
+    let Ok(entries) = std::fs::read_dir(dir.join(rel)) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let child = if rel.is_empty() {
+            name
+        } else {
+            format!("{rel}/{name}")
+        };
+        let path = dir.join(&child);
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() && child == "logs" {
+            prune_foreign(dir, &child, ours);
+        } else if meta.is_dir() {
+            let _ = std::fs::remove_dir_all(&path);
+        } else if !(meta.is_file() && ours.contains(child.as_str())) {
+            let _ = std::fs::remove_file(&path);
+        }
     }
 }
 
