@@ -676,20 +676,8 @@ fn the_in_toto_statement_validates_and_follows_the_results() {
     }
     let schema = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/in-toto-test-result-statement.schema.json");
-    let validate = |doc: &serde_json::Value| -> (bool, String) {
-        let path = p.path().join("statement.json");
-        std::fs::write(&path, serde_json::to_string(doc).expect("json")).expect("write");
-        let out = Command::new("python3")
-            .args(["-c", VALIDATE])
-            .arg(&schema)
-            .arg(&path)
-            .output()
-            .expect("python3");
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr),
-        )
+    let validate = |doc: &serde_json::Value| {
+        python_check(&p, doc, &["-c", VALIDATE, &schema.display().to_string()])
     };
     let (ok, why) = validate(&statement);
     assert!(ok, "{why}");
@@ -755,20 +743,7 @@ fn the_in_toto_statement_validates_and_follows_the_results() {
     ) {
         return;
     }
-    let official = |doc: &serde_json::Value| -> (bool, String) {
-        let path = p.path().join("statement.json");
-        std::fs::write(&path, serde_json::to_string(doc).expect("json")).expect("write");
-        let out = Command::new("python3")
-            .args(["-c", OFFICIAL])
-            .arg(&path)
-            .output()
-            .expect("python3");
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr),
-        )
-    };
+    let official = |doc: &serde_json::Value| python_check(&p, doc, &["-c", OFFICIAL]);
     for doc in [&statement, &passed] {
         let (ok, why) = official(doc);
         assert!(ok, "{why}");
@@ -805,6 +780,21 @@ fn the_in_toto_statement_validates_and_follows_the_results() {
         let (ok, _) = official(&doc);
         assert!(!ok, "{name}: accepted by in_toto_attestation");
     }
+}
+
+/// `python3 <args> <file>` on `doc` written to a file: whether it exits 0, and what it printed.
+fn python_check(p: &Project, doc: &serde_json::Value, args: &[&str]) -> (bool, String) {
+    let path = p.path().join("statement.json");
+    std::fs::write(&path, serde_json::to_string(doc).expect("json")).expect("write");
+    let out = Command::new("python3")
+        .args(args)
+        .arg(&path)
+        .output()
+        .expect("python3");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
 }
 
 /// Validate a Statement (argv 1) with the in-toto attestation package: strict protobuf parsing
