@@ -143,9 +143,11 @@ impl Setup {
                 c
             }
         };
-        c.args(args)
-            .args(["--containment", "pid-namespace"])
-            .current_dir(&self.root)
+        c.args(args);
+        if !args.contains(&"--containment") {
+            c.args(["--containment", "pid-namespace"]);
+        }
+        c.current_dir(&self.root)
             .env_remove("GITHUB_ACTIONS")
             .env("NO_COLOR", "1")
             .env("PATH", PATH);
@@ -245,6 +247,36 @@ fn case(who: Who, yaml: &str, scripts: &[(&str, &str)]) {
         results.contains(r#""status": "passed""#),
         "{who:?}: {results}"
     );
+}
+
+/// Without `--containment`, an unprivileged run (no cgroup it may make) takes the PID
+/// namespace, says so at start and in results.json, and holds what escapes the token search.
+#[test]
+fn auto_takes_the_pid_namespace_for_an_unprivileged_user() {
+    if !usable(Who::Nobody) {
+        return;
+    }
+    let s = Setup::new(
+        Who::Nobody,
+        "stage: 0\nname: S\ngates:\n  - id: envi\n    title: t\n    run: 'env -i setsid sh -c \"exec sleep 7@M@\" & sleep 0.1'\n",
+        &[],
+    );
+    let (run, _) = run_guarded(&mut s.cmd(&["stage", "0", "--containment", "auto"]), LIMIT);
+    let survivors = s.survivors();
+    run.code(0);
+    assert!(
+        run.stderr
+            .contains("processes contained by a PID namespace per gate (in a user namespace)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(survivors, Vec::<String>::new(), "survivors");
+    let results: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(s.root.join("evidence/phase-1/stage-00/results.json"))
+            .expect("results.json"),
+    )
+    .expect("json");
+    assert_eq!(results["containment"], "pid-namespace");
 }
 
 /// `"$0" & exit 0` after setsid: a process that is never the same pid for long.
