@@ -107,10 +107,11 @@ gates:
 
 #[test]
 fn no_process_outlives_its_gate() {
+    let m = common::marker();
     let p = Project::new();
     p.stage(
         "s.yaml",
-        r#"
+        &r#"
 stage: 0
 name: Daemons
 gates:
@@ -118,18 +119,20 @@ gates:
     title: background, setsid and double fork
     run: "sleep 987601 & setsid sleep 987601 & (setsid sh -c 'sleep 987601 &' &); echo ok"
     expect: { stdout: ok }
-"#,
+"#
+        .replace("987601", &m),
     );
     p.run(&["stage", "0"]).code(0);
-    assert_eq!(processes_with("sleep 987601"), Vec::<String>::new());
+    assert_eq!(processes_with(&format!("sleep {m}")), Vec::<String>::new());
 }
 
 #[test]
 fn gate_timeout_names_the_step_and_kills_it() {
+    let m = common::marker();
     let p = Project::new();
     p.stage(
         "s.yaml",
-        r#"
+        &r#"
 stage: 0
 name: Slow
 gates:
@@ -141,7 +144,8 @@ gates:
       - run: "true"
       - name: the long sleep
         run: "trap '' TERM; sleep 987602"
-"#,
+"#
+        .replace("987602", &m),
     );
     let started = std::time::Instant::now();
     p.run(&["stage", "0"]).code(1);
@@ -153,7 +157,7 @@ gates:
         "gate timed out after 1s in step `the long sleep`"
     );
     assert_eq!(r["gates"][0]["steps"][1]["status"], "failed");
-    assert_eq!(processes_with("sleep 987602"), Vec::<String>::new());
+    assert_eq!(processes_with(&format!("sleep {m}")), Vec::<String>::new());
 }
 
 #[test]

@@ -11,10 +11,12 @@ use common::{Project, processes_with};
 /// evidence written and marked interrupted, exit 130, no process left.
 #[test]
 fn sighup_stops_the_gates_and_writes_the_evidence() {
+    let m = common::marker();
     let p = Project::new();
     p.stage(
         "s.yaml",
-        "stage: 0\nname: Long\ngates:\n  - id: a\n    title: sleeps\n    run: 'touch \"$PROJECT_ROOT/started\"; sleep 987633'\n",
+        &"stage: 0\nname: Long\ngates:\n  - id: a\n    title: sleeps\n    run: 'touch \"$PROJECT_ROOT/started\"; sleep 987633'\n"
+        .replace("987633", &m),
     );
     let mut child = p
         .cmd(&["stage", "0"])
@@ -30,7 +32,7 @@ fn sighup_stops_the_gates_and_writes_the_evidence() {
     .expect("kill");
     let status = child.wait().expect("wait");
     assert_eq!(status.code(), Some(130));
-    assert_eq!(processes_with("sleep 987633"), Vec::<String>::new());
+    assert_eq!(processes_with(&format!("sleep {m}")), Vec::<String>::new());
     assert_eq!(p.results("stage-00")["status"], "interrupted");
 }
 

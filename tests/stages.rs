@@ -336,10 +336,11 @@ gates:
 
 #[test]
 fn interrupt_stops_children_and_records_interrupted() {
+    let m = common::marker();
     let p = Project::new();
     p.stage(
         "s.yaml",
-        r#"
+        &r#"
 stage: 0
 name: Long
 gates:
@@ -350,7 +351,8 @@ gates:
   - id: plain
     title: sleeps
     run: sleep 987610
-"#,
+"#
+        .replace("987610", &m),
     );
     let mut child = p
         .cmd(&["stage", "0"])
@@ -371,7 +373,7 @@ gates:
     .expect("kill");
     let status = child.wait().expect("wait");
     assert_eq!(status.code(), Some(130));
-    assert_eq!(processes_with("sleep 987610"), Vec::<String>::new());
+    assert_eq!(processes_with(&format!("sleep {m}")), Vec::<String>::new());
     let r = p.results("stage-00");
     assert_eq!(r["status"], "interrupted");
     assert_eq!(r["gates"][0]["status"], "interrupted");

@@ -95,6 +95,19 @@ impl Run {
 }
 
 /// Processes whose command line contains `marker`, other than ourselves.
+/// A number no other test, and no other checkout's test run, uses: `sleep <marker>` sleeps for
+/// ages and names its process in `/proc/*/cmdline`, so a survivor search finds only this
+/// test's processes.
+pub fn marker() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "9{:07}{:02}",
+        std::process::id() % 10_000_000,
+        N.fetch_add(1, Ordering::Relaxed) % 100
+    )
+}
+
 pub fn processes_with(marker: &str) -> Vec<String> {
     let mut found = Vec::new();
     let me = std::process::id().to_string();
