@@ -31,7 +31,9 @@ pub struct Problem {
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.file, self.reason)
+        // Both may quote the evidence under review: one inert line, whatever it holds.
+        use crate::reporter::shown;
+        write!(f, "{}: {}", shown(&self.file), shown(&self.reason))
     }
 }
 

@@ -121,17 +121,38 @@ pub fn walk(dir: &Path, rel: &str, out: &mut Vec<Found>) {
     let Ok(entries) = std::fs::read_dir(&at) else {
         return;
     };
-    let mut names: Vec<(String, std::fs::FileType)> = entries
+    let mut names: Vec<(Result<String, String>, std::fs::FileType)> = entries
         .flatten()
-        .filter_map(|e| Some((e.file_name().into_string().ok()?, e.file_type().ok()?)))
+        .filter_map(|e| {
+            let name = e
+                .file_name()
+                .into_string()
+                .map_err(|n| n.to_string_lossy().into_owned());
+            Some((name, e.file_type().ok()?))
+        })
         .collect();
     names.sort_by(|a, b| a.0.cmp(&b.0));
     for (name, kind) in names {
-        let child = if rel.is_empty() {
-            name.clone()
-        } else {
-            format!("{rel}/{name}")
+        let join = |name: &str| {
+            if rel.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{rel}/{name}")
+            }
         };
+        // gaterun never writes such a name, and no manifest could list it: named, not skipped
+        // (skipped, `verify` would say `ok` beside it).
+        let name = match name {
+            Ok(name) => name,
+            Err(lossy) => {
+                out.push(Found::Other(
+                    join(&lossy),
+                    "a name that is not UTF-8 (gaterun never writes one)",
+                ));
+                continue;
+            }
+        };
+        let child = join(&name);
         if name.starts_with('.') || (rel.is_empty() && (name == MANIFEST || name == ATTESTATION)) {
             continue;
         }
