@@ -19,8 +19,6 @@ use crate::results::{StageResult, Status};
 
 /// What a markdown or JUnit file of the evidence may weigh.
 const TEXT_CAP: u64 = 64 << 20;
-/// What the history may weigh (one line per stage run).
-const HISTORY_CAP: u64 = 256 << 20;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Problem {
@@ -55,17 +53,20 @@ pub struct Ledger<'a> {
 impl<'a> Ledger<'a> {
     pub fn open(dir: &'a Path) -> Ledger<'a> {
         let manifest = Manifest::load(dir).map_err(|e| e.reason());
-        let history =
-            match evidence::read_confined(dir, &dir.join("history.jsonl"), HISTORY_CAP, "evidence")
-            {
-                Ok(bytes) => Ok(String::from_utf8_lossy(&bytes)
-                    .lines()
-                    // A line cut by a full disk or a kill stays unreadable and is skipped.
-                    .filter_map(|l| serde_json::from_str::<Line>(l).ok())
-                    .collect()),
-                Err(e) if e.not_found() => Ok(Vec::new()),
-                Err(e) => Err(e.reason()),
-            };
+        let history = match evidence::read_confined(
+            dir,
+            &dir.join("history.jsonl"),
+            evidence::history::CAP,
+            "evidence",
+        ) {
+            Ok(bytes) => Ok(String::from_utf8_lossy(&bytes)
+                .lines()
+                // A line cut by a full disk or a kill stays unreadable and is skipped.
+                .filter_map(|l| serde_json::from_str::<Line>(l).ok())
+                .collect()),
+            Err(e) if e.not_found() => Ok(Vec::new()),
+            Err(e) => Err(e.reason()),
+        };
         Ledger {
             dir,
             manifest,

@@ -301,3 +301,48 @@ fn a_stage_directory_replaced_by_a_link_is_not_read_through() {
         v.stdout
     );
 }
+
+/// The largest resident set of the children this test process has waited for, in KiB.
+fn children_max_rss_kib() -> i64 {
+    // SAFETY: getrusage fills the struct it is given; a zeroed rusage is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: RUSAGE_CHILDREN and a valid pointer to an rusage.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    assert_eq!(rc, 0, "getrusage");
+    usage.ru_maxrss
+}
+
+/// A history.jsonl of 1 GiB (sparse, NUL bytes: valid UTF-8, one line) (before: a stage run read
+/// it whole for the report's pass rates, 2 GiB of memory for a 2 GiB history; a larger one
+/// exhausts the machine). Now read only up to the cap `verify` holds it to.
+#[test]
+fn a_huge_history_is_not_read_whole() {
+    let p = project();
+    run(&p, &["stage", "0"]).code(0);
+    let history = p.path().join("evidence/history.jsonl");
+    let f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&history)
+        .expect("open");
+    f.set_len(1 << 30).expect("grow the history, sparse");
+    drop(f);
+    let r = run(&p, &["stage", "0"]);
+    r.code(0);
+    let kib = children_max_rss_kib();
+    assert!(
+        kib < 512 << 10,
+        "a gaterun run held {kib} KiB: the history was read whole"
+    );
+    // The near miss: the evidence with such a history does not verify (too large to read),
+    // and the stage it records does not count.
+    let v = run(&p, &["verify"]);
+    v.code(1);
+    assert!(
+        v.stdout
+            .lines()
+            .any(|l| l.starts_with("history.jsonl: ") && l.contains("larger than")),
+        "{}",
+        v.stdout
+    );
+    run(&p, &["stage", "1"]).code(3);
+}
