@@ -346,3 +346,52 @@ fn a_huge_history_is_not_read_whole() {
     );
     run(&p, &["stage", "1"]).code(3);
 }
+
+/// A file nested deeper than a path can name (`PATH_MAX`), made with `mkdirat` (before: the walk
+/// skipped a directory it could not read, and `verify` said `ok` beside an unlisted file).
+#[test]
+fn a_directory_verify_cannot_read_is_named() {
+    use rustix::fs::{CWD, Mode, OFlags, mkdirat, openat};
+    let p = project();
+    run(&p, &["phase", "1"]).code(0);
+    run(&p, &["verify"]).code(0);
+    let top = p.path().join("evidence/phase-1");
+    let mut fd =
+        openat(CWD, &top, OFlags::DIRECTORY | OFlags::RDONLY, Mode::empty()).expect("open");
+    // 1100 levels of `dddd/`: 5500 bytes, past the 4096 a path may have.
+    for _ in 0..1100 {
+        mkdirat(&fd, "dddd", Mode::from_raw_mode(0o755)).expect("mkdirat");
+        fd = openat(
+            &fd,
+            "dddd",
+            OFlags::DIRECTORY | OFlags::RDONLY,
+            Mode::empty(),
+        )
+        .expect("openat");
+    }
+    let file = openat(
+        &fd,
+        "planted.txt",
+        OFlags::CREATE | OFlags::WRONLY,
+        Mode::from_raw_mode(0o644),
+    )
+    .expect("create");
+    rustix::io::write(&file, b"x").expect("write");
+    let v = run(&p, &["verify"]);
+    v.code(1);
+    assert!(
+        v.stdout
+            .lines()
+            .any(|l| l.starts_with("phase-1/dddd/")
+                && l.ends_with("a directory that cannot be read")),
+        "{}",
+        v.stdout
+    );
+    // The near miss: removed again, the evidence verifies clean.
+    std::process::Command::new("rm")
+        .arg("-rf")
+        .arg(top.join("dddd"))
+        .status()
+        .expect("rm");
+    run(&p, &["verify"]).code(0);
+}

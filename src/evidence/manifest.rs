@@ -118,8 +118,21 @@ pub fn walk(dir: &Path, rel: &str, out: &mut Vec<Found>) {
     } else {
         dir.join(rel)
     };
-    let Ok(entries) = std::fs::read_dir(&at) else {
-        return;
+    let entries = match std::fs::read_dir(&at) {
+        Ok(entries) => entries,
+        // Gone (a stage directory just discarded): nothing there.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+        // Unreadable (no permission; nested past the longest path): whatever it holds is
+        // unknown, so it is named rather than passed over as empty.
+        Err(_) => {
+            if !rel.is_empty() {
+                out.push(Found::Other(
+                    rel.to_owned(),
+                    "a directory that cannot be read",
+                ));
+            }
+            return;
+        }
     };
     let mut names: Vec<(Result<String, String>, std::fs::FileType)> = entries
         .flatten()
