@@ -395,3 +395,40 @@ fn a_directory_verify_cannot_read_is_named() {
         .expect("rm");
     run(&p, &["verify"]).code(0);
 }
+
+/// A gate writing `phase-1/SIGNOFF.md` by the evidence's real path, before stage 10 passed
+/// (before: gaterun re-hashed SIGNOFF.md after every full stage, whoever wrote it, so the planted
+/// sign-off was adopted into the manifest and `verify` said `ok`).
+#[test]
+fn a_signoff_a_gate_plants_is_not_adopted() {
+    let p = Project::new();
+    p.stage(
+        "phase-1/00.yaml",
+        "stage: 0\nname: Zero\ngates:\n  - id: a\n    title: t\n    run: 'printf \"# Phase 1 sign-off\\n\\nsigned off by a gate\\n\" > \"$PROJECT_ROOT/evidence/phase-1/SIGNOFF.md\"'\n",
+    );
+    p.stage(
+        "phase-1/10.yaml",
+        "stage: 10\nname: Sign-off\ngates:\n  - {id: s, title: t, run: '\"$GATERUN\" signoff --phase 1'}\n",
+    );
+    run(&p, &["stage", "0"]).code(0);
+    assert!(
+        p.read("phase-1/SIGNOFF.md")
+            .contains("signed off by a gate")
+    );
+    let v = run(&p, &["verify"]);
+    v.code(1);
+    assert!(
+        v.stdout
+            .lines()
+            .any(|l| l.starts_with("phase-1/SIGNOFF.md: not listed in MANIFEST.json")),
+        "{}",
+        v.stdout
+    );
+    // The near miss: stage 10 passing has gaterun write the sign-off itself, which verifies.
+    run(&p, &["stage", "10"]).code(0);
+    assert!(
+        !p.read("phase-1/SIGNOFF.md")
+            .contains("signed off by a gate")
+    );
+    run(&p, &["verify"]).code(0);
+}
