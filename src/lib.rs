@@ -234,10 +234,13 @@ async fn run(cli: Cli) -> Result<i32, Error> {
         let loaded = match config::load(&opts) {
             Ok(l) => Some(l),
             Err(diags) => {
+                // Why, in a word: away from the project (a downloaded artifact) it is "no gates
+                // directory here", which a reviewer expects; anything else they should see.
                 errln!(
-                    "note: the stage files did not load ({} error{}): definitions are not checked",
+                    "note: the stage files did not load ({} error{}, the first: {}): definitions are not checked",
                     diags.len(),
-                    plural(diags.len())
+                    plural(diags.len()),
+                    diags.first().map(|d| d.message.as_str()).unwrap_or("none")
                 );
                 None
             }
@@ -469,11 +472,22 @@ fn verify_command(
     loaded: Option<&Loaded>,
     github: bool,
 ) -> Result<i32, Error> {
-    let shown = dir.strip_prefix(cwd).unwrap_or(dir).display().to_string();
-    if !std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
-        return Err(Error::Usage(format!(
-            "{shown} is not an evidence directory (give DIR, or run from the project)"
-        )));
+    let shown = match dir.strip_prefix(cwd).unwrap_or(dir).display().to_string() {
+        s if s.is_empty() => ".".to_owned(),
+        s => s,
+    };
+    match std::fs::symlink_metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(m) if m.file_type().is_symlink() => {
+            return Err(Error::Usage(format!(
+                "{shown} is a symbolic link: give the directory it leads to (evidence is never read through a link)"
+            )));
+        }
+        _ => {
+            return Err(Error::Usage(format!(
+                "{shown} is not an evidence directory (give DIR, or run from the project)"
+            )));
+        }
     }
     let problems = verify::all(dir, loaded);
     for p in &problems {
@@ -481,7 +495,14 @@ fn verify_command(
         out!("{}", for_runner(&p.to_string(), github));
     }
     if problems.is_empty() {
-        out!("ok: the evidence in {shown} agrees with itself, its manifest and the stage files");
+        out!(
+            "ok: the evidence in {shown} agrees with itself, its manifest{}",
+            if loaded.is_some() {
+                " and the stage files"
+            } else {
+                " (stage files not checked: none loaded)"
+            }
+        );
         Ok(exit::PASSED)
     } else {
         errln!(
