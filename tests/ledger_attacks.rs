@@ -432,3 +432,55 @@ fn a_signoff_a_gate_plants_is_not_adopted() {
     );
     run(&p, &["verify"]).code(0);
 }
+
+/// A gate flipping an earlier failed results.json to `passed` by the evidence's real path, during
+/// a later (here partial) run (before: the manifest kept the hash gaterun wrote, but the in-toto
+/// Statement's predicate was computed from the file on disk: `result: PASSED`, the flipped gates
+/// among `passedTests` — what `attest: true` signs).
+#[test]
+fn a_flipped_results_json_never_reaches_the_statement_as_a_pass() {
+    let p = Project::new();
+    p.stage(
+        "phase-1/00.yaml",
+        "stage: 0\nname: Zero\ngates:\n  - {id: a, title: t, run: 'sh flip.sh'}\n  - {id: b, title: t, run: 'test ! -e fail-b'}\n",
+    );
+    p.file(
+        "flip.sh",
+        "if [ -e flip ]; then sed -i 's/\"failed\"/\"passed\"/g' \"$PROJECT_ROOT/evidence/phase-1/stage-00/results.json\"; fi\n",
+    );
+    p.file("fail-b", "");
+    let statement = || -> serde_json::Value {
+        serde_json::from_str(&p.read("attestation.intoto.json")).expect("statement")
+    };
+    run(&p, &["stage", "0"]).code(1);
+    assert_eq!(statement()["predicate"]["result"], "FAILED");
+    p.file("flip", "");
+    run(&p, &["stage", "0", "--gate", "a"]).code(0);
+    let flipped: serde_json::Value =
+        serde_json::from_str(&p.read("phase-1/stage-00/results.json")).expect("json");
+    assert_eq!(flipped["status"], "passed", "the gate flipped it");
+    let s = statement();
+    assert_eq!(s["predicate"]["result"], "FAILED", "{s:#}");
+    assert!(
+        !s["predicate"]["passedTests"]
+            .as_array()
+            .expect("passedTests")
+            .iter()
+            .any(|t| t == "phase-1/stage-00/b"),
+        "{s:#}"
+    );
+    let v = run(&p, &["verify"]);
+    v.code(1);
+    assert!(
+        v.stdout.lines().any(|l| l
+            .starts_with("phase-1/stage-00/results.json: its sha256 differs from MANIFEST.json's")),
+        "{}",
+        v.stdout
+    );
+    // The near miss: run whole again with b passing, the Statement says PASSED.
+    std::fs::remove_file(p.path().join("flip")).expect("rm");
+    std::fs::remove_file(p.path().join("fail-b")).expect("rm");
+    run(&p, &["stage", "0"]).code(0);
+    assert_eq!(statement()["predicate"]["result"], "PASSED");
+    run(&p, &["verify"]).code(0);
+}

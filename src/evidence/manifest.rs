@@ -359,7 +359,7 @@ pub fn statement(dir: &Path, m: &Manifest, manifest_digest: &str) -> serde_json:
         })
         .collect();
     let (mut passed, mut warned, mut failed) = (Vec::new(), Vec::new(), Vec::new());
-    for rel in m.files.keys() {
+    for (rel, hash) in &m.files {
         let Some(stage) = rel.strip_suffix("/results.json") else {
             continue;
         };
@@ -371,6 +371,14 @@ pub fn statement(dir: &Path, m: &Manifest, manifest_digest: &str) -> serde_json:
             failed.push(format!("{stage}: unreadable results.json"));
             continue;
         };
+        // The results gaterun wrote, never what is there now: a results.json flipped since
+        // (a gate writing by the evidence's real path) is no pass to sign.
+        if digest(&bytes) != *hash {
+            failed.push(format!(
+                "{stage}: results.json changed after gaterun wrote it"
+            ));
+            continue;
+        }
         let Ok(r) = serde_json::from_slice::<StageResult>(&bytes) else {
             failed.push(format!("{stage}: unreadable results.json"));
             continue;
