@@ -484,3 +484,112 @@ fn a_flipped_results_json_never_reaches_the_statement_as_a_pass() {
     assert_eq!(statement()["predicate"]["result"], "PASSED");
     run(&p, &["verify"]).code(0);
 }
+
+/// What can stand in place of an evidence file: a FIFO, a directory, a socket; a results.json or
+/// manifest nested 100000 deep; a report.md past its cap; manifest entries naming `..`, an
+/// absolute path, a NUL, a newline and a workflow command. `verify` names each file, at once
+/// (under a hang guard), without a panic, reading nothing outside the evidence.
+#[test]
+fn anything_in_place_of_an_evidence_file_is_named_at_once() {
+    let p = project();
+    run(&p, &["phase", "1"]).code(0);
+    let ev = p.path().join("evidence");
+    let pristine = p.path().join("pristine");
+    let cp = |from: &Path, to: &Path| {
+        let _ = std::fs::remove_dir_all(to);
+        assert!(
+            Command::new("cp")
+                .arg("-a")
+                .arg(from)
+                .arg(to)
+                .status()
+                .is_ok_and(|s| s.success())
+        );
+    };
+    cp(&ev, &pristine);
+    type Plant = Box<dyn Fn(&Path)>;
+    let fifo: Plant = Box::new(|f: &Path| {
+        assert!(
+            Command::new("mkfifo")
+                .arg(f)
+                .status()
+                .is_ok_and(|s| s.success())
+        );
+    });
+    let dir: Plant = Box::new(|f: &Path| std::fs::create_dir(f).expect("mkdir"));
+    let socket: Plant = Box::new(|f: &Path| {
+        std::mem::forget(std::os::unix::net::UnixListener::bind(f).expect("bind"));
+    });
+    let nested: Plant = Box::new(|f: &Path| {
+        std::fs::write(f, "[".repeat(100_000) + &"]".repeat(100_000)).expect("write")
+    });
+    let huge: Plant = Box::new(|f: &Path| {
+        let file = std::fs::File::create(f).expect("create");
+        file.set_len(65 << 20).expect("sparse 65 MiB");
+    });
+    let files = [
+        "MANIFEST.json",
+        "attestation.intoto.json",
+        "history.jsonl",
+        "summary.md",
+        "junit.xml",
+        "phase-1/stage-00/results.json",
+        "phase-1/stage-00/junit.xml",
+        "phase-1/stage-00/report.md",
+    ];
+    let mut cases = 0;
+    for file in files {
+        for (kind, plant) in [
+            ("fifo", &fifo),
+            ("dir", &dir),
+            ("socket", &socket),
+            ("nested", &nested),
+            ("huge", &huge),
+        ] {
+            cp(&pristine, &ev);
+            std::fs::remove_file(ev.join(file)).expect("rm");
+            plant(&ev.join(file));
+            let v = run(&p, &["verify"]);
+            assert_eq!(v.code, 1, "{kind} as {file}:\n{}{}", v.stdout, v.stderr);
+            assert!(
+                v.stdout
+                    .lines()
+                    .any(|l| l.starts_with(&format!("{file}: "))),
+                "{kind} as {file} not named:\n{}",
+                v.stdout
+            );
+            cases += 1;
+        }
+    }
+    assert_eq!(cases, 40);
+    // Manifest entries that name what gaterun never writes: each named, none read.
+    cp(&pristine, &ev);
+    let token = format!("outside-{}", std::process::id());
+    std::fs::write(p.path().join(&token), "never read").expect("write");
+    edit_json(&ev.join("MANIFEST.json"), |m| {
+        for key in [
+            format!("../{token}"),
+            p.path().join(&token).display().to_string(),
+            format!("a\0{token}"),
+            format!("x\n::error::{token}"),
+            format!("phase-1/stage-00/../../../{token}/results.json"),
+        ] {
+            m["files"][key] = "sha256:00".into();
+        }
+    });
+    let v = run(&p, &["verify", "--github"]);
+    v.code(1);
+    inert("verify --github", &v.stdout);
+    assert_eq!(
+        v.stdout
+            .lines()
+            .filter(|l| l.contains(&token) && l.contains("missing, but MANIFEST.json lists it"))
+            .count(),
+        5,
+        "{}",
+        v.stdout
+    );
+    // The near miss: the pristine copy verifies clean.
+    cp(&pristine, &ev);
+    run(&p, &["verify"]).code(0);
+}
