@@ -30,7 +30,7 @@ fn short_hash(h: &str) -> String {
 }
 
 /// What a shard's gate log may weigh (gaterun caps logs at 8 MiB).
-const LOG_READ_CAP: u64 = (crate::LOG_CAP as u64) + (1 << 20);
+pub const LOG_READ_CAP: u64 = (crate::LOG_CAP as u64) + (1 << 20);
 
 /// A shard is downloaded, so untrusted: read `path` only if it is a regular file inside `root`
 /// (no symlink on the way, no `..`), at most `cap` bytes.

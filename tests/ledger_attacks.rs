@@ -56,6 +56,15 @@ fn no_escapes(what: &str, text: &str) {
     }
 }
 
+/// Grow a file to `len` bytes without writing them (a sparse file: free to plant).
+fn grow_sparse(path: &Path, len: u64) {
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .expect("open");
+    f.set_len(len).expect("grow, sparse");
+}
+
 fn edit_json(path: &Path, f: impl Fn(&mut serde_json::Value)) {
     let mut v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).expect("read")).expect("json");
@@ -319,13 +328,7 @@ fn children_max_rss_kib() -> i64 {
 fn a_huge_history_is_not_read_whole() {
     let p = project();
     run(&p, &["stage", "0"]).code(0);
-    let history = p.path().join("evidence/history.jsonl");
-    let f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&history)
-        .expect("open");
-    f.set_len(1 << 30).expect("grow the history, sparse");
-    drop(f);
+    grow_sparse(&p.path().join("evidence/history.jsonl"), 1 << 30);
     let r = run(&p, &["stage", "0"]);
     r.code(0);
     let kib = children_max_rss_kib();
@@ -592,4 +595,33 @@ fn anything_in_place_of_an_evidence_file_is_named_at_once() {
     // The near miss: the pristine copy verifies clean.
     cp(&pristine, &ev);
     run(&p, &["verify"]).code(0);
+}
+
+/// A gate log grown to 1 GiB (sparse: free to plant) (before: `verify` hashed all of it, 35 s per
+/// GiB in a debug build, so a few hundred planted GiB held it for hours). A log larger than any
+/// gaterun writes (its cap, 8 MiB, and a margin) is named without being read.
+#[test]
+fn a_log_larger_than_gaterun_writes_is_named_unread() {
+    let p = project();
+    run(&p, &["phase", "1"]).code(0);
+    let log = p.path().join("evidence/phase-1/stage-00/logs/a.log");
+    grow_sparse(&log, 1 << 30);
+    let v = run(&p, &["verify"]);
+    v.code(1);
+    assert!(
+        v.stdout
+            .lines()
+            .any(|l| l.starts_with("phase-1/stage-00/logs/a.log: larger than")),
+        "{}",
+        v.stdout
+    );
+    // The near miss: a log edited within the cap is hashed and named as changed.
+    std::fs::write(&log, "edited\n").expect("write");
+    let v = run(&p, &["verify"]);
+    assert!(
+        v.stdout.lines().any(|l| l
+            .starts_with("phase-1/stage-00/logs/a.log: its sha256 differs from MANIFEST.json's")),
+        "{}",
+        v.stdout
+    );
 }

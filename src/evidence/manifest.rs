@@ -30,8 +30,9 @@ pub const ATTESTATION: &str = "attestation.intoto.json";
 pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
 pub const PREDICATE_TYPE: &str = "https://in-toto.io/attestation/test-result/v0.1";
 
-/// The largest evidence file hashed (gate logs are capped at 8 MiB; history grows slowly).
-pub const HASH_CAP: u64 = 1 << 30;
+/// The largest evidence file hashed: the history's cap, the largest evidence file the ledger
+/// reads (gate logs are capped at 8 MiB, `verify` holds them to that).
+pub const HASH_CAP: u64 = super::history::CAP;
 /// What the manifest itself may weigh.
 const MANIFEST_CAP: u64 = 64 << 20;
 
@@ -78,7 +79,12 @@ fn hex(bytes: &[u8]) -> String {
 
 /// `sha256:<hex>` of a regular evidence file, read in pieces, at most `HASH_CAP`.
 pub fn hash_file(path: &Path) -> Result<String, ReadError> {
-    let mut file = super::open_regular(path, HASH_CAP)?;
+    hash_file_within(path, HASH_CAP)
+}
+
+/// `hash_file` of a file refused unread past `cap` bytes.
+pub fn hash_file_within(path: &Path, cap: u64) -> Result<String, ReadError> {
+    let mut file = super::open_regular(path, cap)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 64 << 10];
     loop {
