@@ -85,7 +85,10 @@ pub fn main_with(cli: Cli) -> i32 {
         Err(e) => {
             // An error may quote a downloaded shard or a file: under GitHub Actions it must
             // not become a workflow command (the runner reads stderr too).
-            errln!("{}", for_runner(&format!("error: {e}"), github));
+            errln!(
+                "{}",
+                for_runner(&for_terminal(&format!("error: {e}")), github)
+            );
             e.exit_code()
         }
     };
@@ -104,6 +107,15 @@ fn for_runner(text: &str, github: bool) -> String {
     }
     text.split('\n')
         .map(reporter::github::inert)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// An error's lines, each made safe for a terminal: an error may quote a crafted shard or
+/// evidence file (its own line breaks are kept, the quoted text's escaped).
+fn for_terminal(text: &str) -> String {
+    text.split('\n')
+        .map(reporter::shown)
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -222,10 +234,13 @@ async fn run(cli: Cli) -> Result<i32, Error> {
         let loaded = match config::load(&opts) {
             Ok(l) => Some(l),
             Err(diags) => {
+                // Why, in a word: away from the project (a downloaded artifact) it is "no gates
+                // directory here", which a reviewer expects; anything else they should see.
                 errln!(
-                    "note: the stage files did not load ({} error{}): definitions are not checked",
+                    "note: the stage files did not load ({} error{}, the first: {}): definitions are not checked",
                     diags.len(),
-                    plural(diags.len())
+                    plural(diags.len()),
+                    diags.first().map(|d| d.message.as_str()).unwrap_or("none")
                 );
                 None
             }
@@ -235,7 +250,8 @@ async fn run(cli: Cli) -> Result<i32, Error> {
             .as_ref()
             .map(|d| cwd.join(d))
             .unwrap_or(project.evidence_dir);
-        return verify_command(&dir, &cwd, loaded.as_ref());
+        let github = reporter::github::enabled(cli.common.github);
+        return verify_command(&dir, &cwd, loaded.as_ref(), github);
     }
     if let CommandKind::Merge { dirs } = &cli.command {
         let loaded = config::load(&opts).ok();
@@ -454,19 +470,39 @@ fn verify_command(
     dir: &std::path::Path,
     cwd: &std::path::Path,
     loaded: Option<&Loaded>,
+    github: bool,
 ) -> Result<i32, Error> {
-    let shown = dir.strip_prefix(cwd).unwrap_or(dir).display().to_string();
-    if !std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
-        return Err(Error::Usage(format!(
-            "{shown} is not an evidence directory (give DIR, or run from the project)"
-        )));
+    let shown = match dir.strip_prefix(cwd).unwrap_or(dir).display().to_string() {
+        s if s.is_empty() => ".".to_owned(),
+        s => s,
+    };
+    match std::fs::symlink_metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(m) if m.file_type().is_symlink() => {
+            return Err(Error::Usage(format!(
+                "{shown} is a symbolic link: give the directory it leads to (evidence is never read through a link)"
+            )));
+        }
+        _ => {
+            return Err(Error::Usage(format!(
+                "{shown} is not an evidence directory (give DIR, or run from the project)"
+            )));
+        }
     }
     let problems = verify::all(dir, loaded);
     for p in &problems {
-        out!("{p}");
+        // A line starts with a file name found in the evidence: never a workflow command.
+        out!("{}", for_runner(&p.to_string(), github));
     }
     if problems.is_empty() {
-        out!("ok: the evidence in {shown} agrees with itself, its manifest and the stage files");
+        out!(
+            "ok: the evidence in {shown} agrees with itself, its manifest{}",
+            if loaded.is_some() {
+                " and the stage files"
+            } else {
+                " (stage files not checked: none loaded)"
+            }
+        );
         Ok(exit::PASSED)
     } else {
         errln!(
@@ -648,7 +684,15 @@ fn list(loaded: &Loaded, only: Option<u32>) -> i32 {
                     p.selection_note()
                 ),
             };
-            out!("  stage {:<4} {:<36} {last}", s.key.to_string(), s.name);
+            // The stage file's name and the evidence's values: one inert line each.
+            out!(
+                "{}",
+                reporter::shown(&format!(
+                    "  stage {:<4} {:<36} {last}",
+                    s.key.to_string(),
+                    s.name
+                ))
+            );
             let full = full.and_then(Result::ok);
             for g in &s.gates {
                 // Each gate's latest result: from the partial run if it ran there.
@@ -663,7 +707,10 @@ fn list(loaded: &Loaded, only: Option<u32>) -> i32 {
                 } else {
                     format!(" [{}]", g.tags.join(", "))
                 };
-                out!("    {status:<11} {}: {}{tags}", g.id, g.title);
+                out!(
+                    "{}",
+                    reporter::shown(&format!("    {status:<11} {}: {}{tags}", g.id, g.title))
+                );
             }
         }
     }

@@ -30,7 +30,7 @@ fn short_hash(h: &str) -> String {
 }
 
 /// What a shard's gate log may weigh (gaterun caps logs at 8 MiB).
-const LOG_READ_CAP: u64 = (crate::LOG_CAP as u64) + (1 << 20);
+pub const LOG_READ_CAP: u64 = (crate::LOG_CAP as u64) + (1 << 20);
 
 /// A shard is downloaded, so untrusted: read `path` only if it is a regular file inside `root`
 /// (no symlink on the way, no `..`), at most `cap` bytes.
@@ -170,21 +170,36 @@ pub fn run(project: &Project, loaded: Option<&Loaded>, dirs: &[PathBuf]) -> Resu
             by_stage.entry((r.phase, key)).or_default().push((path, r));
         }
     }
-    // Shards of one stage run from different stage files are no one result: refused, naming
-    // the stage and where each definition came from.
+    // Shards of one stage run from different stage files, or at different commits, are no one
+    // result (the merged result names one definition and one commit, and a gate of another
+    // shard never ran with them): refused, naming the stage and where each came from.
+    // Each: what differs, the value compared, how it is shown, what to do.
+    type Of = fn(&StageResult) -> String;
+    let commit: Of = |r| match &r.commit {
+        Some(c) => format!("commit {}", crate::reporter::shown(c)),
+        None => "no commit".to_owned(),
+    };
+    let differences: [(&str, Of, Of, &str); 2] = [
+        (
+            "different definitions",
+            |r| r.definition_hash.clone(),
+            |r| short_hash(&r.definition_hash),
+            "from the same stage files",
+        ),
+        ("at different commits", commit, commit, "at the same commit"),
+    ];
     for ((phase, key), parts) in &by_stage {
         let first = &parts[0];
-        if let Some(other) = parts
-            .iter()
-            .find(|(_, r)| r.definition_hash != first.1.definition_hash)
-        {
-            return Err(Error::Usage(format!(
-                "refusing to merge stage {key} of phase {phase}: its shards ran different definitions ({} in {}, {} in {}); run every shard from the same stage files",
-                short_hash(&first.1.definition_hash),
-                first.0.display(),
-                short_hash(&other.1.definition_hash),
-                other.0.display()
-            )));
+        for (what, value, of, fix) in differences {
+            if let Some(other) = parts.iter().find(|(_, r)| value(r) != value(&first.1)) {
+                return Err(Error::Usage(format!(
+                    "refusing to merge stage {key} of phase {phase}: its shards ran {what} ({} in {}, {} in {}); run every shard {fix}",
+                    of(&first.1),
+                    first.0.display(),
+                    of(&other.1),
+                    other.0.display()
+                )));
+            }
         }
     }
     let mut merged = Vec::new();

@@ -19,8 +19,6 @@ use crate::results::{StageResult, Status};
 
 /// What a markdown or JUnit file of the evidence may weigh.
 const TEXT_CAP: u64 = 64 << 20;
-/// What the history may weigh (one line per stage run).
-const HISTORY_CAP: u64 = 256 << 20;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Problem {
@@ -31,7 +29,9 @@ pub struct Problem {
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.file, self.reason)
+        // Both may quote the evidence under review: one inert line, whatever it holds.
+        use crate::reporter::shown;
+        write!(f, "{}: {}", shown(&self.file), shown(&self.reason))
     }
 }
 
@@ -53,17 +53,20 @@ pub struct Ledger<'a> {
 impl<'a> Ledger<'a> {
     pub fn open(dir: &'a Path) -> Ledger<'a> {
         let manifest = Manifest::load(dir).map_err(|e| e.reason());
-        let history =
-            match evidence::read_confined(dir, &dir.join("history.jsonl"), HISTORY_CAP, "evidence")
-            {
-                Ok(bytes) => Ok(String::from_utf8_lossy(&bytes)
-                    .lines()
-                    // A line cut by a full disk or a kill stays unreadable and is skipped.
-                    .filter_map(|l| serde_json::from_str::<Line>(l).ok())
-                    .collect()),
-                Err(e) if e.not_found() => Ok(Vec::new()),
-                Err(e) => Err(e.reason()),
-            };
+        let history = match evidence::read_confined(
+            dir,
+            &dir.join("history.jsonl"),
+            evidence::history::CAP,
+            "evidence",
+        ) {
+            Ok(bytes) => Ok(String::from_utf8_lossy(&bytes)
+                .lines()
+                // A line cut by a full disk or a kill stays unreadable and is skipped.
+                .filter_map(|l| serde_json::from_str::<Line>(l).ok())
+                .collect()),
+            Err(e) if e.not_found() => Ok(Vec::new()),
+            Err(e) => Err(e.reason()),
+        };
         Ledger {
             dir,
             manifest,
@@ -98,7 +101,14 @@ impl<'a> Ledger<'a> {
                 "not listed in MANIFEST.json (gaterun did not write it)",
             ));
         };
-        match manifest::hash_file(&self.dir.join(rel)) {
+        // A gate log larger than gaterun writes one is refused unread: a sparse file of
+        // gigabytes is free to plant, and hashing it is not.
+        let cap = if rel.split('/').any(|p| p == "logs") {
+            crate::merge::LOG_READ_CAP
+        } else {
+            manifest::HASH_CAP
+        };
+        match manifest::hash_file_within(&self.dir.join(rel), cap) {
             Err(e) if e.not_found() => Some(problem(rel, "missing, but MANIFEST.json lists it")),
             Err(e) => Some(problem(rel, e.reason())),
             Ok(h) if &h != want => Some(problem(

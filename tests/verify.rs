@@ -829,3 +829,63 @@ for e in errors:
     print("/".join(map(str, e.path)) + ": " + e.message)
 sys.exit(1 if errors else 0)
 "#;
+
+/// A reviewer's `verify` away from the project (a downloaded artifact): it says the stage files
+/// were not checked, and why, instead of `ok … and the stage files`; `verify .` names `.`; a
+/// DIR that is a link is refused as one, not as "not an evidence directory".
+#[test]
+fn verify_away_from_the_project_says_what_it_did_not_check() {
+    let p = project();
+    p.run(&["phase", "1"]).code(0);
+    // The near miss: from the project, the stage files are checked and said so.
+    let home = verify(&p, "evidence");
+    home.code(0);
+    assert!(
+        home.stdout.contains("and the stage files"),
+        "{}",
+        home.stdout
+    );
+    let away = tempfile::tempdir().expect("tempdir");
+    let copy = away.path().join("evidence");
+    assert!(
+        Command::new("cp")
+            .arg("-a")
+            .arg(p.path().join("evidence"))
+            .arg(&copy)
+            .status()
+            .expect("cp")
+            .success()
+    );
+    let run = |dir: &Path, arg: &str| {
+        let out = Command::new(common::bin())
+            .args(["verify", arg])
+            .current_dir(dir)
+            .env_remove("GITHUB_ACTIONS")
+            .output()
+            .expect("gaterun");
+        Run::from(out)
+    };
+    let v = run(away.path(), "evidence");
+    v.code(0);
+    assert!(
+        v.stdout.starts_with("ok: ") && v.stdout.contains("stage files not checked"),
+        "{}",
+        v.stdout
+    );
+    assert!(v.stderr.contains("no gates directory"), "{}", v.stderr);
+    let dot = run(&copy, ".");
+    dot.code(0);
+    assert!(
+        dot.stdout.contains("the evidence in . agrees"),
+        "{}",
+        dot.stdout
+    );
+    std::os::unix::fs::symlink(&copy, away.path().join("link")).expect("symlink");
+    let link = run(away.path(), "link");
+    link.code(2);
+    assert!(
+        link.stderr.contains("link is a symbolic link"),
+        "{}",
+        link.stderr
+    );
+}

@@ -36,6 +36,10 @@ pub struct GateLine {
     pub passes: u32,
 }
 
+/// What the history may weigh when read (one line per stage run): `verify` and the ledger hold
+/// a larger one unreadable, and a report never reads it whole into memory.
+pub const CAP: u64 = 256 << 20;
+
 fn path(project: &Project) -> std::path::PathBuf {
     project.evidence_dir.join("history.jsonl")
 }
@@ -107,9 +111,12 @@ fn ends_mid_line(f: &mut std::fs::File) -> bool {
 
 /// Pass rates of one stage's gates over their latest `WINDOW` stage runs: id → (passes, runs).
 pub fn pass_rates(project: &Project, phase: u32, stage: &str) -> HashMap<String, (u32, u32)> {
-    let Ok(text) = std::fs::read_to_string(path(project)) else {
+    // Capped, and only a regular file: a history grown to gigabytes (or a FIFO) costs no
+    // memory and no wait; the report then shows no pass rates.
+    let Ok(bytes) = super::read_regular(&path(project), CAP) else {
         return HashMap::new();
     };
+    let text = String::from_utf8_lossy(&bytes);
     let mut seen: HashMap<String, (u32, u32, usize)> = HashMap::new();
     for line in text.lines().rev() {
         let Ok(l) = serde_json::from_str::<Line>(line) else {

@@ -30,8 +30,9 @@ pub const ATTESTATION: &str = "attestation.intoto.json";
 pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
 pub const PREDICATE_TYPE: &str = "https://in-toto.io/attestation/test-result/v0.1";
 
-/// The largest evidence file hashed (gate logs are capped at 8 MiB; history grows slowly).
-pub const HASH_CAP: u64 = 1 << 30;
+/// The largest evidence file hashed: the history's cap, the largest evidence file the ledger
+/// reads (gate logs are capped at 8 MiB, `verify` holds them to that).
+pub const HASH_CAP: u64 = super::history::CAP;
 /// What the manifest itself may weigh.
 const MANIFEST_CAP: u64 = 64 << 20;
 
@@ -78,7 +79,12 @@ fn hex(bytes: &[u8]) -> String {
 
 /// `sha256:<hex>` of a regular evidence file, read in pieces, at most `HASH_CAP`.
 pub fn hash_file(path: &Path) -> Result<String, ReadError> {
-    let mut file = super::open_regular(path, HASH_CAP)?;
+    hash_file_within(path, HASH_CAP)
+}
+
+/// `hash_file` of a file refused unread past `cap` bytes.
+pub fn hash_file_within(path: &Path, cap: u64) -> Result<String, ReadError> {
+    let mut file = super::open_regular(path, cap)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 64 << 10];
     loop {
@@ -118,20 +124,54 @@ pub fn walk(dir: &Path, rel: &str, out: &mut Vec<Found>) {
     } else {
         dir.join(rel)
     };
-    let Ok(entries) = std::fs::read_dir(&at) else {
-        return;
+    let entries = match std::fs::read_dir(&at) {
+        Ok(entries) => entries,
+        // Gone (a stage directory just discarded): nothing there.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+        // Unreadable (no permission; nested past the longest path): whatever it holds is
+        // unknown, so it is named rather than passed over as empty.
+        Err(_) => {
+            if !rel.is_empty() {
+                out.push(Found::Other(
+                    rel.to_owned(),
+                    "a directory that cannot be read",
+                ));
+            }
+            return;
+        }
     };
-    let mut names: Vec<(String, std::fs::FileType)> = entries
+    let mut names: Vec<(Result<String, String>, std::fs::FileType)> = entries
         .flatten()
-        .filter_map(|e| Some((e.file_name().into_string().ok()?, e.file_type().ok()?)))
+        .filter_map(|e| {
+            let name = e
+                .file_name()
+                .into_string()
+                .map_err(|n| n.to_string_lossy().into_owned());
+            Some((name, e.file_type().ok()?))
+        })
         .collect();
     names.sort_by(|a, b| a.0.cmp(&b.0));
     for (name, kind) in names {
-        let child = if rel.is_empty() {
-            name.clone()
-        } else {
-            format!("{rel}/{name}")
+        let join = |name: &str| {
+            if rel.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{rel}/{name}")
+            }
         };
+        // gaterun never writes such a name, and no manifest could list it: named, not skipped
+        // (skipped, `verify` would say `ok` beside it).
+        let name = match name {
+            Ok(name) => name,
+            Err(lossy) => {
+                out.push(Found::Other(
+                    join(&lossy),
+                    "a name that is not UTF-8 (gaterun never writes one)",
+                ));
+                continue;
+            }
+        };
+        let child = join(&name);
         if name.starts_with('.') || (rel.is_empty() && (name == MANIFEST || name == ATTESTATION)) {
             continue;
         }
@@ -325,7 +365,7 @@ pub fn statement(dir: &Path, m: &Manifest, manifest_digest: &str) -> serde_json:
         })
         .collect();
     let (mut passed, mut warned, mut failed) = (Vec::new(), Vec::new(), Vec::new());
-    for rel in m.files.keys() {
+    for (rel, hash) in &m.files {
         let Some(stage) = rel.strip_suffix("/results.json") else {
             continue;
         };
@@ -337,6 +377,14 @@ pub fn statement(dir: &Path, m: &Manifest, manifest_digest: &str) -> serde_json:
             failed.push(format!("{stage}: unreadable results.json"));
             continue;
         };
+        // The results gaterun wrote, never what is there now: a results.json flipped since
+        // (a gate writing by the evidence's real path) is no pass to sign.
+        if digest(&bytes) != *hash {
+            failed.push(format!(
+                "{stage}: results.json changed after gaterun wrote it"
+            ));
+            continue;
+        }
         let Ok(r) = serde_json::from_slice::<StageResult>(&bytes) else {
             failed.push(format!("{stage}: unreadable results.json"));
             continue;

@@ -278,18 +278,22 @@ pub fn read_stage(
     phase: u32,
     key: StageKey,
 ) -> Option<Result<StageResult, String>> {
-    read_results(&stage_dir(project, phase, key).join("results.json"))
+    read_results(
+        project,
+        &stage_dir(project, phase, key).join("results.json"),
+    )
 }
 
 /// The stage's partial run since its last full one, if any (unreadable counts as none: it is
 /// never a prerequisite).
 pub fn read_partial(project: &Project, phase: u32, key: StageKey) -> Option<StageResult> {
     let dir = stage_dir(project, phase, key).join(PARTIAL_DIR);
-    read_results(&dir.join("results.json")).and_then(Result::ok)
+    read_results(project, &dir.join("results.json")).and_then(Result::ok)
 }
 
-fn read_results(path: &Path) -> Option<Result<StageResult, String>> {
-    let bytes = match read_regular(path, RESULTS_CAP) {
+/// Read inside the evidence only: a stage directory replaced by a link is not read through.
+fn read_results(project: &Project, path: &Path) -> Option<Result<StageResult, String>> {
+    let bytes = match read_confined(&project.evidence_dir, path, RESULTS_CAP, "evidence") {
         Ok(b) => b,
         Err(e) if e.not_found() => return None,
         Err(e) => return Some(Err(e.to_string())),

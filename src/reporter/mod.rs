@@ -14,6 +14,32 @@ pub mod github;
 
 use crate::runner::Event;
 
+/// Text read from a file (evidence under review, a stage file) made safe for one line of a
+/// terminal or a CI log: every control character (a newline that would start a line of its
+/// own, such as a workflow command; an escape sequence; a carriage return) and every format
+/// character that reorders or hides the text around it (bidi overrides and isolates, zero-width
+/// characters) is written as `\u{…}`. The result holds none of them, so escaping it again
+/// changes nothing.
+pub fn shown(text: &str) -> String {
+    let hostile = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}')
+            || matches!(c, '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+    };
+    if !text.chars().any(hostile) {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| {
+            if hostile(c) {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// `12ms`, `1.24s`, `2m05s`
 pub fn human_duration(d: Duration) -> String {
     let ms = d.as_millis();
@@ -221,4 +247,27 @@ pub fn stage_line(r: &StageResult) -> String {
         r.passed_count(),
         r.gates.len()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown;
+
+    #[test]
+    fn shown_escapes_what_a_terminal_or_the_runner_would_act_on() {
+        for (text, want) in [
+            ("phase-1/stage-00: ok — é ✓", "phase-1/stage-00: ok — é ✓"),
+            ("a\n::error::x", "a\\u{a}::error::x"),
+            ("\x1b[31mred\x1b[0m", "\\u{1b}[31mred\\u{1b}[0m"),
+            ("a\r\nb\tc", "a\\u{d}\\u{a}b\\u{9}c"),
+            (
+                "a\u{202e}b\u{2066}c\u{200b}d\u{feff}",
+                "a\\u{202e}b\\u{2066}c\\u{200b}d\\u{feff}",
+            ),
+            ("\u{85}\u{2028}", "\\u{85}\\u{2028}"),
+        ] {
+            assert_eq!(shown(text), want, "{text:?}");
+            assert_eq!(shown(&shown(text)), want, "twice: {text:?}");
+        }
+    }
 }

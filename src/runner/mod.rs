@@ -229,8 +229,9 @@ pub async fn run_stages(
             &project.evidence_dir,
             &format!("{phase_rel}/IMPLEMENTATION_LOG.md"),
         );
-        if !result.partial {
-            signoff_after(project, all_stages, &result);
+        // SIGNOFF.md re-hashed only when gaterun wrote or removed it: one a gate wrote by the
+        // evidence's real path stays unlisted, and `verify` names it.
+        if !result.partial && signoff_after(project, all_stages, &result) {
             manifest.record_file(&project.evidence_dir, &format!("{phase_rel}/SIGNOFF.md"));
         }
         // Written after each stage: the next stage's gates see it in their copy of the evidence.
@@ -298,20 +299,22 @@ fn write_evidence(
 
 /// The sign-off follows the ledger: a criteria stage that no longer passes takes the phase's
 /// SIGNOFF.md with it; the sign-off stage passing writes it — by gaterun, from the evidence,
-/// never by a gate (a gate's `gaterun signoff` only checks the criteria).
-fn signoff_after(project: &Project, all_stages: &[Stage], result: &StageResult) {
+/// never by a gate (a gate's `gaterun signoff` only checks the criteria). Whether it wrote or
+/// removed SIGNOFF.md.
+fn signoff_after(project: &Project, all_stages: &[Stage], result: &StageResult) -> bool {
     let Some(key) = crate::config::StageKey::parse(&result.stage) else {
-        return;
+        return false;
     };
     let path = evidence::phase_dir(project, result.phase).join("SIGNOFF.md");
     if key.number < crate::signoff::SIGNOFF_STAGE {
         if result.status != Status::Passed {
             let _ = std::fs::remove_file(&path);
+            return true;
         }
-        return;
+        return false;
     }
     if key.number != crate::signoff::SIGNOFF_STAGE || result.status != Status::Passed {
-        return;
+        return false;
     }
     match crate::signoff::write(project, all_stages, result.phase) {
         Ok(Ok(_)) => {}
@@ -329,6 +332,7 @@ fn signoff_after(project: &Project, all_stages: &[Stage], result: &StageResult) 
             errln!("warning: {e}");
         }
     }
+    true
 }
 
 fn blocked_gates(run: &StageRun, by: &str) -> Vec<GateResult> {
