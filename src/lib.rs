@@ -298,6 +298,10 @@ async fn run(cli: Cli) -> Result<i32, Error> {
         }
         CommandKind::Phase { phase } => plan::for_phase(&loaded, *phase, &filters)?,
     };
+    // Signals are counted from here on, whether or not the lock must be waited for: one that
+    // comes before the gates start stops them (`report`, `merge` and `signoff` keep the default
+    // action unless they wait).
+    let _ = signals();
     // Wait for another run on this evidence first, then check the prerequisites again: the
     // run waited for may have re-run a prerequisite and failed it.
     let lock = lock_evidence(&loaded.project).await?;
@@ -532,18 +536,8 @@ async fn lock_evidence_raw(
     project: &config::Project,
 ) -> Result<evidence::lock::EvidenceLock, evidence::lock::LockError> {
     let interrupted = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) {
-            (Ok(mut int), Ok(mut term)) => {
-                tokio::select! {
-                    _ = int.recv() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            _ => std::future::pending().await,
+        if signals().wait_for(|n| *n >= 1).await.is_err() {
+            std::future::pending::<()>().await;
         }
     };
     let shown = project
@@ -553,31 +547,57 @@ async fn lock_evidence_raw(
     evidence::lock::acquire(&project.evidence_dir, shown, interrupted).await
 }
 
-/// First SIGINT/SIGTERM: stop the gates gracefully. Second: SIGKILL at once.
+/// How many SIGINT, SIGTERM and SIGHUP gaterun got, counted by one listener from its first
+/// call (before a run seeks the evidence lock) to the end. One for the whole run: a tokio signal stream
+/// sees only what comes after it is made, so a signal between the lock and the start of the
+/// gates (the sweep of dead runs, which can take seconds) was swallowed and the run went on.
+fn signals() -> watch::Receiver<usize> {
+    static COUNT: std::sync::OnceLock<watch::Receiver<usize>> = std::sync::OnceLock::new();
+    COUNT
+        .get_or_init(|| {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (tx, rx) = watch::channel(0);
+            // SIGHUP too: a closed terminal or a CI runner's cancel must stop the gates and
+            // write the evidence, not kill gaterun with its processes left running.
+            if let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+                signal(SignalKind::hangup()),
+            ) {
+                tokio::spawn(async move {
+                    loop {
+                        tokio::select! {
+                            Some(()) = int.recv() => {}
+                            Some(()) = term.recv() => {}
+                            Some(()) = hup.recv() => {}
+                            else => return,
+                        }
+                        tx.send_modify(|n| *n += 1);
+                    }
+                });
+            }
+            rx
+        })
+        .clone()
+}
+
+/// First SIGINT/SIGTERM/SIGHUP (also one that came before the gates started): stop the gates
+/// gracefully. Second: SIGKILL at once.
 async fn watch_signals(cancel: watch::Sender<bool>) {
-    use tokio::signal::unix::{SignalKind, signal};
-    // SIGHUP too: a closed terminal or a CI runner's cancel must stop the gates and write the
-    // evidence, not kill gaterun with its processes left running.
-    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) else {
-        return;
-    };
-    let mut count = 0;
+    let mut count = signals();
+    let mut seen = 0;
     loop {
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
-            _ = hup.recv() => {}
-        }
-        count += 1;
-        if count == 1 {
+        let now = *count.borrow_and_update();
+        if seen == 0 && now >= 1 {
             errln!("interrupted: stopping every gate (again to kill at once)");
             let _ = cancel.send(true);
-        } else {
+        }
+        if now >= 2 {
             process::force_kill();
+        }
+        seen = now;
+        if count.changed().await.is_err() {
+            return;
         }
     }
 }

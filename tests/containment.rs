@@ -88,6 +88,29 @@ time.sleep(1000)' "$UP" "$M" &"#,
         probe: true,
     },
     Case {
+        // A root process that moves itself 40 cgroups deep below its gate's, in every
+        // hierarchy the gate put it in (the directories named after the marker), then clears
+        // its environment: still inside its gate's cgroups, but below the depth gaterun walked.
+        name: "deep",
+        start: r#"sh -c 'trap "" TERM
+cgs=$(cat /proc/self/cgroup)
+echo "$cgs" | while IFS=: read -r id ctl path; do
+  case "$path" in */gaterun-*) ;; *) continue ;; esac
+  case "$ctl" in
+    "") if [ -d /sys/fs/cgroup/unified ]; then mnt=/sys/fs/cgroup/unified; else mnt=/sys/fs/cgroup; fi ;;
+    name=*) mnt=/sys/fs/cgroup/${ctl#name=} ;;
+    *) mnt=/sys/fs/cgroup/$ctl ;;
+  esac
+  d=$mnt$path; i=0
+  while [ $i -lt 40 ]; do i=$((i+1)); d=$d/$2-$i; done
+  mkdir -p "$d" && echo $$ > "$d/cgroup.procs" || exit 3
+done
+touch "$1"
+exec env -i setsid sh -c "trap \"\" TERM; sleep 1000; : \$1" sh "$2"' sh "$UP" "$M" &"#,
+        root_only: true,
+        probe: false,
+    },
+    Case {
         name: "env-i-setsid",
         start: r#"env -i setsid sh -c 'trap "" TERM; touch "$1"; sleep 1000; : $2' sh "$UP" "$M" &"#,
         root_only: false,
@@ -170,6 +193,32 @@ pub fn survivors(marker: &str) -> Vec<(i32, String)> {
                 out.push((pid, cmd.chars().take(120).collect()));
             }
         }
+    }
+    out
+}
+
+/// cgroup directories named after `marker` (a gate made them) still there after the run:
+/// removed, deepest first, so a failure leaves none.
+pub fn leaked_cgroups(marker: &str) -> Vec<std::path::PathBuf> {
+    fn walk(dir: &Path, marker: &str, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            // file_type() does not follow symlinks (`cpu,cpuacct` links to `cpu`).
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                let path = e.path();
+                if e.file_name().to_string_lossy().contains(marker) {
+                    out.push(path.clone());
+                }
+                walk(&path, marker, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(Path::new("/sys/fs/cgroup"), marker, &mut out);
+    for d in out.iter().rev() {
+        let _ = std::fs::remove_dir(d);
     }
     out
 }
@@ -348,6 +397,7 @@ pub fn run_case(case: &Case, containment: &str, user: Option<&str>) -> Result<()
     let out = wait_bounded(&mut child);
     let left = survivors(&m);
     cleanup(&m);
+    let leaked = leaked_cgroups(&m);
     let out = out?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -373,6 +423,14 @@ pub fn run_case(case: &Case, containment: &str, user: Option<&str>) -> Result<()
     }
     if stderr.contains("panicked") {
         return Err(format!("{}: a panic: {stderr}", case.name));
+    }
+    if !leaked.is_empty() {
+        return Err(format!(
+            "{}: {} cgroups left with {containment}, such as {:?}",
+            case.name,
+            leaked.len(),
+            &leaked[..leaked.len().min(2)]
+        ));
     }
     Ok(())
 }
@@ -425,6 +483,7 @@ pub fn interrupt_case(case: &Case, containment: &str, user: Option<&str>) -> Res
     let out = wait_bounded(&mut child);
     let left = survivors(&m);
     cleanup(&m);
+    let leaked = leaked_cgroups(&m);
     let out = out?;
     if up != gates {
         return Err(format!("{}: only {up} of {gates} escapes ran", case.name));
@@ -443,6 +502,14 @@ pub fn interrupt_case(case: &Case, containment: &str, user: Option<&str>) -> Res
             case.name,
             left.len(),
             &left[..left.len().min(3)]
+        ));
+    }
+    if !leaked.is_empty() {
+        return Err(format!(
+            "{}: {} cgroups left after Ctrl-C with {containment}, such as {:?}",
+            case.name,
+            leaked.len(),
+            &leaked[..leaked.len().min(2)]
         ));
     }
     Ok(())

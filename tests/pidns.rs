@@ -601,3 +601,17 @@ gates:
         assert_eq!(s.survivors(), Vec::<String>::new(), "{who:?}: survivors");
     }
 }
+
+/// A gate that signals pid 1 of its namespace every way it can (the kernel drops SIGSTOP and
+/// SIGKILL sent to it from inside; pid 1 acts only on gaterun's SIGTERM), with a daemon that
+/// ignores SIGTERM and a loop sending SIGTERM to pid 1 until the end.
+#[test]
+fn a_gate_that_signals_its_pid_1_leaves_nothing() {
+    for who in BOTH {
+        case(
+            who,
+            "stage: 0\nname: S\ngates:\n  - id: init\n    title: t\n    grace: 300ms\n    run: |\n      setsid sh -c 'trap \"\" TERM; exec sleep 7@M@' &\n      for s in STOP TERM HUP INT QUIT USR1 KILL; do kill -$s 1 2>/dev/null; done\n      kill -TERM -1 2>/dev/null\n      setsid sh -c 'while :; do kill -TERM 1 2>/dev/null; done; : @M@' &\n      sleep 0.2\n",
+            &[],
+        );
+    }
+}

@@ -181,3 +181,46 @@ fn the_prerequisite_check_is_redone_after_waiting_for_the_lock() {
     assert_eq!(second.code, 3, "{}{}", second.stdout, second.stderr);
     assert!(second.stderr.contains("stage 1 (B)"), "{}", second.stderr);
 }
+
+/// SIGINT after the evidence lock is taken but before the gates start (here during the sweep
+/// of 5,000 temp roots left by dead runs, in a TMPDIR of the test's own): the run stops with
+/// 130, it does not go on as if nothing had come. Before, the signal listener was made after
+/// the sweep and the signal was swallowed: the gate ran and passed, exit 0.
+#[test]
+fn a_signal_before_the_gates_start_is_not_lost() {
+    let p = Project::new();
+    let tmp_dir = tempfile::tempdir().expect("temp dir");
+    let tmp = tmp_dir.path();
+    for i in 0..5_000u32 {
+        std::fs::create_dir_all(tmp.join(format!("gaterun-{}r{i:08x}/a", 100_000 + i)))
+            .expect("stale temp root");
+    }
+    let m = format!("98{}", std::process::id());
+    p.stage(
+        "s.yaml",
+        &format!(
+            "stage: 0\nname: S\ngates:\n  - id: a\n    title: t\n    timeout: 60s\n    run: 'sleep {m}'\n"
+        ),
+    );
+    let mut child = p
+        .cmd(&["stage", "0"])
+        .env("TMPDIR", tmp)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let lock = p.evidence(".gaterun.lock");
+    let start = Instant::now();
+    while !lock.exists() && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    rustix::process::kill_process(
+        rustix::process::Pid::from_child(&child),
+        rustix::process::Signal::INT,
+    )
+    .expect("kill");
+    let status = child.wait().expect("wait");
+    let left = processes_with(&format!("sleep {m}"));
+    assert_eq!(status.code(), Some(130), "the signal was lost");
+    assert_eq!(left, Vec::<String>::new());
+}

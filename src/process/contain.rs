@@ -676,7 +676,7 @@ impl GateCgroup {
 /// The pids in `dir`'s `cgroup.procs` and its descendants' (a root process may make some).
 fn procs_under(dir: &Path, out: &mut Vec<i32>) {
     let mut dirs = Vec::new();
-    collect_dirs(dir, &mut dirs, 0);
+    collect_dirs(dir, &mut dirs);
     for d in dirs {
         if let Ok(text) = std::fs::read_to_string(d.join("cgroup.procs")) {
             out.extend(
@@ -713,7 +713,7 @@ fn remove_tree(dir: &Path, wait: Duration) -> Result<(), String> {
     let start = Instant::now();
     loop {
         let mut subdirs = Vec::new();
-        collect_dirs(dir, &mut subdirs, 0);
+        collect_dirs(dir, &mut subdirs);
         let mut busy = None;
         for d in subdirs.iter().rev() {
             if let Err(e) = std::fs::remove_dir(d)
@@ -753,22 +753,27 @@ fn kill_tree(dir: &Path) {
     }
 }
 
-/// `dir` and every directory below it, parents before children. Depth-bounded: a cgroup tree
-/// is shallow, and a gate's process must not make gaterun recurse without end.
-fn collect_dirs(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
+/// `dir` and every directory below it, parents before children. A loop, not a recursion: a
+/// gate's root process may nest cgroups as deep as it likes (the kernel has no limit by
+/// default), and one it hid below a bounded walk was never signalled (v1) nor removed (v2).
+/// cgroupfs has no links, so the walk ends; it is bounded in count all the same.
+fn collect_dirs(dir: &Path, out: &mut Vec<PathBuf>) {
+    const MAX_DIRS: usize = 1 << 20;
     if !dir.is_dir() {
         return;
     }
+    let first = out.len();
     out.push(dir.to_path_buf());
-    if depth >= 32 {
-        return;
-    }
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
-                collect_dirs(&e.path(), out, depth + 1);
+    let mut next = first;
+    while next < out.len() && out.len() - first < MAX_DIRS {
+        if let Ok(entries) = std::fs::read_dir(&out[next]) {
+            for e in entries.flatten() {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    out.push(e.path());
+                }
             }
         }
+        next += 1;
     }
 }
 
@@ -801,7 +806,7 @@ pub fn remove_dead_run(dir: &Path) -> Result<(), String> {
 
 fn kill_tree_deep(dir: &Path) {
     let mut dirs = Vec::new();
-    collect_dirs(dir, &mut dirs, 0);
+    collect_dirs(dir, &mut dirs);
     for d in dirs.iter().rev() {
         kill_tree(d);
     }
@@ -837,6 +842,32 @@ mod tests {
             Some(Path::new("/sys/fs/cgroup/memory/process_api/x"))
         );
         assert_eq!(dirs.v1("cpuacct"), None, "not mounted");
+    }
+
+    #[test]
+    fn every_directory_is_walked_however_deep_parents_first() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let mut deep = tmp.path().to_path_buf();
+        for i in 0..100 {
+            deep.push(format!("d{i}"));
+        }
+        std::fs::create_dir_all(&deep).expect("mkdir");
+        std::fs::create_dir(tmp.path().join("side")).expect("mkdir");
+        std::os::unix::fs::symlink(tmp.path(), tmp.path().join("d0/loop")).expect("symlink");
+        let mut dirs = Vec::new();
+        collect_dirs(tmp.path(), &mut dirs);
+        assert_eq!(
+            dirs.len(),
+            102,
+            "the root, 100 nested, one beside; no link followed"
+        );
+        assert_eq!(dirs[0], tmp.path());
+        assert!(dirs.contains(&deep), "the deepest");
+        for (i, d) in dirs.iter().enumerate() {
+            if let Some(parent) = d.parent().and_then(|p| dirs.iter().position(|x| x == p)) {
+                assert!(parent < i, "{} before its parent", d.display());
+            }
+        }
     }
 
     #[test]
