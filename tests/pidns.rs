@@ -120,6 +120,9 @@ impl Setup {
                 bin
             }
         };
+        // A temp root of its own: runs judge other runs by the locks in their TMPDIR, so a run
+        // of another test (or checkout) never sweeps this test's killed run before it looks.
+        std::fs::create_dir_all(dir.path().join("tmp")).expect("mkdir tmp");
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
             .expect("chmod");
         if let Who::Nobody = who {
@@ -148,6 +151,7 @@ impl Setup {
             c.args(["--containment", "pid-namespace"]);
         }
         c.current_dir(&self.root)
+            .env("TMPDIR", self._dir.path().join("tmp"))
             .env_remove("GITHUB_ACTIONS")
             .env("NO_COLOR", "1")
             .env("PATH", PATH);
