@@ -28,21 +28,6 @@ enum Who {
 
 const BOTH: [Who; 2] = [Who::Me, Who::Nobody];
 
-/// A number no other test (or checkout) uses: `sleep <marker>` sleeps for ages and names the
-/// process in `/proc/*/cmdline`.
-fn marker() -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let mix = (u64::from(std::process::id()) << 20)
-        ^ u64::from(nanos)
-        ^ (u64::from(N.fetch_add(1, Ordering::Relaxed)) << 40);
-    format!("9{:011}", mix % 100_000_000_000)
-}
-
 /// Whether `who` may make the namespaces here (`unshare`); a printed reason when not, a failure
 /// under CI=true.
 fn usable(who: Who) -> bool {
@@ -98,7 +83,7 @@ impl Setup {
     /// `gates/s.yaml` holds `yaml` with `@M@` replaced by the marker; `scripts` are
     /// executable files (name and text, `@M@` replaced in both).
     fn new(who: Who, yaml: &str, scripts: &[(&str, &str)]) -> Setup {
-        let marker = marker();
+        let marker = common::marker();
         let dir = tempfile::Builder::new()
             .prefix("gaterun-pidns-")
             .tempdir()

@@ -690,15 +690,8 @@ fn the_in_toto_statement_validates_and_follows_the_results() {
     let (ok, why) = validate(&passed);
     assert!(ok, "{why}");
     // Near misses: each breaks the schema.
-    let broken: Vec<(&str, JsonEdit)> = vec![
-        (
-            "type",
-            Box::new(|v| v["_type"] = "https://in-toto.io/Statement/v0.1".into()),
-        ),
-        (
-            "result",
-            Box::new(|v| v["predicate"]["result"] = "OK".into()),
-        ),
+    let mut broken = statement_near_misses();
+    broken.extend::<Vec<(&str, JsonEdit)>>(vec![
         (
             "no configuration",
             Box::new(|v| {
@@ -725,7 +718,7 @@ fn the_in_toto_statement_validates_and_follows_the_results() {
                     .remove("digest");
             }),
         ),
-    ];
+    ]);
     for (name, breaks) in broken {
         let mut doc = passed.clone();
         breaks(&mut doc);
@@ -748,15 +741,8 @@ fn the_in_toto_statement_validates_and_follows_the_results() {
         let (ok, why) = official(doc);
         assert!(ok, "{why}");
     }
-    let broken: Vec<(&str, JsonEdit)> = vec![
-        (
-            "type",
-            Box::new(|v| v["_type"] = "https://in-toto.io/Statement/v0.1".into()),
-        ),
-        (
-            "result",
-            Box::new(|v| v["predicate"]["result"] = "OK".into()),
-        ),
+    let mut broken = statement_near_misses();
+    broken.extend::<Vec<(&str, JsonEdit)>>(vec![
         (
             "unknown predicate field",
             Box::new(|v| v["predicate"]["passed"] = 1.into()),
@@ -773,13 +759,28 @@ fn the_in_toto_statement_validates_and_follows_the_results() {
             "digest not a map",
             Box::new(|v| v["subject"][0]["digest"] = "xyz".into()),
         ),
-    ];
+    ]);
     for (name, breaks) in broken {
         let mut doc = passed.clone();
         breaks(&mut doc);
         let (ok, _) = official(&doc);
         assert!(!ok, "{name}: accepted by in_toto_attestation");
     }
+}
+
+/// Statements both validations must refuse: another Statement type, a result outside the
+/// spec's three.
+fn statement_near_misses() -> Vec<(&'static str, JsonEdit)> {
+    vec![
+        (
+            "type",
+            Box::new(|v| v["_type"] = "https://in-toto.io/Statement/v0.1".into()),
+        ),
+        (
+            "result",
+            Box::new(|v| v["predicate"]["result"] = "OK".into()),
+        ),
+    ]
 }
 
 /// `python3 <args> <file>` on `doc` written to a file: whether it exits 0, and what it printed.

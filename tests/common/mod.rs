@@ -101,11 +101,14 @@ impl Run {
 pub fn marker() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "9{:07}{:02}",
-        std::process::id() % 10_000_000,
-        N.fetch_add(1, Ordering::Relaxed) % 100
-    )
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let mix = (u64::from(std::process::id()) << 20)
+        ^ u64::from(nanos)
+        ^ (u64::from(N.fetch_add(1, Ordering::Relaxed)) << 40);
+    format!("9{:011}", mix % 100_000_000_000)
 }
 
 pub fn processes_with(marker: &str) -> Vec<String> {
