@@ -25,6 +25,7 @@ macro_rules! errln {
 pub mod cli;
 pub mod config;
 pub mod database;
+pub mod events;
 pub mod evidence;
 pub mod exit;
 pub mod expect;
@@ -41,6 +42,7 @@ pub mod schema;
 pub mod services;
 pub mod signoff;
 pub mod steps;
+pub mod text;
 pub mod vars;
 pub mod verify;
 
@@ -53,6 +55,7 @@ use cli::{Cli, CommandKind};
 use config::{LoadOptions, Loaded};
 use exit::Error;
 use results::Status;
+use text::plural;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -115,7 +118,7 @@ fn for_runner(text: &str, github: bool) -> String {
 /// evidence file (its own line breaks are kept, the quoted text's escaped).
 fn for_terminal(text: &str) -> String {
     text.split('\n')
-        .map(reporter::shown)
+        .map(text::shown)
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -652,10 +655,6 @@ fn check(loaded: &Loaded) -> i32 {
     exit::PASSED
 }
 
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
-}
-
 fn list(loaded: &Loaded, only: Option<u32>) -> i32 {
     for phase in plan::phases(loaded) {
         if only.is_some_and(|p| p != phase) {
@@ -707,7 +706,7 @@ fn list(loaded: &Loaded, only: Option<u32>) -> i32 {
             // The stage file's name and the evidence's values: one inert line each.
             out!(
                 "{}",
-                reporter::shown(&format!(
+                text::shown(&format!(
                     "  stage {:<4} {:<36} {last}",
                     s.key.to_string(),
                     s.name
@@ -729,7 +728,7 @@ fn list(loaded: &Loaded, only: Option<u32>) -> i32 {
                 };
                 out!(
                     "{}",
-                    reporter::shown(&format!("    {status:<11} {}: {}{tags}", g.id, g.title))
+                    text::shown(&format!("    {status:<11} {}: {}{tags}", g.id, g.title))
                 );
             }
         }

@@ -176,7 +176,7 @@ pub fn run(project: &Project, loaded: Option<&Loaded>, dirs: &[PathBuf]) -> Resu
     // Each: what differs, the value compared, how it is shown, what to do.
     type Of = fn(&StageResult) -> String;
     let commit: Of = |r| match &r.commit {
-        Some(c) => format!("commit {}", crate::reporter::shown(c)),
+        Some(c) => format!("commit {}", crate::text::shown(c)),
         None => "no commit".to_owned(),
     };
     let differences: [(&str, Of, Of, &str); 2] = [

@@ -169,7 +169,7 @@ impl Service {
         if line.is_empty() {
             "none".to_owned()
         } else {
-            format!("{:?}", crate::evidence::sanitize(line))
+            format!("{:?}", crate::text::sanitize(line))
         }
     }
 }
@@ -448,7 +448,7 @@ async fn wait_ready(ctx: &mut GateCtx, i: usize, gate_deadline: &Deadline) -> Re
             Ok(()) => {
                 ctx.log_line(&format!(
                     "── service {name} ready after {}",
-                    crate::reporter::human_duration(started.elapsed())
+                    crate::text::human_duration(started.elapsed())
                 ));
                 return Ok(());
             }
@@ -542,7 +542,7 @@ fn own_listener(
     let who = holders.entry(foreign.inode).or_insert_with(|| {
         match crate::ports::holder_of(foreign.inode) {
             Some((pid, cmdline)) => {
-                let mut cmd = crate::evidence::sanitize(&cmdline);
+                let mut cmd = crate::text::sanitize(&cmdline);
                 if cmd.len() > 80 {
                     let cut = (0..=80)
                         .rev()

@@ -93,7 +93,7 @@ pub fn run(loaded: &Loaded, phase: u32, nested: Option<i32>) -> Result<i32, Erro
         Err(problems) => {
             errln!("phase {phase} cannot be signed off; unmet:");
             for p in &problems {
-                errln!("  - {}", crate::reporter::shown(p));
+                errln!("  - {}", crate::text::shown(p));
             }
             Ok(exit::FAILED)
         }

@@ -30,7 +30,7 @@ pub struct Problem {
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Both may quote the evidence under review: one inert line, whatever it holds.
-        use crate::reporter::shown;
+        use crate::text::shown;
         write!(f, "{}: {}", shown(&self.file), shown(&self.reason))
     }
 }

@@ -124,11 +124,7 @@ impl Step {
         }
         match &self.kind {
             StepKind::Run { command, .. } => format!("run: {}", command.display()),
-            StepKind::Http(h) => format!(
-                "http: {} {}",
-                h.method,
-                crate::steps::http::redact_url(&h.url)
-            ),
+            StepKind::Http(h) => format!("http: {} {}", h.method, crate::text::redact_url(&h.url)),
             StepKind::Tcp { address, .. } => format!("tcp: {address}"),
             StepKind::Sql { statement, .. } => {
                 let flat: String = statement.split_whitespace().collect::<Vec<_>>().join(" ");

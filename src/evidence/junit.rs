@@ -7,8 +7,8 @@ use quick_junit::{
     NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestRerun, TestSuite,
 };
 
-use super::sanitize;
 use crate::results::{GateResult, StageResult, Status};
+use crate::text::sanitize;
 
 /// What a failed gate's testcase keeps of its output.
 const OUTPUT_TAIL: usize = 64 * 1024;

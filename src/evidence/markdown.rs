@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use super::sanitize;
-use crate::reporter::human_duration;
 use crate::results::{GateResult, StageResult, Status};
+use crate::text::human_duration;
+use crate::text::sanitize;
 
 /// How many lines of a failed gate's output the report shows.
 const TAIL_LINES: usize = 40;

@@ -255,7 +255,7 @@ pub fn check_observed(
 /// A short, single-line rendering of output for a failure message.
 pub fn preview(text: &str) -> String {
     const MAX: usize = 120;
-    let clean = crate::evidence::sanitize(text);
+    let clean = crate::text::sanitize(text);
     let one_line: String = clean.split_whitespace().collect::<Vec<_>>().join(" ");
     if one_line.is_empty() {
         return "nothing".to_owned();

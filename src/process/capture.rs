@@ -78,7 +78,7 @@ impl CappedBuffer {
         // Masked after the control characters and ANSI escapes are gone, as every writer
         // shows the text: a secret split by `\x1b[0m` or a NUL must not reappear whole.
         let masker = crate::mask::Masker::new(secrets);
-        let clean = |b: &[u8]| crate::evidence::sanitize(&String::from_utf8_lossy(b)).into_bytes();
+        let clean = |b: &[u8]| crate::text::sanitize(&String::from_utf8_lossy(b)).into_bytes();
         let (head, tail) = self.parts();
         let Some(tail) = tail else {
             return String::from_utf8_lossy(&masker.mask(&clean(&head), false, false)).into_owned();

@@ -104,7 +104,7 @@ impl Github {
         ) {
             return;
         }
-        let clean = crate::evidence::sanitize(&g.output);
+        let clean = crate::text::sanitize(&g.output);
         let lines: Vec<&str> = clean.lines().collect();
         let shown = &lines[lines.len().saturating_sub(GROUP_LINES)..];
         let stop = token();
@@ -144,7 +144,7 @@ impl Github {
             escape_property(&g.file),
             g.line,
             escape_property(&format!("{stage} {}: {}", g.id, g.title)),
-            escape_data(&crate::evidence::sanitize(message))
+            escape_data(&crate::text::sanitize(message))
         )
     }
 

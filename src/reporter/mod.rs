@@ -12,45 +12,8 @@ use tokio::sync::mpsc;
 use crate::results::{GateResult, StageResult, Status};
 pub mod github;
 
-use crate::runner::Event;
-
-/// Text read from a file (evidence under review, a stage file) made safe for one line of a
-/// terminal or a CI log: every control character (a newline that would start a line of its
-/// own, such as a workflow command; an escape sequence; a carriage return) and every format
-/// character that reorders or hides the text around it (bidi overrides and isolates, zero-width
-/// characters) is written as `\u{…}`. The result holds none of them, so escaping it again
-/// changes nothing.
-pub fn shown(text: &str) -> String {
-    let hostile = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}')
-            || matches!(c, '\u{2060}'..='\u{2069}' | '\u{FEFF}')
-    };
-    if !text.chars().any(hostile) {
-        return text.to_owned();
-    }
-    text.chars()
-        .map(|c| {
-            if hostile(c) {
-                c.escape_unicode().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
-/// `12ms`, `1.24s`, `2m05s`
-pub fn human_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 {
-        format!("{ms}ms")
-    } else if ms < 60_000 {
-        format!("{:.2}s", d.as_secs_f64())
-    } else {
-        format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000)
-    }
-}
+use crate::events::Event;
+use crate::text::{human_duration, last_lines, one_line};
 
 #[derive(Debug, Clone)]
 pub struct ReporterOptions {
@@ -178,24 +141,6 @@ fn say(text: &str, github: bool) {
     let _ = out.flush();
 }
 
-fn one_line(s: &str, max: usize) -> String {
-    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() > max {
-        format!("{}…", flat.chars().take(max).collect::<String>())
-    } else {
-        flat
-    }
-}
-
-fn last_lines(text: &str, n: usize) -> Vec<String> {
-    let clean = crate::evidence::sanitize(text);
-    let lines: Vec<&str> = clean.lines().collect();
-    lines[lines.len().saturating_sub(n)..]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
-}
-
 pub fn gate_line(g: &GateResult) -> String {
     let mark = match g.status {
         Status::Passed => "✓",
@@ -210,7 +155,7 @@ pub fn gate_line(g: &GateResult) -> String {
             format!(
                 "  {mark} {} {time}  {}",
                 g.id,
-                crate::evidence::sanitize(&one_line(m, 300))
+                crate::text::sanitize(&one_line(m, 300))
             )
         }
         _ if g.flaky => format!(
@@ -247,27 +192,4 @@ pub fn stage_line(r: &StageResult) -> String {
         r.passed_count(),
         r.gates.len()
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::shown;
-
-    #[test]
-    fn shown_escapes_what_a_terminal_or_the_runner_would_act_on() {
-        for (text, want) in [
-            ("phase-1/stage-00: ok — é ✓", "phase-1/stage-00: ok — é ✓"),
-            ("a\n::error::x", "a\\u{a}::error::x"),
-            ("\x1b[31mred\x1b[0m", "\\u{1b}[31mred\\u{1b}[0m"),
-            ("a\r\nb\tc", "a\\u{d}\\u{a}b\\u{9}c"),
-            (
-                "a\u{202e}b\u{2066}c\u{200b}d\u{feff}",
-                "a\\u{202e}b\\u{2066}c\\u{200b}d\\u{feff}",
-            ),
-            ("\u{85}\u{2028}", "\\u{85}\\u{2028}"),
-        ] {
-            assert_eq!(shown(text), want, "{text:?}");
-            assert_eq!(shown(&shown(text)), want, "twice: {text:?}");
-        }
-    }
 }

@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use super::{Event, RunContext};
+use super::RunContext;
 use crate::config::{DatabaseKind, Gate, ServiceAction, Stage, Step, StepKind};
 use crate::database;
+use crate::events::Event;
 use crate::process::{self, CappedBuffer};
 use crate::results::{GateResult, Status, StepResult};
 use crate::services::{self, Service};
@@ -189,7 +190,7 @@ async fn provision(
                 "── {}",
                 vars.iter()
                     .find(|(k, _)| k == "DATABASE_URL")
-                    .map(|(_, v)| crate::steps::http::redact_url(v))
+                    .map(|(_, v)| crate::text::redact_url(v))
                     .unwrap_or_default()
             ));
             fixed.extend(vars.iter().map(|(k, _)| (k.clone(), "a database variable")));
@@ -204,7 +205,7 @@ async fn provision(
     ctx.log_line(&format!(
         "── setup {} in {}",
         status.as_str(),
-        crate::reporter::human_duration(elapsed)
+        crate::text::human_duration(elapsed)
     ));
     if status != Status::Passed {
         result.status = status;
@@ -433,7 +434,7 @@ async fn run_steps(
         ctx.log_line(&format!(
             "── {heading} {} in {}{tries}{}",
             status.as_str(),
-            crate::reporter::human_duration(elapsed),
+            crate::text::human_duration(elapsed),
             message
                 .as_ref()
                 .map(|m| format!(": {m}"))
@@ -566,5 +567,5 @@ pub fn mask(text: &str, secrets: &[String]) -> String {
     if secrets.is_empty() {
         return text.to_owned();
     }
-    crate::mask::Masker::new(secrets).mask_text(&crate::evidence::sanitize(text))
+    crate::mask::Masker::new(secrets).mask_text(&crate::text::sanitize(text))
 }

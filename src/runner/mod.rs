@@ -12,6 +12,7 @@ use std::time::Instant;
 use tokio::sync::{Semaphore, mpsc, watch};
 
 use crate::config::{Project, Stage};
+use crate::events::Event;
 use crate::evidence;
 use crate::results::{GateResult, StageResult, Status};
 
@@ -71,31 +72,6 @@ impl RunContext {
     pub fn send(&self, event: Event) {
         let _ = self.events.send(event);
     }
-}
-
-#[derive(Debug)]
-pub enum Event {
-    StageStarted {
-        label: String,
-        name: String,
-        gates: usize,
-    },
-    GateStarted {
-        stage: String,
-        gate: String,
-    },
-    StepStarted {
-        stage: String,
-        gate: String,
-        step: String,
-    },
-    GateFinished {
-        stage: String,
-        result: Box<GateResult>,
-    },
-    StageFinished {
-        result: Box<StageResult>,
-    },
 }
 
 /// One stage to run, with the gates selected in it.

@@ -6,6 +6,7 @@ use std::fmt::Write;
 use super::{Deadline, Failure, GateCtx};
 use crate::config::{HeaderCheck, HttpBody, HttpStep};
 use crate::expect;
+use crate::text::redact_url;
 use crate::vars::{self, Vars};
 
 /// How much of a response body is read; the rest is ignored.
@@ -93,23 +94,6 @@ fn redact_header(name: &str, value: &str) -> String {
     } else {
         value.to_owned()
     }
-}
-
-/// A URL without the password of its userinfo (`http://user:***@host/`).
-pub fn redact_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_owned();
-    };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    let Some(at) = authority.rfind('@') else {
-        return url.to_owned();
-    };
-    let Some((user, _password)) = authority[..at].split_once(':') else {
-        return url.to_owned();
-    };
-    format!("{}://{user}:***@{}", &url[..scheme_end], &rest[at + 1..])
 }
 
 /// An error text with the request's URL (also as the client percent-encodes it) redacted.

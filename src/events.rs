@@ -1,0 +1,29 @@
+//! The runner → reporter contract: what the runner tells the terminal, in order. A leaf: the
+//! runner sends these, the reporter consumes them, and neither imports the other.
+
+use crate::results::{GateResult, StageResult};
+
+#[derive(Debug)]
+pub enum Event {
+    StageStarted {
+        label: String,
+        name: String,
+        gates: usize,
+    },
+    GateStarted {
+        stage: String,
+        gate: String,
+    },
+    StepStarted {
+        stage: String,
+        gate: String,
+        step: String,
+    },
+    GateFinished {
+        stage: String,
+        result: Box<GateResult>,
+    },
+    StageFinished {
+        result: Box<StageResult>,
+    },
+}

@@ -1,0 +1,138 @@
+//! Text helpers every layer shares, a leaf that imports nothing of gaterun: what makes text
+//! safe for XML, markdown and a terminal (`sanitize`, `shown`), how durations read
+//! (`human_duration`), one-line and last-lines excerpts, and URLs without passwords.
+
+use std::time::Duration;
+
+/// Text safe for XML 1.0 and for markdown: ANSI escape sequences removed, and every character
+/// XML 1.0 forbids (control characters but tab and newline; U+FFFE, U+FFFF); a carriage
+/// return ends a line.
+pub fn sanitize(text: &str) -> String {
+    static ANSI: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+            .expect("static regex")
+    });
+    let stripped = ANSI.replace_all(text, "");
+    let kept: String = stripped
+        .chars()
+        .filter(|&c| {
+            matches!(c, '\t' | '\n' | '\r')
+                || !(c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}')
+        })
+        .collect();
+    // A carriage return ends a line, as on a terminal (a progress bar's redraws become lines),
+    // and as an XML reader would read it: no writer later drops it and joins what it split.
+    if kept.contains('\r') {
+        kept.replace("\r\n", "\n").replace('\r', "\n")
+    } else {
+        kept
+    }
+}
+
+/// Text read from a file (evidence under review, a stage file) made safe for one line of a
+/// terminal or a CI log: every control character (a newline that would start a line of its
+/// own, such as a workflow command; an escape sequence; a carriage return) and every format
+/// character that reorders or hides the text around it (bidi overrides and isolates, zero-width
+/// characters) is written as `\u{…}`. The result holds none of them, so escaping it again
+/// changes nothing.
+pub fn shown(text: &str) -> String {
+    let hostile = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}')
+            || matches!(c, '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+    };
+    if !text.chars().any(hostile) {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| {
+            if hostile(c) {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// `12ms`, `1.24s`, `2m05s`
+pub fn human_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms < 60_000 {
+        format!("{:.2}s", d.as_secs_f64())
+    } else {
+        format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000)
+    }
+}
+
+pub fn one_line(s: &str, max: usize) -> String {
+    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > max {
+        format!("{}…", flat.chars().take(max).collect::<String>())
+    } else {
+        flat
+    }
+}
+
+pub fn last_lines(text: &str, n: usize) -> Vec<String> {
+    let clean = sanitize(text);
+    let lines: Vec<&str> = clean.lines().collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// A URL without the password of its userinfo (`http://user:***@host/`).
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let Some(at) = authority.rfind('@') else {
+        return url.to_owned();
+    };
+    let Some((user, _password)) = authority[..at].split_once(':') else {
+        return url.to_owned();
+    };
+    format!("{}://{user}:***@{}", &url[..scheme_end], &rest[at + 1..])
+}
+
+/// `s` for a count other than one.
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sanitize_strips_ansi_and_xml_invalid_characters() {
+        assert_eq!(
+            super::sanitize("\x1b[31mred\x1b[0m ok\x00\x07\x1b]0;title\x07 ]]> \u{FFFE}é\n"),
+            "red ok ]]> é\n"
+        );
+        assert_eq!(super::sanitize("a\r\nb\rc"), "a\nb\nc");
+    }
+
+    #[test]
+    fn shown_escapes_what_a_terminal_or_the_runner_would_act_on() {
+        for (text, want) in [
+            ("phase-1/stage-00: ok — é ✓", "phase-1/stage-00: ok — é ✓"),
+            ("a\n::error::x", "a\\u{a}::error::x"),
+            ("\x1b[31mred\x1b[0m", "\\u{1b}[31mred\\u{1b}[0m"),
+            ("a\r\nb\tc", "a\\u{d}\\u{a}b\\u{9}c"),
+            (
+                "a\u{202e}b\u{2066}c\u{200b}d\u{feff}",
+                "a\\u{202e}b\\u{2066}c\\u{200b}d\\u{feff}",
+            ),
+            ("\u{85}\u{2028}", "\\u{85}\\u{2028}"),
+        ] {
+            assert_eq!(super::shown(text), want, "{text:?}");
+            assert_eq!(super::shown(&super::shown(text)), want, "twice: {text:?}");
+        }
+    }
+}
