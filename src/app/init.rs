@@ -211,8 +211,22 @@ fn stage_file(phase: u32, number: usize, (name, goal, gate): StageText) -> Strin
     out
 }
 
+/// `gaterun init`: the skeleton written, each file named, and what to do next.
+pub(super) fn command(root: &Path, gates_dir: &Path, template_name: &str) -> Result<i32, Error> {
+    for path in run(root, gates_dir, template_name)? {
+        out!(
+            "wrote {}",
+            path.strip_prefix(root).unwrap_or(&path).display()
+        );
+    }
+    out!(
+        "next: replace each placeholder gate with real checks, then `gaterun check` and `gaterun stage 0`"
+    );
+    Ok(crate::exit::PASSED)
+}
+
 /// Write the skeleton under `gates/phase-N/`; refuse to overwrite anything.
-pub fn run(
+fn run(
     root: &Path,
     gates_dir: &Path,
     template_name: &str,

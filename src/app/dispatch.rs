@@ -1,0 +1,185 @@
+//! The one match on the command: each arm loads what it needs, calls the part that does the
+//! work and returns the exit code; `main_with` prints the error, if any, and answers GitHub.
+
+use std::path::{Path, PathBuf};
+
+use crate::cli::{Cli, CommandKind};
+use crate::config::{self, LoadOptions, Loaded};
+use crate::exit::{self, Error};
+use crate::merge;
+use crate::plan;
+use crate::reporter::github;
+use crate::schema;
+use crate::signoff;
+use crate::text::plural;
+
+use super::ci::{annotate, for_runner, for_terminal, outputs};
+use super::lock::{lock_evidence, lock_or_nested};
+use super::project::locate;
+use super::signals::signals;
+use super::{init, inspect, run};
+
+/// Run the command line and return the process exit code.
+pub fn main_with(cli: Cli) -> i32 {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            errln!("error: failed to start the async runtime: {e}");
+            return exit::FAILED;
+        }
+    };
+    let github = github::enabled(cli.common.github);
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let evidence_dir = locate(&cwd, None, cli.common.evidence.as_deref()).evidence_dir;
+    let code = match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(Error::Config(diags)) => {
+            if github {
+                annotate(&diags);
+            }
+            errln!("{}", for_runner(&Error::Config(diags).to_string(), github));
+            exit::USAGE
+        }
+        Err(e) => {
+            // An error may quote a downloaded shard or a file: under GitHub Actions it must
+            // not become a workflow command (the runner reads stderr too).
+            errln!(
+                "{}",
+                for_runner(&for_terminal(&format!("error: {e}")), github)
+            );
+            e.exit_code()
+        }
+    };
+    // Do not wait for reader tasks of pipes nobody will close.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    if github {
+        outputs(code, &evidence_dir);
+    }
+    code
+}
+
+async fn run(cli: Cli) -> Result<i32, Error> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::Internal(format!("failed to read the current directory: {e}")))?;
+    let opts = LoadOptions {
+        cwd: cwd.clone(),
+        gates: cli.common.gates.clone(),
+        evidence: cli.common.evidence.clone(),
+    };
+    let filters = plan::Filters {
+        gate_ids: &cli.common.gate_ids,
+        tags: &cli.common.tags,
+        shard: cli.common.shard,
+    };
+    match &cli.command {
+        CommandKind::Schema => {
+            use std::io::Write as _;
+            let _ = write!(std::io::stdout().lock(), "{}", schema::json());
+            Ok(exit::PASSED)
+        }
+        CommandKind::Init { template } => {
+            let project = locate(&cwd, cli.common.gates.as_deref(), None);
+            init::command(&project.root, &project.gates_dir, template)
+        }
+        CommandKind::Verify { dir } => {
+            let loaded = match config::load(&opts) {
+                Ok(l) => Some(l),
+                Err(diags) => {
+                    // Why, in a word: away from the project (a downloaded artifact) it is "no
+                    // gates directory here", which a reviewer expects; anything else they
+                    // should see.
+                    errln!(
+                        "note: the stage files did not load ({} error{}, the first: {}): definitions are not checked",
+                        diags.len(),
+                        plural(diags.len()),
+                        diags.first().map(|d| d.message.as_str()).unwrap_or("none")
+                    );
+                    None
+                }
+            };
+            let project = project_of(&loaded, &cwd, &cli);
+            let dir = dir
+                .as_ref()
+                .map(|d| cwd.join(d))
+                .unwrap_or(project.evidence_dir);
+            inspect::verify(
+                &dir,
+                &cwd,
+                loaded.as_ref(),
+                github::enabled(cli.common.github),
+            )
+        }
+        CommandKind::Merge { dirs } => {
+            // The stage files, when at hand, give gate order, risks and questions; shards'
+            // evidence merges without them too.
+            let loaded = config::load(&opts).ok();
+            let project = project_of(&loaded, &cwd, &cli);
+            let dirs: Vec<PathBuf> = dirs.iter().map(|d| cwd.join(d)).collect();
+            // Bad arguments are refused before the evidence directory is touched.
+            let _lock = if dirs.iter().all(|d| d.is_dir()) {
+                Some(lock_evidence(&project).await?)
+            } else {
+                None
+            };
+            merge::run(&project, loaded.as_ref(), &dirs)
+        }
+        CommandKind::Check => Ok(inspect::check(&load(&opts)?)),
+        CommandKind::List { phase } => Ok(inspect::list(&load(&opts)?, *phase)),
+        CommandKind::Report { phase } => {
+            let loaded = load(&opts)?;
+            let _lock = lock_evidence(&loaded.project).await?;
+            inspect::report(&loaded, *phase)
+        }
+        CommandKind::Signoff { phase } => {
+            let loaded = load(&opts)?;
+            // Run by a gate of the run holding the evidence (stage 10): check, write nothing.
+            match lock_or_nested(&loaded.project).await? {
+                Ok(_lock) => signoff::run(&loaded, *phase, None),
+                Err(pid) => signoff::run(&loaded, *phase, Some(pid)),
+            }
+        }
+        CommandKind::Stage { stage, phase } => {
+            let loaded = load(&opts)?;
+            let select = || {
+                let phase = plan::current_phase(&loaded, *phase)?;
+                plan::for_stage(&loaded, phase, stage, cli.common.prereqs, &filters)
+            };
+            select()?;
+            // Signals are counted from here on, whether or not the lock must be waited for:
+            // one that comes before the gates start stops them. Then wait for another run on
+            // this evidence, and check the prerequisites again: the run waited for may have
+            // re-run a prerequisite and failed it.
+            let _ = signals();
+            let lock = lock_evidence(&loaded.project).await?;
+            let runs = select()?;
+            run::execute(&loaded, runs, &cli, lock).await
+        }
+        CommandKind::Phase { phase } => {
+            let loaded = load(&opts)?;
+            let runs = plan::for_phase(&loaded, *phase, &filters)?;
+            let _ = signals();
+            let lock = lock_evidence(&loaded.project).await?;
+            run::execute(&loaded, runs, &cli, lock).await
+        }
+    }
+}
+
+/// The stage files, loaded and valid, their warnings printed.
+fn load(opts: &LoadOptions) -> Result<Loaded, Error> {
+    let loaded = config::load(opts).map_err(Error::Config)?;
+    for w in &loaded.warnings {
+        errln!("{w}");
+    }
+    Ok(loaded)
+}
+
+/// The project as loaded, or where it would be when the stage files did not load.
+fn project_of(loaded: &Option<Loaded>, cwd: &Path, cli: &Cli) -> config::Project {
+    match loaded {
+        Some(l) => l.project.clone(),
+        None => locate(cwd, None, cli.common.evidence.as_deref()),
+    }
+}

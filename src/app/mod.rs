@@ -1,0 +1,15 @@
+//! The application layer: the only one that prints outcomes and picks exit codes. `dispatch`
+//! holds the one match on the command; `run` is `stage`/`phase`; `inspect` the commands that
+//! read (`check`, `list`, `report`, `verify`); `init` writes a skeleton; `ci` is what a CI
+//! runner reads besides the evidence; `lock`, `signals` and `project` are what commands share.
+
+mod ci;
+mod dispatch;
+mod init;
+mod inspect;
+mod lock;
+mod project;
+mod run;
+mod signals;
+
+pub use dispatch::main_with;

@@ -1,0 +1,191 @@
+//! `stage` and `phase`: set up the run (subreaper, temp root, containment, sweeps, secrets,
+//! reporter, signals), run the stages, record the evidence, pick the exit code.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, watch};
+
+use crate::cli::{self, Cli};
+use crate::config::Loaded;
+use crate::database;
+use crate::evidence;
+use crate::exit::{self, Error};
+use crate::process;
+use crate::reporter;
+use crate::results::Status;
+use crate::runner;
+use crate::steps;
+
+use super::ci::for_runner;
+use super::signals::watch_signals;
+
+pub(super) async fn execute(
+    loaded: &Loaded,
+    runs: Vec<runner::StageRun>,
+    cli: &Cli,
+    _lock: evidence::lock::EvidenceLock,
+) -> Result<i32, Error> {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = process::become_subreaper() {
+        errln!(
+            "warning: failed to become a child subreaper ({e}): daemonized processes may escape"
+        );
+    }
+    let project = &loaded.project;
+    let github = reporter::github::enabled(cli.common.github);
+    let run_root = runner::tmp::RunRoot::create().map_err(Error::Internal)?;
+    #[cfg(target_os = "linux")]
+    match process::contain::choose(cli.common.containment.into()) {
+        Ok(containment) => {
+            if !cli.common.quiet {
+                errln!("{}", for_runner(&containment.description, github));
+            }
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&run_root.path);
+            return Err(Error::Usage(format!("--containment: {e}")));
+        }
+    }
+    evidence::sweep_leftovers(project);
+    for problem in runner::tmp::sweep_stale() {
+        errln!("{}", for_runner(&format!("warning: {problem}"), github));
+    }
+    let tmp_root = run_root.path.clone();
+
+    let progress = match cli.common.progress {
+        cli::Progress::Always => true,
+        cli::Progress::Never => false,
+        cli::Progress::Auto => std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(),
+    };
+    let secrets = runner::Secrets::declared(&loaded.stages);
+    if github {
+        // Mask every declared secret, before anything could print it.
+        reporter::github::Github::mask(&secrets.values);
+    }
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    let reporter = tokio::spawn(reporter::run(
+        events_rx,
+        reporter::ReporterOptions {
+            progress: progress && !github,
+            quiet: cli.common.quiet,
+            verbose: cli.common.verbose,
+            github: github.then(|| project.root.clone()),
+        },
+    ));
+    let (cancel_tx, cancel_rx) = watch::channel(false);
+    let signals = tokio::spawn(watch_signals(cancel_tx));
+
+    let rc = Arc::new(runner::RunContext {
+        project_root: project.root.clone(),
+        gates_dir: project.gates_dir.clone(),
+        evidence_dir: project.evidence_dir.clone(),
+        tmp: runner::tmp::TmpDirs::new(tmp_root.clone(), cli.common.keep_tmp),
+        log_cap: crate::LOG_CAP,
+        events: events_tx,
+        http: steps::Http::default(),
+        postgres: database::postgres::Provider::new(&tmp_root),
+        repeat: cli.common.repeat,
+        secrets,
+    });
+    let mut manifest = evidence::manifest::Manifest::load_or_new(&project.evidence_dir);
+    let settings = runner::Settings {
+        jobs: cli
+            .common
+            .jobs
+            .map(|j| j as usize)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        keep_going: cli.common.keep_going,
+        commit: git_commit(&project.root),
+    };
+    let outcome = runner::run_stages(
+        project,
+        &loaded.stages,
+        runs,
+        &settings,
+        rc.clone(),
+        cancel_rx.clone(),
+        &mut manifest,
+    )
+    .await;
+    // Whatever happened: the throw-away PostgreSQL cluster goes.
+    rc.postgres.shutdown().await;
+    drop(rc);
+    let _ = reporter.await;
+    let interrupted = *cancel_rx.borrow();
+    signals.abort();
+    #[cfg(target_os = "linux")]
+    process::contain::close_run();
+    if !cli.common.keep_tmp {
+        let _ = std::fs::remove_dir_all(&tmp_root);
+    }
+    drop(run_root);
+    // A run that failed to write its evidence leaves no invocation file of an earlier run
+    // standing for it; the manifest then says what is left.
+    let written = outcome.and_then(|results| {
+        evidence::write_invocation(project, &results)?;
+        Ok(results)
+    });
+    if written.is_err() {
+        evidence::discard_invocation(project);
+    }
+    for name in ["junit.xml", "summary.md"] {
+        manifest.record_file(&project.evidence_dir, name);
+    }
+    let recorded = manifest.write(project, settings.commit.clone());
+    let results = written?;
+    recorded?;
+    if github {
+        let summary = project.evidence_dir.join("summary.md");
+        reporter::github::append_summary(&evidence::markdown::summary(&results), &summary);
+    }
+
+    let evidence_dir = project
+        .evidence_dir
+        .strip_prefix(&project.root)
+        .unwrap_or(&project.evidence_dir);
+    if !cli.common.quiet {
+        out!("evidence: {}", evidence_dir.join("summary.md").display());
+    }
+    let any = |s: Status| results.iter().flat_map(|r| &r.gates).any(|g| g.status == s);
+    if interrupted {
+        errln!(
+            "interrupted: every gate process was stopped; evidence of what ran is marked interrupted"
+        );
+        return Ok(exit::INTERRUPTED);
+    }
+    if any(Status::Failed)
+        || any(Status::Error)
+        || results.iter().any(|r| r.status != Status::Passed)
+    {
+        return Ok(exit::FAILED);
+    }
+    Ok(exit::PASSED)
+}
+
+/// `HEAD`, with `+dirty` when the work tree has changes; `None` outside git.
+fn git_commit(root: &std::path::Path) -> Option<String> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["rev-parse", "HEAD"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let mut commit = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let dirty = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["status", "--porcelain", "--untracked-files=no"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .is_some_and(|o| o.status.success() && !o.stdout.is_empty());
+    if dirty {
+        commit.push_str("+dirty");
+    }
+    Some(commit)
+}
