@@ -9,7 +9,22 @@ use crate::config::{Loaded, Project, Stage, StageKey};
 use crate::evidence;
 use crate::exit::Error;
 use crate::results::Status;
-use crate::runner::StageRun;
+
+/// One stage to run, with the gates selected in it.
+pub struct StageRun {
+    pub stage: Arc<Stage>,
+    /// Indexes into `stage.gates`, in definition order.
+    pub selected: Vec<usize>,
+    /// The `--gate`/`--tag`/`--shard` filters, when given: the run is then partial, whatever
+    /// it selected.
+    pub selection: Option<crate::results::Selection>,
+}
+
+impl StageRun {
+    pub fn partial(&self) -> bool {
+        self.selection.is_some()
+    }
+}
 
 pub struct Filters<'a> {
     pub gate_ids: &'a [String],
@@ -239,5 +254,195 @@ fn phase_flag(phase: u32) -> String {
         String::new()
     } else {
         format!(" --phase {phase}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::{Filters, current_phase, for_phase, for_stage};
+    use crate::cli::Prereqs;
+    use crate::config::{Defaults, Loaded, Project, parse_stage};
+    use crate::exit::Error;
+
+    /// (phase, stage, its gates as (id, tags))
+    type StageSpec<'a> = (u32, &'a str, &'a [(&'a str, &'a [&'a str])]);
+
+    /// A project in a temp dir (no evidence yet) with the stages given.
+    fn project(dir: &Path, stages: &[StageSpec]) -> Loaded {
+        let mut parsed = Vec::new();
+        for (phase, key, gates) in stages {
+            let mut text = format!("phase: {phase}\nstage: \"{key}\"\nname: Stage {key}\ngates:\n");
+            for (id, tags) in *gates {
+                text.push_str(&format!(
+                    "  - id: {id}\n    title: gate {id}\n    tags: [{}]\n    run: \"true\"\n",
+                    tags.join(", ")
+                ));
+            }
+            let file = format!("gates/phase-{phase}/{key}.yaml");
+            let (stage, diags) = parse_stage(Path::new(&file), &text, &Defaults::default());
+            assert!(diags.is_empty(), "{text}: {diags:?}");
+            parsed.push(stage.expect("a stage").0);
+        }
+        parsed.sort_by_key(|s| (s.phase, s.key));
+        Loaded {
+            project: Project {
+                root: dir.to_owned(),
+                gates_dir: dir.join("gates"),
+                evidence_dir: dir.join("evidence"),
+                current_phase: None,
+            },
+            stages: parsed,
+            warnings: Vec::new(),
+        }
+    }
+
+    fn filters<'a>(ids: &'a [String], tags: &'a [String]) -> Filters<'a> {
+        Filters {
+            gate_ids: ids,
+            tags,
+            shard: None,
+        }
+    }
+
+    fn strings(s: &[&str]) -> Vec<String> {
+        s.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn gates_are_selected_by_id_and_tag_together_in_definition_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let loaded = project(
+            dir.path(),
+            &[(1, "0", &[("a", &["x"]), ("b", &["y"]), ("c", &["x", "y"])])],
+        );
+        let stage = &loaded.stages[0];
+        // (ids, tags, selected)
+        let table: &[(&[&str], &[&str], &[usize])] = &[
+            (&[], &[], &[0, 1, 2]),
+            (&["c", "a"], &[], &[0, 2]),
+            (&[], &["y"], &[1, 2]),
+            (&["a"], &["y"], &[]),
+            (&["c"], &["y"], &[2]),
+            // Near misses select nothing: ids and tags are matched exactly.
+            (&["A"], &[], &[]),
+            (&["a "], &[], &[]),
+            (&[], &["X"], &[]),
+        ];
+        for (ids, tags, want) in table {
+            let (ids, tags) = (strings(ids), strings(tags));
+            let f = filters(&ids, &tags);
+            assert_eq!(f.select(stage), *want, "--gate {ids:?} --tag {tags:?}");
+            assert_eq!(f.selection().is_some(), !ids.is_empty() || !tags.is_empty());
+        }
+    }
+
+    #[test]
+    fn the_phase_is_the_flag_then_the_configured_one_then_the_only_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut one = project(dir.path(), &[(2, "0", &[("a", &[])])]);
+        assert_eq!(current_phase(&one, None).ok(), Some(2));
+        assert_eq!(current_phase(&one, Some(5)).ok(), Some(5));
+        one.project.current_phase = Some(3);
+        assert_eq!(current_phase(&one, None).ok(), Some(3));
+        let two = project(
+            dir.path(),
+            &[(1, "0", &[("a", &[])]), (2, "0", &[("a", &[])])],
+        );
+        assert!(matches!(current_phase(&two, None), Err(Error::Usage(_))));
+        let none = project(dir.path(), &[]);
+        assert!(matches!(
+            current_phase(&none, None),
+            Err(Error::NothingSelected(_))
+        ));
+    }
+
+    #[test]
+    fn an_earlier_stage_that_has_not_passed_blocks_and_prereqs_run_puts_it_first() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let loaded = project(
+            dir.path(),
+            &[
+                (1, "0", &[("a", &[])]),
+                (1, "1", &[("b", &[])]),
+                (1, "2", &[("c", &["t"]), ("d", &[])]),
+            ],
+        );
+        let none: Vec<String> = Vec::new();
+        let all = filters(&none, &none);
+        match for_stage(&loaded, 1, "2", Prereqs::Check, &all) {
+            Err(Error::Blocked(m)) => {
+                assert!(
+                    m.contains("stage 0 (Stage 0) of phase 1 has not passed"),
+                    "{m}"
+                );
+                assert!(m.contains("it has not been run"), "{m}");
+                assert!(m.contains("`gaterun stage 2 --prereqs run`"), "{m}");
+            }
+            Err(e) => panic!("expected blocked, got {e}"),
+            Ok(_) => panic!("stage 2 ran with nothing before it passed"),
+        }
+        // The first stage has no prerequisite.
+        assert_eq!(
+            for_stage(&loaded, 1, "0", Prereqs::Check, &all)
+                .map(|r| r.len())
+                .ok(),
+            Some(1)
+        );
+        let tags = strings(&["t"]);
+        let tagged = filters(&none, &tags);
+        let runs = for_stage(&loaded, 1, "2", Prereqs::Run, &tagged).expect("runs");
+        let shape: Vec<(String, Vec<usize>, bool)> = runs
+            .iter()
+            .map(|r| (r.stage.key.to_string(), r.selected.clone(), r.partial()))
+            .collect();
+        // Earlier stages run whole (a prerequisite is never partial); the filters apply to the
+        // stage asked for.
+        assert_eq!(
+            shape,
+            vec![
+                ("0".to_owned(), vec![0], false),
+                ("1".to_owned(), vec![0], false),
+                ("2".to_owned(), vec![0], true)
+            ]
+        );
+        let ignored = for_stage(&loaded, 1, "2", Prereqs::Ignore, &all).expect("runs");
+        assert_eq!(ignored.len(), 1);
+    }
+
+    #[test]
+    fn a_stage_that_is_not_there_or_selects_nothing_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let loaded = project(
+            dir.path(),
+            &[(1, "0", &[("a", &[])]), (1, "4a", &[("b", &[])])],
+        );
+        let none: Vec<String> = Vec::new();
+        let all = filters(&none, &none);
+        match for_stage(&loaded, 1, "4", Prereqs::Ignore, &all) {
+            Err(Error::Usage(m)) => assert!(m.contains("its stages: 0, 4a"), "{m}"),
+            _ => panic!("stage 4 is not stage 4a"),
+        }
+        assert!(matches!(
+            for_stage(&loaded, 1, "x", Prereqs::Ignore, &all),
+            Err(Error::Usage(_))
+        ));
+        let ids = strings(&["zz"]);
+        let nothing = filters(&ids, &none);
+        assert!(matches!(
+            for_stage(&loaded, 1, "0", Prereqs::Ignore, &nothing),
+            Err(Error::NothingSelected(_))
+        ));
+        assert!(matches!(
+            for_phase(&loaded, 1, &nothing),
+            Err(Error::NothingSelected(_))
+        ));
+        // A phase run leaves out the stages the filters select nothing of.
+        let ids = strings(&["b"]);
+        let runs = for_phase(&loaded, 1, &filters(&ids, &none)).expect("runs");
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].stage.key.to_string(), "4a");
+        assert!(matches!(for_phase(&loaded, 2, &all), Err(Error::Usage(_))));
     }
 }

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
 use crate::cli::{self, Cli};
-use crate::config::Loaded;
+use crate::config::{Loaded, Project, Stage};
 use crate::database;
 use crate::evidence;
 use crate::exit::{self, Error};
 use crate::process;
 use crate::reporter;
-use crate::results::Status;
+use crate::results::{StageResult, Status};
 use crate::runner;
 use crate::steps;
 
@@ -22,7 +22,7 @@ use super::signals::watch_signals;
 
 pub(super) async fn execute(
     loaded: &Loaded,
-    runs: Vec<runner::StageRun>,
+    runs: Vec<crate::plan::StageRun>,
     cli: &Cli,
     _lock: evidence::lock::EvidenceLock,
 ) -> Result<i32, Error> {
@@ -99,13 +99,13 @@ pub(super) async fn execute(
         commit: git_commit(&project.root),
     };
     let outcome = runner::run_stages(
-        project,
-        &loaded.stages,
+        loaded,
         runs,
         &settings,
         rc.clone(),
         cancel_rx.clone(),
         &mut manifest,
+        &mut |result| signoff_after(project, &loaded.stages, result),
     )
     .await;
     // Whatever happened: the throw-away PostgreSQL cluster goes.
@@ -188,4 +188,43 @@ fn git_commit(root: &std::path::Path) -> Option<String> {
         commit.push_str("+dirty");
     }
     Some(commit)
+}
+
+/// The sign-off follows the ledger: a criteria stage that no longer passes takes the phase's
+/// SIGNOFF.md with it; the sign-off stage passing writes it — by gaterun, from the evidence,
+/// never by a gate (a gate's `gaterun signoff` only checks the criteria). Whether it wrote or
+/// removed SIGNOFF.md, as the files to re-hash.
+fn signoff_after(project: &Project, all_stages: &[Stage], result: &StageResult) -> Vec<String> {
+    let wrote = vec![format!("phase-{}/SIGNOFF.md", result.phase)];
+    let Some(key) = crate::config::StageKey::parse(&result.stage) else {
+        return Vec::new();
+    };
+    let path = evidence::phase_dir(project, result.phase).join("SIGNOFF.md");
+    if key.number < crate::signoff::SIGNOFF_STAGE {
+        if result.status != Status::Passed {
+            let _ = std::fs::remove_file(&path);
+            return wrote;
+        }
+        return Vec::new();
+    }
+    if key.number != crate::signoff::SIGNOFF_STAGE || result.status != Status::Passed {
+        return Vec::new();
+    }
+    match crate::signoff::write(project, all_stages, result.phase) {
+        Ok(Ok(_)) => {}
+        Ok(Err(unmet)) => {
+            let _ = std::fs::remove_file(&path);
+            errln!(
+                "warning: stage {} passed, but phase {} cannot be signed off: {}",
+                result.stage,
+                result.phase,
+                unmet.join("; ")
+            );
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&path);
+            errln!("warning: {e}");
+        }
+    }
+    wrote
 }

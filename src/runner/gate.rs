@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use super::RunContext;
+use super::context::RunContext;
 use crate::config::{DatabaseKind, Gate, ServiceAction, Stage, Step, StepKind};
 use crate::database;
 use crate::events::Event;
@@ -305,7 +305,7 @@ fn environment(
 
 /// The copy of the evidence the stage's gates share (`GATERUN_EVIDENCE`).
 fn evidence_copy(rc: &RunContext, stage: &Stage) -> Result<String, String> {
-    super::evidence_copy(rc, stage).map(|p| p.display().to_string())
+    super::snapshot::evidence_copy(rc, stage).map(|p| p.display().to_string())
 }
 
 /// The gate's `env` in order (a value may use every other gate variable and the entries

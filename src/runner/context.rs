@@ -1,0 +1,87 @@
+//! What every gate of a run shares: the project's directories, the temp dirs, the event sink,
+//! the HTTP client and PostgreSQL provider, `--repeat`, and the declared secrets.
+
+use std::path::PathBuf;
+
+use tokio::sync::mpsc;
+
+use super::tmp;
+use crate::events::Event;
+
+/// What every gate of a run shares.
+pub struct RunContext {
+    pub project_root: PathBuf,
+    pub gates_dir: PathBuf,
+    pub evidence_dir: PathBuf,
+    /// Gates' temp directories.
+    pub tmp: tmp::TmpDirs,
+    pub log_cap: usize,
+    pub events: mpsc::UnboundedSender<Event>,
+    pub http: crate::steps::Http,
+    pub postgres: crate::database::postgres::Provider,
+    /// `--repeat N`: runs of each gate.
+    pub repeat: u32,
+    /// Every secret any gate of the project declares: the names, kept from the environment of
+    /// the gates that do not declare them, and the values set, masked in every gate's output.
+    pub secrets: Secrets,
+}
+
+/// The project's declared secrets.
+#[derive(Debug, Default, Clone)]
+pub struct Secrets {
+    pub names: std::collections::BTreeSet<String>,
+    pub values: Vec<String>,
+}
+
+impl Secrets {
+    /// Every `secrets:` name of every gate, with its value from gaterun's environment.
+    pub fn declared(stages: &[crate::config::Stage]) -> Secrets {
+        let names: std::collections::BTreeSet<String> = stages
+            .iter()
+            .flat_map(|s| &s.gates)
+            .flat_map(|g| g.secrets.iter().cloned())
+            .collect();
+        let mut values: Vec<String> = names
+            .iter()
+            .filter_map(|n| std::env::var(n).ok())
+            .filter(|v| !v.is_empty())
+            .collect();
+        // The password of the PostgreSQL server gaterun is given is a secret too: it is in
+        // every PostgreSQL gate's DATABASE_URL, which a tool may print.
+        if let Some(password) = std::env::var(crate::database::postgres::URL_VAR)
+            .ok()
+            .and_then(|u| reqwest::Url::parse(&u).ok())
+            .and_then(|u| u.password().map(str::to_owned))
+        {
+            let decoded = percent_decode(&password);
+            values.extend([password, decoded].into_iter().filter(|p| !p.is_empty()));
+        }
+        Secrets { names, values }
+    }
+}
+
+impl RunContext {
+    pub fn send(&self, event: Event) {
+        let _ = self.events.send(event);
+    }
+}
+
+/// `%XX` escapes decoded (what a URL's password stands for).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(hex) = s.get(i + 1..i + 3)
+            && let Ok(b) = u8::from_str_radix(hex, 16)
+        {
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -1,0 +1,245 @@
+//! Stages one after another: a stage that does not pass blocks the ones after it (recorded
+//! blocked without running, or with `--keep-going` run but still recorded blocked), and each
+//! stage's evidence is written, and the manifest with it, before the next starts.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::watch;
+
+use super::context::RunContext;
+use super::gates::{not_run, run_gates};
+use super::snapshot::{evidence_copy, evidence_copy_dir};
+use crate::config::{Loaded, Project, Stage};
+use crate::events::Event;
+use crate::evidence;
+use crate::plan::StageRun;
+use crate::results::{GateResult, StageResult, Status};
+
+pub struct Settings {
+    pub jobs: usize,
+    pub keep_going: bool,
+    pub commit: Option<String>,
+}
+
+/// Run the stages in order. A stage that does not pass blocks the ones after it: they are
+/// recorded as blocked without running, or with `keep_going`, run but still recorded blocked.
+pub async fn run_stages(
+    loaded: &Loaded,
+    runs: Vec<StageRun>,
+    settings: &Settings,
+    rc: Arc<RunContext>,
+    cancel: watch::Receiver<bool>,
+    manifest: &mut evidence::manifest::Manifest,
+    after_stage: &mut dyn FnMut(&StageResult) -> Vec<String>,
+) -> Result<Vec<StageResult>, evidence::EvidenceError> {
+    let (project, all_stages) = (&loaded.project, &loaded.stages);
+    let mut results = Vec::new();
+    let mut blocker: Option<String> = None;
+    for run in runs {
+        if *cancel.borrow() {
+            break;
+        }
+        let stage = run.stage.clone();
+        let started_at =
+            humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+        let started = Instant::now();
+        let mut writer = None;
+        let gates = match &blocker {
+            Some(by) if !settings.keep_going => blocked_gates(&run, by),
+            _ => {
+                rc.send(Event::StageStarted {
+                    label: stage.label(),
+                    name: stage.name.clone(),
+                    gates: run.selected.len(),
+                });
+                let w = Arc::new(evidence::StageWriter::begin(
+                    project,
+                    stage.phase,
+                    &stage.key.to_string(),
+                    run.partial(),
+                )?);
+                writer = Some(w.clone());
+                // One copy of the evidence for the stage's gates (`GATERUN_EVIDENCE`): the
+                // evidence does not change while they run, and a copy per gate would cost
+                // the whole evidence once per gate.
+                let copy = evidence_copy_dir(&rc, &stage);
+                let _ = std::fs::remove_dir_all(&copy);
+                if let Err(e) = evidence_copy(&rc, &stage) {
+                    errln!("warning: {e}");
+                }
+                let gates = run_gates(&run, settings.jobs, rc.clone(), cancel.clone(), w).await;
+                let _ = std::fs::remove_dir_all(&copy);
+                gates
+            }
+        };
+        let (status, blocked_by) = stage_status(&gates, blocker.as_deref());
+        if blocker.is_none() && status != Status::Passed && status != Status::Blocked {
+            blocker = Some(format!("stage {} ({}) did not pass", stage.key, stage.name));
+        }
+        let result = StageResult {
+            gaterun_version: crate::VERSION.to_owned(),
+            phase: stage.phase,
+            stage: stage.key.to_string(),
+            name: stage.name.clone(),
+            definition_hash: stage.definition_hash.clone(),
+            status,
+            partial: run.partial(),
+            selection: run.selection.clone(),
+            started_at,
+            duration_ms: started.elapsed().as_millis() as u64,
+            commit: settings.commit.clone(),
+            blocked_by,
+            containment: Some(crate::process::containment().as_str().to_owned()),
+            gates,
+            file: stage.file.display().to_string(),
+            goal: stage.goal.clone(),
+            risk: stage.risk.clone(),
+            open_questions: stage.open_questions.clone(),
+        };
+        let phase_stages: Vec<&Stage> = all_stages
+            .iter()
+            .filter(|s| s.phase == stage.phase)
+            .collect();
+        if let Err(e) = write_evidence(project, &result, writer, &phase_stages) {
+            // What this run could not write must not leave the stage's previous evidence
+            // claiming a result the history contradicts.
+            evidence::discard_stage(project, result.phase, &result.stage, result.partial);
+            manifest.forget_stage(project, result.phase, &result.stage, result.partial);
+            let dir = &project.evidence_dir;
+            manifest.record_file(dir, "history.jsonl");
+            manifest.record_file(
+                dir,
+                &format!("phase-{}/IMPLEMENTATION_LOG.md", result.phase),
+            );
+            let _ = manifest.write(project, settings.commit.clone());
+            return Err(e);
+        }
+        manifest.record_stage(project, &result, Some(&stage));
+        manifest.record_file(&project.evidence_dir, "history.jsonl");
+        let phase_rel = format!("phase-{}", stage.phase);
+        manifest.record_file(
+            &project.evidence_dir,
+            &format!("{phase_rel}/IMPLEMENTATION_LOG.md"),
+        );
+        // What the caller wrote or removed after the stage (the phase's sign-off): re-hashed
+        // only then, so a file a gate wrote by the evidence's real path stays unlisted.
+        if !result.partial {
+            for rel in after_stage(&result) {
+                manifest.record_file(&project.evidence_dir, &rel);
+            }
+        }
+        // Written after each stage: the next stage's gates see it in their copy of the evidence.
+        manifest.write(project, settings.commit.clone())?;
+        rc.send(Event::StageFinished {
+            result: Box::new(result.clone()),
+        });
+        results.push(result);
+    }
+    Ok(results)
+}
+
+/// A stage's evidence: the history line, its directory, the phase's implementation log.
+fn write_evidence(
+    project: &Project,
+    result: &StageResult,
+    writer: Option<Arc<evidence::StageWriter>>,
+    phase_stages: &[&Stage],
+) -> Result<(), evidence::EvidenceError> {
+    evidence::history::append(project, result)?;
+    // Every gate task has ended, so the writer is ours alone again.
+    match writer.and_then(Arc::into_inner) {
+        Some(w) => w.finish(project, result)?,
+        None => evidence::write_stage(project, result)?,
+    }
+    if let Err(e) = evidence::log::write(project, result.phase, phase_stages) {
+        let _ = std::fs::remove_file(
+            evidence::phase_dir(project, result.phase).join("IMPLEMENTATION_LOG.md"),
+        );
+        return Err(e);
+    }
+    Ok(())
+}
+
+fn blocked_gates(run: &StageRun, by: &str) -> Vec<GateResult> {
+    run.selected
+        .iter()
+        .map(|&i| {
+            not_run(
+                &run.stage,
+                i,
+                Status::Blocked,
+                format!("not run: blocked, {by}"),
+            )
+        })
+        .collect()
+}
+
+/// A stage's status from its gates, and what blocked it: an earlier stage that did not pass
+/// (`blocker`) turns a pass into `blocked` — a stage is never counted passed out of order — and
+/// is named by a stage whose gates were all blocked. A failure stays a failure.
+pub(super) fn stage_status(
+    gates: &[GateResult],
+    blocker: Option<&str>,
+) -> (Status, Option<String>) {
+    let status = StageResult::status_from(gates);
+    match (status, blocker) {
+        (Status::Passed | Status::Blocked, Some(by)) => (Status::Blocked, Some(by.to_owned())),
+        _ => (status, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stage_status;
+    use crate::results::{GateResult, Status};
+
+    fn gate(status: Status) -> GateResult {
+        GateResult {
+            id: "g".into(),
+            title: "t".into(),
+            status,
+            duration_ms: 0,
+            attempts: 1,
+            message: None,
+            file: String::new(),
+            line: 1,
+            log: String::new(),
+            steps: Vec::new(),
+            flaky: false,
+            failed_runs: Vec::new(),
+            peak_memory_bytes: None,
+            cpu_time_ms: None,
+            output: String::new(),
+        }
+    }
+
+    use Status::{Blocked, Error, Failed, Interrupted, Passed};
+
+    /// (gates, an earlier stage's failure, the stage's status, what it is blocked by)
+    type Case<'a> = (&'a [Status], Option<&'a str>, Status, Option<&'a str>);
+
+    #[test]
+    fn a_stage_after_one_that_did_not_pass_is_never_counted_passed() {
+        let by = "stage 2 (API) did not pass";
+        let table: &[Case] = &[
+            (&[Passed, Passed], None, Passed, None),
+            // The near miss: every gate passed (`--keep-going`), but out of order.
+            (&[Passed, Passed], Some(by), Blocked, Some(by)),
+            (&[Blocked, Blocked], Some(by), Blocked, Some(by)),
+            (&[Blocked], None, Blocked, None),
+            // A failure stays what it is, blocked or not.
+            (&[Passed, Failed], Some(by), Failed, None),
+            (&[Passed, Failed], None, Failed, None),
+            (&[Error, Passed], None, Error, None),
+            (&[Failed, Interrupted], None, Interrupted, None),
+            (&[Interrupted], Some(by), Interrupted, None),
+        ];
+        for (gates, blocker, want, blocked_by) in table {
+            let gates: Vec<GateResult> = gates.iter().map(|s| gate(*s)).collect();
+            let (status, got_by) = stage_status(&gates, *blocker);
+            assert_eq!(status, *want, "{gates:?} after {blocker:?}");
+            assert_eq!(got_by.as_deref(), *blocked_by, "{blocker:?}");
+        }
+    }
+}
