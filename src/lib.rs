@@ -24,6 +24,7 @@ macro_rules! errln {
     }};
 }
 
+mod about;
 mod app;
 pub mod cli;
 pub mod config;
@@ -50,7 +51,4 @@ pub mod verify;
 
 pub use app::main_with;
 
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// Per-gate log cap: head and tail kept, the cut marked.
-pub const LOG_CAP: usize = 8 << 20;
+pub use about::{LOG_CAP, VERSION};

@@ -290,6 +290,42 @@ fn named_paths(module: &[String], code: &str, modules: &BTreeSet<Vec<String>>) -
     paths
 }
 
+/// A file's code split at its inline modules (`mod diag { … }`): each piece with the module
+/// path its `self` and `super` are read from.
+fn pieces(module: &[String], code: &str) -> Vec<(Vec<String>, String)> {
+    let re = regex::Regex::new(r"\bmod\s+([A-Za-z_][A-Za-z0-9_]*)\s*\{").expect("regex");
+    let mut out = Vec::new();
+    let mut outer = String::new();
+    let mut rest = code;
+    while let Some(m) = re.captures(rest) {
+        let whole = m.get(0).expect("match");
+        outer.push_str(&rest[..whole.start()]);
+        let body_start = whole.end();
+        let mut depth = 1usize;
+        let mut end = rest.len();
+        for (k, c) in rest[body_start..].char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = body_start + k;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut inner = module.to_vec();
+        inner.push(m[1].to_owned());
+        out.extend(pieces(&inner, &rest[body_start..end]));
+        rest = &rest[(end + 1).min(rest.len())..];
+    }
+    outer.push_str(rest);
+    out.push((module.to_vec(), outer));
+    out
+}
+
 fn graph() -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
     let mods = modules();
     let names: BTreeSet<Vec<String>> = mods.keys().cloned().collect();
@@ -297,13 +333,18 @@ fn graph() -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
     for (module, path) in &mods {
         let text = std::fs::read_to_string(path).expect("source is UTF-8");
         let targets = edges.entry(module.clone()).or_default();
-        for named in named_paths(module, &code(&text), &names) {
+        let named_all: Vec<Vec<String>> = pieces(module, &code(&text))
+            .into_iter()
+            .flat_map(|(m, piece)| named_paths(&m, &piece, &names))
+            .collect();
+        for named in named_all {
             // The deepest module file the path reaches.
             let mut cut = named.clone();
             while !cut.is_empty() && !mods.contains_key(&cut) {
                 cut.pop();
             }
-            if cut != *module && !cut.is_empty() {
+            // An item of lib.rs itself (`crate::VERSION`) is an edge to the crate root.
+            if cut != *module && !named.is_empty() {
                 targets.insert(cut);
             }
         }
@@ -468,6 +509,28 @@ fn the_graph_reader_finds_a_cycle_and_passes_a_chain() {
     .map(|v| v.iter().map(|s| s.to_string()).collect())
     .collect();
     assert_eq!(named, want);
+
+    // An inline module's `super` is the file's module; an item of lib.rs is the root.
+    let inline = self::code("mod diag { use super::Listener; fn f() { crate::VERSION; } }");
+    let found: Vec<(Vec<String>, Vec<Vec<String>>)> = pieces(&m, &inline)
+        .into_iter()
+        .map(|(module, piece)| {
+            let mut named = named_paths(&module, &piece, &names);
+            named.dedup();
+            (module, named)
+        })
+        .collect();
+    let gate: Vec<String> = vec!["runner".into(), "gate".into()];
+    assert!(
+        found.contains(&(
+            vec!["runner".into(), "gate".into(), "diag".into()],
+            vec![
+                [gate.clone(), vec!["Listener".into()]].concat(),
+                vec!["VERSION".into()]
+            ]
+        )),
+        "{found:?}"
+    );
 }
 
 #[test]

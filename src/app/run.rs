@@ -81,7 +81,7 @@ pub(super) async fn execute(
         gates_dir: project.gates_dir.clone(),
         evidence_dir: project.evidence_dir.clone(),
         tmp: runner::tmp::TmpDirs::new(tmp_root.clone(), cli.common.keep_tmp),
-        log_cap: crate::LOG_CAP,
+        log_cap: crate::about::LOG_CAP,
         events: events_tx,
         http: steps::Http::default(),
         postgres: database::postgres::Provider::new(&tmp_root),

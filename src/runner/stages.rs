@@ -78,7 +78,7 @@ pub async fn run_stages(
             blocker = Some(format!("stage {} ({}) did not pass", stage.key, stage.name));
         }
         let result = StageResult {
-            gaterun_version: crate::VERSION.to_owned(),
+            gaterun_version: crate::about::VERSION.to_owned(),
             phase: stage.phase,
             stage: stage.key.to_string(),
             name: stage.name.clone(),
