@@ -29,9 +29,6 @@ fn short_hash(h: &str) -> String {
         .collect()
 }
 
-/// What a shard's gate log may weigh (gaterun caps logs at 8 MiB).
-pub const LOG_READ_CAP: u64 = (crate::LOG_CAP as u64) + (1 << 20);
-
 /// A shard is downloaded, so untrusted: read `path` only if it is a regular file inside `root`
 /// (no symlink on the way, no `..`), at most `cap` bytes.
 fn read_confined(root: &Path, path: &Path, cap: u64) -> Result<Vec<u8>, Error> {
@@ -150,8 +147,12 @@ pub fn run(project: &Project, loaded: Option<&Loaded>, dirs: &[PathBuf]) -> Resu
                 let log = path.join(&g.log);
                 g.output = match std::fs::symlink_metadata(&log) {
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-                    _ => String::from_utf8_lossy(&read_confined(&path, &log, LOG_READ_CAP)?)
-                        .into_owned(),
+                    _ => String::from_utf8_lossy(&read_confined(
+                        &path,
+                        &log,
+                        evidence::LOG_READ_CAP,
+                    )?)
+                    .into_owned(),
                 };
             }
             if let Some(p) = problems.first() {
