@@ -50,5 +50,3 @@ pub mod vars;
 pub mod verify;
 
 pub use app::main_with;
-
-pub use about::{LOG_CAP, VERSION};

@@ -7,15 +7,14 @@ use std::fmt::Write;
 use crate::config::{Loaded, Project, Stage};
 use crate::evidence::{self, history, markdown};
 use crate::exit::{self, Error};
-use crate::plan;
 use crate::results::StageResult;
+use crate::verify;
 
-/// Stage 10 signs the phase off; the stages before it are the criteria.
-pub const SIGNOFF_STAGE: u32 = 10;
+pub use crate::verify::SIGNOFF_STAGE;
 
 /// What keeps a stage from counting, with the command that fixes it.
 pub fn unmet(project: &Project, s: &Stage) -> Option<String> {
-    let why = plan::not_passed(project, s)?;
+    let why = verify::not_passed(project, s)?;
     Some(format!(
         "stage {} ({}) has not passed: {why}; run `gaterun stage {} --phase {}`",
         s.key, s.name, s.key, s.phase
@@ -65,7 +64,7 @@ pub fn write(
 /// once the stage passes.
 pub fn run(loaded: &Loaded, phase: u32, nested: Option<i32>) -> Result<i32, Error> {
     let project = &loaded.project;
-    if plan::stages_of(loaded, phase).is_empty() {
+    if !loaded.stages.iter().any(|s| s.phase == phase) {
         return Err(Error::Usage(format!("phase {phase} has no stages")));
     }
     let outcome = match nested {
@@ -115,7 +114,7 @@ fn render(
         commit
             .map(|c| format!("`{c}`"))
             .unwrap_or_else(|| "none".to_owned()),
-        crate::VERSION
+        crate::about::VERSION
     );
     let _ = writeln!(
         o,

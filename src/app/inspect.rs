@@ -115,7 +115,7 @@ pub(super) fn list(loaded: &Loaded, only: Option<u32>) -> i32 {
                 Some(Ok(r))
                     if r.status == Status::Passed
                         && r.definition_hash == s.definition_hash
-                        && plan::not_passed(&loaded.project, s).is_some() =>
+                        && verify::not_passed(&loaded.project, s).is_some() =>
                 {
                     format!(
                         "{}, not counted: its evidence does not agree (`gaterun verify`)",

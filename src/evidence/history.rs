@@ -45,7 +45,7 @@ fn path(project: &Project) -> std::path::PathBuf {
 }
 
 /// Append one stage run (one write, so concurrent appenders never interleave a line).
-pub fn append(project: &Project, r: &StageResult) -> Result<(), super::EvidenceError> {
+pub fn append(project: &Project, r: &StageResult) -> Result<(), super::write::EvidenceError> {
     let gates = r
         .gates
         .iter()
@@ -77,7 +77,7 @@ pub fn append(project: &Project, r: &StageResult) -> Result<(), super::EvidenceE
     let mut text = serde_json::to_string(&line).expect("history serializes");
     text.push('\n');
     let p = path(project);
-    let err = |source| super::EvidenceError {
+    let err = |source| super::write::EvidenceError {
         path: p.clone(),
         source,
     };
@@ -113,7 +113,7 @@ fn ends_mid_line(f: &mut std::fs::File) -> bool {
 pub fn pass_rates(project: &Project, phase: u32, stage: &str) -> HashMap<String, (u32, u32)> {
     // Capped, and only a regular file: a history grown to gigabytes (or a FIFO) costs no
     // memory and no wait; the report then shows no pass rates.
-    let Ok(bytes) = super::read_regular(&path(project), CAP) else {
+    let Ok(bytes) = super::read::read_regular(&path(project), CAP) else {
         return HashMap::new();
     };
     let text = String::from_utf8_lossy(&bytes);

@@ -33,8 +33,8 @@ pub fn render(project: &Project, phase: u32, stages: &[&Stage]) -> String {
         "# Phase {phase} — implementation log\n\nEvery stage of phase {phase} in the method's tracking template, rebuilt by gaterun from `evidence/phase-{phase}` after each stage run (`gaterun report` rebuilds it).\n"
     );
     for s in stages {
-        let last = super::read_stage(project, s.phase, s.key).and_then(Result::ok);
-        let partial = super::read_partial(project, s.phase, s.key);
+        let last = super::ledger::read_stage(project, s.phase, s.key).and_then(Result::ok);
+        let partial = super::ledger::read_partial(project, s.phase, s.key);
         let (status, why) = status_of(s, last.as_ref(), partial.as_ref());
         let dir = s.key.dir_name();
         let _ = writeln!(o, "\n### Stage {} — {}\n", s.key, cell(&s.name));
@@ -97,7 +97,7 @@ pub fn render(project: &Project, phase: u32, stages: &[&Stage]) -> String {
                 p.started_at,
                 p.passed_count(),
                 p.gates.len(),
-                super::PARTIAL_DIR
+                super::paths::PARTIAL_DIR
             );
         }
         let _ = writeln!(
@@ -127,8 +127,8 @@ pub fn write(
     project: &Project,
     phase: u32,
     stages: &[&Stage],
-) -> Result<std::path::PathBuf, super::EvidenceError> {
-    let path = super::phase_dir(project, phase).join("IMPLEMENTATION_LOG.md");
-    super::write_file(&path, render(project, phase, stages).as_bytes())?;
+) -> Result<std::path::PathBuf, super::write::EvidenceError> {
+    let path = super::paths::phase_dir(project, phase).join("IMPLEMENTATION_LOG.md");
+    super::write::write_file(&path, render(project, phase, stages).as_bytes())?;
     Ok(path)
 }

@@ -21,7 +21,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{EvidenceError, ReadError};
+use super::read::ReadError;
+use super::write::EvidenceError;
 use crate::config::{Project, Stage};
 use crate::results::{StageResult, Status};
 
@@ -84,7 +85,7 @@ pub fn hash_file(path: &Path) -> Result<String, ReadError> {
 
 /// `hash_file` of a file refused unread past `cap` bytes.
 pub fn hash_file_within(path: &Path, cap: u64) -> Result<String, ReadError> {
-    let mut file = super::open_regular(path, cap)?;
+    let mut file = super::read::open_regular(path, cap)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 64 << 10];
     loop {
@@ -205,7 +206,7 @@ impl Manifest {
     /// The manifest on disk: `Ok(None)` when there is none.
     pub fn load(dir: &Path) -> Result<Option<Manifest>, ReadError> {
         let path = dir.join(MANIFEST);
-        let bytes = match super::read_regular(&path, MANIFEST_CAP) {
+        let bytes = match super::read::read_regular(&path, MANIFEST_CAP) {
             Ok(b) => b,
             Err(e) if e.not_found() => return Ok(None),
             Err(e) => return Err(e),
@@ -252,7 +253,7 @@ impl Manifest {
         if r.partial {
             self.record_tree(
                 &project.evidence_dir,
-                &format!("{rel}/{}", super::PARTIAL_DIR),
+                &format!("{rel}/{}", super::paths::PARTIAL_DIR),
             );
             return;
         }
@@ -271,7 +272,7 @@ impl Manifest {
             .map(|s| s.file.display().to_string())
             .unwrap_or_default();
         let file_sha256 = stage.and_then(|s| {
-            let bytes = super::read_regular(&stage_file_path(project, s), 16 << 20).ok()?;
+            let bytes = super::read::read_regular(&stage_file_path(project, s), 16 << 20).ok()?;
             Some(digest(&bytes))
         });
         self.stages.insert(
@@ -290,7 +291,7 @@ impl Manifest {
         if partial {
             self.record_tree(
                 &project.evidence_dir,
-                &format!("{rel}/{}", super::PARTIAL_DIR),
+                &format!("{rel}/{}", super::paths::PARTIAL_DIR),
             );
         } else {
             self.record_tree(&project.evidence_dir, &rel);
@@ -306,7 +307,7 @@ impl Manifest {
         commit: Option<String>,
     ) -> Result<(), EvidenceError> {
         let dir = &project.evidence_dir;
-        self.gaterun_version = crate::VERSION.to_owned();
+        self.gaterun_version = crate::about::VERSION.to_owned();
         self.written_at =
             humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
         if commit.is_some() || self.commit.is_none() {
@@ -314,11 +315,13 @@ impl Manifest {
         }
         self.covers = COVERS.to_owned();
         let json = serde_json::to_string_pretty(&*self).expect("the manifest serializes");
-        let written = super::write_file(&dir.join(MANIFEST), json.as_bytes()).and_then(|()| {
-            let statement = statement(dir, self, &digest(json.as_bytes()));
-            let text = serde_json::to_string_pretty(&statement).expect("the statement serializes");
-            super::write_file(&dir.join(ATTESTATION), text.as_bytes())
-        });
+        let written =
+            super::write::write_file(&dir.join(MANIFEST), json.as_bytes()).and_then(|()| {
+                let statement = statement(dir, self, &digest(json.as_bytes()));
+                let text =
+                    serde_json::to_string_pretty(&statement).expect("the statement serializes");
+                super::write::write_file(&dir.join(ATTESTATION), text.as_bytes())
+            });
         if written.is_err() {
             let _ = std::fs::remove_file(dir.join(MANIFEST));
             let _ = std::fs::remove_file(dir.join(ATTESTATION));
@@ -369,10 +372,11 @@ pub fn statement(dir: &Path, m: &Manifest, manifest_digest: &str) -> serde_json:
         let Some(stage) = rel.strip_suffix("/results.json") else {
             continue;
         };
-        if stage.ends_with(&format!("/{}", super::PARTIAL_DIR)) {
+        if stage.ends_with(&format!("/{}", super::paths::PARTIAL_DIR)) {
             continue;
         }
-        let Ok(bytes) = super::read_confined(dir, &dir.join(rel), super::RESULTS_CAP, "evidence")
+        let Ok(bytes) =
+            super::read::read_confined(dir, &dir.join(rel), super::read::RESULTS_CAP, "evidence")
         else {
             failed.push(format!("{stage}: unreadable results.json"));
             continue;
