@@ -88,7 +88,6 @@ pub(super) async fn execute(
         repeat: cli.common.repeat,
         secrets,
     });
-    let mut manifest = evidence::manifest::Manifest::load_or_new(&project.evidence_dir);
     let settings = runner::Settings {
         jobs: cli
             .common
@@ -98,13 +97,14 @@ pub(super) async fn execute(
         keep_going: cli.common.keep_going,
         commit: git_commit(&project.root),
     };
+    let mut recorder = evidence::recorder::Recorder::open(project, settings.commit.clone());
     let outcome = runner::run_stages(
-        loaded,
+        &loaded.stages,
         runs,
         &settings,
         rc.clone(),
         cancel_rx.clone(),
-        &mut manifest,
+        &mut recorder,
         &mut |result| signoff_after(project, &loaded.stages, result),
     )
     .await;
@@ -122,19 +122,7 @@ pub(super) async fn execute(
     drop(run_root);
     // A run that failed to write its evidence leaves no invocation file of an earlier run
     // standing for it; the manifest then says what is left.
-    let written = outcome.and_then(|results| {
-        evidence::write_invocation(project, &results)?;
-        Ok(results)
-    });
-    if written.is_err() {
-        evidence::discard_invocation(project);
-    }
-    for name in ["junit.xml", "summary.md"] {
-        manifest.record_file(&project.evidence_dir, name);
-    }
-    let recorded = manifest.write(project, settings.commit.clone());
-    let results = written?;
-    recorded?;
+    let results = recorder.finish_run(outcome)?;
     if github {
         let summary = project.evidence_dir.join("summary.md");
         reporter::github::append_summary(&evidence::markdown::summary(&results), &summary);

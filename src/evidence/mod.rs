@@ -20,6 +20,7 @@ pub mod manifest;
 pub mod markdown;
 pub mod paths;
 pub mod read;
+pub mod recorder;
 pub mod snapshot;
 pub mod stage;
 pub mod sweep;

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use super::context::RunContext;
 use super::gates::{not_run, run_gates};
 use super::snapshot::{evidence_copy, evidence_copy_dir};
-use crate::config::{Loaded, Project, Stage};
+use crate::config::Stage;
 use crate::events::Event;
 use crate::evidence;
 use crate::plan::StageRun;
@@ -25,15 +25,14 @@ pub struct Settings {
 /// Run the stages in order. A stage that does not pass blocks the ones after it: they are
 /// recorded as blocked without running, or with `keep_going`, run but still recorded blocked.
 pub async fn run_stages(
-    loaded: &Loaded,
+    all_stages: &[Stage],
     runs: Vec<StageRun>,
     settings: &Settings,
     rc: Arc<RunContext>,
     cancel: watch::Receiver<bool>,
-    manifest: &mut evidence::manifest::Manifest,
+    recorder: &mut evidence::recorder::Recorder<'_>,
     after_stage: &mut dyn FnMut(&StageResult) -> Vec<String>,
 ) -> Result<Vec<StageResult>, evidence::EvidenceError> {
-    let (project, all_stages) = (&loaded.project, &loaded.stages);
     let mut results = Vec::new();
     let mut blocker: Option<String> = None;
     for run in runs {
@@ -53,12 +52,7 @@ pub async fn run_stages(
                     name: stage.name.clone(),
                     gates: run.selected.len(),
                 });
-                let w = Arc::new(evidence::StageWriter::begin(
-                    project,
-                    stage.phase,
-                    &stage.key.to_string(),
-                    run.partial(),
-                )?);
+                let w = recorder.begin_stage(stage.phase, &stage.key.to_string(), run.partial())?;
                 writer = Some(w.clone());
                 // One copy of the evidence for the stage's gates (`GATERUN_EVIDENCE`): the
                 // evidence does not change while they run, and a copy per gate would cost
@@ -101,64 +95,13 @@ pub async fn run_stages(
             .iter()
             .filter(|s| s.phase == stage.phase)
             .collect();
-        if let Err(e) = write_evidence(project, &result, writer, &phase_stages) {
-            // What this run could not write must not leave the stage's previous evidence
-            // claiming a result the history contradicts.
-            evidence::discard_stage(project, result.phase, &result.stage, result.partial);
-            manifest.forget_stage(project, result.phase, &result.stage, result.partial);
-            let dir = &project.evidence_dir;
-            manifest.record_file(dir, "history.jsonl");
-            manifest.record_file(
-                dir,
-                &format!("phase-{}/IMPLEMENTATION_LOG.md", result.phase),
-            );
-            let _ = manifest.write(project, settings.commit.clone());
-            return Err(e);
-        }
-        manifest.record_stage(project, &result, Some(&stage));
-        manifest.record_file(&project.evidence_dir, "history.jsonl");
-        let phase_rel = format!("phase-{}", stage.phase);
-        manifest.record_file(
-            &project.evidence_dir,
-            &format!("{phase_rel}/IMPLEMENTATION_LOG.md"),
-        );
-        // What the caller wrote or removed after the stage (the phase's sign-off): re-hashed
-        // only then, so a file a gate wrote by the evidence's real path stays unlisted.
-        if !result.partial {
-            for rel in after_stage(&result) {
-                manifest.record_file(&project.evidence_dir, &rel);
-            }
-        }
-        // Written after each stage: the next stage's gates see it in their copy of the evidence.
-        manifest.write(project, settings.commit.clone())?;
+        recorder.finish_stage(&result, writer, &stage, &phase_stages, after_stage)?;
         rc.send(Event::StageFinished {
             result: Box::new(result.clone()),
         });
         results.push(result);
     }
     Ok(results)
-}
-
-/// A stage's evidence: the history line, its directory, the phase's implementation log.
-fn write_evidence(
-    project: &Project,
-    result: &StageResult,
-    writer: Option<Arc<evidence::StageWriter>>,
-    phase_stages: &[&Stage],
-) -> Result<(), evidence::EvidenceError> {
-    evidence::history::append(project, result)?;
-    // Every gate task has ended, so the writer is ours alone again.
-    match writer.and_then(Arc::into_inner) {
-        Some(w) => w.finish(project, result)?,
-        None => evidence::write_stage(project, result)?,
-    }
-    if let Err(e) = evidence::log::write(project, result.phase, phase_stages) {
-        let _ = std::fs::remove_file(
-            evidence::phase_dir(project, result.phase).join("IMPLEMENTATION_LOG.md"),
-        );
-        return Err(e);
-    }
-    Ok(())
 }
 
 fn blocked_gates(run: &StageRun, by: &str) -> Vec<GateResult> {
