@@ -90,9 +90,9 @@ impl Services {
         };
         // The group outlives its leader while any member lives (a worker it forked), and the
         // service's cgroup while anything it daemonized does.
-        let group_alive = || pid.is_some_and(group_alive);
+        let group_lives = || pid.is_some_and(group_alive);
         {
-            while group_alive() || !members().is_empty() {
+            while group_lives() || !members().is_empty() {
                 process::reap_orphans();
                 if started.elapsed() >= grace || forced() {
                     send(rustix::process::Signal::KILL);
