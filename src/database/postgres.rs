@@ -16,7 +16,7 @@ use tokio_postgres::config::Host;
 use tokio_postgres::{Client, Config, NoTls};
 
 use super::global::{self, Ledger, Ticket};
-use crate::services::PortLease;
+use crate::ports::PortLease;
 
 pub const URL_VAR: &str = "GATERUN_POSTGRES_URL";
 

@@ -4,10 +4,10 @@
 //! reporter task that owns the terminal.
 
 mod combine;
-mod context;
+pub(crate) mod context;
 pub mod gate;
 mod gates;
-mod snapshot;
+pub(crate) mod snapshot;
 mod stages;
 pub mod tmp;
 

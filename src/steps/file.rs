@@ -3,8 +3,10 @@
 
 use tokio::io::AsyncReadExt;
 
-use super::{Failure, GateCtx};
+use super::outcome::Failure;
+use super::probe::io_reason;
 use crate::expect::{self, Pattern};
+use crate::runner::gate::ctx::GateCtx;
 use crate::vars;
 
 /// How much of a file `contains` reads.
@@ -27,26 +29,18 @@ pub async fn attempt(
         ))),
         (true, Err(e)) => Err(Failure::Check(format!(
             "expected file {rel} to exist, got {}",
-            super::tcp::io_reason(&e)
+            io_reason(&e)
         ))),
         (true, Ok(_)) if contains.is_empty() => Ok(()),
         (true, Ok(_)) => {
             let mut data = Vec::new();
-            let file = tokio::fs::File::open(&full).await.map_err(|e| {
-                Failure::Check(format!(
-                    "failed to read {rel}: {}",
-                    super::tcp::io_reason(&e)
-                ))
-            })?;
+            let file = tokio::fs::File::open(&full)
+                .await
+                .map_err(|e| Failure::Check(format!("failed to read {rel}: {}", io_reason(&e))))?;
             file.take(READ_CAP + 1)
                 .read_to_end(&mut data)
                 .await
-                .map_err(|e| {
-                    Failure::Check(format!(
-                        "failed to read {rel}: {}",
-                        super::tcp::io_reason(&e)
-                    ))
-                })?;
+                .map_err(|e| Failure::Check(format!("failed to read {rel}: {}", io_reason(&e))))?;
             // One byte past the cap tells that the file goes on.
             let cut = data.len() as u64 > READ_CAP;
             data.truncate(READ_CAP as usize);

@@ -3,9 +3,11 @@
 
 use std::fmt::Write;
 
-use super::{Deadline, Failure, GateCtx};
+use super::outcome::{Deadline, Failure};
+use super::probe::short_error;
 use crate::config::{HeaderCheck, HttpBody, HttpStep};
 use crate::expect;
+use crate::runner::gate::ctx::GateCtx;
 use crate::text::redact_url;
 use crate::vars::{self, Vars};
 
@@ -15,27 +17,6 @@ const BODY_CAP: usize = 16 << 20;
 const MAX_REDIRECTS: usize = 10;
 /// How much of a body the log shows.
 const LOG_BODY_CAP: usize = 64 * 1024;
-
-/// A reqwest error as a short reason: `connection refused`, `timed out`.
-pub fn short_error(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        return "timed out".to_owned();
-    }
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            return super::tcp::io_reason(io);
-        }
-        source = s.source();
-    }
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let _ = write!(text, ": {s}");
-        source = s.source();
-    }
-    text
-}
 
 fn invalid(e: impl std::fmt::Display) -> Failure {
     Failure::Error(e.to_string())

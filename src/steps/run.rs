@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-use super::{Deadline, Failure, GateCtx};
+use super::log::GateLog;
+use super::outcome::{Deadline, Failure, cancelled};
 use crate::config::{Command, RunExpect};
 use crate::expect::{self, CheckError};
 use crate::process::{self, CappedBuffer};
+use crate::runner::gate::ctx::GateCtx;
 use crate::vars;
 
 /// Per stream of one attempt: what `expect` and `capture` look at.
@@ -49,18 +51,18 @@ pub async fn attempt(
     }
 
     let mut cancel = ctx.cancel.clone();
-    let died = crate::services::watch(ctx);
+    let died = ctx.services.watch(&ctx.cancel);
     let outcome = tokio::select! {
         status = child.wait() => Ok(status),
         _ = tokio::time::sleep_until(deadline.at.into()) => Err(Failure::Timeout(deadline.message.clone())),
-        _ = crate::steps::cancelled(&mut cancel) => Err(Failure::Interrupted),
+        _ = cancelled(&mut cancel) => Err(Failure::Interrupted),
         i = died => Err(Failure::ServiceExited(i)),
     };
     let status = match outcome {
         Ok(status) => status,
         Err(failure) => {
             // Stop everything the gate runs now; the gate ends with this step.
-            ctx.exits.gate_ending();
+            ctx.services.gate_ending();
             if let Some(problem) = process::terminate(&ctx.token, &ctx.groups, ctx.grace).await {
                 ctx.log_line(&format!("── {problem}"));
             }
@@ -119,18 +121,14 @@ fn lock(b: &Mutex<CappedBuffer>) -> std::sync::MutexGuard<'_, CappedBuffer> {
 }
 
 /// Copy a pipe into the step's buffer and the gate's log until EOF.
-async fn pump(
-    mut pipe: impl AsyncRead + Unpin,
-    own: Arc<Mutex<CappedBuffer>>,
-    log: Arc<Mutex<CappedBuffer>>,
-) {
+async fn pump(mut pipe: impl AsyncRead + Unpin, own: Arc<Mutex<CappedBuffer>>, log: GateLog) {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         match pipe.read(&mut buf).await {
             Ok(0) | Err(_) => break,
             Ok(n) => {
                 lock(&own).push(&buf[..n]);
-                lock(&log).push(&buf[..n]);
+                log.push(&buf[..n]);
             }
         }
     }

@@ -3,11 +3,12 @@
 
 use serde_json::Value;
 
-use super::{Failure, GateCtx};
+use super::outcome::Failure;
 use crate::config::SqlExpect;
 use crate::database::{self, SqlOutcome};
 use crate::expect;
 use crate::expect::value::{Bindings, Matcher, ValueCheck, render as render_value, resolve};
+use crate::runner::gate::ctx::GateCtx;
 use crate::vars;
 
 /// Rows shown in the log.

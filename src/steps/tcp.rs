@@ -2,19 +2,10 @@
 
 use std::time::Duration;
 
-use super::{Deadline, Failure, GateCtx};
+use super::outcome::{Deadline, Failure};
+use super::probe::{Connect, tcp_connect};
+use crate::runner::gate::ctx::GateCtx;
 use crate::vars;
-
-/// `connection refused`, not `Connection refused (os error 111)`.
-pub fn io_reason(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    let text = text.split(" (os error").next().unwrap_or(&text);
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(c) => c.to_lowercase().chain(chars).collect(),
-        None => "an unknown error".to_owned(),
-    }
-}
 
 pub async fn attempt(
     ctx: &GateCtx,
@@ -27,10 +18,10 @@ pub async fn attempt(
         .at
         .saturating_duration_since(std::time::Instant::now())
         .min(Duration::from_secs(5));
-    let outcome = match tokio::time::timeout(limit, tokio::net::TcpStream::connect(&addr)).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(io_reason(&e)),
-        Err(_) => Err("no answer (connect timed out)".to_owned()),
+    let outcome = match tcp_connect(&addr, limit).await {
+        Connect::Open => Ok(()),
+        Connect::Failed(reason) => Err(reason),
+        Connect::TimedOut => Err("no answer (connect timed out)".to_owned()),
     };
     match (open, outcome) {
         (true, Ok(())) | (false, Err(_)) => Ok(()),

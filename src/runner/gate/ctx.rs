@@ -1,0 +1,92 @@
+//! What a step sees of its gate: the gate context, owned by the gate executor. Steps take it
+//! whole; services get only the part they need ([`GateCtx::split`]), so this file imports
+//! them and they never import it.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::database::GateDb;
+use crate::expect::value::{Bindings, Typed};
+use crate::services::{Host, Services};
+use crate::steps::log::GateLog;
+use crate::steps::probe::Http;
+use crate::vars::Vars;
+
+pub struct GateCtx {
+    pub vars: Vars,
+    /// Captured values with their JSON or SQL type; `vars` holds their text.
+    pub typed: Typed,
+    /// Captures declared `secret: true`, and the values they took: masked like declared
+    /// secrets in everything the gate leaves.
+    pub secret_captures: HashSet<String>,
+    pub secrets: Vec<String>,
+    pub workdir: PathBuf,
+    pub token: String,
+    pub grace: Duration,
+    /// Everything the gate's processes print, capped.
+    pub log: GateLog,
+    /// Process groups the gate started, for teardown.
+    pub groups: Vec<u32>,
+    /// Output readers still running (a background process may hold a pipe open).
+    pub readers: Vec<JoinHandle<()>>,
+    pub cancel: watch::Receiver<bool>,
+    /// The gate's services, in definition order, with the news of their exits.
+    pub services: Services,
+    pub http: Http,
+    /// The gate's fresh database, if it asked for one.
+    pub db: Option<GateDb>,
+}
+
+impl GateCtx {
+    pub fn log_line(&self, line: &str) {
+        self.log.line(line);
+    }
+
+    /// What an expected value may refer to.
+    pub fn bindings(&self) -> Bindings<'_> {
+        Bindings {
+            text: &self.vars,
+            typed: &self.typed,
+        }
+    }
+
+    /// Set a captured variable: its text for commands and templates, its type for checks.
+    pub fn capture(&mut self, name: &str, value: serde_json::Value) {
+        let text = match &value {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => String::new(),
+            other => other.to_string(),
+        };
+        if self.secret_captures.contains(name) && !text.is_empty() {
+            self.secrets.push(text.clone());
+        }
+        self.vars.insert(name.to_owned(), text);
+        self.typed.insert(name.to_owned(), value);
+    }
+
+    pub fn interrupted(&self) -> bool {
+        *self.cancel.borrow()
+    }
+
+    /// The gate's services, and what they may use of the gate meanwhile.
+    pub fn split(&mut self) -> (&mut Services, Host<'_>) {
+        (
+            &mut self.services,
+            Host {
+                vars: &self.vars,
+                token: &self.token,
+                workdir: &self.workdir,
+                http: &self.http,
+                log: &self.log,
+                cancel: &self.cancel,
+                grace: self.grace,
+                groups: &mut self.groups,
+                readers: &mut self.readers,
+            },
+        )
+    }
+}

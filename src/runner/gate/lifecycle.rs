@@ -1,0 +1,174 @@
+//! One gate's lifecycle: its environment and temp directory, its services, its steps in order
+//! (with `eventually` and deadlines), and a teardown that leaves no process behind; what it
+//! leaves (log, messages, step names) with every secret masked.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use super::ctx::GateCtx;
+use super::sequence::run_steps;
+use super::setup::{provision, resolve_env, setup};
+use crate::config::Stage;
+use crate::database;
+use crate::process;
+use crate::results::{GateResult, Status};
+use crate::runner::context::RunContext;
+use crate::services::Services;
+use crate::steps::log::GateLog;
+
+pub async fn run(
+    stage: Arc<Stage>,
+    gate_index: usize,
+    rc: Arc<RunContext>,
+    cancel: watch::Receiver<bool>,
+) -> GateResult {
+    let gate = &stage.gates[gate_index];
+    let started = Instant::now();
+    let token = process::new_token();
+    let log = GateLog::new(rc.log_cap);
+    let mut result = GateResult {
+        id: gate.id.clone(),
+        title: gate.title.clone(),
+        status: Status::Passed,
+        duration_ms: 0,
+        attempts: 1,
+        message: None,
+        file: stage.file.display().to_string(),
+        line: gate.line,
+        log: format!("logs/{}.log", gate.id),
+        steps: Vec::new(),
+        flaky: false,
+        failed_runs: Vec::new(),
+        peak_memory_bytes: None,
+        cpu_time_ms: None,
+        output: String::new(),
+    };
+
+    let mut secrets = Vec::new();
+    let tmp_dir = rc.tmp.take(&token);
+    match tmp_dir
+        .clone()
+        .and_then(|tmp| process::open_gate(&token).map(|()| tmp))
+        .and_then(|tmp| setup(&stage, gate, &rc, &tmp).map(|s| (s, tmp)))
+    {
+        Err(message) => {
+            result.status = Status::Error;
+            result.message = Some(message);
+        }
+        Ok(((vars, services, mut fixed), tmp)) => {
+            // Every secret of the project, whichever gate declares it: a gate that does not
+            // declare one may still print it (from a file, a service, a response).
+            secrets = rc.secrets.values.clone();
+            // A service's port is a number: `"$.port": "${API_PORT}"` compares as one.
+            let typed = services
+                .iter()
+                .map(|s| {
+                    (
+                        format!("{}_PORT", s.def.var_prefix()),
+                        serde_json::Value::from(s.port.0),
+                    )
+                })
+                .collect();
+            let mut ctx = GateCtx {
+                vars,
+                typed,
+                secret_captures: gate
+                    .steps
+                    .iter()
+                    .flat_map(|s| s.secret_captures.iter().cloned())
+                    .collect(),
+                secrets: Vec::new(),
+                // Set once the gate's `env` is resolved, before anything runs.
+                workdir: rc.project_root.clone(),
+                token: token.clone(),
+                grace: gate.grace,
+                log: log.clone(),
+                groups: Vec::new(),
+                readers: Vec::new(),
+                cancel,
+                services: Services::new(services),
+                http: rc.http.clone(),
+                db: None,
+            };
+            if let Some(kind) = gate.database {
+                provision(kind, &mut ctx, &rc, &tmp, &mut result, &mut fixed).await;
+            }
+            // The gate's `env` last, so it may use ports and database variables; services
+            // start after this and see it.
+            if result.status == Status::Passed
+                && let Err(message) = resolve_env(gate, &rc, &mut ctx, &fixed)
+            {
+                result.status = Status::Error;
+                result.message = Some(message);
+            }
+            if result.status == Status::Passed {
+                run_steps(&stage, gate, &mut ctx, &rc, started, &mut result).await;
+            }
+            // A service that died during the last step (killed a moment before it ended)
+            // fails the gate as if the step had seen it.
+            let dead = if result.status == Status::Passed {
+                let (services, mut host) = ctx.split();
+                services.dead_at_end(&mut host).await
+            } else {
+                None
+            };
+            if let Some(failure) = dead {
+                let message = failure.message();
+                ctx.log_line(&format!("── after the last step: {message}"));
+                result.status = Status::Failed;
+                result.message = Some(message);
+            }
+            // Teardown, whatever happened: services in reverse order, then every process
+            // still carrying the gate's token. No process outlives its gate.
+            let (services, mut host) = ctx.split();
+            services.stop_all(&mut host).await;
+            if let Some(problem) = process::terminate(&token, &ctx.groups, gate.grace).await {
+                ctx.log_line(&format!("── teardown: {problem}"));
+            }
+            if let Some(db) = ctx.db.take() {
+                for note in database::release(db, &rc.postgres).await {
+                    ctx.log_line(&format!("── teardown: {note}"));
+                }
+            }
+            secrets.append(&mut ctx.secrets);
+            let readers: Vec<_> = ctx.readers.drain(..).collect();
+            for r in readers {
+                if tokio::time::timeout(Duration::from_secs(1), r)
+                    .await
+                    .is_err()
+                {
+                    ctx.log_line("[gaterun: an output pipe stayed open after teardown]");
+                }
+            }
+        }
+    }
+    let (usage, problem) = process::close_gate(&token);
+    if let Some(problem) = problem {
+        log.push(format!("── teardown: {problem}\n").as_bytes());
+    }
+    result.peak_memory_bytes = usage.peak_memory_bytes;
+    result.cpu_time_ms = usage.cpu_time_ms;
+    process::forget_token(&token);
+    if let Ok(tmp) = tmp_dir {
+        rc.tmp.give_back(tmp);
+    }
+    result.duration_ms = started.elapsed().as_millis() as u64;
+    result.output = log.to_text_masked(&secrets);
+    result.message = result.message.map(|m| mask(&m, &secrets));
+    for s in &mut result.steps {
+        s.message = s.message.take().map(|m| mask(&m, &secrets));
+        s.name = mask(&s.name, &secrets);
+    }
+    result
+}
+
+/// Replace every secret value with `***`, in every form and piece (see [`crate::mask`]), in
+/// the text as the writers show it (control characters and ANSI escapes gone).
+pub fn mask(text: &str, secrets: &[String]) -> String {
+    if secrets.is_empty() {
+        return text.to_owned();
+    }
+    crate::mask::Masker::new(secrets).mask_text(&crate::text::sanitize(text))
+}

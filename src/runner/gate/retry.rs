@@ -1,0 +1,253 @@
+//! `eventually`: a step attempted again while its expectations fail, with a growing pause,
+//! until it passes or its budget (or its deadline) is spent. Only a failed check is retried.
+
+use std::time::{Duration, Instant};
+
+use super::ctx::GateCtx;
+use crate::config::Step;
+use crate::steps;
+use crate::steps::outcome::{Deadline, Failure};
+
+/// One step, repeated under `eventually` until it passes or the time is spent. Returns the last
+/// attempt's outcome and how many attempts ran.
+pub async fn with_retries(
+    step: &Step,
+    ctx: &mut GateCtx,
+    gate_deadline: &Deadline,
+) -> (Result<(), Failure>, u32) {
+    let now = Instant::now();
+    let deadline = match step.timeout {
+        Some(t) if now + t < gate_deadline.at => Deadline {
+            at: now + t,
+            message: format!("step timed out after {}", humantime::format_duration(t)),
+        },
+        _ => gate_deadline.clone(),
+    };
+    let retry_until = step.eventually.map(|e| now + e);
+    let mut attempts = 0;
+    let mut pause = Duration::from_millis(20);
+    loop {
+        attempts += 1;
+        let outcome = steps::attempt(step, ctx, &deadline, gate_deadline).await;
+        let Err(Failure::Check(message)) = &outcome else {
+            return (outcome, attempts);
+        };
+        let Some(until) = retry_until else {
+            return (outcome, attempts);
+        };
+        // The whole budget is spent: the last attempt starts at `until` at the latest.
+        let now = Instant::now();
+        if now >= until || now >= deadline.at || ctx.interrupted() {
+            let message = if attempts > 1 {
+                format!("{message} (after {attempts} attempts)")
+            } else {
+                message.clone()
+            };
+            return (Err(Failure::Check(message)), attempts);
+        }
+        ctx.log_line(&format!(
+            "── attempt {attempts} failed: {message}; retrying"
+        ));
+        tokio::time::sleep(pause.min(until - now)).await;
+        pause = (pause * 2).min(Duration::from_millis(500));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use tokio::sync::watch;
+
+    use super::*;
+    use crate::config::StepKind;
+    use crate::services::Services;
+    use crate::steps::log::GateLog;
+
+    /// A gate context over `workdir`, with no services, as the executor makes one.
+    fn ctx(workdir: &Path, cancel: watch::Receiver<bool>) -> GateCtx {
+        GateCtx {
+            vars: Default::default(),
+            typed: Default::default(),
+            secret_captures: Default::default(),
+            secrets: Vec::new(),
+            workdir: workdir.to_owned(),
+            token: String::new(),
+            grace: Duration::from_secs(1),
+            log: GateLog::new(1 << 20),
+            groups: Vec::new(),
+            readers: Vec::new(),
+            cancel,
+            services: Services::new(Vec::new()),
+            http: Default::default(),
+            db: None,
+        }
+    }
+
+    /// A `file` step: `path` must exist.
+    fn file_step(path: &str, eventually: Option<Duration>, timeout: Option<Duration>) -> Step {
+        Step {
+            name: None,
+            kind: StepKind::File {
+                path: path.to_owned(),
+                exists: true,
+                contains: Vec::new(),
+            },
+            timeout,
+            eventually,
+            captures: Vec::new(),
+            secret_captures: Vec::new(),
+            line: 1,
+        }
+    }
+
+    fn gate_deadline(after: Duration) -> Deadline {
+        Deadline {
+            at: Instant::now() + after,
+            message: "gate timed out".to_owned(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_check_that_holds_is_attempted_once() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        std::fs::write(dir.path().join("ready"), "").expect("a file");
+        let (_tx, rx) = watch::channel(false);
+        let mut ctx = ctx(dir.path(), rx);
+        let step = file_step("ready", Some(Duration::from_secs(5)), None);
+        let (outcome, attempts) =
+            with_retries(&step, &mut ctx, &gate_deadline(Duration::from_secs(30))).await;
+        assert!(outcome.is_ok(), "{outcome:?}");
+        assert_eq!(attempts, 1);
+    }
+
+    #[tokio::test]
+    async fn without_eventually_a_failed_check_is_not_attempted_again() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let (_tx, rx) = watch::channel(false);
+        let mut ctx = ctx(dir.path(), rx);
+        let step = file_step("missing", None, None);
+        let (outcome, attempts) =
+            with_retries(&step, &mut ctx, &gate_deadline(Duration::from_secs(30))).await;
+        assert_eq!(attempts, 1);
+        let Err(Failure::Check(message)) = outcome else {
+            panic!("a failed check, got {outcome:?}");
+        };
+        assert!(message.starts_with("expected file missing to exist, got "));
+        assert!(!message.contains("attempts"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn eventually_retries_a_failed_check_until_its_budget_is_spent() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let (_tx, rx) = watch::channel(false);
+        let mut ctx = ctx(dir.path(), rx);
+        let budget = Duration::from_millis(400);
+        let step = file_step("missing", Some(budget), None);
+        let started = Instant::now();
+        let (outcome, attempts) =
+            with_retries(&step, &mut ctx, &gate_deadline(Duration::from_secs(30))).await;
+        let took = started.elapsed();
+        // The last attempt starts at the end of the budget at the latest: no pause past it.
+        assert!(took >= budget, "gave up after {took:?}");
+        // Slack for a loaded machine; the pauses alone would end it by the budget.
+        assert!(took < budget + Duration::from_secs(2), "took {took:?}");
+        // Pauses of 20, 40, 80, 160 ms… fit several attempts in 400 ms.
+        assert!(attempts >= 2, "{attempts} attempts");
+        let Err(Failure::Check(message)) = outcome else {
+            panic!("a failed check, got {outcome:?}");
+        };
+        assert!(
+            message.ends_with(&format!(" (after {attempts} attempts)")),
+            "{message}"
+        );
+        let log = ctx.log.to_text_masked(&[]);
+        assert_eq!(
+            log.matches("── attempt ").count(),
+            attempts as usize - 1,
+            "one retry line per attempt but the last: {log}"
+        );
+        assert!(log.contains("── attempt 1 failed: expected file missing to exist"));
+    }
+
+    #[tokio::test]
+    async fn eventually_passes_once_the_check_holds() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let (_tx, rx) = watch::channel(false);
+        let mut ctx = ctx(dir.path(), rx);
+        let path = dir.path().join("late");
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            std::fs::write(path, "").expect("a file");
+        });
+        let step = file_step("late", Some(Duration::from_secs(10)), None);
+        let (outcome, attempts) =
+            with_retries(&step, &mut ctx, &gate_deadline(Duration::from_secs(30))).await;
+        assert!(outcome.is_ok(), "{outcome:?}");
+        assert!(attempts > 1, "{attempts} attempts");
+    }
+
+    #[tokio::test]
+    async fn a_failure_that_is_not_a_check_is_not_retried() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let (_tx, rx) = watch::channel(false);
+        let mut ctx = ctx(dir.path(), rx);
+        // An undefined variable: the step cannot be evaluated, so trying again cannot help.
+        let step = file_step(
+            "${UNDEFINED_IN_THIS_TEST}",
+            Some(Duration::from_secs(10)),
+            None,
+        );
+        let started = Instant::now();
+        let (outcome, attempts) =
+            with_retries(&step, &mut ctx, &gate_deadline(Duration::from_secs(30))).await;
+        assert_eq!(attempts, 1);
+        assert!(matches!(outcome, Err(Failure::Error(_))), "{outcome:?}");
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+
+    #[tokio::test]
+    async fn the_step_timeout_ends_the_retries_before_the_budget() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let (_tx, rx) = watch::channel(false);
+        let mut ctx = ctx(dir.path(), rx);
+        let step = file_step(
+            "missing",
+            Some(Duration::from_secs(10)),
+            Some(Duration::from_millis(200)),
+        );
+        let started = Instant::now();
+        let (outcome, attempts) =
+            with_retries(&step, &mut ctx, &gate_deadline(Duration::from_secs(30))).await;
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(attempts > 1);
+        // The attempt running when the step's deadline comes is cut by it; one that ended
+        // just before leaves its check's failure.
+        match outcome {
+            Err(Failure::Timeout(m)) => assert_eq!(m, "step timed out after 200ms"),
+            Err(Failure::Check(m)) => {
+                assert!(m.ends_with(&format!(" (after {attempts} attempts)")))
+            }
+            other => panic!("a timeout or a failed check, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_interrupt_ends_the_retries() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let (tx, rx) = watch::channel(false);
+        let mut ctx = ctx(dir.path(), rx);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let _ = tx.send(true);
+            // Keep the sender: a dropped one is not an interrupt.
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        });
+        let step = file_step("missing", Some(Duration::from_secs(10)), None);
+        let started = Instant::now();
+        let (outcome, _) =
+            with_retries(&step, &mut ctx, &gate_deadline(Duration::from_secs(30))).await;
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(outcome.is_err());
+    }
+}

@@ -1,0 +1,188 @@
+//! A gate's setup, before anything of it runs: gaterun's environment with the built-ins and
+//! the declared secrets, a port for each service, the fresh database, then the gate's own
+//! `env` and working directory, which may use all of them.
+
+use std::time::Instant;
+
+use super::ctx::GateCtx;
+use crate::config::{DatabaseKind, Gate, Stage};
+use crate::database;
+use crate::process;
+use crate::results::{GateResult, Status, StepResult};
+use crate::runner::context::RunContext;
+use crate::services::Service;
+use crate::steps::outcome::{Failure, cancelled};
+use crate::vars::{self, Vars};
+
+/// The gate's fresh database, recorded as a step of kind `database`; its variables join the
+/// names gaterun sets (`fixed`).
+pub async fn provision(
+    kind: DatabaseKind,
+    ctx: &mut GateCtx,
+    rc: &RunContext,
+    tmp: &std::path::Path,
+    result: &mut GateResult,
+    fixed: &mut Fixed,
+) {
+    let name = match kind {
+        DatabaseKind::Sqlite => "fresh SQLite database",
+        DatabaseKind::Postgres => "fresh PostgreSQL database",
+    };
+    ctx.log_line(&format!("── setup: {name}"));
+    let started = Instant::now();
+    let mut cancel = ctx.cancel.clone();
+    let outcome = tokio::select! {
+        r = database::provision(kind, &rc.postgres, &ctx.token, tmp) => r.map_err(Failure::Error),
+        _ = cancelled(&mut cancel) => Err(Failure::Interrupted),
+    };
+    let (status, message) = match outcome {
+        Ok((db, vars)) => {
+            ctx.log_line(&format!(
+                "── {}",
+                vars.iter()
+                    .find(|(k, _)| k == "DATABASE_URL")
+                    .map(|(_, v)| crate::text::redact_url(v))
+                    .unwrap_or_default()
+            ));
+            fixed.extend(vars.iter().map(|(k, _)| (k.clone(), "a database variable")));
+            ctx.vars.extend(vars);
+            ctx.db = Some(db);
+            (Status::Passed, None)
+        }
+        Err(Failure::Interrupted) => (Status::Interrupted, Some("interrupted".to_owned())),
+        Err(f) => (Status::Error, Some(f.message())),
+    };
+    let elapsed = started.elapsed();
+    ctx.log_line(&format!(
+        "── setup {} in {}",
+        status.as_str(),
+        crate::text::human_duration(elapsed)
+    ));
+    if status != Status::Passed {
+        result.status = status;
+        result.message = message.clone();
+    }
+    result.steps.push(StepResult {
+        kind: "database".to_owned(),
+        name: name.to_owned(),
+        status,
+        duration_ms: elapsed.as_millis() as u64,
+        message,
+        attempts: 1,
+    });
+}
+
+/// The names gaterun sets for a gate, each with what it is: the gate's `env` may use them but
+/// not replace them (the contract's order puts them after `env`).
+pub type Fixed = Vec<(String, &'static str)>;
+
+/// The variables but the gate's own `env`, and the services with their ports, of a gate; an
+/// error message if the gate cannot be evaluated.
+pub fn setup(
+    stage: &Stage,
+    gate: &Gate,
+    rc: &RunContext,
+    tmp: &std::path::Path,
+) -> Result<(Vars, Vec<Service>, Fixed), String> {
+    let (mut vars, mut fixed) = environment(stage, gate, rc, tmp)?;
+    let mut services = Vec::new();
+    for def in &gate.services {
+        let svc = Service::new(def.clone())
+            .map_err(|e| format!("failed to find a free port for service `{}`: {e}", def.name))?;
+        let prefix = def.var_prefix();
+        let port = (format!("{prefix}_PORT"), svc.port.0.to_string());
+        let url = (
+            format!("{prefix}_URL"),
+            format!("http://127.0.0.1:{}", svc.port.0),
+        );
+        for ((k, v), what) in [(port, "a service port"), (url, "a service URL")] {
+            fixed.push((k.clone(), what));
+            vars.insert(k, v);
+        }
+        services.push(svc);
+    }
+    Ok((vars, services, fixed))
+}
+
+/// gaterun's environment, then the built-ins and the secrets (checked to be set). The gate's
+/// `env` comes later, in `resolve_env`, once ports and the database exist.
+fn environment(
+    stage: &Stage,
+    gate: &Gate,
+    rc: &RunContext,
+    tmp: &std::path::Path,
+) -> Result<(Vars, Fixed), String> {
+    let mut vars: Vars = std::env::vars().collect();
+    vars.remove(process::TOKEN_VAR);
+    // A secret reaches only the gates that declare it.
+    for name in &rc.secrets.names {
+        if !gate.secrets.contains(name) {
+            vars.remove(name);
+        }
+    }
+    let builtins = [
+        ("GATE_ID", gate.id.clone()),
+        ("GATE_TMP", tmp.display().to_string()),
+        ("TMPDIR", tmp.display().to_string()),
+        ("GATERUN_PHASE", stage.phase.to_string()),
+        ("GATERUN_STAGE", stage.key.to_string()),
+        ("PROJECT_ROOT", rc.project_root.display().to_string()),
+        ("GATERUN_GATES", rc.gates_dir.display().to_string()),
+        // A copy of the evidence, not the evidence: gates get no writable path into it.
+        ("GATERUN_EVIDENCE", evidence_copy(rc, stage)?),
+        // This gaterun, for gates that run it (stage 10 runs `gaterun signoff`).
+        (
+            "GATERUN",
+            std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| "gaterun".to_owned()),
+        ),
+    ];
+    let mut fixed = Fixed::new();
+    for name in &gate.secrets {
+        if !vars.contains_key(name) {
+            return Err(format!(
+                "secret `{name}` is not set in gaterun's environment"
+            ));
+        }
+        fixed.push((name.clone(), "a secret"));
+    }
+    for (k, v) in builtins {
+        fixed.push((k.to_owned(), "a built-in variable"));
+        vars.insert(k.to_owned(), v);
+    }
+    Ok((vars, fixed))
+}
+
+/// The copy of the evidence the stage's gates share (`GATERUN_EVIDENCE`).
+fn evidence_copy(rc: &RunContext, stage: &Stage) -> Result<String, String> {
+    crate::runner::snapshot::evidence_copy(rc, stage).map(|p| p.display().to_string())
+}
+
+/// The gate's `env` in order (a value may use every other gate variable and the entries
+/// before it), then the working directory, which may use them all.
+pub fn resolve_env(
+    gate: &Gate,
+    rc: &RunContext,
+    ctx: &mut GateCtx,
+    fixed: &Fixed,
+) -> Result<(), String> {
+    for (k, template) in &gate.env {
+        if let Some((_, what)) = fixed.iter().find(|(name, _)| name == k) {
+            return Err(format!(
+                "env `{k}`: `{k}` is {what} that gaterun sets for this gate; use it as `${{{k}}}` in a value under another name"
+            ));
+        }
+        let value =
+            vars::interpolate(template, &ctx.vars).map_err(|e| format!("env `{k}`: {e}"))?;
+        ctx.vars.insert(k.clone(), value);
+    }
+    let workdir = vars::interpolate(&gate.workdir.to_string_lossy(), &ctx.vars)
+        .map_err(|e| format!("workdir: {e}"))?;
+    let workdir = rc.project_root.join(workdir);
+    if !workdir.is_dir() {
+        return Err(format!("workdir {} is not a directory", workdir.display()));
+    }
+    ctx.workdir = workdir;
+    Ok(())
+}

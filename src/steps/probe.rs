@@ -1,0 +1,89 @@
+//! Reaching an address: the HTTP client a run shares, a TCP connect, and the short reasons
+//! they fail with. A leaf, so that both the steps (`http`, `tcp`) and the services' readiness
+//! probes use one implementation and neither imports the other.
+
+use std::fmt::Write;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+/// The HTTP client shared by a run (its connection pool), built on first use. It follows no
+/// redirect (the `http` step does, itself, so it can drop the gate's headers across origins),
+/// sends no `Referer`, and never goes through a proxy: a CI proxy must not intercept requests
+/// to localhost.
+#[derive(Clone, Default)]
+pub struct Http {
+    client: Arc<OnceLock<Result<reqwest::Client, String>>>,
+}
+
+impl Http {
+    pub fn client(&self) -> Result<&reqwest::Client, String> {
+        let built = self.client.get_or_init(|| {
+            reqwest::Client::builder()
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .referer(false)
+                .user_agent(concat!("gaterun/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| format!("failed to build the HTTP client: {e}"))
+        });
+        built.as_ref().map_err(Clone::clone)
+    }
+}
+
+/// `connection refused`, not `Connection refused (os error 111)`.
+pub fn io_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text);
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => "an unknown error".to_owned(),
+    }
+}
+
+/// A reqwest error as a short reason: `connection refused`, `timed out`.
+pub fn short_error(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        return "timed out".to_owned();
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return io_reason(io);
+        }
+        source = s.source();
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let _ = write!(text, ": {s}");
+        source = s.source();
+    }
+    text
+}
+
+/// Whether `addr` accepted a TCP connection within `limit`.
+pub enum Connect {
+    Open,
+    /// Refused, unreachable, unresolvable: the reason in [`io_reason`]'s words.
+    Failed(String),
+    TimedOut,
+}
+
+pub async fn tcp_connect(addr: &str, limit: Duration) -> Connect {
+    match tokio::time::timeout(limit, tokio::net::TcpStream::connect(addr)).await {
+        Ok(Ok(_)) => Connect::Open,
+        Ok(Err(e)) => Connect::Failed(io_reason(&e)),
+        Err(_) => Connect::TimedOut,
+    }
+}
+
+/// A `GET` of `url` that must answer 2xx within `limit`; otherwise why not.
+pub async fn http_get(http: &Http, url: &str, limit: Duration) -> Result<(), String> {
+    let client = http.client()?;
+    match client.get(url).timeout(limit).send().await {
+        Ok(resp) if resp.status().is_success() => Ok(()),
+        Ok(resp) => Err(format!("GET {url} answered {}", resp.status().as_u16())),
+        Err(e) => Err(short_error(&e)),
+    }
+}
