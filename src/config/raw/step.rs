@@ -2,7 +2,7 @@
 //! keys inline, so `RawGate` and `RawStep` share them; serde's `flatten` would do this but
 //! cannot be combined with `deny_unknown_fields`, so `step_keys!` declares both from one list,
 //! with what `validate` asks of a step (its kinds, its kind-specific keys). A new step kind is
-//! one line in `kinds` below.
+//! one `kind` line in the list below.
 
 use std::collections::BTreeMap;
 
@@ -17,80 +17,78 @@ use super::pattern::RawPattern;
 use super::service::RawService;
 use super::values::{OneOrMany, OrderedMap, Scalar, Sp};
 
-/// The names of the optional keys of `$value` that are written, in the order given.
-macro_rules! written {
-    ($value:ident, $($key:ident),*) => {{
-        let mut out = Vec::new();
-        $(
-            if $value.$key.is_some() {
-                out.push(stringify!($key));
-            }
-        )*
-        out
-    }};
-}
-
-/// Declares `RawGate` (its own keys, then every step key) and `RawStep` (every step key). Every
-/// step key is optional; a kind's value is an `Sp` so a diagnostic can point at it.
+/// Declares `RawGate` (its own keys, then every step key) and `RawStep` (every step key), in
+/// the order given, which is the order an unknown-key diagnostic lists them in. Each step key
+/// has a role: `common` to every kind, `own` (`timeout`: at gate level the gate's deadline, so
+/// not part of the inline step), `kind` (names the step's kind; an `Sp` so a diagnostic can
+/// point at it), or `key` (taken by some kinds only, which ones `validate::step` says).
 macro_rules! step_keys {
     (
         gate { $($gate:ident : $gate_ty:ty,)* }
-        common { $($common:ident : $common_ty:ty,)* }
-        kinds { $($kind:ident : $kind_ty:ty,)* }
-        keys { $($key:ident : $key_ty:ty,)* }
+        step { $($key:ident : $role:ident $ty:ty,)* }
     ) => {
         #[derive(Debug, Deserialize, JsonSchema)]
         #[serde(deny_unknown_fields)]
         pub struct RawGate {
             $(pub $gate: $gate_ty,)*
-            pub timeout: Option<Sp<Scalar>>,
-            $(pub $common: Option<$common_ty>,)*
-            $(pub $kind: Option<Sp<$kind_ty>>,)*
-            $(pub $key: Option<$key_ty>,)*
+            $(pub $key: Option<$ty>,)*
         }
 
         #[derive(Debug, Default, Deserialize, JsonSchema)]
         #[serde(deny_unknown_fields)]
         pub struct RawStep {
-            pub timeout: Option<Sp<Scalar>>,
-            $(pub $common: Option<$common_ty>,)*
-            $(pub $kind: Option<Sp<$kind_ty>>,)*
-            $(pub $key: Option<$key_ty>,)*
+            $(pub $key: Option<$ty>,)*
         }
 
         impl RawGate {
             /// The step keys written at gate level, as a step of their own (the inline form).
             pub fn take_inline_step(&mut self) -> RawStep {
                 RawStep {
-                    timeout: None, // at gate level, `timeout` is the gate's deadline
-                    $($common: self.$common.take(),)*
-                    $($kind: self.$kind.take(),)*
-                    $($key: self.$key.take(),)*
+                    $($key: step_keys!(@inline $role self $key),)*
                 }
             }
         }
 
         impl RawStep {
             /// Every step kind, in the order the spec lists them.
-            pub const KINDS: &[&str] = &[$(stringify!($kind)),*];
+            pub const KINDS: &[&str] = step_keys!(@kinds [] $($key $role)*);
 
             /// The kinds this step names (a valid step names one), with where each stands.
             pub fn kinds(&self) -> Vec<(&'static str, Location)> {
                 let mut out = Vec::new();
-                $(
-                    if let Some(k) = &self.$kind {
-                        out.push((stringify!($kind), k.referenced));
-                    }
-                )*
+                $(step_keys!(@kind $role self $key out);)*
                 out
             }
 
             /// The keys written that only some kinds take.
             pub fn kind_keys(&self) -> Vec<&'static str> {
-                written!(self, $($key),*)
+                let mut out = Vec::new();
+                $(step_keys!(@key $role self $key out);)*
+                out
             }
         }
     };
+    (@inline own $s:ident $key:ident) => { None };
+    (@inline $role:ident $s:ident $key:ident) => { $s.$key.take() };
+    (@kinds [$($done:tt)*]) => { &[$($done)*] };
+    (@kinds [$($done:tt)*] $key:ident kind $($rest:tt)*) => {
+        step_keys!(@kinds [$($done)* stringify!($key),] $($rest)*)
+    };
+    (@kinds [$($done:tt)*] $key:ident $role:ident $($rest:tt)*) => {
+        step_keys!(@kinds [$($done)*] $($rest)*)
+    };
+    (@kind kind $s:ident $key:ident $out:ident) => {
+        if let Some(k) = &$s.$key {
+            $out.push((stringify!($key), k.referenced));
+        }
+    };
+    (@kind $role:ident $s:ident $key:ident $out:ident) => {};
+    (@key key $s:ident $key:ident $out:ident) => {
+        if $s.$key.is_some() {
+            $out.push(stringify!($key));
+        }
+    };
+    (@key $role:ident $s:ident $key:ident $out:ident) => {};
 }
 
 step_keys! {
@@ -106,28 +104,25 @@ step_keys! {
         services: Option<Sp<OrderedMap<RawService>>>,
         steps: Option<Sp<Vec<Sp<RawStep>>>>,
     }
-    common {
-        name: String,
-        expect: Sp<RawExpect>,
-        eventually: Sp<Scalar>,
-        capture: BTreeMap<String, Sp<RawCapture>>,
-    }
-    kinds {
-        run: RawCommand,
-        http: String,
-        tcp: String,
-        sql: String,
-        file: String,
-        start: String,
-        stop: String,
-        restart: String,
-    }
-    keys {
-        headers: OrderedMap<Scalar>,
-        json: serde_json::Value,
-        body: String,
-        follow_redirects: bool,
-        signal: Sp<String>,
+    step {
+        name: common String,
+        expect: common Sp<RawExpect>,
+        timeout: own Sp<Scalar>,
+        eventually: common Sp<Scalar>,
+        capture: common BTreeMap<String, Sp<RawCapture>>,
+        run: kind Sp<RawCommand>,
+        http: kind Sp<String>,
+        headers: key OrderedMap<Scalar>,
+        json: key serde_json::Value,
+        body: key String,
+        follow_redirects: key bool,
+        tcp: kind Sp<String>,
+        sql: kind Sp<String>,
+        file: kind Sp<String>,
+        start: kind Sp<String>,
+        stop: kind Sp<String>,
+        restart: kind Sp<String>,
+        signal: key Sp<String>,
     }
 }
 
@@ -143,7 +138,13 @@ macro_rules! expect_keys {
         impl RawExpect {
             /// The keys written, in the order declared.
             pub fn keys(&self) -> Vec<&'static str> {
-                written!(self, $($key),*)
+                let mut out = Vec::new();
+                $(
+                    if self.$key.is_some() {
+                        out.push(stringify!($key));
+                    }
+                )*
+                out
             }
         }
     };
