@@ -23,8 +23,47 @@ pub struct Kind {
     pub database: bool,
     /// How a capture selector is checked; `None`: the kind captures nothing.
     pub capture: Option<CaptureCheck>,
-    /// The model's step kind, every problem found reported to the context.
-    pub build: fn(&mut FileCtx, Input) -> Option<StepKind>,
+    pub build: Build,
+}
+
+/// Builds the model's step kind, every problem found reported to the context.
+pub type Build = fn(&mut FileCtx, Input) -> Option<StepKind>;
+
+/// A table entry reads as one line: `Kind::new("tcp", tcp).expect(&["open"])`.
+impl Kind {
+    /// A kind that takes no keys beyond the common ones, no `expect`, no database, no capture.
+    pub const fn new(name: &'static str, build: Build) -> Kind {
+        Kind {
+            name,
+            keys: &[],
+            expect: &[],
+            database: false,
+            capture: None,
+            build,
+        }
+    }
+
+    pub const fn keys(self, keys: &'static [&'static str]) -> Kind {
+        Kind { keys, ..self }
+    }
+
+    pub const fn expect(self, expect: &'static [&'static str]) -> Kind {
+        Kind { expect, ..self }
+    }
+
+    pub const fn database(self) -> Kind {
+        Kind {
+            database: true,
+            ..self
+        }
+    }
+
+    pub const fn capture(self, check: CaptureCheck) -> Kind {
+        Kind {
+            capture: Some(check),
+            ..self
+        }
+    }
 }
 
 /// What a kind's builder is handed: the step (its common keys already read) and its `expect`.

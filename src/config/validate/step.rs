@@ -14,70 +14,22 @@ use crate::vars;
 
 /// Every step kind, in the order of `RawStep::KINDS`.
 const KINDS: &[Kind] = &[
-    Kind {
-        name: "run",
-        keys: &[],
-        expect: &["exit", "stdout", "stderr"],
-        database: false,
-        capture: Some(run::capture),
-        build: run::build,
-    },
-    Kind {
-        name: "http",
-        keys: &["headers", "json", "body", "follow_redirects"],
-        expect: &["status", "headers", "body", "json"],
-        database: false,
-        capture: Some(http::capture),
-        build: http::build,
-    },
-    Kind {
-        name: "tcp",
-        keys: &[],
-        expect: &["open"],
-        database: false,
-        capture: None,
-        build: tcp,
-    },
-    Kind {
-        name: "sql",
-        keys: &[],
-        expect: &["rows", "count", "value", "error"],
-        database: true,
-        capture: Some(sql::capture),
-        build: sql::build,
-    },
-    Kind {
-        name: "file",
-        keys: &[],
-        expect: &["exists", "contains"],
-        database: false,
-        capture: None,
-        build: file,
-    },
-    Kind {
-        name: "start",
-        keys: &[],
-        expect: &[],
-        database: false,
-        capture: None,
-        build: control,
-    },
-    Kind {
-        name: "stop",
-        keys: &["signal"],
-        expect: &[],
-        database: false,
-        capture: None,
-        build: control,
-    },
-    Kind {
-        name: "restart",
-        keys: &["signal"],
-        expect: &[],
-        database: false,
-        capture: None,
-        build: control,
-    },
+    Kind::new("run", run::build)
+        .expect(&["exit", "stdout", "stderr"])
+        .capture(run::capture),
+    Kind::new("http", http::build)
+        .keys(&["headers", "json", "body", "follow_redirects"])
+        .expect(&["status", "headers", "body", "json"])
+        .capture(http::capture),
+    Kind::new("tcp", tcp).expect(&["open"]),
+    Kind::new("sql", sql::build)
+        .expect(&["rows", "count", "value", "error"])
+        .database()
+        .capture(sql::capture),
+    Kind::new("file", file).expect(&["exists", "contains"]),
+    Kind::new("start", control),
+    Kind::new("stop", control).keys(&["signal"]),
+    Kind::new("restart", control).keys(&["signal"]),
 ];
 
 pub fn step(
