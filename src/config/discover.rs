@@ -1,0 +1,147 @@
+//! The project on disk: its root (where `gaterun.yaml` is), its place in the git repository,
+//! and the stage files below the gates directory, each read only if it is a regular file of a
+//! sane size in UTF-8.
+
+use std::path::{Path, PathBuf};
+
+use super::diagnostic::Diagnostic;
+
+pub const PROJECT_FILE: &str = "gaterun.yaml";
+
+/// The project root relative to the top of its git repository (`sub/dir`), or nothing when
+/// it is the top or in no repository.
+pub fn repo_prefix(root: &Path) -> PathBuf {
+    std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["rev-parse", "--show-prefix"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        .unwrap_or_default()
+}
+
+pub fn find_root(cwd: &Path) -> Option<PathBuf> {
+    cwd.ancestors()
+        .find(|d| d.join(PROJECT_FILE).is_file())
+        .map(Path::to_path_buf)
+}
+
+pub fn relative(path: &Path, root: &Path) -> PathBuf {
+    path.strip_prefix(root)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// The largest stage file read: far past any real one, and what a parse can take in time.
+const FILE_CAP: u64 = 16 << 20;
+
+/// A stage file's bytes: only from a regular file (a FIFO would block, `/dev/zero` never end),
+/// at most `FILE_CAP`.
+fn read_regular(file: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(file)?;
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other(
+            "not a regular file (a FIFO, a device or a socket is never read)",
+        ));
+    }
+    if meta.len() > FILE_CAP {
+        return Err(std::io::Error::other(format!(
+            "the file is {} MiB, more than the {} MiB a stage file may be",
+            meta.len() >> 20,
+            FILE_CAP >> 20
+        )));
+    }
+    let mut data = Vec::new();
+    f.take(FILE_CAP).read_to_end(&mut data)?;
+    Ok(data)
+}
+
+pub fn read(file: &Path, root: &Path, diagnostics: &mut Vec<Diagnostic>) -> Option<String> {
+    let shown = relative(file, root);
+    match read_regular(file) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                let offset = e.utf8_error().valid_up_to();
+                let before = &e.as_bytes()[..offset];
+                let line = before.iter().filter(|b| **b == b'\n').count() as u64 + 1;
+                let col = (offset
+                    - before
+                        .iter()
+                        .rposition(|b| *b == b'\n')
+                        .map_or(0, |p| p + 1)) as u64
+                    + 1;
+                diagnostics.push(Diagnostic::error(
+                    &shown,
+                    line,
+                    col,
+                    "the file is not valid UTF-8",
+                ));
+                None
+            }
+        },
+        Err(e) => {
+            diagnostics.push(Diagnostic::error(
+                &shown,
+                0,
+                0,
+                format!("failed to read: {e}"),
+            ));
+            None
+        }
+    }
+}
+
+/// Every `*.yaml` / `*.yml` below the gates root, recursively, in a stable order. Hidden
+/// directories are skipped.
+pub fn discover(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    if !dir.is_dir() {
+        return Err(format!(
+            "no gates directory here: create {} (`gaterun init` writes a skeleton) or pass --gates DIR",
+            dir.display()
+        ));
+    }
+    use std::os::unix::fs::MetadataExt;
+    let mut out = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    // Each directory once, however many links lead to it: a symlink loop ends here.
+    let mut seen: std::collections::HashSet<(u64, u64)> = std::collections::HashSet::new();
+    while let Some(d) = pending.pop() {
+        match std::fs::metadata(&d) {
+            Ok(m) if seen.insert((m.dev(), m.ino())) => {}
+            _ => continue,
+        }
+        let entries =
+            std::fs::read_dir(&d).map_err(|e| format!("failed to read {}: {e}", d.display()))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            if name.to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let ty = entry
+                .file_type()
+                .map_err(|e| format!("failed to read {}: {e}", path.display()))?;
+            if ty.is_dir() || (ty.is_symlink() && path.is_dir()) {
+                pending.push(path);
+            } else if matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml")
+            ) {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}

@@ -1,0 +1,168 @@
+//! Loading a project: find `gaterun.yaml`, read every stage file, parse and validate each,
+//! refuse a stage defined twice, sort, lint. One stage file's text alone goes through
+//! `parse_stage`, which the fuzz target calls.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::diagnostic::{self, Diagnostic};
+use super::discover::{PROJECT_FILE, discover, find_root, read, relative, repo_prefix};
+use super::lint::lints;
+use super::model::{Project, Stage, StageKey};
+use super::raw;
+use super::validate::{self, Defaults, FileCtx};
+use super::yaml;
+
+#[derive(Debug, Default, Clone)]
+pub struct LoadOptions {
+    pub cwd: PathBuf,
+    pub gates: Option<PathBuf>,
+    pub evidence: Option<PathBuf>,
+}
+
+#[derive(Debug)]
+pub struct Loaded {
+    pub project: Project,
+    /// Sorted by phase, then stage.
+    pub stages: Vec<Stage>,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Find the project, read every stage file, validate. Errors are every diagnostic found.
+pub fn load(opts: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
+    let root = find_root(&opts.cwd).unwrap_or_else(|| opts.cwd.clone());
+    let project_file = root.join(PROJECT_FILE);
+    let mut diagnostics = Vec::new();
+    let mut base = Defaults::default();
+    let mut raw_project = raw::RawProject::default();
+    if project_file.is_file() {
+        let text = read(&project_file, &root, &mut diagnostics).unwrap_or_default();
+        let display = relative(&project_file, &root);
+        let mut ctx = FileCtx::new(&display, &text);
+        match yaml::parse::<Option<raw::RawProject>>(&text) {
+            Ok(p) => raw_project = p.unwrap_or_default(),
+            Err(e) => ctx.push(yaml_diagnostic(&display, &e)),
+        }
+        base = validate::defaults(&mut ctx, raw_project.defaults.as_ref(), &base);
+        diagnostics.append(&mut ctx.diagnostics);
+    }
+    let resolve = |cli: &Option<PathBuf>, file: &Option<String>, default: &str| -> PathBuf {
+        match (cli, file) {
+            (Some(p), _) => opts.cwd.join(p),
+            (None, Some(p)) => root.join(p),
+            (None, None) => root.join(default),
+        }
+    };
+    let project = Project {
+        gates_dir: resolve(&opts.gates, &raw_project.gates, "gates"),
+        evidence_dir: resolve(&opts.evidence, &raw_project.evidence, "evidence"),
+        current_phase: raw_project.current_phase.map(|p| p.value),
+        root: root.clone(),
+    };
+
+    let files = match discover(&project.gates_dir) {
+        Ok(f) => f,
+        Err(msg) => {
+            diagnostics.push(Diagnostic::error(
+                &relative(&project.gates_dir, &root),
+                0,
+                0,
+                msg,
+            ));
+            return Err(diagnostics);
+        }
+    };
+    let mut stages: Vec<Stage> = Vec::new();
+    let mut seen: BTreeMap<(u32, StageKey), (PathBuf, u64)> = BTreeMap::new();
+    for file in files {
+        let Some(text) = read(&file, &root, &mut diagnostics) else {
+            continue;
+        };
+        let display = relative(&file, &root);
+        let (stage, mut found) = parse_stage(&display, &text, &base);
+        if let Some((stage, at)) = stage {
+            let key = (stage.phase, stage.key);
+            if let Some((other, other_line)) = seen.get(&key) {
+                found.push(
+                    Diagnostic::error(
+                        &display,
+                        at.line(),
+                        at.column(),
+                        format!(
+                            "stage {} of phase {} is already defined in {}:{other_line}",
+                            stage.key,
+                            stage.phase,
+                            other.display()
+                        ),
+                    )
+                    .with_source(&text),
+                );
+            } else {
+                seen.insert(key, (display.clone(), at.line()));
+                stages.push(stage);
+            }
+        }
+        diagnostics.append(&mut found);
+    }
+    if !diagnostics.is_empty() {
+        return Err(diagnostics);
+    }
+    stages.sort_by_key(|s| (s.phase, s.key));
+    let warnings = lints(&stages);
+    // Evidence names a stage file from the repository's top, as GitHub and JUnit reporters
+    // resolve it, also when the project is in a subdirectory.
+    let prefix = repo_prefix(&root);
+    for s in &mut stages {
+        s.file = prefix.join(&s.file);
+    }
+    Ok(Loaded {
+        project,
+        stages,
+        warnings,
+    })
+}
+
+/// Parse and validate one stage file's text: the stage (with where its `stage:` key is) if it
+/// is valid, and every diagnostic found. No file system access: the fuzz target calls this.
+pub fn parse_stage(
+    display: &Path,
+    text: &str,
+    base: &Defaults,
+) -> (Option<(Stage, serde_saphyr::Location)>, Vec<Diagnostic>) {
+    let mut ctx = FileCtx::new(display, text);
+    let mut stage = None;
+    match yaml::parse::<raw::RawStage>(text) {
+        Err(e) => ctx.push(yaml_diagnostic(display, &e)),
+        Ok(raw_stage) => {
+            let at = raw_stage.stage.referenced;
+            let hash = definition_hash(text);
+            stage = validate::stage(&mut ctx, raw_stage, base, display.to_path_buf(), hash)
+                .map(|s| (s, at));
+        }
+    }
+    (stage, ctx.diagnostics)
+}
+
+pub(crate) fn definition_hash(text: &str) -> String {
+    // The file parsed already, so this parse succeeds; hash the text if it somehow does not.
+    let canonical = yaml::canonical_json(text).unwrap_or_else(|_| text.to_owned());
+    let digest = Sha256::digest(canonical.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn yaml_diagnostic(file: &Path, e: &yaml::YamlError) -> Diagnostic {
+    let mut d = Diagnostic::error(file, e.line, e.column, e.message.clone());
+    if let Some((field, expected)) = &e.unknown_key {
+        d = d.with_width(field.chars().count());
+        match diagnostic::suggest(field, expected) {
+            Some(near) => {
+                d.message = format!("{}, did you mean '{near}'?", e.message);
+                d = d.with_label(format!("did you mean `{near}`?"));
+            }
+            None => d = d.with_label(format!("expected one of: {}", expected.join(", "))),
+        }
+    }
+    d
+}

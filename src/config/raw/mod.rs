@@ -1,0 +1,25 @@
+//! Raw serde types: the stage file exactly as written, with source locations kept.
+//!
+//! Nothing here is trusted: `validate` turns these into the plan the runner uses. Every struct
+//! denies unknown fields so a typo is an error with a location, never a silently ignored key.
+//! Fields that accept several shapes (a shell string or an argv list, one pattern or a list) use
+//! small hand-written visitors instead of `#[serde(untagged)]`, which would lose both the
+//! location and the error message.
+
+mod capture;
+mod command;
+mod exact;
+mod pattern;
+mod project;
+mod service;
+mod step;
+mod values;
+
+pub use capture::{RawCapture, RawCaptureMap};
+pub use command::RawCommand;
+pub use exact::ExactValue;
+pub use pattern::RawPattern;
+pub use project::{RawDefaults, RawProject, RawStage};
+pub use service::{RawReady, RawService};
+pub use step::{RawExpect, RawGate, RawStep};
+pub use values::{OneOrMany, OrderedMap, Scalar, Sp, source_text};

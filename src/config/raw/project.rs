@@ -1,0 +1,40 @@
+//! The files' outer shapes: `gaterun.yaml` and a stage file, with the defaults both may give.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::step::RawGate;
+use super::values::{OrderedMap, Scalar, Sp};
+
+/// `gaterun.yaml` at the project root.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawProject {
+    pub gates: Option<String>,
+    pub evidence: Option<String>,
+    pub current_phase: Option<Sp<u32>>,
+    pub defaults: Option<RawDefaults>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDefaults {
+    pub timeout: Option<Sp<Scalar>>,
+    pub grace: Option<Sp<Scalar>>,
+    pub env: Option<OrderedMap<Sp<Scalar>>>,
+}
+
+/// One stage file.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawStage {
+    pub phase: Option<Sp<u32>>,
+    pub stage: Sp<Scalar>,
+    pub name: String,
+    pub goal: Option<String>,
+    pub risk: Option<String>,
+    pub open_questions: Option<Vec<String>>,
+    pub defaults: Option<RawDefaults>,
+    pub serial: Option<bool>,
+    pub gates: Sp<Vec<Sp<RawGate>>>,
+}

@@ -1,0 +1,169 @@
+//! A gate's and a step's keys, listed once. A gate with a single step may write that step's
+//! keys inline, so `RawGate` and `RawStep` share them; serde's `flatten` would do this but
+//! cannot be combined with `deny_unknown_fields`, so `step_keys!` declares both from one list,
+//! with what `validate` asks of a step (its kinds, its kind-specific keys). A new step kind is
+//! one `kind` line in the list below.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_saphyr::Location;
+
+use super::capture::RawCapture;
+use super::command::RawCommand;
+use super::exact::{ExactValue, present};
+use super::pattern::RawPattern;
+use super::service::RawService;
+use super::values::{OneOrMany, OrderedMap, Scalar, Sp};
+
+/// Declares `RawGate` (its own keys, then every step key) and `RawStep` (every step key), in
+/// the order given, which is the order an unknown-key diagnostic lists them in. Each step key
+/// has a role: `common` to every kind, `own` (`timeout`: at gate level the gate's deadline, so
+/// not part of the inline step), `kind` (names the step's kind; an `Sp` so a diagnostic can
+/// point at it), or `key` (taken by some kinds only, which ones `validate::step` says).
+macro_rules! step_keys {
+    (
+        gate { $($gate:ident : $gate_ty:ty,)* }
+        step { $($key:ident : $role:ident $ty:ty,)* }
+    ) => {
+        #[derive(Debug, Deserialize, JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct RawGate {
+            $(pub $gate: $gate_ty,)*
+            $(pub $key: Option<$ty>,)*
+        }
+
+        #[derive(Debug, Default, Deserialize, JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct RawStep {
+            $(pub $key: Option<$ty>,)*
+        }
+
+        impl RawGate {
+            /// The step keys written at gate level, as a step of their own (the inline form).
+            pub fn take_inline_step(&mut self) -> RawStep {
+                RawStep {
+                    $($key: step_keys!(@inline $role self $key),)*
+                }
+            }
+        }
+
+        impl RawStep {
+            /// Every step kind, in the order the spec lists them.
+            pub const KINDS: &[&str] = step_keys!(@kinds [] $($key $role)*);
+
+            /// The kinds this step names (a valid step names one), with where each stands.
+            pub fn kinds(&self) -> Vec<(&'static str, Location)> {
+                let mut out = Vec::new();
+                $(step_keys!(@kind $role self $key out);)*
+                out
+            }
+
+            /// The keys written that only some kinds take.
+            pub fn kind_keys(&self) -> Vec<&'static str> {
+                let mut out = Vec::new();
+                $(step_keys!(@key $role self $key out);)*
+                out
+            }
+        }
+    };
+    (@inline own $s:ident $key:ident) => { None };
+    (@inline $role:ident $s:ident $key:ident) => { $s.$key.take() };
+    (@kinds [$($done:tt)*]) => { &[$($done)*] };
+    (@kinds [$($done:tt)*] $key:ident kind $($rest:tt)*) => {
+        step_keys!(@kinds [$($done)* stringify!($key),] $($rest)*)
+    };
+    (@kinds [$($done:tt)*] $key:ident $role:ident $($rest:tt)*) => {
+        step_keys!(@kinds [$($done)*] $($rest)*)
+    };
+    (@kind kind $s:ident $key:ident $out:ident) => {
+        if let Some(k) = &$s.$key {
+            $out.push((stringify!($key), k.referenced));
+        }
+    };
+    (@kind $role:ident $s:ident $key:ident $out:ident) => {};
+    (@key key $s:ident $key:ident $out:ident) => {
+        if $s.$key.is_some() {
+            $out.push(stringify!($key));
+        }
+    };
+    (@key $role:ident $s:ident $key:ident $out:ident) => {};
+}
+
+step_keys! {
+    gate {
+        id: Sp<String>,
+        title: String,
+        tags: Option<Vec<String>>,
+        grace: Option<Sp<Scalar>>,
+        workdir: Option<Sp<String>>,
+        env: Option<OrderedMap<Sp<Scalar>>>,
+        secrets: Option<Vec<Sp<String>>>,
+        database: Option<Sp<String>>,
+        services: Option<Sp<OrderedMap<RawService>>>,
+        steps: Option<Sp<Vec<Sp<RawStep>>>>,
+    }
+    step {
+        name: common String,
+        expect: common Sp<RawExpect>,
+        timeout: own Sp<Scalar>,
+        eventually: common Sp<Scalar>,
+        capture: common BTreeMap<String, Sp<RawCapture>>,
+        run: kind Sp<RawCommand>,
+        http: kind Sp<String>,
+        headers: key OrderedMap<Scalar>,
+        json: key serde_json::Value,
+        body: key String,
+        follow_redirects: key bool,
+        tcp: kind Sp<String>,
+        sql: kind Sp<String>,
+        file: kind Sp<String>,
+        start: kind Sp<String>,
+        stop: kind Sp<String>,
+        restart: kind Sp<String>,
+        signal: key Sp<String>,
+    }
+}
+
+/// Declares `RawExpect` and the list of the keys written in it.
+macro_rules! expect_keys {
+    ($($(#[$meta:meta])* $key:ident : $ty:ty,)*) => {
+        #[derive(Debug, Default, Deserialize, JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct RawExpect {
+            $($(#[$meta])* pub $key: Option<$ty>,)*
+        }
+
+        impl RawExpect {
+            /// The keys written, in the order declared.
+            pub fn keys(&self) -> Vec<&'static str> {
+                let mut out = Vec::new();
+                $(
+                    if self.$key.is_some() {
+                        out.push(stringify!($key));
+                    }
+                )*
+                out
+            }
+        }
+    };
+}
+
+expect_keys! {
+    exit: Sp<OneOrMany<i64>>,
+    stdout: Sp<OneOrMany<RawPattern>>,
+    stderr: Sp<OneOrMany<RawPattern>>,
+    status: Sp<OneOrMany<Scalar>>,
+    headers: OrderedMap<OneOrMany<RawPattern>>,
+    body: Sp<OneOrMany<RawPattern>>,
+    json: OrderedMap<ExactValue>,
+    open: bool,
+    rows: Vec<Vec<ExactValue>>,
+    count: u64,
+    #[serde(default, deserialize_with = "present")]
+    value: ExactValue,
+    error: Sp<OneOrMany<RawPattern>>,
+    exists: bool,
+    contains: Sp<OneOrMany<RawPattern>>,
+}

@@ -1,0 +1,207 @@
+//! An `http` step: the request (`[METHOD] URL`, headers, a JSON or text body) and what the
+//! response must show (status, headers, body patterns, JSONPath values), and its captures.
+
+use serde_saphyr::Location;
+
+use super::ctx::{FileCtx, check_template};
+use super::jsonpath::{can_select_many, jsonpath};
+use super::kind::Input;
+use super::patterns::{patterns, text_pattern};
+use crate::config::model::{
+    HeaderCheck, HttpBody, HttpExpect, HttpStep, JsonExpect, StatusMatch, StepKind,
+};
+use crate::config::raw::{RawPattern, Scalar};
+use crate::expect::value::ValueCheck;
+use crate::vars;
+
+pub fn build(ctx: &mut FileCtx, input: Input) -> Option<StepKind> {
+    let Input {
+        raw,
+        at,
+        expect,
+        expect_at,
+        ..
+    } = input;
+    let spec = raw.http?;
+    let (method, url) = http_target(ctx, &spec.value, spec.referenced)?;
+    let headers = raw
+        .headers
+        .map(|h| h.0.into_iter().map(|(k, v)| (k, v.0)).collect())
+        .unwrap_or_default();
+    let body = match (raw.json, raw.body) {
+        (Some(_), Some(_)) => {
+            ctx.error(at, "an `http` step sends `json` or `body`, not both");
+            None
+        }
+        (Some(j), None) => Some(HttpBody::Json(j)),
+        (None, Some(b)) => Some(HttpBody::Text(b)),
+        (None, None) => None,
+    };
+    let status = match expect.status {
+        Some(s) => status_spec(ctx, s.value.0, s.referenced),
+        None => vec![StatusMatch::Class(2)],
+    };
+    let mut header_expect = Vec::new();
+    for (name, checks) in expect.headers.map(|h| h.0).unwrap_or_default() {
+        // A name no response can carry would make a `!` check hold vacuously.
+        if name.is_empty() || !name.bytes().all(is_token_byte) {
+            ctx.error(
+                    expect_at,
+                    format!("expect.headers: `{name}` is not a header name (letters, digits and !#$%&'*+-.^_`|~, no spaces)"),
+                );
+            continue;
+        }
+        let mut list = Vec::new();
+        for c in checks.0 {
+            match header_check(c) {
+                Ok(c) => list.extend(c),
+                Err(e) => ctx.error(expect_at, format!("expect.headers.{name}: {e}")),
+            }
+        }
+        header_expect.push((name.to_ascii_lowercase(), list));
+    }
+    let mut json_expect = Vec::new();
+    for (path, value) in expect.json.map(|j| j.0).unwrap_or_default() {
+        if let Err(e) = jsonpath(&path) {
+            ctx.error(expect_at, format!("expect.json: {e}"));
+            continue;
+        }
+        let many = can_select_many(&path);
+        match ValueCheck::parse(&value.to_json(ctx.text)) {
+                Ok(check) if many && !crate::expect::value::fits_several(&check) => ctx.error(
+                    expect_at,
+                    format!("expect.json `{path}` can select several nodes, so it is compared as a list: write a list ([…]) or use `contains`, `count` or `exists`"),
+                ),
+                Ok(check) => json_expect.push((path.clone(), JsonExpect { check, many })),
+                Err(e) => ctx.error(expect_at, format!("expect.json `{path}`: {e}")),
+            }
+    }
+    let http_expect = HttpExpect {
+        status,
+        headers: header_expect,
+        body: patterns(ctx, expect.body),
+        json: json_expect,
+    };
+    Some(StepKind::Http(Box::new(HttpStep {
+        method,
+        url,
+        headers,
+        body,
+        follow_redirects: raw.follow_redirects.unwrap_or(false),
+        expect: http_expect,
+    })))
+}
+
+/// `"POST http://…"`, or a bare URL for GET.
+fn http_target(ctx: &mut FileCtx, spec: &str, at: Location) -> Option<(String, String)> {
+    const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+    let spec = spec.trim();
+    let (method, url) = match spec.split_once(char::is_whitespace) {
+        Some((m, u)) => (m.to_owned(), u.trim().to_owned()),
+        None => ("GET".to_owned(), spec.to_owned()),
+    };
+    if !METHODS.contains(&method.as_str()) {
+        ctx.error(
+            at,
+            format!(
+                "unknown HTTP method `{method}`: use one of {}",
+                METHODS.join(", ")
+            ),
+        );
+        return None;
+    }
+    check_template(ctx, at, &url)?;
+    let probe = vars::check_syntax(&url, "x").unwrap_or_default();
+    if !(probe.starts_with("http://") || probe.starts_with("https://") || url.starts_with("${")) {
+        ctx.error(
+            at,
+            format!("`http` takes [METHOD] URL with an http:// or https:// URL, got `{spec}`"),
+        );
+        return None;
+    }
+    Some((method, url))
+}
+
+fn status_spec(ctx: &mut FileCtx, raw: Vec<Scalar>, at: Location) -> Vec<StatusMatch> {
+    let mut out = Vec::new();
+    for s in raw {
+        let text = s.0.trim().to_ascii_lowercase();
+        let parsed = if let Some(class) = text.strip_suffix("xx") {
+            class
+                .parse::<u16>()
+                .ok()
+                .filter(|c| (1..=5).contains(c))
+                .map(StatusMatch::Class)
+        } else {
+            text.parse::<u16>()
+                .ok()
+                .filter(|c| (100..=599).contains(c))
+                .map(StatusMatch::Exact)
+        };
+        match parsed {
+            Some(m) => out.push(m),
+            None => ctx.error(
+                at,
+                format!(
+                    "invalid status `{}`: use a code from 100 to 599, or a class like `2xx`",
+                    s.0
+                ),
+            ),
+        }
+    }
+    if out.is_empty() {
+        ctx.error(at, "`status` is empty");
+    }
+    out
+}
+
+/// An `http` capture: a JSONPath on the body (`$.id`) or `header:NAME`.
+pub fn capture(sel: &str) -> Result<(), String> {
+    if let Some(name) = sel.strip_prefix("header:") {
+        return if name.trim().is_empty() {
+            Err("`header:` needs a header name".to_owned())
+        } else {
+            Ok(())
+        };
+    }
+    if !sel.starts_with('$') {
+        return Err(format!(
+            "an `http` capture is a JSONPath (`$.id`) or `header:NAME`, got `{sel}`"
+        ));
+    }
+    jsonpath(sel).map(|_| ())
+}
+
+/// A header expectation: a text pattern, `{ exists: BOOL }`, `{ count: N }`, or several of
+/// these in one map.
+fn header_check(raw: RawPattern) -> Result<Vec<HeaderCheck>, String> {
+    let entries = match raw {
+        RawPattern::Text(_) => return text_pattern(raw).map(|p| vec![HeaderCheck::Pattern(p)]),
+        RawPattern::Map(entries) => entries,
+    };
+    if entries.is_empty() {
+        return Err(
+            "an empty map: use `{ exists: true }`, `{ count: N }` or `{ equals: TEXT }`".to_owned(),
+        );
+    }
+    let mut out = Vec::new();
+    for (key, value) in entries {
+        out.push(match (key.as_str(), value) {
+            ("equals", v) => HeaderCheck::Pattern(text_pattern(RawPattern::Map(vec![(key, v)]))?),
+            ("exists", serde_json::Value::Bool(b)) => HeaderCheck::Exists(b),
+            ("exists", other) => return Err(format!("`exists` takes true or false, got {other}")),
+            ("count", v) => HeaderCheck::Count(crate::expect::value::count_check(&v)?),
+            (other, _) => {
+                return Err(format!(
+                    "unknown header matcher `{other}`: a header takes patterns, `equals`, `exists` and `count`"
+                ));
+            }
+        });
+    }
+    Ok(out)
+}
+
+/// A byte of an HTTP token (RFC 9110 `tchar`): what a header name is made of.
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}

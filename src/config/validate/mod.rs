@@ -1,0 +1,25 @@
+//! Raw stage files -> the validated plan. Collects every problem of a file rather than stopping
+//! at the first, each located in the file. One file per part of a stage file (stage, gate,
+//! service, step and each larger step kind), its error messages beside its checks; `step`
+//! holds the table of step kinds.
+
+mod command;
+mod ctx;
+mod defaults;
+mod gate;
+mod http;
+pub mod jsonpath;
+mod kind;
+mod patterns;
+mod run;
+mod service;
+mod sql;
+mod stage;
+mod step;
+
+pub use ctx::{FileCtx, MAX_DURATION, duration};
+pub use defaults::{DEFAULT_GRACE, DEFAULT_TIMEOUT, Defaults, defaults};
+pub use gate::MAX_ID;
+pub use jsonpath::{can_select_many, jsonpath};
+pub use service::DEFAULT_READY_TIMEOUT;
+pub use stage::stage;

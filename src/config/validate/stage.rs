@@ -1,0 +1,81 @@
+//! A stage file: its key (`4a`), name, defaults and gates, with gate ids unique in it.
+
+use std::path::PathBuf;
+
+use super::ctx::FileCtx;
+use super::defaults::{Defaults, defaults};
+use super::gate::gate;
+use crate::config::model::{Gate, Stage, StageKey};
+use crate::config::raw::RawStage;
+
+pub fn stage(
+    ctx: &mut FileCtx,
+    raw: RawStage,
+    base: &Defaults,
+    rel_file: PathBuf,
+    definition_hash: String,
+) -> Option<Stage> {
+    let before = ctx.diagnostics.len();
+    let key = match StageKey::parse(&raw.stage.value.0) {
+        Some(k) if k.number <= 10 => Some(k),
+        Some(k) => {
+            ctx.error(
+                raw.stage.referenced,
+                format!(
+                    "stage {k} is out of range: a phase has stages 0 to 10 (with sub-stages like `4a`); \
+                     start a new phase with `phase: 2`"
+                ),
+            );
+            None
+        }
+        None => {
+            ctx.error(
+                raw.stage.referenced,
+                format!("invalid stage `{}`: write a number, or a number and a letter for a sub-stage (`4a`)", raw.stage.value.0),
+            );
+            None
+        }
+    };
+    let defaults = defaults(ctx, raw.defaults.as_ref(), base);
+    if raw.name.trim().is_empty() {
+        ctx.error(raw.stage.referenced, "a stage needs a `name`");
+    }
+    if raw.gates.value.is_empty() {
+        ctx.error(
+            raw.gates.referenced,
+            "`gates` is empty: a stage needs at least one gate",
+        );
+    }
+    let mut gates: Vec<Gate> = Vec::new();
+    for g in raw.gates.value {
+        let at = g.referenced;
+        if let Some(gate) = gate(ctx, g.value, at, &defaults) {
+            if let Some(first) = gates.iter().find(|x| x.id == gate.id) {
+                ctx.error(
+                    at,
+                    format!(
+                        "duplicate gate id `{}` (first at line {})",
+                        gate.id, first.line
+                    ),
+                );
+            } else {
+                gates.push(gate);
+            }
+        }
+    }
+    if ctx.diagnostics.len() > before {
+        return None;
+    }
+    Some(Stage {
+        phase: raw.phase.map(|p| p.value).unwrap_or(1),
+        key: key?,
+        name: raw.name,
+        goal: raw.goal,
+        risk: raw.risk,
+        open_questions: raw.open_questions.unwrap_or_default(),
+        serial: raw.serial.unwrap_or(false),
+        gates,
+        file: rel_file,
+        definition_hash,
+    })
+}
