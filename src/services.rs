@@ -24,6 +24,7 @@ use tokio::task::JoinHandle;
 use crate::config::{Command, Probe, ServiceDef, Signal};
 use crate::expect::Matcher;
 use crate::process::{self, CappedBuffer};
+use crate::runner::command::gate_command;
 use crate::steps::{Deadline, Failure, GateCtx};
 use crate::vars;
 
@@ -204,7 +205,7 @@ fn spawn(ctx: &mut GateCtx, i: usize) -> Result<(), Failure> {
             .map_err(|e| Failure::Error(format!("service `{name}` env `{k}`: {e}")))?;
         env.insert(k.clone(), value);
     }
-    let mut cmd = process::gate_command(&svc.def.command, &env, &ctx.token, &ctx.workdir)
+    let mut cmd = gate_command(&svc.def.command, &env, &ctx.token, &ctx.workdir)
         .map_err(|e| Failure::Error(format!("service `{name}`: {e}")))?;
     cmd.env(SERVICE_VAR, &name);
     process::prepare_service(&ctx.token, &name, &mut cmd)
@@ -697,8 +698,8 @@ async fn probe_once(probe: &Probe, env: &ProbeEnv, limit: Duration) -> Result<()
 }
 
 async fn run_probe(command: &Command, env: &ProbeEnv, limit: Duration) -> Result<(), String> {
-    let mut cmd = process::gate_command(command, &env.vars, &env.token, &env.workdir)
-        .map_err(|e| e.to_string())?;
+    let mut cmd =
+        gate_command(command, &env.vars, &env.token, &env.workdir).map_err(|e| e.to_string())?;
     cmd.stdout(Stdio::null()).stderr(Stdio::null());
     let mut child =
         process::spawn(&mut cmd).map_err(|e| format!("failed to start the probe: {e}"))?;
