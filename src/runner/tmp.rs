@@ -171,7 +171,7 @@ fn is_run_id(s: &str) -> bool {
 /// Remove a run's temp root or cluster directory, stopping a cluster's postmaster first.
 fn remove_run_dir(dir: &Path) {
     for data in [dir.join("data"), dir.join("postgres/data")] {
-        crate::database::postgres::kill_postmaster(&data);
+        crate::database::kill_postmaster(&data);
     }
     let _ = std::fs::remove_dir_all(dir);
 }
