@@ -2,6 +2,7 @@
 //! or one at a time for `serial: true`), interrupts, and the evidence written after each stage.
 //! Gate tasks report progress as events to the one reporter task that owns the terminal.
 
+pub mod command;
 pub mod gate;
 pub mod tmp;
 
