@@ -23,6 +23,8 @@ use std::sync::{Arc, Mutex};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Config};
 
+use super::pgclient::{connect_gate, describe, drop_database_now, quote};
+
 /// What kind of global object; the order is the order of dropping (a database may hold objects
 /// in a tablespace and grants to roles, a tablespace may belong to a role).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
@@ -203,7 +205,7 @@ pub async fn snapshot(admin: &Client) -> Result<Snapshot, String> {
         .map_err(|e| {
             format!(
                 "failed to list the cluster's roles, tablespaces and databases: {}",
-                super::postgres::describe(&e)
+                describe(&e)
             )
         })?;
     let mut out = Snapshot::new();
@@ -245,7 +247,7 @@ pub async fn drop_object(
     let what = format!("{} {}", kind.word(), quote(&name));
     let statement = match kind {
         Kind::Database => {
-            return super::postgres::drop_database_now(admin, &name)
+            return drop_database_now(admin, &name)
                 .await
                 .map(|()| format!("dropped {what}"))
                 .map_err(|e| format!("failed to drop {what}: {e}"));
@@ -258,10 +260,7 @@ pub async fn drop_object(
         return Ok(format!("dropped {what}"));
     };
     if kind != Kind::Role || e.code() != Some(&SqlState::DEPENDENT_OBJECTS_STILL_EXIST) {
-        return Err(format!(
-            "failed to drop {what}: {}",
-            super::postgres::describe(&e)
-        ));
+        return Err(format!("failed to drop {what}: {}", describe(&e)));
     }
     disown(admin, config, oid, &name, ours)
         .await
@@ -275,7 +274,7 @@ pub async fn drop_object(
                 config.get_user().unwrap_or("the connecting user")
             )
         })
-        .map_err(|e| format!("failed to drop {what}: {}", super::postgres::describe(&e)))
+        .map_err(|e| format!("failed to drop {what}: {}", describe(&e)))
 }
 
 /// The object's name now, if it still exists.
@@ -289,7 +288,7 @@ async fn current_name(admin: &Client, kind: Kind, oid: u32) -> Result<Option<Str
         .query_opt(query, &[&oid])
         .await
         .map(|row| row.and_then(|r| r.try_get::<_, String>(0).ok()))
-        .map_err(|e| super::postgres::describe(&e))
+        .map_err(|e| describe(&e))
 }
 
 /// `REASSIGN OWNED` and `DROP OWNED` for a role in every database where it still has
@@ -308,7 +307,7 @@ async fn disown(
             &[&oid],
         )
         .await
-        .map_err(|e| super::postgres::describe(&e))?;
+        .map_err(|e| describe(&e))?;
     let databases: Vec<String> = rows.iter().filter_map(|r| r.try_get(0).ok()).collect();
     if let Some(gate) = databases.iter().find(|d| ours(d)) {
         return Err(format!(
@@ -323,28 +322,20 @@ async fn disown(
     admin
         .batch_execute(&statement)
         .await
-        .map_err(|e| super::postgres::describe(&e))?;
+        .map_err(|e| describe(&e))?;
     let here = config.get_dbname().unwrap_or_default();
     for db in databases.iter().filter(|d| d.as_str() != here) {
         let mut config = config.clone();
         config.dbname(db);
-        let client = super::postgres::connect_gate(&config)
+        let client = connect_gate(&config)
             .await
             .map_err(|e| format!("failed to connect to database {}: {e}", quote(db)))?;
-        client.batch_execute(&statement).await.map_err(|e| {
-            format!(
-                "in database {}: {}",
-                quote(db),
-                super::postgres::describe(&e)
-            )
-        })?;
+        client
+            .batch_execute(&statement)
+            .await
+            .map_err(|e| format!("in database {}: {}", quote(db), describe(&e)))?;
     }
     Ok(())
-}
-
-/// An SQL identifier, quoted.
-pub fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 #[cfg(test)]
@@ -470,11 +461,5 @@ mod tests {
             ["r"],
             "the dropped ticket holds nothing back"
         );
-    }
-
-    #[test]
-    fn identifiers_are_quoted() {
-        assert_eq!(quote("reporting"), "\"reporting\"");
-        assert_eq!(quote("we\"ird"), "\"we\"\"ird\"");
     }
 }

@@ -6,109 +6,11 @@
 //! reads exactly as psql shows it.
 
 use serde_json::Value;
-use tokio_postgres::Client;
-use tokio_postgres::types::{Field, FromSql, IsNull, Kind, ToSql, Type};
+use tokio_postgres::types::{Field, FromSql, Kind, Type};
+
+use super::value::{bytes_cell, float_cell};
 
 type Error = Box<dyn std::error::Error + Sync + Send>;
-
-/// A cell as read from a row: its value, or the binary form of one for the server to print.
-pub enum Cell {
-    Value(Value),
-    Raw(Type, Vec<u8>),
-}
-
-impl<'a> FromSql<'a> for Cell {
-    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, Error> {
-        Ok(match decode(ty, raw)? {
-            Some(v) => Cell::Value(v),
-            None => Cell::Raw(ty.clone(), raw.to_vec()),
-        })
-    }
-
-    fn from_sql_null(_: &Type) -> Result<Self, Error> {
-        Ok(Cell::Value(Value::Null))
-    }
-
-    fn accepts(_: &Type) -> bool {
-        true
-    }
-}
-
-/// Cells of types gaterun cannot decode, printed by the server; the statement that prints each
-/// type is prepared once per call.
-pub async fn resolve(client: &Client, rows: Vec<Vec<Cell>>) -> Result<Vec<Vec<Value>>, String> {
-    let mut printers: Vec<(Type, tokio_postgres::Statement)> = Vec::new();
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let mut cells = Vec::with_capacity(row.len());
-        for cell in row {
-            cells.push(match cell {
-                Cell::Value(v) => v,
-                Cell::Raw(ty, raw) => Value::String(print(client, &mut printers, &ty, &raw).await?),
-            });
-        }
-        out.push(cells);
-    }
-    Ok(out)
-}
-
-async fn print(
-    client: &Client,
-    printers: &mut Vec<(Type, tokio_postgres::Statement)>,
-    ty: &Type,
-    raw: &[u8],
-) -> Result<String, String> {
-    // A pseudo-type (an anonymous `record`) cannot be a parameter, and a failed statement would
-    // abort the gate's open transaction.
-    if matches!(ty.kind(), Kind::Pseudo)
-        || matches!(ty.kind(), Kind::Array(m) if matches!(m.kind(), Kind::Pseudo))
-    {
-        return Err(format!(
-            "gaterun cannot read a value of type {}: cast it in the statement (`::text`)",
-            ty.name()
-        ));
-    }
-    let failed = |e: tokio_postgres::Error| {
-        format!(
-            "PostgreSQL could not print a value of type {}: {}",
-            ty.name(),
-            super::postgres::describe(&e)
-        )
-    };
-    let stmt = match printers.iter().find(|(t, _)| t == ty) {
-        Some((_, s)) => s.clone(),
-        None => {
-            let s = client
-                .prepare_typed("SELECT $1::text", std::slice::from_ref(ty))
-                .await
-                .map_err(failed)?;
-            printers.push((ty.clone(), s.clone()));
-            s
-        }
-    };
-    let row = client
-        .query_one(&stmt, &[&Binary(raw)])
-        .await
-        .map_err(failed)?;
-    row.try_get::<_, String>(0).map_err(|e| e.to_string())
-}
-
-/// A value already in PostgreSQL's binary form, sent back as it came.
-#[derive(Debug)]
-struct Binary<'a>(&'a [u8]);
-
-impl ToSql for Binary<'_> {
-    fn to_sql(&self, _: &Type, out: &mut bytes::BytesMut) -> Result<IsNull, Error> {
-        out.extend_from_slice(self.0);
-        Ok(IsNull::No)
-    }
-
-    fn accepts(_: &Type) -> bool {
-        true
-    }
-
-    tokio_postgres::types::to_sql_checked!();
-}
 
 /// One value from its binary form; `None` when the server must print it.
 pub fn decode(ty: &Type, raw: &[u8]) -> Result<Option<Value>, Error> {
@@ -119,7 +21,7 @@ pub fn decode(ty: &Type, raw: &[u8]) -> Result<Option<Value>, Error> {
         Type::INT8 => Value::from(i64::from_sql(ty, raw)?),
         Type::OID => Value::from(u32::from_sql(ty, raw)?),
         Type::FLOAT4 => float4(f32::from_sql(ty, raw)?),
-        Type::FLOAT8 => super::float_cell(f64::from_sql(ty, raw)?),
+        Type::FLOAT8 => float_cell(f64::from_sql(ty, raw)?),
         Type::NUMERIC => numeric(raw).ok_or("malformed numeric value")?,
         Type::JSON => json(raw)?,
         // JSONB: a version byte, then the text.
@@ -127,7 +29,7 @@ pub fn decode(ty: &Type, raw: &[u8]) -> Result<Option<Value>, Error> {
             Some((1, text)) => json(text)?,
             _ => return Ok(None),
         },
-        Type::BYTEA => super::bytes_cell(raw),
+        Type::BYTEA => bytes_cell(raw),
         Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => {
             Value::from(std::str::from_utf8(raw)?)
         }
@@ -172,9 +74,9 @@ pub fn decode(ty: &Type, raw: &[u8]) -> Result<Option<Value>, Error> {
 /// not the `f64` widening `0.10000000149011612`).
 fn float4(f: f32) -> Value {
     if !f.is_finite() {
-        return super::float_cell(f64::from(f));
+        return float_cell(f64::from(f));
     }
-    serde_json::from_str(&format!("{f:?}")).unwrap_or_else(|_| super::float_cell(f64::from(f)))
+    serde_json::from_str(&format!("{f:?}")).unwrap_or_else(|_| float_cell(f64::from(f)))
 }
 
 /// JSON text as its value. Nested deeper than the parser goes (128 levels), it stays the text:
@@ -474,7 +376,7 @@ mod tests {
             (f32::NAN, json!("NaN")),
         ] {
             assert_eq!(float4(f), want);
-            assert_eq!(super::super::float_cell(f64::from(f)), want);
+            assert_eq!(float_cell(f64::from(f)), want);
         }
         let same = crate::expect::value::values_equal;
         assert_eq!(float4(0.1).to_string(), "0.1");

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use rusqlite::types::ValueRef;
 
-use super::SqlOutcome;
+use super::value::{SqlOutcome, bytes_cell, float_cell};
 
 /// `DATABASE_URL` for a database file: `sqlite:` and `//`, then the absolute path, so four
 /// slashes in all. SQLAlchemy (and Django's `dj-database-url`) read `sqlite:///tmp/x` as the
@@ -74,9 +74,9 @@ fn cell(v: ValueRef<'_>) -> serde_json::Value {
     match v {
         ValueRef::Null => serde_json::Value::Null,
         ValueRef::Integer(i) => serde_json::Value::from(i),
-        ValueRef::Real(f) => super::float_cell(f),
+        ValueRef::Real(f) => float_cell(f),
         ValueRef::Text(t) => serde_json::Value::String(String::from_utf8_lossy(t).into_owned()),
-        ValueRef::Blob(b) => super::bytes_cell(b),
+        ValueRef::Blob(b) => bytes_cell(b),
     }
 }
 

@@ -4,6 +4,7 @@
 //! reporter task that owns the terminal.
 
 mod combine;
+pub mod command;
 pub(crate) mod context;
 pub mod gate;
 mod gates;

@@ -171,7 +171,7 @@ fn is_run_id(s: &str) -> bool {
 /// Remove a run's temp root or cluster directory, stopping a cluster's postmaster first.
 fn remove_run_dir(dir: &Path) {
     for data in [dir.join("data"), dir.join("postgres/data")] {
-        crate::database::postgres::kill_postmaster(&data);
+        crate::database::kill_postmaster(&data);
     }
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -191,23 +191,9 @@ pub fn sweep_stale() -> Vec<String> {
             .or_insert_with(|| claim_dead(run))
             .is_some()
     };
+    // Their gates first: nothing of a killed run outlives the next run's start.
     #[cfg(target_os = "linux")]
-    {
-        // Their gates first: nothing of a killed run outlives the next run's start.
-        for (run, dir) in crate::process::contain::run_cgroups() {
-            if dead(&run)
-                && let Err(e) = crate::process::contain::remove_dead_run(&dir)
-            {
-                problems.push(e);
-            }
-        }
-        let strays: Vec<i32> = crate::process::token_processes()
-            .into_iter()
-            .filter(|(_, run)| dead(run))
-            .map(|(pid, _)| pid)
-            .collect();
-        crate::process::signal_pids(&strays, rustix::process::Signal::KILL);
-    }
+    problems.extend(crate::process::kill_dead_runs(&mut dead));
     // A cluster before the temp root that holds the run's lock.
     for base in [PathBuf::from("/dev/shm"), std::env::temp_dir()] {
         let Ok(entries) = std::fs::read_dir(&base) else {

@@ -2,7 +2,6 @@
 //! cgroup, `grace`, then SIGKILL, until every process of it is gone), or an exit of its own
 //! that is collected and, unless it may exit, reported as the gate's failure.
 
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
@@ -24,20 +23,6 @@ fn to_signal(s: Signal) -> rustix::process::Signal {
         Signal::Usr1 => S::USR1,
         Signal::Usr2 => S::USR2,
     }
-}
-
-/// `signal` to the process group `pgid` leads. (`crate::process` signals groups only within
-/// its whole-gate `terminate`: there is no call of its own for one group yet.)
-pub(super) fn signal_group(pgid: u32, signal: rustix::process::Signal) {
-    if let Some(g) = rustix::process::Pid::from_raw(pgid as i32) {
-        let _ = rustix::process::kill_process_group(g, signal);
-    }
-}
-
-/// Whether any process is left in the group `pgid` leads.
-fn group_alive(pgid: u32) -> bool {
-    rustix::process::Pid::from_raw(pgid as i32)
-        .is_some_and(|g| rustix::process::test_kill_process_group(g).is_ok())
 }
 
 impl Services {
@@ -64,7 +49,7 @@ impl Services {
         let members = || process::service_cgroup_procs(token, &name);
         let send = |sig| {
             if let Some(pid) = pid {
-                signal_group(pid, sig);
+                process::signal_groups(&[pid], sig);
             }
             process::signal_pids(&members(), sig);
             if sig == rustix::process::Signal::KILL {
@@ -73,7 +58,7 @@ impl Services {
         };
         send(to_signal(signal));
         let started = Instant::now();
-        let forced = || process::FORCE_KILL.load(Ordering::Relaxed);
+        let forced = process::is_forced;
         // The grace is cut by a second interrupt that comes while it is waited out (an `http`
         // step's gate reaches this with its service still running).
         let status = tokio::select! {
@@ -90,7 +75,7 @@ impl Services {
         };
         // The group outlives its leader while any member lives (a worker it forked), and the
         // service's cgroup while anything it daemonized does.
-        let group_lives = || pid.is_some_and(group_alive);
+        let group_lives = || pid.is_some_and(process::group_alive);
         {
             while group_lives() || !members().is_empty() {
                 process::reap_orphans();

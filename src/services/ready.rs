@@ -8,12 +8,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::end::signal_group;
 use super::listener::own_listener;
 use super::output::describe_exit;
 use super::set::{Host, Services};
 use crate::config::{Command, Probe};
 use crate::process;
+use crate::runner::command::gate_command;
 use crate::steps::outcome::{Deadline, Failure, cancelled};
 use crate::steps::probe::{Connect, Http, http_get, tcp_connect};
 use crate::vars;
@@ -187,8 +187,8 @@ async fn probe_once(probe: &Probe, env: &ProbeEnv, limit: Duration) -> Result<()
 }
 
 async fn run_probe(command: &Command, env: &ProbeEnv, limit: Duration) -> Result<(), String> {
-    let mut cmd = process::gate_command(command, &env.vars, &env.token, &env.workdir)
-        .map_err(|e| e.to_string())?;
+    let mut cmd =
+        gate_command(command, &env.vars, &env.token, &env.workdir).map_err(|e| e.to_string())?;
     cmd.stdout(Stdio::null()).stderr(Stdio::null());
     let mut child =
         process::spawn(&mut cmd).map_err(|e| format!("failed to start the probe: {e}"))?;
@@ -206,7 +206,7 @@ async fn run_probe(command: &Command, env: &ProbeEnv, limit: Duration) -> Result
         Ok(Err(e)) => Err(format!("failed to wait for the probe: {e}")),
         Err(_) => {
             if let Some(pid) = pid {
-                signal_group(pid, rustix::process::Signal::KILL);
+                process::kill_group(pid);
             }
             let _ = child.wait().await;
             Err("the probe command did not finish in time".to_owned())

@@ -11,6 +11,7 @@ use super::service::{SERVICE_VAR, State};
 use super::set::{Host, Services};
 use crate::config::Probe;
 use crate::process;
+use crate::runner::command::gate_command;
 use crate::steps::outcome::{Deadline, Failure};
 use crate::vars;
 
@@ -47,7 +48,7 @@ impl Services {
                 .map_err(|e| Failure::Error(format!("service `{name}` env `{k}`: {e}")))?;
             env.insert(k.clone(), value);
         }
-        let mut cmd = process::gate_command(&svc.def.command, &env, host.token, host.workdir)
+        let mut cmd = gate_command(&svc.def.command, &env, host.token, host.workdir)
             .map_err(|e| Failure::Error(format!("service `{name}`: {e}")))?;
         cmd.env(SERVICE_VAR, &name);
         process::prepare_service(host.token, &name, &mut cmd)

@@ -12,6 +12,7 @@ use super::outcome::{Deadline, Failure, cancelled};
 use crate::config::{Command, RunExpect};
 use crate::expect::{self, CheckError};
 use crate::process::{self, CappedBuffer};
+use crate::runner::command::gate_command;
 use crate::runner::gate::ctx::GateCtx;
 use crate::vars;
 
@@ -28,7 +29,7 @@ pub async fn attempt(
     captures: &[(String, String)],
     deadline: &Deadline,
 ) -> Result<(), Failure> {
-    let mut cmd = process::gate_command(command, &ctx.vars, &ctx.token, &ctx.workdir)
+    let mut cmd = gate_command(command, &ctx.vars, &ctx.token, &ctx.workdir)
         .map_err(|e| Failure::Error(e.to_string()))?;
     let program = match command {
         Command::Shell(_) => "sh".to_owned(),

@@ -1,0 +1,220 @@
+//! The throw-away PostgreSQL cluster: `initdb` (trust auth, `--no-sync`) and `pg_ctl start`
+//! with `fsync=off`, on a leased port of 127.0.0.1 and a socket in a private directory; stopped
+//! with `pg_ctl`, else its postmaster killed. As root, it runs as `postgres` (or `nobody`),
+//! since PostgreSQL refuses to run as root.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio_postgres::Config;
+
+use crate::ports::PortLease;
+
+pub(super) struct Cluster {
+    bin: PathBuf,
+    run_as: Option<(u32, u32)>,
+}
+
+impl Cluster {
+    /// `initdb` and `pg_ctl` from PATH, else the newest `/usr/lib/postgresql/*/bin`.
+    pub(super) fn find() -> Option<Cluster> {
+        let on_path = std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .find(|d| d.join("initdb").is_file() && d.join("pg_ctl").is_file())
+        });
+        let bin = on_path.or_else(|| {
+            let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+                .ok()?
+                .flatten()
+                .filter_map(|e| {
+                    let version = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+                    let bin = e.path().join("bin");
+                    bin.join("initdb").is_file().then_some((version, bin))
+                })
+                .collect();
+            found.sort();
+            found.pop().map(|(_, b)| b)
+        })?;
+        Some(Cluster {
+            bin,
+            run_as: unprivileged_user(),
+        })
+    }
+
+    fn command(&self, program: &str) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(self.bin.join(program));
+        cmd.env_clear()
+            .env("PATH", format!("{}:/usr/bin:/bin", self.bin.display()))
+            .env("LC_ALL", "C")
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        if let Some((uid, gid)) = self.run_as {
+            cmd.uid(uid).gid(gid);
+        }
+        cmd
+    }
+
+    async fn run(&self, program: &str, args: &[&str], dir: &Path) -> Result<(), String> {
+        let log = dir.join(format!("{program}.log"));
+        let file = std::fs::File::create(&log)
+            .map_err(|e| format!("failed to create {}: {e}", log.display()))?;
+        if let Some((uid, gid)) = self.run_as {
+            let _ = rustix::fs::chown(
+                &log,
+                Some(rustix::fs::Uid::from_raw(uid)),
+                Some(rustix::fs::Gid::from_raw(gid)),
+            );
+        }
+        let err = file.try_clone().map_err(|e| e.to_string())?;
+        let status = self
+            .command(program)
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::from(file))
+            .stderr(Stdio::from(err))
+            .status()
+            .await
+            .map_err(|e| format!("failed to run {program}: {e}"))?;
+        if status.success() {
+            return Ok(());
+        }
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().rev().take(5).collect();
+        Err(format!(
+            "{program} failed ({status}): {}",
+            tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
+        ))
+    }
+
+    pub(super) async fn start(&self, dir: &Path) -> Result<Config, String> {
+        let _ = std::fs::remove_dir_all(dir);
+        let socket = dir.join("socket");
+        std::fs::create_dir_all(&socket)
+            .map_err(|e| format!("failed to create {}: {e}", socket.display()))?;
+        if let Some((uid, gid)) = self.run_as {
+            for d in [dir, socket.as_path()] {
+                rustix::fs::chown(
+                    d,
+                    Some(rustix::fs::Uid::from_raw(uid)),
+                    Some(rustix::fs::Gid::from_raw(gid)),
+                )
+                .map_err(|e| {
+                    format!("failed to hand {} to the cluster's user: {e}", d.display())
+                })?;
+            }
+        }
+        let port = PortLease::allocate()
+            .map_err(|e| format!("failed to find a free port for PostgreSQL: {e}"))?;
+        let data = dir.join("data");
+        let data_arg = data.display().to_string();
+        self.run(
+            "initdb",
+            &[
+                "-D",
+                &data_arg,
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ],
+            dir,
+        )
+        .await?;
+        let options = format!(
+            "-c fsync=off -c full_page_writes=off -c synchronous_commit=off -c listen_addresses=127.0.0.1 -p {} -k {} -c max_connections=300",
+            port.0,
+            socket.display()
+        );
+        let server_log = dir.join("server.log").display().to_string();
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &data_arg,
+                "-l",
+                &server_log,
+                "-w",
+                "-t",
+                "60",
+                "-s",
+                "-o",
+                &options,
+                "start",
+            ],
+            dir,
+        )
+        .await?;
+        let mut config = Config::new();
+        config
+            .host("127.0.0.1")
+            .port(port.0)
+            .user("postgres")
+            .dbname("postgres")
+            .connect_timeout(Duration::from_secs(10));
+        // The cluster holds its port until the run ends.
+        std::mem::forget(port);
+        Ok(config)
+    }
+
+    pub(super) async fn stop(&self, dir: &Path) {
+        let data = dir.join("data");
+        if !data.join("postmaster.pid").exists() {
+            return;
+        }
+        let data_arg = data.display().to_string();
+        let _ = self
+            .run(
+                "pg_ctl",
+                &[
+                    "-D",
+                    &data_arg,
+                    "-m",
+                    "immediate",
+                    "-s",
+                    "-w",
+                    "-t",
+                    "10",
+                    "stop",
+                ],
+                dir,
+            )
+            .await;
+        // If pg_ctl could not stop it, the postmaster's pid file says whom to kill.
+        kill_postmaster(&data);
+    }
+}
+
+/// SIGKILL the postmaster named by a data directory's `postmaster.pid`, if that process is a
+/// postgres (its backends exit when it does).
+pub fn kill_postmaster(data: &Path) {
+    let Ok(text) = std::fs::read_to_string(data.join("postmaster.pid")) else {
+        return;
+    };
+    let Some(pid) = text
+        .lines()
+        .next()
+        .and_then(|l| l.trim().parse::<i32>().ok())
+    else {
+        return;
+    };
+    crate::process::kill_if_named(pid, "postgres");
+}
+
+/// As root, the user the cluster runs as: `postgres` if it exists, else `nobody`.
+fn unprivileged_user() -> Option<(u32, u32)> {
+    if !rustix::process::geteuid().is_root() {
+        return None;
+    }
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    let find = |name: &str| {
+        passwd.lines().find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() > 3 && f[0] == name).then(|| Some((f[2].parse().ok()?, f[3].parse().ok()?)))?
+        })
+    };
+    find("postgres").or_else(|| find("nobody"))
+}

@@ -1,0 +1,102 @@
+//! A gate's database through its life: provisioned with the variables that describe it,
+//! statements run on it (the gate's own PostgreSQL connection opened on the first), released
+//! when the gate ends.
+
+use std::path::Path;
+
+use crate::config::DatabaseKind;
+
+use super::global::Ticket;
+use super::pgclient::connect_gate;
+use super::pgstatement;
+use super::postgres::Provider;
+use super::sqlite;
+use super::value::SqlOutcome;
+
+/// A gate's database, while the gate runs.
+pub enum GateDb {
+    Sqlite {
+        path: std::path::PathBuf,
+    },
+    Postgres {
+        /// The gate's own connection, opened on its first `sql` step.
+        client: Option<tokio_postgres::Client>,
+        config: Box<tokio_postgres::Config>,
+        name: String,
+        /// The gate's place among the gates on the server.
+        ticket: Ticket,
+    },
+}
+
+/// The database a gate asked for, and the variables that describe it.
+pub async fn provision(
+    kind: DatabaseKind,
+    pg: &Provider,
+    token: &str,
+    tmp: &Path,
+) -> Result<(GateDb, Vec<(String, String)>), String> {
+    match kind {
+        DatabaseKind::Sqlite => {
+            let path = tmp.join("gate.sqlite3");
+            let vars = vec![
+                ("DATABASE_URL".to_owned(), sqlite::url(&path)),
+                ("DATABASE_PATH".to_owned(), path.display().to_string()),
+            ];
+            Ok((GateDb::Sqlite { path }, vars))
+        }
+        DatabaseKind::Postgres => {
+            let (name, config, vars, ticket) = pg.create_database(token).await?;
+            Ok((
+                GateDb::Postgres {
+                    client: None,
+                    config: Box::new(config),
+                    name,
+                    ticket,
+                },
+                vars,
+            ))
+        }
+    }
+}
+
+/// Drop the gate's database, and what it created beside it (a SQLite file goes with the temp
+/// directory). Lines for the gate's log: what was dropped, what could not be.
+pub async fn release(db: GateDb, pg: &Provider) -> Vec<String> {
+    match db {
+        GateDb::Postgres {
+            client,
+            name,
+            ticket,
+            ..
+        } => {
+            drop(client);
+            pg.release(&name, ticket).await
+        }
+        GateDb::Sqlite { .. } => Vec::new(),
+    }
+}
+
+/// Run a statement on the gate's database. `wants_rows`: the step looks at the result, so it
+/// must be a single statement; otherwise a batch of statements may run.
+pub async fn execute(
+    db: &mut GateDb,
+    statement: &str,
+    wants_rows: bool,
+) -> Result<SqlOutcome, String> {
+    match db {
+        GateDb::Sqlite { path } => {
+            let path = path.clone();
+            let statement = statement.to_owned();
+            tokio::task::spawn_blocking(move || sqlite::run(&path, &statement, wants_rows))
+                .await
+                .map_err(|e| format!("internal error: the SQLite task failed: {e}"))
+        }
+        GateDb::Postgres { client, config, .. } => {
+            if client.is_none() {
+                *client = Some(connect_gate(config).await?);
+            }
+            let client = client.as_ref().expect("connected above");
+            Ok(pgstatement::run(client, statement, wants_rows).await)
+        }
+    }
+}
