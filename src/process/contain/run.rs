@@ -59,6 +59,7 @@ pub struct RunCgroups {
     pub description: String,
 }
 
+/// Chosen once per gaterun process (at start-up, from `--containment`): a property of the run.
 static RUN: OnceLock<RunCgroups> = OnceLock::new();
 
 /// The mechanism chosen, `Token` before [`choose`].
