@@ -51,7 +51,7 @@ pub fn listeners(port: u16) -> Vec<Listener> {
 
 /// `NETLINK_SOCK_DIAG`: a dump of the TCP sockets in state LISTEN, IPv4 then IPv6.
 mod diag {
-    use super::Listener;
+    use crate::ports::listeners::Listener;
     use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketType, netlink, recv, send};
 
     const SOCK_DIAG_BY_FAMILY: u16 = 20;
