@@ -107,7 +107,7 @@ pub fn choose(request: Request) -> Result<&'static RunCgroups, String> {
     Ok(RUN.get_or_init(|| chosen))
 }
 
-/// The PID-namespace fallback (`pidns.rs`), if this machine lets gaterun make one.
+/// The PID-namespace fallback (`pidns/`), if this machine lets gaterun make one.
 fn pid_namespace() -> Result<RunCgroups, String> {
     let description = crate::process::pidns::available()?;
     Ok(RunCgroups {
