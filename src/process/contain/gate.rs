@@ -31,6 +31,8 @@ pub struct Usage {
     pub cpu_time_ms: Option<u64>,
 }
 
+/// Each open gate's cgroups, by token. Global because every command made for the gate joins
+/// them and its teardown kills them, each knowing the token alone.
 static GATES: Mutex<Vec<(String, Arc<GateCgroup>)>> = Mutex::new(Vec::new());
 
 fn gates() -> MutexGuard<'static, Vec<(String, Arc<GateCgroup>)>> {

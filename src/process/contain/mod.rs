@@ -11,9 +11,9 @@
 //!   cgroup is empty.
 //! - **cgroup v1** as root: the same in the `freezer` hierarchy (and `pids`); the kill freezes
 //!   the cgroup, SIGKILLs each member while none can fork, then thaws it.
-//! - a **PID namespace** per gate (`pidns.rs`; in a user namespace when not root), else
+//! - a **PID namespace** per gate (`pidns/`; in a user namespace when not root), else
 //! - the **token** search alone: every process inherits `GATERUN_GATE=<token>` and is found in
-//!   `/proc` by it (see `mod.rs`) — blind to a process that clears or overwrites its
+//!   `/proc` by it (see `scan.rs`) — blind to a process that clears or overwrites its
 //!   environment.
 //!
 //! The token and the process groups stay in every mode (defence in depth). Peak memory and CPU
@@ -21,7 +21,7 @@
 //! `cpu.stat`, else the v1 `memory` and `cpuacct` hierarchies, which a gate joins too when
 //! gaterun may create cgroups there.
 //!
-//! Under the PID namespace, `gate_command` wraps every command in gaterun's joiner
+//! Under the PID namespace, `process::command` wraps every command in gaterun's joiner
 //! (`pidns::command`), `process::terminate` signals the namespace's pid 1, and no usage is
 //! measured.
 //!

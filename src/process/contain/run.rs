@@ -59,6 +59,7 @@ pub struct RunCgroups {
     pub description: String,
 }
 
+/// Chosen once per gaterun process (at start-up, from `--containment`): a property of the run.
 static RUN: OnceLock<RunCgroups> = OnceLock::new();
 
 /// The mechanism chosen, `Token` before [`choose`].
@@ -106,7 +107,7 @@ pub fn choose(request: Request) -> Result<&'static RunCgroups, String> {
     Ok(RUN.get_or_init(|| chosen))
 }
 
-/// The PID-namespace fallback (`pidns.rs`), if this machine lets gaterun make one.
+/// The PID-namespace fallback (`pidns/`), if this machine lets gaterun make one.
 fn pid_namespace() -> Result<RunCgroups, String> {
     let description = crate::process::pidns::available()?;
     Ok(RunCgroups {

@@ -98,6 +98,7 @@ fn dup_high(fd: RawFd) -> io::Result<OwnedFd> {
 
 /// The command each living joiner started: joiner pid → command pid (both as gaterun sees
 /// them). The command is the joiner's child, so its pid is not reused while the joiner lives.
+/// Global because a service's death is judged by the pid gaterun holds (the joiner's).
 static COMMANDS: Mutex<BTreeMap<u32, i32>> = Mutex::new(BTreeMap::new());
 
 fn commands() -> MutexGuard<'static, BTreeMap<u32, i32>> {

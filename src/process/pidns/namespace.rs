@@ -51,6 +51,8 @@ impl GateNs {
     }
 }
 
+/// Each gate's namespace, by token. Global because the commands of a gate (run steps,
+/// services, readiness probes) and its teardown reach the namespace by the token alone.
 static GATES: Mutex<BTreeMap<String, GateNs>> = Mutex::new(BTreeMap::new());
 
 pub(super) fn gates() -> MutexGuard<'static, BTreeMap<String, GateNs>> {
