@@ -427,7 +427,6 @@ fn cycles(edges: &BTreeMap<Vec<String>, BTreeSet<Vec<String>>>) -> Vec<Vec<Strin
 }
 
 #[test]
-#[ignore = "issue 16 in progress: the tree still has cycles, long files and unreachable!"]
 fn the_module_use_graph_has_no_cycle() {
     let edges = graph();
     if std::env::var_os("GATERUN_PRINT_GRAPH").is_some() {
@@ -534,7 +533,6 @@ fn the_graph_reader_finds_a_cycle_and_passes_a_chain() {
 }
 
 #[test]
-#[ignore = "issue 16 in progress: the tree still has cycles, long files and unreachable!"]
 fn lib_rs_is_a_module_list_and_no_source_file_is_over_500_lines() {
     let lib = std::fs::read_to_string(src().join("lib.rs")).expect("lib.rs");
     let lines = lib.lines().count();
@@ -566,7 +564,6 @@ fn lib_rs_is_a_module_list_and_no_source_file_is_over_500_lines() {
 }
 
 #[test]
-#[ignore = "issue 16 in progress: the tree still has cycles, long files and unreachable!"]
 fn no_unreachable_in_the_source() {
     let mut found = Vec::new();
     for path in modules().values() {
