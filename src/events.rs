@@ -11,11 +11,9 @@ pub enum Event {
         gates: usize,
     },
     GateStarted {
-        stage: String,
         gate: String,
     },
     StepStarted {
-        stage: String,
         gate: String,
         step: String,
     },

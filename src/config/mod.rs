@@ -6,9 +6,9 @@ pub mod diagnostic;
 mod discover;
 mod lint;
 mod load;
-pub mod model;
-pub mod raw;
-pub mod validate;
+pub(crate) mod model;
+pub(crate) mod raw;
+pub(crate) mod validate;
 pub mod yaml;
 
 pub use diagnostic::{Diagnostic, Severity};

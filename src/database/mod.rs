@@ -21,4 +21,4 @@ mod value;
 
 pub use cluster::kill_postmaster;
 pub use gate::{GateDb, execute, provision, release};
-pub use value::{SqlOutcome, bytes_cell, float_cell};
+pub use value::SqlOutcome;

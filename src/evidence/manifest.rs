@@ -227,6 +227,9 @@ impl Manifest {
 
     /// `rel` (a file gaterun has just written, or removed) hashed anew.
     pub fn record_file(&mut self, dir: &Path, rel: &str) {
+        // gaterun names only files a manifest can list (never itself, the Statement, or a
+        // dot name): one it could not would make every `verify` fail.
+        debug_assert!(covered(rel), "{rel} is not a file the manifest lists");
         self.files.remove(rel);
         if let Ok(h) = hash_file(&dir.join(rel)) {
             self.files.insert(rel.to_owned(), h);

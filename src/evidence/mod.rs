@@ -10,21 +10,21 @@
 //! prerequisite ledger — survives it. A full run replaces the whole stage directory, the
 //! older partial run with it.
 
-pub mod history;
-pub mod invocation;
+pub(crate) mod history;
+pub(crate) mod invocation;
 pub mod junit;
-pub mod ledger;
-pub mod lock;
-pub mod log;
-pub mod manifest;
+pub(crate) mod ledger;
+pub(crate) mod lock;
+pub(crate) mod log;
+pub(crate) mod manifest;
 pub mod markdown;
-pub mod paths;
-pub mod read;
-pub mod recorder;
-pub mod snapshot;
-pub mod stage;
-pub mod sweep;
-pub mod write;
+pub(crate) mod paths;
+pub(crate) mod read;
+pub(crate) mod recorder;
+pub(crate) mod snapshot;
+pub(crate) mod stage;
+pub(crate) mod sweep;
+pub(crate) mod write;
 
 pub use invocation::{discard_invocation, write_invocation};
 pub use ledger::{LedgerError, read_partial, read_stage};

@@ -169,16 +169,6 @@ pub struct Observed<'a> {
     pub cut: Option<String>,
 }
 
-impl<'a> Observed<'a> {
-    pub fn whole(text: &'a str) -> Self {
-        Observed {
-            head: text,
-            tail: None,
-            cut: None,
-        }
-    }
-}
-
 /// [`check_all`] on text that may have been cut. A positive pattern holds if it matches a
 /// kept part; a `!` pattern or `equals` needs the whole text, so on a cut text it fails and
 /// says why, rather than pass on what it could not see.

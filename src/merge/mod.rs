@@ -9,5 +9,4 @@ pub mod shard;
 pub mod shards;
 
 pub use command::run;
-pub use error::MergeError;
 pub use shard::in_shard;

@@ -28,4 +28,4 @@ mod lease;
 mod listeners;
 
 pub use lease::PortLease;
-pub use listeners::{Listener, holder_of, listeners, socket_inodes};
+pub use listeners::{holder_of, listeners, socket_inodes};

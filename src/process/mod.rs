@@ -22,7 +22,7 @@
 
 mod capture;
 #[cfg(target_os = "linux")]
-pub mod contain;
+pub(crate) mod contain;
 mod force;
 mod gate;
 mod group;

@@ -43,7 +43,6 @@ pub(super) async fn run_gates(
         handles.push(Some(tokio::spawn(async move {
             let permit = permit;
             rc.send(Event::GateStarted {
-                stage: stage.label(),
                 gate: stage.gates[i].id.clone(),
             });
             let mut runs = Vec::new();

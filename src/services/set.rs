@@ -44,10 +44,6 @@ impl Services {
         }
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &Service> {
-        self.list.iter()
-    }
-
     pub fn position(&self, name: &str) -> Option<usize> {
         self.list.iter().position(|s| s.def.name == name)
     }

@@ -14,5 +14,5 @@ pub mod sql;
 pub mod tcp;
 
 pub use dispatch::attempt;
-pub use outcome::{Deadline, Failure, cancelled};
+pub use outcome::cancelled;
 pub use probe::Http;

@@ -19,7 +19,6 @@ pub mod signoff;
 pub mod standing;
 
 pub use dir::all;
-pub use ledger::{Ledger, read_results, stage_problems};
-pub use problem::Problem;
+pub use ledger::{Ledger, stage_problems};
 pub use signoff::SIGNOFF_STAGE;
 pub use standing::not_passed;

@@ -15,11 +15,9 @@ mod service;
 mod step;
 mod values;
 
-pub use capture::{RawCapture, RawCaptureMap};
 pub use command::RawCommand;
-pub use exact::ExactValue;
 pub use pattern::RawPattern;
 pub use project::{RawDefaults, RawProject, RawStage};
 pub use service::{RawReady, RawService};
 pub use step::{RawExpect, RawGate, RawStep};
-pub use values::{OneOrMany, OrderedMap, Scalar, Sp, source_text};
+pub use values::{OneOrMany, OrderedMap, Scalar, Sp};

@@ -17,9 +17,10 @@ mod sql;
 mod stage;
 mod step;
 
-pub use ctx::{FileCtx, MAX_DURATION, duration};
-pub use defaults::{DEFAULT_GRACE, DEFAULT_TIMEOUT, Defaults, defaults};
+pub use ctx::FileCtx;
+#[cfg(test)]
+pub use defaults::DEFAULT_GRACE;
+pub use defaults::{Defaults, defaults};
 pub use gate::MAX_ID;
 pub use jsonpath::{can_select_many, jsonpath};
-pub use service::DEFAULT_READY_TIMEOUT;
 pub use stage::stage;

@@ -37,6 +37,6 @@ mod mounts;
 mod run;
 mod tree;
 
-pub use gate::{GateCgroup, Usage, finish, gate_of, open_gate};
-pub use run::{Containment, Request, RunCgroups, choose, chosen, close_run, run};
+pub use gate::{Usage, finish, gate_of, open_gate};
+pub use run::{Containment, Request, choose, chosen, close_run};
 pub use tree::{remove_dead_run, run_cgroups};

@@ -104,7 +104,7 @@ pub async fn run(
                 result.message = Some(message);
             }
             if result.status == Status::Passed {
-                run_steps(&stage, gate, &mut ctx, &rc, started, &mut result).await;
+                run_steps(gate, &mut ctx, &rc, started, &mut result).await;
             }
             // A service that died during the last step (killed a moment before it ended)
             // fails the gate as if the step had seen it.

@@ -9,4 +9,4 @@ mod retry;
 mod sequence;
 mod setup;
 
-pub use lifecycle::{mask, run};
+pub use lifecycle::run;

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use super::ctx::GateCtx;
 use super::retry::with_retries;
-use crate::config::{Gate, Stage, Step};
+use crate::config::{Gate, Step};
 use crate::events::Event;
 use crate::results::{GateResult, Status, StepResult};
 use crate::runner::context::RunContext;
@@ -19,7 +19,6 @@ enum Action<'a> {
 }
 
 pub async fn run_steps(
-    stage: &Stage,
     gate: &Gate,
     ctx: &mut GateCtx,
     rc: &RunContext,
@@ -64,7 +63,6 @@ pub async fn run_steps(
             continue;
         }
         rc.send(Event::StepStarted {
-            stage: stage.label(),
             gate: gate.id.clone(),
             step: label.clone(),
         });
