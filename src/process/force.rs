@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Set by a second interrupt: stop waiting for grace periods, SIGKILL at once. Read it with
 /// [`is_forced`].
-pub static FORCE_KILL: AtomicBool = AtomicBool::new(false);
+static FORCE_KILL: AtomicBool = AtomicBool::new(false);
 
 static FORCE_NEWS: tokio::sync::Notify = tokio::sync::Notify::const_new();
 

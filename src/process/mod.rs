@@ -42,7 +42,7 @@ mod token;
 pub use capture::{CappedBuffer, mask_bytes};
 #[cfg(target_os = "linux")]
 pub use contain::{Containment, Usage};
-pub use force::{FORCE_KILL, force_kill, forced, is_forced};
+pub use force::{force_kill, forced, is_forced};
 #[cfg(target_os = "linux")]
 pub use gate::is_dying;
 pub use gate::{
