@@ -33,6 +33,7 @@ pub(crate) mod events;
 pub mod evidence;
 pub(crate) mod exit;
 pub(crate) mod expect;
+pub(crate) mod files;
 pub mod mask;
 pub(crate) mod merge;
 pub(crate) mod plan;

@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use super::diagnostic::Diagnostic;
+use super::model::Project;
+use super::raw::RawProject;
 
 pub const PROJECT_FILE: &str = "gaterun.yaml";
 
@@ -30,6 +32,30 @@ pub fn find_root(cwd: &Path) -> Option<PathBuf> {
         .map(Path::to_path_buf)
 }
 
+/// The project at `root`: its gates and evidence directories are the command line's (relative
+/// to the working directory), else `gaterun.yaml`'s (relative to the root), else `gates/` and
+/// `evidence/` under the root. The one place they are resolved, for `load` and for the
+/// commands that work without valid stage files.
+pub fn project_at(
+    root: PathBuf,
+    cwd: &Path,
+    gates: Option<&Path>,
+    evidence: Option<&Path>,
+    configured: &RawProject,
+) -> Project {
+    let resolve = |cli: Option<&Path>, file: &Option<String>, default: &str| match (cli, file) {
+        (Some(p), _) => cwd.join(p),
+        (None, Some(p)) => root.join(p),
+        (None, None) => root.join(default),
+    };
+    Project {
+        gates_dir: resolve(gates, &configured.gates, "gates"),
+        evidence_dir: resolve(evidence, &configured.evidence, "evidence"),
+        current_phase: configured.current_phase.as_ref().map(|p| p.value),
+        root,
+    }
+}
+
 pub fn relative(path: &Path, root: &Path) -> PathBuf {
     path.strip_prefix(root)
         .map(Path::to_path_buf)
@@ -40,24 +66,16 @@ pub fn relative(path: &Path, root: &Path) -> PathBuf {
 const FILE_CAP: u64 = 16 << 20;
 
 /// A stage file's bytes: only from a regular file (a FIFO would block, `/dev/zero` never end),
-/// at most `FILE_CAP`.
+/// at most `FILE_CAP`. A link is followed: stage files are the user's own tree.
 fn read_regular(file: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
-        .open(file)?;
-    let meta = f.metadata()?;
-    if !meta.is_file() {
-        return Err(std::io::Error::other(
-            "not a regular file (a FIFO, a device or a socket is never read)",
-        ));
-    }
-    if meta.len() > FILE_CAP {
+    let f = crate::files::open(file, u64::MAX, crate::files::Links::Follow)
+        .map_err(|e| std::io::Error::other(e.reason()))?;
+    let len = f.metadata()?.len();
+    if len > FILE_CAP {
         return Err(std::io::Error::other(format!(
             "the file is {} MiB, more than the {} MiB a stage file may be",
-            meta.len() >> 20,
+            len >> 20,
             FILE_CAP >> 20
         )));
     }

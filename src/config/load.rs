@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::diagnostic::{self, Diagnostic};
-use super::discover::{PROJECT_FILE, discover, find_root, read, relative, repo_prefix};
+use super::discover::{PROJECT_FILE, discover, find_root, project_at, read, relative, repo_prefix};
 use super::lint::lints;
 use super::model::{Project, Stage, StageKey};
 use super::raw;
@@ -48,19 +48,13 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
         base = validate::defaults(&mut ctx, raw_project.defaults.as_ref(), &base);
         diagnostics.append(&mut ctx.diagnostics);
     }
-    let resolve = |cli: &Option<PathBuf>, file: &Option<String>, default: &str| -> PathBuf {
-        match (cli, file) {
-            (Some(p), _) => opts.cwd.join(p),
-            (None, Some(p)) => root.join(p),
-            (None, None) => root.join(default),
-        }
-    };
-    let project = Project {
-        gates_dir: resolve(&opts.gates, &raw_project.gates, "gates"),
-        evidence_dir: resolve(&opts.evidence, &raw_project.evidence, "evidence"),
-        current_phase: raw_project.current_phase.map(|p| p.value),
-        root: root.clone(),
-    };
+    let project = project_at(
+        root.clone(),
+        &opts.cwd,
+        opts.gates.as_deref(),
+        opts.evidence.as_deref(),
+        &raw_project,
+    );
 
     let files = match discover(&project.gates_dir) {
         Ok(f) => f,

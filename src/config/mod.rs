@@ -12,7 +12,7 @@ pub(crate) mod validate;
 pub mod yaml;
 
 pub use diagnostic::{Diagnostic, Severity};
-pub use discover::{PROJECT_FILE, find_root, repo_prefix};
+pub use discover::{PROJECT_FILE, find_root, project_at, repo_prefix};
 pub use lint::lints;
 pub use load::{LoadOptions, Loaded, load, parse_stage};
 pub use model::{
