@@ -144,13 +144,17 @@ pub struct StageResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub containment: Option<String>,
     pub gates: Vec<GateResult>,
-    #[serde(skip)]
+}
+
+/// What the stage file says of a stage, shown beside its result in report.md: not part of the
+/// result (results.json never holds it), so evidence merged without the stage files has none
+/// of it but the file's name.
+#[derive(Debug, Clone, Default)]
+pub struct StageNotes {
+    /// The stage file, as JUnit and annotations name it.
     pub file: String,
-    #[serde(skip)]
     pub goal: Option<String>,
-    #[serde(skip)]
     pub risk: Option<String>,
-    #[serde(skip)]
     pub open_questions: Vec<String>,
 }
 

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use gaterun::evidence::{junit, markdown};
 use gaterun::process::CappedBuffer;
-use gaterun::results::{FailedRun, GateResult, StageResult, Status, StepResult};
+use gaterun::results::{FailedRun, GateResult, StageNotes, StageResult, Status, StepResult};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -90,6 +90,12 @@ fn stage_with_output(output: &[u8], message: &[u8]) -> StageResult {
         blocked_by: None,
         containment: None,
         gates: vec![gate("fails", Status::Failed), gate("flaky", Status::Passed)],
+    }
+}
+
+/// What the stage file says beside the result in its report.
+fn notes() -> StageNotes {
+    StageNotes {
         file: "gates/00.yaml".into(),
         goal: None,
         // The stage file's own markdown (author-written, not gate output).
@@ -258,7 +264,7 @@ fn any_output_gives_valid_junit_and_well_formed_markdown() {
             report.add_test_suite(junit::stage_suite(&r));
             let xml = junit::to_xml(&report);
             assert_well_formed(&xml)?;
-            let report = markdown::stage_report(&r, &Default::default());
+            let report = markdown::stage_report(&r, &notes(), &Default::default());
             let summary = markdown::summary(std::slice::from_ref(&r));
             assert_markdown_structure(&report)?;
             assert_markdown_structure(&summary)?;

@@ -81,6 +81,16 @@ impl Stage {
     pub fn label(&self) -> String {
         format!("phase-{}/{}", self.phase, self.key.dir_name())
     }
+
+    /// What the stage file says of the stage, for its report.
+    pub fn notes(&self) -> crate::results::StageNotes {
+        crate::results::StageNotes {
+            file: self.file.display().to_string(),
+            goal: self.goal.clone(),
+            risk: self.risk.clone(),
+            open_questions: self.open_questions.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use crate::results::{GateResult, StageResult, Status};
+use crate::results::{GateResult, StageNotes, StageResult, Status};
 use crate::text::human_duration;
 use crate::text::sanitize;
 
@@ -124,7 +124,11 @@ fn rate(rates: &HashMap<String, (u32, u32)>, id: &str) -> String {
 }
 
 /// `rates`: each gate's (passes, runs) over its latest stage runs, from the history.
-pub fn stage_report(r: &StageResult, rates: &HashMap<String, (u32, u32)>) -> String {
+pub fn stage_report(
+    r: &StageResult,
+    notes: &StageNotes,
+    rates: &HashMap<String, (u32, u32)>,
+) -> String {
     let mut o = String::new();
     let passed = r.passed_count();
     let n = r.gates.len();
@@ -141,7 +145,7 @@ pub fn stage_report(r: &StageResult, rates: &HashMap<String, (u32, u32)>) -> Str
         method_status(r.status)
     };
     let _ = writeln!(o, "- Status: {status}");
-    if let Some(goal) = &r.goal {
+    if let Some(goal) = &notes.goal {
         let _ = writeln!(o, "- Goal: {}", cell(goal));
     }
     if r.partial {
@@ -182,7 +186,7 @@ pub fn stage_report(r: &StageResult, rates: &HashMap<String, (u32, u32)>) -> Str
             .unwrap_or_else(|| "none".to_owned()),
         r.gaterun_version,
         ms(r.duration_ms),
-        cell(&r.file)
+        cell(&notes.file)
     );
     let _ = writeln!(
         o,
@@ -216,16 +220,17 @@ pub fn stage_report(r: &StageResult, rates: &HashMap<String, (u32, u32)>) -> Str
     let _ = writeln!(
         o,
         "\n#### Risk/rollback\n\n{}",
-        r.risk
+        notes
+            .risk
             .as_deref()
             .map(sanitize)
             .unwrap_or_else(|| "None recorded.".to_owned())
     );
     let _ = writeln!(o, "\n#### Open questions\n");
-    if r.open_questions.is_empty() {
+    if notes.open_questions.is_empty() {
         let _ = writeln!(o, "None recorded.");
     }
-    for q in &r.open_questions {
+    for q in &notes.open_questions {
         let _ = writeln!(o, "- {}", cell(q));
     }
     let failed: Vec<&GateResult> = r

@@ -12,7 +12,7 @@ use super::stage::{StageWriter, discard_stage, write_stage};
 use super::write::EvidenceError;
 use super::{history, invocation, log, paths};
 use crate::config::{Project, Stage};
-use crate::results::StageResult;
+use crate::results::{StageNotes, StageResult};
 
 pub struct Recorder<'a> {
     project: &'a Project,
@@ -55,7 +55,7 @@ impl<'a> Recorder<'a> {
     ) -> Result<(), EvidenceError> {
         let (project, dir) = (self.project, &self.project.evidence_dir);
         let log_rel = format!("phase-{}/IMPLEMENTATION_LOG.md", result.phase);
-        if let Err(e) = write_evidence(project, result, writer, phase_stages) {
+        if let Err(e) = write_evidence(project, result, &stage.notes(), writer, phase_stages) {
             // What this run could not write must not leave the stage's previous evidence
             // claiming a result the history contradicts.
             discard_stage(project, result.phase, &result.stage, result.partial);
@@ -107,14 +107,15 @@ impl<'a> Recorder<'a> {
 fn write_evidence(
     project: &Project,
     result: &StageResult,
+    notes: &StageNotes,
     writer: Option<Arc<StageWriter>>,
     phase_stages: &[&Stage],
 ) -> Result<(), EvidenceError> {
     history::append(project, result)?;
     // Every gate task has ended, so the writer is ours alone again.
     match writer.and_then(Arc::into_inner) {
-        Some(w) => w.finish(project, result)?,
-        None => write_stage(project, result)?,
+        Some(w) => w.finish(project, result, notes)?,
+        None => write_stage(project, result, notes)?,
     }
     if let Err(e) = log::write(project, result.phase, phase_stages) {
         let _ = std::fs::remove_file(

@@ -8,13 +8,17 @@ use std::path::{Path, PathBuf};
 use super::paths::{PARTIAL_DIR, phase_dir, stage_dir};
 use super::write::{EvidenceError, err, write_new};
 use crate::config::{Project, StageKey};
-use crate::results::StageResult;
+use crate::results::{StageNotes, StageResult};
 
 /// Write a stage's whole evidence directory (its `partial/` one for a partial run), replacing
 /// the previous one atomically.
-pub fn write_stage(project: &Project, result: &StageResult) -> Result<(), EvidenceError> {
+pub fn write_stage(
+    project: &Project,
+    result: &StageResult,
+    notes: &StageNotes,
+) -> Result<(), EvidenceError> {
     StageWriter::begin(project, result.phase, &result.stage, result.partial)?
-        .finish(project, result)
+        .finish(project, result, notes)
 }
 
 /// A stage's evidence directory being built aside: gate logs can go in while the stage still
@@ -78,7 +82,12 @@ impl StageWriter {
     }
 
     /// The results, JUnit, report and any log not written yet; then the swap.
-    pub fn finish(mut self, project: &Project, result: &StageResult) -> Result<(), EvidenceError> {
+    pub fn finish(
+        mut self,
+        project: &Project,
+        result: &StageResult,
+        notes: &StageNotes,
+    ) -> Result<(), EvidenceError> {
         if let Some(e) = self.failed.lock().unwrap_or_else(|e| e.into_inner()).take() {
             return Err(e);
         }
@@ -94,7 +103,7 @@ impl StageWriter {
         let rates = super::history::pass_rates(project, result.phase, &result.stage);
         put(
             "report.md",
-            super::markdown::stage_report(result, &rates).as_bytes(),
+            super::markdown::stage_report(result, notes, &rates).as_bytes(),
         )?;
         let written = std::mem::take(&mut *self.written.lock().unwrap_or_else(|e| e.into_inner()));
         for g in &result.gates {

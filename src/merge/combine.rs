@@ -65,14 +65,6 @@ pub(super) fn merge_stage(
             .clone()
             .filter(|c| parts.iter().all(|(_, r)| r.containment.as_ref() == Some(c))),
         gates: list,
-        file: first
-            .gates
-            .first()
-            .map(|g| g.file.clone())
-            .unwrap_or_default(),
-        goal: None,
-        risk: None,
-        open_questions: Vec::new(),
     }
 }
 
@@ -134,10 +126,6 @@ mod tests {
             blocked_by: None,
             containment: None,
             gates: Vec::new(),
-            file: String::new(),
-            goal: None,
-            risk: None,
-            open_questions: Vec::new(),
         };
         (std::path::PathBuf::new(), r)
     }

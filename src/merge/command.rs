@@ -11,7 +11,7 @@ use super::shards::{check_gate, read_confined, stage_results};
 use crate::config::{Loaded, Project, StageKey};
 use crate::evidence::{self, EvidenceError};
 use crate::exit::{self, Error};
-use crate::results::{StageResult, Status};
+use crate::results::{StageNotes, StageResult, Status};
 
 fn short_hash(h: &str) -> String {
     h.strip_prefix("sha256:")
@@ -111,17 +111,10 @@ fn merge(project: &Project, loaded: Option<&Loaded>, dirs: &[PathBuf]) -> Result
     let mut merged = Vec::new();
     for ((phase, key), parts) in by_stage {
         let stage = loaded.and_then(|l| l.stages.iter().find(|s| s.phase == phase && s.key == key));
-        let mut r = merge_stage(
+        merged.push(merge_stage(
             parts,
             stage.map(|s| s.gates.iter().map(|g| g.id.as_str()).collect()),
-        );
-        if let Some(s) = stage {
-            r.goal = s.goal.clone();
-            r.risk = s.risk.clone();
-            r.open_questions = s.open_questions.clone();
-            r.file = s.file.display().to_string();
-        }
-        merged.push(r);
+        ));
     }
     let mut manifest = evidence::manifest::Manifest::load_or_new(&project.evidence_dir);
     let written = write_merged(project, loaded, &merged, &mut manifest);
@@ -162,8 +155,13 @@ fn write_merged(
                 .iter()
                 .find(|s| s.phase == r.phase && Some(s.key) == StageKey::parse(&r.stage))
         });
-        if let Err(e) =
-            evidence::history::append(project, r).and_then(|()| evidence::write_stage(project, r))
+        // What the stage file says, when it is at hand; else only the file its gates name.
+        let notes = stage.map(|s| s.notes()).unwrap_or_else(|| StageNotes {
+            file: r.gates.first().map(|g| g.file.clone()).unwrap_or_default(),
+            ..StageNotes::default()
+        });
+        if let Err(e) = evidence::history::append(project, r)
+            .and_then(|()| evidence::write_stage(project, r, &notes))
         {
             evidence::discard_stage(project, r.phase, &r.stage, r.partial);
             manifest.forget_stage(project, r.phase, &r.stage, r.partial);

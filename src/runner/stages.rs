@@ -86,10 +86,6 @@ pub async fn run_stages(
             blocked_by,
             containment: Some(crate::process::containment().as_str().to_owned()),
             gates,
-            file: stage.file.display().to_string(),
-            goal: stage.goal.clone(),
-            risk: stage.risk.clone(),
-            open_questions: stage.open_questions.clone(),
         };
         let phase_stages: Vec<&Stage> = all_stages
             .iter()
