@@ -158,6 +158,31 @@ pub struct StageNotes {
     pub open_questions: Vec<String>,
 }
 
+impl GateResult {
+    /// A gate's result before any step ran (`attempts` 0): no steps, no output, its log where
+    /// the evidence puts it. The gate executor starts from it; a gate that never ran ends
+    /// with it.
+    pub fn new(id: &str, title: &str, file: String, line: u64, status: Status) -> GateResult {
+        GateResult {
+            id: id.to_owned(),
+            title: title.to_owned(),
+            status,
+            duration_ms: 0,
+            attempts: 0,
+            message: None,
+            file,
+            line,
+            log: format!("logs/{id}.log"),
+            steps: Vec::new(),
+            flaky: false,
+            failed_runs: Vec::new(),
+            peak_memory_bytes: None,
+            cpu_time_ms: None,
+            output: String::new(),
+        }
+    }
+}
+
 impl StageResult {
     /// `(--gate x)` for a partial run, empty for a full one.
     pub fn selection_note(&self) -> String {

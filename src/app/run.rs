@@ -105,7 +105,7 @@ pub(super) async fn execute(
         rc.clone(),
         cancel_rx.clone(),
         &mut recorder,
-        &mut |result| signoff_after(project, &loaded.stages, result),
+        &mut |stage, result| signoff_after(project, &loaded.stages, stage, result),
     )
     .await;
     // Whatever happened: the throw-away PostgreSQL cluster goes.
@@ -182,11 +182,14 @@ fn git_commit(root: &std::path::Path) -> Option<String> {
 /// SIGNOFF.md with it; the sign-off stage passing writes it — by gaterun, from the evidence,
 /// never by a gate (a gate's `gaterun signoff` only checks the criteria). Whether it wrote or
 /// removed SIGNOFF.md, as the files to re-hash.
-fn signoff_after(project: &Project, all_stages: &[Stage], result: &StageResult) -> Vec<String> {
+fn signoff_after(
+    project: &Project,
+    all_stages: &[Stage],
+    stage: &Stage,
+    result: &StageResult,
+) -> Vec<String> {
     let wrote = vec![format!("phase-{}/SIGNOFF.md", result.phase)];
-    let Some(key) = crate::config::StageKey::parse(&result.stage) else {
-        return Vec::new();
-    };
+    let key = stage.key;
     let path = evidence::phase_dir(project, result.phase).join("SIGNOFF.md");
     if key.number < crate::signoff::SIGNOFF_STAGE {
         if result.status != Status::Passed {

@@ -7,6 +7,7 @@ use quick_junit::{
     NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestRerun, TestSuite,
 };
 
+use super::paths::stage_dir_name;
 use crate::results::{GateResult, StageResult, Status};
 use crate::text::sanitize;
 
@@ -39,12 +40,6 @@ pub fn stage_suite(r: &StageResult) -> TestSuite {
         suite.add_test_case(test_case(g, &classname));
     }
     suite
-}
-
-fn stage_dir_name(stage: &str) -> String {
-    crate::config::StageKey::parse(stage)
-        .map(|k| k.dir_name())
-        .unwrap_or_else(|| format!("stage-{stage}"))
 }
 
 fn test_case(g: &GateResult, classname: &str) -> TestCase {

@@ -196,10 +196,7 @@ pub fn walk(dir: &Path, rel: &str, out: &mut Vec<Found>) {
 
 /// `phase-1/stage-02` for a stage.
 pub fn stage_rel(phase: u32, stage: &str) -> String {
-    let dir = crate::config::StageKey::parse(stage)
-        .map(|k| k.dir_name())
-        .unwrap_or_else(|| format!("stage-{stage}"));
-    format!("phase-{phase}/{dir}")
+    format!("phase-{phase}/{}", super::paths::stage_dir_name(stage))
 }
 
 impl Manifest {

@@ -11,7 +11,7 @@ use super::manifest::Manifest;
 use super::stage::{StageWriter, discard_stage, write_stage};
 use super::write::EvidenceError;
 use super::{history, invocation, log, paths};
-use crate::config::{Project, Stage};
+use crate::config::{Project, Stage, StageKey};
 use crate::results::{StageNotes, StageResult};
 
 pub struct Recorder<'a> {
@@ -34,10 +34,10 @@ impl<'a> Recorder<'a> {
     pub fn begin_stage(
         &self,
         phase: u32,
-        stage: &str,
+        key: StageKey,
         partial: bool,
     ) -> Result<Arc<StageWriter>, EvidenceError> {
-        StageWriter::begin(self.project, phase, stage, partial).map(Arc::new)
+        StageWriter::begin(self.project, phase, key.dir_name(), partial).map(Arc::new)
     }
 
     /// A stage's evidence: the history line, its directory, the phase's implementation log,
@@ -51,7 +51,7 @@ impl<'a> Recorder<'a> {
         writer: Option<Arc<StageWriter>>,
         stage: &Stage,
         phase_stages: &[&Stage],
-        after: &mut dyn FnMut(&StageResult) -> Vec<String>,
+        after: &mut dyn FnMut(&Stage, &StageResult) -> Vec<String>,
     ) -> Result<(), EvidenceError> {
         let (project, dir) = (self.project, &self.project.evidence_dir);
         let log_rel = format!("phase-{}/IMPLEMENTATION_LOG.md", result.phase);
@@ -71,7 +71,7 @@ impl<'a> Recorder<'a> {
         m.record_file(dir, "history.jsonl");
         m.record_file(dir, &log_rel);
         if !result.partial {
-            for rel in after(result) {
+            for rel in after(stage, result) {
                 m.record_file(dir, &rel);
             }
         }

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::paths::{PARTIAL_DIR, phase_dir, stage_dir};
+use super::paths::{PARTIAL_DIR, phase_dir, stage_dir, stage_dir_name};
 use super::write::{EvidenceError, err, write_new};
 use crate::config::{Project, StageKey};
 use crate::results::{StageNotes, StageResult};
@@ -17,7 +17,8 @@ pub fn write_stage(
     result: &StageResult,
     notes: &StageNotes,
 ) -> Result<(), EvidenceError> {
-    StageWriter::begin(project, result.phase, &result.stage, result.partial)?
+    let dir_name = stage_dir_name(&result.stage);
+    StageWriter::begin(project, result.phase, dir_name, result.partial)?
         .finish(project, result, notes)
 }
 
@@ -34,16 +35,15 @@ pub struct StageWriter {
 }
 
 impl StageWriter {
+    /// `dir_name`: the stage's directory (`stage-04a`, [`StageKey::dir_name`]).
     pub fn begin(
         project: &Project,
         phase: u32,
-        stage: &str,
+        dir_name: String,
         partial: bool,
     ) -> Result<Self, EvidenceError> {
         let mut parent = phase_dir(project, phase);
-        let mut name = StageKey::parse(stage)
-            .map(|k| k.dir_name())
-            .unwrap_or_else(|| format!("stage-{stage}"));
+        let mut name = dir_name;
         if partial {
             parent.push(&name);
             name = PARTIAL_DIR.to_owned();

@@ -90,21 +90,9 @@ pub(super) async fn run_gates(
 
 pub(super) fn not_run(stage: &Stage, i: usize, status: Status, message: String) -> GateResult {
     let g = &stage.gates[i];
+    let file = stage.file.display().to_string();
     GateResult {
-        id: g.id.clone(),
-        title: g.title.clone(),
-        status,
-        duration_ms: 0,
-        attempts: 0,
         message: Some(message),
-        file: stage.file.display().to_string(),
-        line: g.line,
-        log: format!("logs/{}.log", g.id),
-        steps: Vec::new(),
-        flaky: false,
-        failed_runs: Vec::new(),
-        peak_memory_bytes: None,
-        cpu_time_ms: None,
-        output: String::new(),
+        ..GateResult::new(&g.id, &g.title, file, g.line, status)
     }
 }

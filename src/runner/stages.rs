@@ -31,7 +31,7 @@ pub async fn run_stages(
     rc: Arc<RunContext>,
     cancel: watch::Receiver<bool>,
     recorder: &mut evidence::recorder::Recorder<'_>,
-    after_stage: &mut dyn FnMut(&StageResult) -> Vec<String>,
+    after_stage: &mut dyn FnMut(&Stage, &StageResult) -> Vec<String>,
 ) -> Result<Vec<StageResult>, evidence::EvidenceError> {
     let mut results = Vec::new();
     let mut blocker: Option<String> = None;
@@ -52,7 +52,7 @@ pub async fn run_stages(
                     name: stage.name.clone(),
                     gates: run.selected.len(),
                 });
-                let w = recorder.begin_stage(stage.phase, &stage.key.to_string(), run.partial())?;
+                let w = recorder.begin_stage(stage.phase, stage.key, run.partial())?;
                 writer = Some(w.clone());
                 // One copy of the evidence for the stage's gates (`GATERUN_EVIDENCE`): the
                 // evidence does not change while they run, and a copy per gate would cost
@@ -134,23 +134,7 @@ mod tests {
     use crate::results::{GateResult, Status};
 
     fn gate(status: Status) -> GateResult {
-        GateResult {
-            id: "g".into(),
-            title: "t".into(),
-            status,
-            duration_ms: 0,
-            attempts: 1,
-            message: None,
-            file: String::new(),
-            line: 1,
-            log: String::new(),
-            steps: Vec::new(),
-            flaky: false,
-            failed_runs: Vec::new(),
-            peak_memory_bytes: None,
-            cpu_time_ms: None,
-            output: String::new(),
-        }
+        GateResult::new("g", "t", String::new(), 1, status)
     }
 
     use Status::{Blocked, Error, Failed, Interrupted, Passed};

@@ -28,22 +28,10 @@ pub async fn run(
     let started = Instant::now();
     let token = process::new_token();
     let log = GateLog::new(rc.log_cap);
+    let file = stage.file.display().to_string();
     let mut result = GateResult {
-        id: gate.id.clone(),
-        title: gate.title.clone(),
-        status: Status::Passed,
-        duration_ms: 0,
         attempts: 1,
-        message: None,
-        file: stage.file.display().to_string(),
-        line: gate.line,
-        log: format!("logs/{}.log", gate.id),
-        steps: Vec::new(),
-        flaky: false,
-        failed_runs: Vec::new(),
-        peak_memory_bytes: None,
-        cpu_time_ms: None,
-        output: String::new(),
+        ..GateResult::new(&gate.id, &gate.title, file, gate.line, Status::Passed)
     };
 
     let mut secrets = Vec::new();
