@@ -1,12 +1,13 @@
-//! `gaterun signoff --phase N`: the method's Stage 10. Every earlier stage of the phase passed
-//! with its current definition; open questions are gathered as documented gaps; the next
-//! phase's stage files, if any, are valid. Writes `SIGNOFF.md`, or lists what is unmet.
+//! The method's Stage 10, its rule: every earlier stage of the phase passed with its current
+//! definition; open questions are gathered as documented gaps; the next phase's stage files,
+//! if any, are valid. Writes `SIGNOFF.md`, or says what is unmet (`app::signoff` is the
+//! command that prints it).
 
 use std::fmt::Write;
 
-use crate::config::{Loaded, Project, Stage};
+use crate::config::{Project, Stage};
 use crate::evidence::{self, history, markdown};
-use crate::exit::{self, Error};
+use crate::exit::Error;
 use crate::results::StageResult;
 use crate::verify;
 
@@ -23,7 +24,7 @@ pub fn unmet(project: &Project, s: &Stage) -> Option<String> {
 
 /// Whether phase `phase` meets its exit criteria: its passed criteria stages' results, or what
 /// is unmet.
-fn criteria<'a>(
+pub fn criteria<'a>(
     project: &Project,
     stages: &'a [Stage],
     phase: u32,
@@ -57,46 +58,6 @@ pub fn write(
     let path = evidence::phase_dir(project, phase).join("SIGNOFF.md");
     evidence::write_file(&path, text.as_bytes())?;
     Ok(Ok((path, results.len())))
-}
-
-/// `gaterun signoff`. `nested`: run by a gate of the run holding the evidence (stage 10), whose
-/// evidence it must not write: it checks the criteria, and that run writes SIGNOFF.md itself
-/// once the stage passes.
-pub fn run(loaded: &Loaded, phase: u32, nested: Option<i32>) -> Result<i32, Error> {
-    let project = &loaded.project;
-    if !loaded.stages.iter().any(|s| s.phase == phase) {
-        return Err(Error::Usage(format!("phase {phase} has no stages")));
-    }
-    let outcome = match nested {
-        Some(pid) => criteria(project, &loaded.stages, phase).map(|r| {
-            out!(
-                "phase {phase} signed off: {} stages passed; SIGNOFF.md is written by the gaterun run this gate is part of (pid {pid}) once its stage passes",
-                r.len()
-            );
-        }),
-        None => write(project, &loaded.stages, phase)?.map(|(path, n)| {
-            let mut m = evidence::manifest::Manifest::load_or_new(&project.evidence_dir);
-            m.record_file(&project.evidence_dir, &format!("phase-{phase}/SIGNOFF.md"));
-            if let Err(e) = m.write(project, None) {
-                errln!("warning: {e}");
-            }
-            let shown = path.strip_prefix(&project.root).unwrap_or(&path);
-            out!(
-                "phase {phase} signed off: {n} stages passed; {}",
-                shown.display()
-            );
-        }),
-    };
-    match outcome {
-        Ok(()) => Ok(exit::PASSED),
-        Err(problems) => {
-            errln!("phase {phase} cannot be signed off; unmet:");
-            for p in &problems {
-                errln!("  - {}", crate::text::shown(p));
-            }
-            Ok(exit::FAILED)
-        }
-    }
 }
 
 fn render(

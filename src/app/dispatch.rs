@@ -6,18 +6,16 @@ use std::path::{Path, PathBuf};
 use crate::cli::{Cli, CommandKind};
 use crate::config::{self, LoadOptions, Loaded};
 use crate::exit::{self, Error};
-use crate::merge;
 use crate::plan;
 use crate::reporter::github;
 use crate::schema;
-use crate::signoff;
 use crate::text::plural;
 
 use super::ci::{annotate, for_runner, for_terminal, outputs};
 use super::lock::{lock_evidence, lock_or_nested};
 use super::project::locate;
 use super::signals::signals;
-use super::{init, inspect, run};
+use super::{init, inspect, merge, run, signoff};
 
 /// Run the command line and return the process exit code.
 pub fn main_with(cli: Cli) -> i32 {
@@ -124,7 +122,7 @@ async fn run(cli: Cli) -> Result<i32, Error> {
             } else {
                 None
             };
-            merge::run(&project, loaded.as_ref(), &dirs)
+            merge::command(&project, loaded.as_ref(), &dirs)
         }
         CommandKind::Check => Ok(inspect::check(&load(&opts)?)),
         CommandKind::List { phase } => Ok(inspect::list(&load(&opts)?, *phase)),
@@ -137,8 +135,8 @@ async fn run(cli: Cli) -> Result<i32, Error> {
             let loaded = load(&opts)?;
             // Run by a gate of the run holding the evidence (stage 10): check, write nothing.
             match lock_or_nested(&loaded.project).await? {
-                Ok(_lock) => signoff::run(&loaded, *phase, None),
-                Err(pid) => signoff::run(&loaded, *phase, Some(pid)),
+                Ok(_lock) => signoff::command(&loaded, *phase, None),
+                Err(pid) => signoff::command(&loaded, *phase, Some(pid)),
             }
         }
         CommandKind::Stage { stage, phase } => {

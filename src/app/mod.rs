@@ -8,8 +8,10 @@ mod dispatch;
 mod init;
 mod inspect;
 mod lock;
+mod merge;
 mod project;
 mod run;
 mod signals;
+mod signoff;
 
 pub use dispatch::main_with;

@@ -10,7 +10,6 @@ use super::error::MergeError;
 use super::shards::{check_gate, read_confined, stage_results};
 use crate::config::{Loaded, Project, StageKey};
 use crate::evidence::{self, EvidenceError};
-use crate::exit::{self, Error};
 use crate::results::{StageNotes, StageResult, Status};
 
 fn short_hash(h: &str) -> String {
@@ -21,12 +20,20 @@ fn short_hash(h: &str) -> String {
         .collect()
 }
 
-/// `gaterun merge DIR…`: the exit code, or why nothing was merged.
-pub fn run(project: &Project, loaded: Option<&Loaded>, dirs: &[PathBuf]) -> Result<i32, Error> {
-    Ok(merge(project, loaded, dirs)?)
+/// What a merge wrote, for the command to tell.
+pub struct Merged {
+    pub stages: usize,
+    pub gates: usize,
+    /// Every merged stage passed.
+    pub passed: bool,
 }
 
-fn merge(project: &Project, loaded: Option<&Loaded>, dirs: &[PathBuf]) -> Result<i32, MergeError> {
+/// The shards in `dirs` merged into the project's evidence, or why nothing was merged.
+pub fn merge(
+    project: &Project,
+    loaded: Option<&Loaded>,
+    dirs: &[PathBuf],
+) -> Result<Merged, MergeError> {
     let mut by_stage: BTreeMap<(u32, StageKey), Vec<(PathBuf, StageResult)>> = BTreeMap::new();
     for dir in dirs {
         let found = stage_results(dir)?;
@@ -128,16 +135,11 @@ fn merge(project: &Project, loaded: Option<&Loaded>, dirs: &[PathBuf]) -> Result
     let recorded = manifest.write(project, commit);
     written?;
     recorded?;
-    let gates: usize = merged.iter().map(|r| r.gates.len()).sum();
-    out!(
-        "merged {} director{} into {}: {} stages, {gates} gates",
-        dirs.len(),
-        if dirs.len() == 1 { "y" } else { "ies" },
-        project.evidence_dir.display(),
-        merged.len()
-    );
-    let ok = merged.iter().all(|r| r.status == Status::Passed);
-    Ok(if ok { exit::PASSED } else { exit::FAILED })
+    Ok(Merged {
+        stages: merged.len(),
+        gates: merged.iter().map(|r| r.gates.len()).sum(),
+        passed: merged.iter().all(|r| r.status == Status::Passed),
+    })
 }
 
 /// The merged stages' evidence, each with its history line (so the ledger's history agrees

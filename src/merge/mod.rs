@@ -8,5 +8,5 @@ pub mod error;
 pub mod shard;
 pub mod shards;
 
-pub use command::run;
+pub use command::merge;
 pub use shard::in_shard;
