@@ -1,6 +1,7 @@
 //! The documented exit codes, and the one error type that maps onto them.
 
 use crate::config::Diagnostic;
+use crate::merge::error::MergeError;
 
 pub const PASSED: i32 = 0;
 pub const FAILED: i32 = 1;
@@ -45,6 +46,18 @@ impl Error {
             Error::NothingSelected(_) => NOTHING_SELECTED,
             Error::Evidence(_) | Error::Internal(_) => FAILED,
             Error::Interrupted(_) => INTERRUPTED,
+        }
+    }
+}
+
+/// A merge that did not happen: a refused shard is a usage error (exit 2); one that could not
+/// be read, or merged evidence that could not be written, is a failure (exit 1).
+impl From<MergeError> for Error {
+    fn from(e: MergeError) -> Self {
+        match e {
+            MergeError::Refused(why) => Error::Usage(why),
+            MergeError::Read { .. } => Error::Internal(e.to_string()),
+            MergeError::Write(e) => Error::Evidence(e),
         }
     }
 }

@@ -1,10 +1,9 @@
-//! Why a merge did not happen, and which exit code that is.
+//! Why a merge did not happen (`exit` says which exit code that is).
 
 use std::io;
 use std::path::PathBuf;
 
 use crate::evidence::{EvidenceError, ReadError};
-use crate::exit::Error;
 
 /// Why a merge did not happen. A shard that is no evidence to merge is refused as a usage
 /// error (exit 2); one that could not be read, or merged evidence that could not be written,
@@ -29,16 +28,6 @@ impl From<ReadError> for MergeError {
         match e {
             ReadError::Refused { .. } => MergeError::Refused(e.to_string()),
             ReadError::Io { path, source } => MergeError::Read { path, source },
-        }
-    }
-}
-
-impl From<MergeError> for Error {
-    fn from(e: MergeError) -> Self {
-        match e {
-            MergeError::Refused(why) => Error::Usage(why),
-            MergeError::Read { .. } => Error::Internal(e.to_string()),
-            MergeError::Write(e) => Error::Evidence(e),
         }
     }
 }
