@@ -90,7 +90,11 @@ pub fn open(path: &Path, cap: u64, links: Links) -> Result<std::fs::File, ReadEr
         })
         .open(path)
         .map_err(|e| {
-            if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+            // ELOOP under O_NOFOLLOW is a link at the last component; when links are
+            // followed it is a loop of them, told as the system tells it.
+            if links == Links::Refuse
+                && e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error())
+            {
                 refuse("a symbolic link is never followed".to_owned())
             } else {
                 io(e)

@@ -5,7 +5,8 @@
 //! into a plan; `plan` selects stages and gates and checks prerequisites; `runner` runs stages
 //! in order and gates concurrently, each gate through `steps`, with `services` in the
 //! background and `process` keeping every child in check; `evidence` writes what happened;
-//! `reporter` tells the terminal. `text`, `events`, `results` and `mask` are leaves all share.
+//! `reporter` tells the terminal. `text`, `events`, `results`, `mask`, `files` and `about` are
+//! leaves all share.
 
 /// `println!` that tolerates a closed stdout (`gaterun list | head -1`): a failed write ends
 /// that output, never the program (std's `println!` panics).

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use crate::cli::Prereqs;
 use crate::config::{Loaded, Project, Stage, StageKey};
 use crate::exit::Error;
+// The prerequisite ledger's rule lives with the evidence checks it applies.
+use crate::verify::not_passed;
 
 /// One stage to run, with the gates selected in it.
 pub struct StageRun {
@@ -170,9 +172,6 @@ pub fn for_phase(loaded: &Loaded, phase: u32, filters: &Filters) -> Result<Vec<S
     }
     Ok(runs)
 }
-
-/// The prerequisite ledger's rule lives with the evidence checks it applies (`verify`).
-use crate::verify::not_passed;
 
 /// Has `earlier` passed with its current definition? If not: exit 3, naming it and what to run.
 fn check_prereq(project: &Project, earlier: &Stage, target: &Stage) -> Result<(), Error> {

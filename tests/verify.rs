@@ -890,3 +890,56 @@ fn verify_away_from_the_project_says_what_it_did_not_check() {
         link.stderr
     );
 }
+
+/// `verify` and `merge` work without valid stage files, and then still find the evidence
+/// where gaterun.yaml puts it (one rule for the project's directories); without the setting,
+/// `evidence/`.
+#[test]
+fn without_valid_stage_files_the_configured_evidence_directory_is_the_one_read() {
+    let p = Project::new();
+    p.file("gaterun.yaml", "evidence: out\n");
+    p.stage(
+        "phase-1/00.yaml",
+        "stage: 0\nname: Zero\ngates:\n  - {id: a, title: t, run: 'true'}\n",
+    );
+    p.run(&["stage", "0"]).code(0);
+    assert!(p.path().join("out/phase-1/stage-00/results.json").is_file());
+    // A shard to merge, before the stage files break.
+    copy_dir(&p.path().join("out"), &p.path().join("shard"));
+    p.stage("phase-1/01.yaml", "stage: [\n");
+    let run = p.run(&["verify"]);
+    run.code(0);
+    assert!(
+        run.stdout.contains("ok: the evidence in out agrees"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("the stage files did not load"),
+        "{}",
+        run.stderr
+    );
+    // The near miss: evidence/ is not where this project's evidence is.
+    assert!(!p.path().join("evidence").exists());
+    let merged = p.run(&["merge", "shard"]);
+    merged.code(0);
+    assert!(merged.stdout.contains("into "), "{}", merged.stdout);
+    assert!(
+        merged
+            .stdout
+            .contains(&format!("{}", p.path().join("out").display())),
+        "{}",
+        merged.stdout
+    );
+    assert!(!p.path().join("evidence").exists(), "merge wrote evidence/");
+
+    // Without the setting: evidence/, and `out` is not looked at.
+    std::fs::write(p.path().join("gaterun.yaml"), "{}\n").expect("write");
+    let run = p.run(&["verify"]);
+    run.code(2);
+    assert!(
+        run.stderr.contains("evidence is not an evidence directory"),
+        "{}",
+        run.stderr
+    );
+}

@@ -18,7 +18,8 @@
 //! the reaper leaves alone), `procfs` and `scan` (reading `/proc`, the token search),
 //! `group` (noted process groups), `gate` (a gate's containment through its life), `kill`
 //! (signals), `terminate` (a gate's teardown, dead runs' leftovers), `force` (the second
-//! interrupt), `contain` and `pidns` (cgroups and PID namespaces), `capture` (output).
+//! interrupt), `shell` (the `sh` gates run), `contain` and `pidns` (cgroups and PID
+//! namespaces), `capture` (output).
 
 mod capture;
 #[cfg(target_os = "linux")]
