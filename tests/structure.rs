@@ -326,14 +326,144 @@ fn pieces(module: &[String], code: &str) -> Vec<(Vec<String>, String)> {
     out
 }
 
+/// A trait impl in a file for a type of another module.
+struct ForeignImpl {
+    /// The type, as a path.
+    ty: Vec<String>,
+    /// The impl's text: header and body.
+    block: std::ops::Range<usize>,
+    /// Whether it names an item the file defines.
+    names_own: bool,
+}
+
+/// Trait impls in a file for a type of another module (`impl From<MergeError> for
+/// exit::Error` in `merge/error.rs`). As cargo-modules reads them, an impl belongs to the type
+/// it implements: what its text names is the type's module's dependency, not the file's, and
+/// naming the file's own items (`MergeError`) makes the type's module depend on the file.
+fn foreign_impls(
+    module: &[String],
+    code: &str,
+    modules: &BTreeSet<Vec<String>>,
+    own: &BTreeSet<String>,
+) -> Vec<ForeignImpl> {
+    // What the file imports by name: `use crate::exit::Error;` binds `Error`.
+    let mut imported: BTreeMap<String, String> = BTreeMap::new();
+    let use_re = regex::Regex::new(r"(?s)\buse\s+([^;]+);").expect("regex");
+    for cap in use_re.captures_iter(code) {
+        for u in expand(&cap[1]) {
+            let (path, alias) = match u.split_once(" as ") {
+                Some((p, a)) => (p.trim().to_owned(), a.trim().to_owned()),
+                None => {
+                    let last = u.rsplit("::").next().unwrap_or("").trim().to_owned();
+                    (u.trim().to_owned(), last)
+                }
+            };
+            imported.insert(alias, path);
+        }
+    }
+    let impl_re = regex::Regex::new(r"\bimpl\b([^{;]*)\{").expect("regex");
+    let word = regex::Regex::new(r"[A-Za-z_][A-Za-z0-9_]*").expect("regex");
+    let mut out = Vec::new();
+    for cap in impl_re.captures_iter(code) {
+        let whole = cap.get(0).expect("match");
+        let head = cap[1].split(" where ").next().unwrap_or("");
+        let Some(at) = head.rfind(" for ") else {
+            continue;
+        };
+        let ty = head[at + 5..].trim();
+        let ty = ty.split('<').next().unwrap_or(ty).trim();
+        let first = ty.split("::").next().unwrap_or("");
+        let path = match imported.get(first) {
+            Some(p) => {
+                let rest: Vec<&str> = ty.split("::").skip(1).collect();
+                std::iter::once(p.as_str())
+                    .chain(rest)
+                    .collect::<Vec<_>>()
+                    .join("::")
+            }
+            None if ty.contains("::") => ty.to_owned(),
+            // A type of this file's own, or a bare name from elsewhere in it.
+            None => continue,
+        };
+        let Some(full) = named_paths(module, &format!("fn f() {{ {path}; }}"), modules)
+            .into_iter()
+            .next()
+        else {
+            continue;
+        };
+        // The block: the header and the body up to its closing brace.
+        let mut depth = 1usize;
+        let mut end = code.len();
+        for (k, c) in code[whole.end()..].char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = whole.end() + k;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let block = &code[whole.start()..end];
+        let names_own = word.find_iter(block).any(|w| own.contains(w.as_str()));
+        out.push(ForeignImpl {
+            ty: full,
+            block: whole.start()..end,
+            names_own,
+        });
+    }
+    out
+}
+
+/// The names of the items a file defines.
+fn own_items(code: &str) -> BTreeSet<String> {
+    regex::Regex::new(
+        r"\b(?:struct|enum|fn|trait|type|const|static|union)\s+([A-Za-z_][A-Za-z0-9_]*)",
+    )
+    .expect("regex")
+    .captures_iter(code)
+    .map(|c| c[1].to_owned())
+    .collect()
+}
+
 fn graph() -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
     let mods = modules();
     let names: BTreeSet<Vec<String>> = mods.keys().cloned().collect();
     let mut edges: BTreeMap<Vec<String>, BTreeSet<Vec<String>>> = BTreeMap::new();
+    let mut back = Vec::new();
     for (module, path) in &mods {
         let text = std::fs::read_to_string(path).expect("source is UTF-8");
         let targets = edges.entry(module.clone()).or_default();
-        let named_all: Vec<Vec<String>> = pieces(module, &code(&text))
+        let mut code = code(&text);
+        let cut_to_file = |p: &[String]| {
+            let mut cut = p.to_vec();
+            while !cut.is_empty() && !mods.contains_key(&cut) {
+                cut.pop();
+            }
+            cut
+        };
+        // Foreign trait impls count for their type's module, and leave the file's own text.
+        let impls = foreign_impls(module, &code, &names, &own_items(&code));
+        for imp in impls.iter().rev() {
+            let owner = cut_to_file(&imp.ty);
+            if owner == *module {
+                continue;
+            }
+            if imp.names_own {
+                back.push((owner.clone(), module.clone()));
+            }
+            for named in named_paths(module, &code[imp.block.clone()], &names) {
+                let cut = cut_to_file(&named);
+                if cut != owner {
+                    back.push((owner.clone(), cut));
+                }
+            }
+            code.replace_range(imp.block.clone(), "");
+        }
+        let named_all: Vec<Vec<String>> = pieces(module, &code)
             .into_iter()
             .flat_map(|(m, piece)| named_paths(&m, &piece, &names))
             .collect();
@@ -348,6 +478,9 @@ fn graph() -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
                 targets.insert(cut);
             }
         }
+    }
+    for (from, to) in back {
+        edges.entry(from).or_default().insert(to);
     }
     edges
 }
@@ -529,6 +662,35 @@ fn the_graph_reader_finds_a_cycle_and_passes_a_chain() {
             ]
         )),
         "{found:?}"
+    );
+}
+
+/// The trait impl cargo-modules counted for the type's module: `impl From<MergeError> for
+/// Error` beside `MergeError`, `Error` being `exit`'s, is an edge exit -> merge::error; an impl
+/// for the file's own type, or one naming nothing of the file, is none.
+#[test]
+fn a_conversion_kept_beside_the_other_type_is_an_edge_back() {
+    let names: BTreeSet<Vec<String>> = [vec!["exit"], vec!["merge"], vec!["merge", "error"]]
+        .iter()
+        .map(|v| v.iter().map(|s| s.to_string()).collect())
+        .collect();
+    let m: Vec<String> = vec!["merge".into(), "error".into()];
+    let text = code(
+        "use crate::exit::Error;\npub enum MergeError { Refused(String) }\n\
+         impl From<MergeError> for Error { fn from(e: MergeError) -> Self { todo!() } }\n\
+         impl From<std::io::Error> for MergeError { fn from(e: std::io::Error) -> Self { todo!() } }\n\
+         impl std::fmt::Display for crate::exit::Other { }",
+    );
+    let found: Vec<(Vec<String>, bool)> = foreign_impls(&m, &text, &names, &own_items(&text))
+        .into_iter()
+        .map(|i| (i.ty, i.names_own))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (vec!["exit".to_owned(), "Error".to_owned()], true),
+            (vec!["exit".to_owned(), "Other".to_owned()], false)
+        ]
     );
 }
 
