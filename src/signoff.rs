@@ -8,7 +8,7 @@ use std::fmt::Write;
 use crate::config::{Project, Stage};
 use crate::evidence::{self, history, markdown};
 use crate::exit::Error;
-use crate::results::StageResult;
+use crate::results::{StageResult, Status};
 use crate::verify;
 
 pub use crate::verify::SIGNOFF_STAGE;
@@ -58,6 +58,48 @@ pub fn write(
     let path = evidence::phase_dir(project, phase).join("SIGNOFF.md");
     evidence::write_file(&path, text.as_bytes())?;
     Ok(Ok((path, results.len())))
+}
+
+/// The sign-off follows the ledger: a criteria stage that no longer passes takes the phase's
+/// SIGNOFF.md with it; the sign-off stage passing writes it — by gaterun, from the evidence,
+/// never by a gate (a gate's `gaterun signoff` only checks the criteria). Whether it wrote or
+/// removed SIGNOFF.md, as the files to re-hash (the runner calls it after each full stage run).
+pub fn follow(
+    project: &Project,
+    all_stages: &[Stage],
+    stage: &Stage,
+    result: &StageResult,
+) -> Vec<String> {
+    let wrote = vec![format!("phase-{}/SIGNOFF.md", result.phase)];
+    let key = stage.key;
+    let path = evidence::phase_dir(project, result.phase).join("SIGNOFF.md");
+    if key.number < SIGNOFF_STAGE {
+        if result.status != Status::Passed {
+            let _ = std::fs::remove_file(&path);
+            return wrote;
+        }
+        return Vec::new();
+    }
+    if key.number != SIGNOFF_STAGE || result.status != Status::Passed {
+        return Vec::new();
+    }
+    match write(project, all_stages, result.phase) {
+        Ok(Ok(_)) => {}
+        Ok(Err(unmet)) => {
+            let _ = std::fs::remove_file(&path);
+            errln!(
+                "warning: stage {} passed, but phase {} cannot be signed off: {}",
+                result.stage,
+                result.phase,
+                unmet.join("; ")
+            );
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&path);
+            errln!("warning: {e}");
+        }
+    }
+    wrote
 }
 
 fn render(

@@ -30,8 +30,7 @@ pub fn main_with(cli: Cli) -> i32 {
         }
     };
     let github = github::enabled(cli.common.github);
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let evidence_dir = locate(&cwd, None, cli.common.evidence.as_deref()).evidence_dir;
+    let evidence_flag = cli.common.evidence.clone();
     let code = match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(Error::Config(diags)) => {
@@ -54,7 +53,11 @@ pub fn main_with(cli: Cli) -> i32 {
     // Do not wait for reader tasks of pipes nobody will close.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     if github {
-        outputs(code, &evidence_dir);
+        let cwd = std::env::current_dir().unwrap_or_default();
+        outputs(
+            code,
+            &locate(&cwd, None, evidence_flag.as_deref()).evidence_dir,
+        );
     }
     code
 }

@@ -18,8 +18,5 @@ pub(super) fn locate(cwd: &Path, gates: Option<&Path>, evidence: Option<&Path>) 
         .ok()
         .flatten()
         .unwrap_or_default();
-    let mut project = config::project_at(root, cwd, gates, evidence, &configured);
-    // As before: only a loaded project has a current phase.
-    project.current_phase = None;
-    project
+    config::project_at(root, cwd, gates, evidence, &configured)
 }

@@ -7,14 +7,15 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
 use crate::cli::{self, Cli};
-use crate::config::{Loaded, Project, Stage};
+use crate::config::Loaded;
 use crate::database;
 use crate::evidence;
 use crate::exit::{self, Error};
 use crate::process;
 use crate::reporter;
-use crate::results::{StageResult, Status};
+use crate::results::Status;
 use crate::runner;
+use crate::signoff;
 use crate::steps;
 
 use super::ci::for_runner;
@@ -105,7 +106,7 @@ pub(super) async fn execute(
         rc.clone(),
         cancel_rx.clone(),
         &mut recorder,
-        &mut |stage, result| signoff_after(project, &loaded.stages, stage, result),
+        &mut |stage, result| signoff::follow(project, &loaded.stages, stage, result),
     )
     .await;
     // Whatever happened: the throw-away PostgreSQL cluster goes.
@@ -176,46 +177,4 @@ fn git_commit(root: &std::path::Path) -> Option<String> {
         commit.push_str("+dirty");
     }
     Some(commit)
-}
-
-/// The sign-off follows the ledger: a criteria stage that no longer passes takes the phase's
-/// SIGNOFF.md with it; the sign-off stage passing writes it — by gaterun, from the evidence,
-/// never by a gate (a gate's `gaterun signoff` only checks the criteria). Whether it wrote or
-/// removed SIGNOFF.md, as the files to re-hash.
-fn signoff_after(
-    project: &Project,
-    all_stages: &[Stage],
-    stage: &Stage,
-    result: &StageResult,
-) -> Vec<String> {
-    let wrote = vec![format!("phase-{}/SIGNOFF.md", result.phase)];
-    let key = stage.key;
-    let path = evidence::phase_dir(project, result.phase).join("SIGNOFF.md");
-    if key.number < crate::signoff::SIGNOFF_STAGE {
-        if result.status != Status::Passed {
-            let _ = std::fs::remove_file(&path);
-            return wrote;
-        }
-        return Vec::new();
-    }
-    if key.number != crate::signoff::SIGNOFF_STAGE || result.status != Status::Passed {
-        return Vec::new();
-    }
-    match crate::signoff::write(project, all_stages, result.phase) {
-        Ok(Ok(_)) => {}
-        Ok(Err(unmet)) => {
-            let _ = std::fs::remove_file(&path);
-            errln!(
-                "warning: stage {} passed, but phase {} cannot be signed off: {}",
-                result.stage,
-                result.phase,
-                unmet.join("; ")
-            );
-        }
-        Err(e) => {
-            let _ = std::fs::remove_file(&path);
-            errln!("warning: {e}");
-        }
-    }
-    wrote
 }
