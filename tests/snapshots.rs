@@ -58,10 +58,11 @@ fn stage_with_a_pass_and_a_failure() -> Project {
     p
 }
 
+/// `--jobs 1`: finished-gate lines come in the order gates end, which concurrency would vary.
 #[test]
 fn a_stage_run_reads_the_same_in_a_ci_log() {
     let p = stage_with_a_pass_and_a_failure();
-    let run = p.run(&["stage", "0", "--progress", "never"]);
+    let run = p.run(&["stage", "0", "--progress", "never", "--jobs", "1"]);
     run.code(1);
     insta::assert_snapshot!(
         "stage_run_ci_log",
@@ -78,7 +79,8 @@ fn a_stage_run_reads_the_same_in_a_ci_log() {
 #[test]
 fn the_markdown_a_reviewer_reads() {
     let p = stage_with_a_pass_and_a_failure();
-    p.run(&["stage", "0", "--progress", "never"]).code(1);
+    p.run(&["stage", "0", "--progress", "never", "--jobs", "1"])
+        .code(1);
     insta::assert_snapshot!("summary_md", redact(&p, &p.read("summary.md")));
     insta::assert_snapshot!(
         "report_md",
