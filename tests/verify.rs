@@ -943,3 +943,26 @@ fn without_valid_stage_files_the_configured_evidence_directory_is_the_one_read()
         run.stderr
     );
 }
+
+/// The note `verify` prints when the stage files do not load quotes the first error, which may
+/// quote a crafted key: it stays one inert line, never a workflow command of its own.
+#[test]
+fn a_crafted_stage_file_quoted_by_verify_stays_one_line() {
+    let p = Project::new();
+    p.stage(
+        "phase-1/00.yaml",
+        "stage: 0\nname: x\n\"a\\n::error::crafted\": 1\ngates: []\n",
+    );
+    let run = p.run(&["verify"]);
+    assert!(
+        run.stderr.lines().all(|l| !l.starts_with("::")),
+        "{}",
+        run.stderr
+    );
+    // The key is still named, escaped.
+    assert!(
+        run.stderr.contains("unknown key 'a\\u{a}::error::crafted'"),
+        "{}",
+        run.stderr
+    );
+}

@@ -9,7 +9,7 @@ use crate::exit::{self, Error};
 use crate::plan;
 use crate::reporter::github;
 use crate::schema;
-use crate::text::plural;
+use crate::text::{self, plural};
 
 use super::ci::{annotate, for_runner, for_terminal, outputs};
 use super::lock::{lock_evidence, lock_or_nested};
@@ -70,6 +70,7 @@ async fn run(cli: Cli) -> Result<i32, Error> {
         gates: cli.common.gates.clone(),
         evidence: cli.common.evidence.clone(),
     };
+    let on_github = github::enabled(cli.common.github);
     let filters = plan::Filters {
         gate_ids: &cli.common.gate_ids,
         tags: &cli.common.tags,
@@ -92,11 +93,13 @@ async fn run(cli: Cli) -> Result<i32, Error> {
                     // Why, in a word: away from the project (a downloaded artifact) it is "no
                     // gates directory here", which a reviewer expects; anything else they
                     // should see.
+                    // The message may quote a crafted stage file: one inert line.
+                    let first = diags.first().map(|d| d.message.as_str()).unwrap_or("none");
                     errln!(
                         "note: the stage files did not load ({} error{}, the first: {}): definitions are not checked",
                         diags.len(),
                         plural(diags.len()),
-                        diags.first().map(|d| d.message.as_str()).unwrap_or("none")
+                        text::shown(first)
                     );
                     None
                 }
@@ -127,15 +130,15 @@ async fn run(cli: Cli) -> Result<i32, Error> {
             };
             merge::command(&project, loaded.as_ref(), &dirs)
         }
-        CommandKind::Check => Ok(inspect::check(&load(&opts)?)),
-        CommandKind::List { phase } => Ok(inspect::list(&load(&opts)?, *phase)),
+        CommandKind::Check => Ok(inspect::check(&load(&opts, on_github)?)),
+        CommandKind::List { phase } => Ok(inspect::list(&load(&opts, on_github)?, *phase)),
         CommandKind::Report { phase } => {
-            let loaded = load(&opts)?;
+            let loaded = load(&opts, on_github)?;
             let _lock = lock_evidence(&loaded.project).await?;
             inspect::report(&loaded, *phase)
         }
         CommandKind::Signoff { phase } => {
-            let loaded = load(&opts)?;
+            let loaded = load(&opts, on_github)?;
             // Run by a gate of the run holding the evidence (stage 10): check, write nothing.
             match lock_or_nested(&loaded.project).await? {
                 Ok(_lock) => signoff::command(&loaded, *phase, None),
@@ -143,7 +146,7 @@ async fn run(cli: Cli) -> Result<i32, Error> {
             }
         }
         CommandKind::Stage { stage, phase } => {
-            let loaded = load(&opts)?;
+            let loaded = load(&opts, on_github)?;
             let select = || {
                 let phase = plan::current_phase(&loaded, *phase)?;
                 plan::for_stage(&loaded, phase, stage, cli.common.prereqs, &filters)
@@ -159,7 +162,7 @@ async fn run(cli: Cli) -> Result<i32, Error> {
             run::execute(&loaded, runs, &cli, lock).await
         }
         CommandKind::Phase { phase } => {
-            let loaded = load(&opts)?;
+            let loaded = load(&opts, on_github)?;
             let runs = plan::for_phase(&loaded, *phase, &filters)?;
             let _ = signals();
             let lock = lock_evidence(&loaded.project).await?;
@@ -169,10 +172,11 @@ async fn run(cli: Cli) -> Result<i32, Error> {
 }
 
 /// The stage files, loaded and valid, their warnings printed.
-fn load(opts: &LoadOptions) -> Result<Loaded, Error> {
+fn load(opts: &LoadOptions, on_github: bool) -> Result<Loaded, Error> {
     let loaded = config::load(opts).map_err(Error::Config)?;
+    // A warning quotes the stage file: under GitHub Actions, no line of it is a command.
     for w in &loaded.warnings {
-        errln!("{w}");
+        errln!("{}", for_runner(&w.to_string(), on_github));
     }
     Ok(loaded)
 }
