@@ -45,7 +45,12 @@ impl Filters<'_> {
             .gates
             .iter()
             .enumerate()
-            .filter(|(_, g)| self.gate_ids.is_empty() || self.gate_ids.contains(&g.id))
+            // `--gate ID` selects every combination of a matrix gate, `--gate 'ID[K=v]'` one.
+            .filter(|(_, g)| {
+                self.gate_ids.is_empty()
+                    || self.gate_ids.contains(&g.id)
+                    || self.gate_ids.contains(&g.base_id)
+            })
             .filter(|(_, g)| self.tags.is_empty() || g.tags.iter().any(|t| self.tags.contains(t)))
             .filter(|(_, g)| {
                 self.shard.is_none_or(|s| {

@@ -107,6 +107,14 @@ pub struct Gate {
     pub secrets: Vec<String>,
     /// A fresh database for this gate alone.
     pub database: Option<DatabaseKind>,
+    /// Issue 17. `databases:`: more fresh databases, each with its name (lower case).
+    pub databases: Vec<(String, DatabaseKind)>,
+    /// The id as written: `id` is `base_id[K=v,…]` for a combination of a `matrix`.
+    pub base_id: String,
+    /// This combination's matrix values, in the order the keys were written.
+    pub matrix: Vec<(String, String)>,
+    /// How many more times a gate that failed runs (`retries:`).
+    pub retries: u32,
     /// Background processes, in the order written.
     pub services: Vec<ServiceDef>,
     pub steps: Vec<Step>,
@@ -119,8 +127,12 @@ pub struct Step {
     pub name: Option<String>,
     pub kind: StepKind,
     pub timeout: Option<Duration>,
-    pub eventually: Option<Duration>,
+    pub eventually: Option<Eventually>,
     pub captures: Vec<(String, String)>,
+    /// Issue 17. Variables for this step alone, in order; values may hold `${VAR}`.
+    pub env: Vec<(String, String)>,
+    /// The step's directory (`run`, `file`), relative to the project root; may hold `${VAR}`.
+    pub workdir: Option<String>,
     /// Captures declared `secret: true`: their values are masked like declared secrets.
     pub secret_captures: Vec<String>,
     pub line: u64,
@@ -159,6 +171,14 @@ impl Step {
     }
 }
 
+/// `eventually`: retry a failed check for `within`, pausing `every` between attempts (a
+/// growing pause when `None`: the short form).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Eventually {
+    pub within: Duration,
+    pub every: Option<Duration>,
+}
+
 #[derive(Debug, Clone)]
 pub enum StepKind {
     Run {
@@ -174,6 +194,8 @@ pub enum StepKind {
         /// May hold `${VAR}`.
         statement: String,
         expect: SqlExpect,
+        /// The database of `databases:` it runs on; `None`: the gate's `database:`.
+        db: Option<String>,
     },
     File {
         path: String,

@@ -14,18 +14,12 @@ pub(super) fn read_confined(root: &Path, path: &Path, cap: u64) -> Result<Vec<u8
     Ok(evidence::read_confined(root, path, cap, "a shard")?)
 }
 
-/// A gate of a shard: its id as the stage file rules allow, and its log where gaterun writes
-/// it, so neither can name a path outside the shard or the evidence.
+/// A gate of a shard: its id as the stage file rules allow (a matrix combination's too), and
+/// its log where gaterun writes it, so neither can name a path outside the shard or the
+/// evidence.
 pub(super) fn check_gate(path: &Path, g: &GateResult) -> Result<(), MergeError> {
-    let id_ok = !g.id.is_empty()
-        && g.id.len() <= crate::config::validate::MAX_ID
-        && g.id
-            .bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        && g.id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    let id_ok =
+        g.id.len() <= crate::config::validate::MAX_ID && crate::config::validate::is_gate_id(&g.id);
     if !id_ok {
         return Err(MergeError::Refused(format!(
             "refusing {}: invalid gate id {:?}",

@@ -1,5 +1,5 @@
 //! The gates of one stage, run concurrently (up to `--jobs`, one at a time for `serial: true`),
-//! each `--repeat` times, their logs written as they finish; a gate that could not run gets a
+//! each `--repeat` times with its `retries` (`rerun`), their logs written as they finish; a gate that could not run gets a
 //! result all the same.
 
 use std::sync::Arc;
@@ -8,7 +8,7 @@ use tokio::sync::{Semaphore, watch};
 
 use super::combine::combine_runs;
 use super::context::RunContext;
-use super::gate;
+use super::rerun;
 use crate::config::Stage;
 use crate::events::Event;
 use crate::evidence;
@@ -45,13 +45,7 @@ pub(super) async fn run_gates(
             rc.send(Event::GateStarted {
                 gate: stage.gates[i].id.clone(),
             });
-            let mut runs = Vec::new();
-            for _ in 0..rc.repeat.max(1) {
-                if !runs.is_empty() && *cancel.borrow() {
-                    break;
-                }
-                runs.push(gate::run(stage.clone(), i, rc.clone(), cancel.clone()).await);
-            }
+            let runs = rerun::runs(stage.clone(), i, rc.clone(), cancel).await;
             let result = combine_runs(runs);
             rc.send(Event::GateFinished {
                 stage: stage.label(),

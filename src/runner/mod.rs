@@ -1,7 +1,7 @@
 //! The dispatcher: stages one after another (`stages`), the gates of a stage concurrently
-//! (`gates`, each run by the gate executor `gate`, repeats combined in `combine`), interrupts,
-//! and the evidence written after each stage. Gate tasks report progress as events to the one
-//! reporter task that owns the terminal. What gates share is `context`; their copy of the
+//! (`gates`, each run by the gate executor `gate`, repeated and retried by `rerun`, the runs
+//! combined in `combine`), interrupts, and the evidence written after each stage. Gate tasks
+//! report progress as events to the one reporter task that owns the terminal. What gates share is `context`; their copy of the
 //! evidence `snapshot`; a gate's command from the model `command`; their temp dirs `tmp`.
 
 mod combine;
@@ -9,6 +9,7 @@ pub mod command;
 pub(crate) mod context;
 pub mod gate;
 mod gates;
+mod rerun;
 pub(crate) mod snapshot;
 mod stages;
 pub mod tmp;

@@ -49,11 +49,15 @@ pub async fn attempt(
             )
             .await
         }
-        StepKind::Sql { statement, expect } => {
+        StepKind::Sql {
+            statement,
+            expect,
+            db,
+        } => {
             bounded(
                 cancel,
                 deadline,
-                sql::attempt(ctx, statement, expect, &step.captures),
+                sql::attempt(ctx, statement, expect, db.as_deref(), &step.captures),
             )
             .await
         }

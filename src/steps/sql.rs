@@ -87,6 +87,7 @@ pub async fn attempt(
     ctx: &mut GateCtx,
     statement: &str,
     expect: &SqlExpect,
+    on: Option<&str>,
     captures: &[(String, String)],
 ) -> Result<(), Failure> {
     let statement =
@@ -96,10 +97,15 @@ pub async fn attempt(
         || expect.value.is_some()
         || !captures.is_empty();
     ctx.log_line(&format!("> {}", statement.trim()));
-    let db = ctx
-        .db
-        .as_mut()
-        .ok_or_else(|| Failure::Error("the gate has no database".to_owned()))?;
+    if let Some(name) = on {
+        ctx.log_line(&format!("  (on database `{name}`)"));
+    }
+    let db = ctx.db_mut(on).ok_or_else(|| {
+        Failure::Error(match on {
+            Some(name) => format!("the gate has no database `{name}`"),
+            None => "the gate has no database".to_owned(),
+        })
+    })?;
     let outcome = database::execute(db, &statement, wants_rows)
         .await
         .map_err(Failure::Error)?;

@@ -8,6 +8,7 @@
 
 mod capture;
 mod command;
+mod eventually;
 mod exact;
 mod pattern;
 mod project;
@@ -16,6 +17,7 @@ mod step;
 mod values;
 
 pub use command::RawCommand;
+pub use eventually::RawEventually;
 pub use pattern::RawPattern;
 pub use project::{RawDefaults, RawProject, RawStage};
 pub use service::{RawReady, RawService};

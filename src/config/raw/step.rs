@@ -12,13 +12,16 @@ use serde_saphyr::Location;
 
 use super::capture::RawCapture;
 use super::command::RawCommand;
+use super::eventually::RawEventually;
 use super::exact::{ExactValue, present};
 use super::pattern::RawPattern;
 use super::service::RawService;
 use super::values::{OneOrMany, OrderedMap, Scalar, Sp};
 
 /// Declares `RawGate` (its own keys, then every step key) and `RawStep` (every step key), in
-/// the order given, which is the order an unknown-key diagnostic lists them in. Each step key
+/// the order given, which is the order an unknown-key diagnostic lists them in. `step_only`
+/// keys belong to a step in a `steps:` list alone (`env` and `workdir` at gate level are the
+/// gate's own; an inline step uses them). Each step key
 /// has a role: `common` to every kind, `own` (`timeout`: at gate level the gate's deadline, so
 /// not part of the inline step), `kind` (names the step's kind; an `Sp` so a diagnostic can
 /// point at it), or `key` (taken by some kinds only, which ones `validate::step` says).
@@ -26,6 +29,7 @@ macro_rules! step_keys {
     (
         gate { $($gate:ident : $gate_ty:ty,)* }
         step { $($key:ident : $role:ident $ty:ty,)* }
+        step_only { $($skey:ident : $srole:ident $sty:ty,)* }
     ) => {
         #[derive(Debug, Deserialize, JsonSchema)]
         #[serde(deny_unknown_fields)]
@@ -38,6 +42,7 @@ macro_rules! step_keys {
         #[serde(deny_unknown_fields)]
         pub struct RawStep {
             $(pub $key: Option<$ty>,)*
+            $(pub $skey: Option<$sty>,)*
         }
 
         impl RawGate {
@@ -45,6 +50,7 @@ macro_rules! step_keys {
             pub fn take_inline_step(&mut self) -> RawStep {
                 RawStep {
                     $($key: step_keys!(@inline $role self $key),)*
+                    $($skey: None,)*
                 }
             }
         }
@@ -64,6 +70,7 @@ macro_rules! step_keys {
             pub fn kind_keys(&self) -> Vec<&'static str> {
                 let mut out = Vec::new();
                 $(step_keys!(@key $role self $key out);)*
+                $(step_keys!(@key $srole self $skey out);)*
                 out
             }
         }
@@ -101,6 +108,10 @@ step_keys! {
         env: Option<OrderedMap<Sp<Scalar>>>,
         secrets: Option<Vec<Sp<String>>>,
         database: Option<Sp<String>>,
+        // Issue 17: matrix, retries, several databases (validate/matrix.rs, databases.rs).
+        matrix: Option<Sp<OrderedMap<Sp<Vec<Sp<Scalar>>>>>>,
+        retries: Option<Sp<u32>>,
+        databases: Option<Sp<OrderedMap<Sp<String>>>>,
         services: Option<Sp<OrderedMap<RawService>>>,
         steps: Option<Sp<Vec<Sp<RawStep>>>>,
     }
@@ -108,7 +119,7 @@ step_keys! {
         name: common String,
         expect: common Sp<RawExpect>,
         timeout: own Sp<Scalar>,
-        eventually: common Sp<Scalar>,
+        eventually: common Sp<RawEventually>,
         capture: common BTreeMap<String, Sp<RawCapture>>,
         run: kind Sp<RawCommand>,
         http: kind Sp<String>,
@@ -123,6 +134,12 @@ step_keys! {
         stop: kind Sp<String>,
         restart: kind Sp<String>,
         signal: key Sp<String>,
+    }
+    step_only {
+        // Issue 17: a step's own variables, directory and database (validate/scope.rs).
+        env: common OrderedMap<Sp<Scalar>>,
+        workdir: key Sp<String>,
+        db: key Sp<String>,
     }
 }
 

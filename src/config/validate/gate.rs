@@ -8,22 +8,27 @@ use regex::Regex;
 use serde_saphyr::Location;
 
 use super::ctx::{FileCtx, duration};
+use super::databases::{self, Choices};
 use super::defaults::{DEFAULT_GRACE, DEFAULT_TIMEOUT, Defaults, env_entries};
+use super::matrix;
 use super::service::services;
 use super::step::step;
-use crate::config::model::{DatabaseKind, Gate};
+use crate::config::model::Gate;
 use crate::config::raw::RawGate;
 use crate::vars;
 
 /// The longest gate id: it names a log file (`logs/<id>.log`), which must fit a file name.
 pub const MAX_ID: usize = 100;
+/// The most `retries` a gate may ask for.
+pub const MAX_RETRIES: u32 = 10;
 
+/// A gate, or one gate per combination of its `matrix`.
 pub fn gate(
     ctx: &mut FileCtx,
     mut raw: RawGate,
     at: Location,
     defaults: &Defaults,
-) -> Option<Gate> {
+) -> Option<Vec<Gate>> {
     let before = ctx.diagnostics.len();
     static ID: LazyLock<Regex> =
         LazyLock::new(|| Regex::new("^[a-z0-9][a-z0-9_-]*$").expect("static regex"));
@@ -49,21 +54,26 @@ pub fn gate(
             format!("gate `{id}` needs a `title`: the acceptance sentence"),
         );
     }
-    let database = match &raw.database {
-        None => None,
-        Some(db) => match db.value.trim() {
-            "sqlite" => Some(DatabaseKind::Sqlite),
-            "postgres" | "postgresql" => Some(DatabaseKind::Postgres),
-            other => {
-                ctx.error(
-                    db.referenced,
-                    format!("unknown database `{other}`: use `sqlite` or `postgres`"),
-                );
-                None
-            }
-        },
+    let mut taken: Vec<(&str, &str)> = Vec::new();
+    for (k, _) in raw.env.iter().flat_map(|e| &e.0) {
+        taken.push((k, "a variable of its `env`"));
+    }
+    for s in raw.secrets.iter().flatten() {
+        taken.push((&s.value, "a declared secret"));
+    }
+    let combos = match raw.matrix.take() {
+        Some(m) => matrix::combinations(ctx, m, &taken),
+        None => Some(vec![Vec::new()]),
+    }
+    .unwrap_or_default();
+    let dbs = Choices {
+        single: raw.database.is_some(),
+        named: raw
+            .databases
+            .as_ref()
+            .map(|d| databases::names(ctx, d))
+            .unwrap_or_default(),
     };
-    let has_db = raw.database.is_some();
     let gate_timeout = raw.timeout.take();
     let timeout = match &gate_timeout {
         Some(t) => duration(ctx, t, "timeout"),
@@ -76,7 +86,17 @@ pub fn gate(
     }
     .unwrap_or(DEFAULT_GRACE);
 
-    let mut env = defaults.env.clone();
+    // A matrix key wins over a default `env` entry of its name (the gate's own is an error).
+    let mut env: Vec<(String, String)> = defaults
+        .env
+        .iter()
+        .filter(|(k, _)| {
+            !combos
+                .first()
+                .is_some_and(|c| c.iter().any(|(m, _)| m == k))
+        })
+        .cloned()
+        .collect();
     if let Some(e) = &raw.env {
         env.extend(env_entries(ctx, e, Some(at)));
     }
@@ -118,7 +138,7 @@ pub fn gate(
                 );
             }
             for s in list.value {
-                if let Some(step) = step(ctx, s.value, s.referenced, &names, has_db) {
+                if let Some(step) = step(ctx, s.value, s.referenced, &names, &dbs) {
                     steps.push(step);
                 }
             }
@@ -130,27 +150,79 @@ pub fn gate(
             );
         }
         None => {
-            if let Some(step) = step(ctx, inline, at, &names, has_db) {
+            if let Some(step) = step(ctx, inline, at, &names, &dbs) {
                 steps.push(step);
             }
         }
     }
-    if ctx.diagnostics.len() > before {
-        return None;
-    }
-    Some(Gate {
-        id,
-        title: raw.title,
+    let retries = match &raw.retries {
+        Some(r) if r.value > MAX_RETRIES => {
+            ctx.error(
+                r.referenced,
+                format!(
+                    "`retries` of {} is too many: at most {MAX_RETRIES}",
+                    r.value
+                ),
+            );
+            0
+        }
+        Some(r) => r.value,
+        None => 0,
+    };
+    let template = Gate {
+        id: id.clone(),
+        base_id: id.clone(),
+        matrix: Vec::new(),
+        retries,
+        title: raw.title.clone(),
         tags: raw.tags.unwrap_or_default(),
         timeout,
         grace,
         workdir,
         env,
         secrets,
-        database,
+        database: None,
+        databases: Vec::new(),
         services,
         steps,
         line: at.line(),
         column: at.column(),
-    })
+    };
+    let mut gates = Vec::new();
+    for combo in combos {
+        let gate_id = matrix::combination_id(&id, &combo);
+        if gate_id.len() > MAX_ID && id.len() <= MAX_ID {
+            ctx.error(
+                at,
+                format!("gate id `{gate_id}` of {} characters is too long: at most {MAX_ID} (shorten the id or the matrix keys and values)", gate_id.len()),
+            );
+            break;
+        }
+        let errors = ctx.diagnostics.len();
+        let database = raw
+            .database
+            .as_ref()
+            .and_then(|d| databases::kind(ctx, d, &combo));
+        let named = raw
+            .databases
+            .as_ref()
+            .map(|d| databases::databases(ctx, d, &combo))
+            .unwrap_or_default();
+        if ctx.diagnostics.len() > errors {
+            // The same mistake in every combination: said once.
+            break;
+        }
+        gates.push(Gate {
+            id: gate_id,
+            title: matrix::substitute(&raw.title, &combo),
+            database,
+            databases: named,
+            matrix: combo,
+            ..template.clone()
+        });
+    }
+    if ctx.diagnostics.len() > before {
+        return None;
+    }
+    Some(gates)
 }

@@ -5,13 +5,16 @@
 
 mod command;
 mod ctx;
+mod databases;
 mod defaults;
 mod gate;
 mod http;
 pub mod jsonpath;
 mod kind;
+mod matrix;
 mod patterns;
 mod run;
+mod scope;
 mod service;
 mod sql;
 mod stage;
@@ -23,4 +26,5 @@ pub use defaults::DEFAULT_GRACE;
 pub use defaults::{Defaults, defaults};
 pub use gate::MAX_ID;
 pub use jsonpath::{can_select_many, jsonpath};
+pub use matrix::is_gate_id;
 pub use stage::stage;

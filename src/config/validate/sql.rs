@@ -52,6 +52,8 @@ pub fn build(ctx: &mut FileCtx, input: Input) -> Option<StepKind> {
     Some(StepKind::Sql {
         statement: statement.value,
         expect: sql_expect,
+        // Chosen by the step's `db:` (validate/scope.rs).
+        db: None,
     })
 }
 

@@ -49,17 +49,18 @@ pub fn stage(
     let mut gates: Vec<Gate> = Vec::new();
     for g in raw.gates.value {
         let at = g.referenced;
-        if let Some(gate) = gate(ctx, g.value, at, &defaults) {
-            if let Some(first) = gates.iter().find(|x| x.id == gate.id) {
+        if let Some(expanded) = gate(ctx, g.value, at, &defaults) {
+            let base = expanded
+                .first()
+                .map(|g| g.base_id.clone())
+                .unwrap_or_default();
+            if let Some(first) = gates.iter().find(|x| x.base_id == base) {
                 ctx.error(
                     at,
-                    format!(
-                        "duplicate gate id `{}` (first at line {})",
-                        gate.id, first.line
-                    ),
+                    format!("duplicate gate id `{base}` (first at line {})", first.line),
                 );
             } else {
-                gates.push(gate);
+                gates.extend(expanded);
             }
         }
     }

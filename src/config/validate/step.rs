@@ -5,9 +5,10 @@
 use serde_saphyr::Location;
 
 use super::ctx::{FileCtx, check_template, duration};
+use super::databases::Choices;
 use super::kind::{Input, Kind};
 use super::patterns::patterns;
-use super::{http, run, sql};
+use super::{http, run, scope, sql};
 use crate::config::model::{ServiceAction, Signal, Step, StepKind};
 use crate::config::raw::{RawExpect, RawStep, Sp};
 use crate::vars;
@@ -15,6 +16,7 @@ use crate::vars;
 /// Every step kind, in the order of `RawStep::KINDS`.
 const KINDS: &[Kind] = &[
     Kind::new("run", run::build)
+        .keys(&["workdir"])
         .expect(&["exit", "stdout", "stderr"])
         .capture(run::capture),
     Kind::new("http", http::build)
@@ -23,10 +25,13 @@ const KINDS: &[Kind] = &[
         .capture(http::capture),
     Kind::new("tcp", tcp).expect(&["open"]),
     Kind::new("sql", sql::build)
+        .keys(&["db"])
         .expect(&["rows", "count", "value", "error"])
         .database()
         .capture(sql::capture),
-    Kind::new("file", file).expect(&["exists", "contains"]),
+    Kind::new("file", file)
+        .keys(&["workdir"])
+        .expect(&["exists", "contains"]),
     Kind::new("start", control),
     Kind::new("stop", control).keys(&["signal"]),
     Kind::new("restart", control).keys(&["signal"]),
@@ -37,7 +42,7 @@ pub fn step(
     mut raw: RawStep,
     at: Location,
     services: &[&str],
-    has_db: bool,
+    dbs: &Choices,
 ) -> Option<Step> {
     let before = ctx.diagnostics.len();
     let (kind, kind_at) = match raw.kinds().as_slice() {
@@ -53,7 +58,7 @@ pub fn step(
         }
     };
     let spec = KINDS.iter().find(|k| k.name == kind)?;
-    if spec.database && !has_db {
+    if spec.database && !dbs.any() {
         ctx.error(kind_at, format!("a `{kind}` step needs a database: add `database: sqlite` or `database: postgres` to the gate"));
         return None;
     }
@@ -94,7 +99,18 @@ pub fn step(
     let eventually = raw
         .eventually
         .as_ref()
-        .and_then(|t| duration(ctx, t, "eventually"));
+        .and_then(|e| scope::eventually(ctx, e));
+    let env = match raw.env.take() {
+        Some(e) => scope::env(ctx, &e, at),
+        None => Vec::new(),
+    };
+    let workdir = raw.workdir.take().and_then(|w| scope::workdir(ctx, &w));
+    let db = raw.db.take();
+    let db = if kind == "sql" {
+        scope::db(ctx, db.as_ref(), kind_at, dbs).ok().flatten()
+    } else {
+        None
+    };
     let mut captures = Vec::new();
     let mut secret_captures = Vec::new();
     for (name, sel) in raw.capture.take().unwrap_or_default() {
@@ -121,6 +137,11 @@ pub fn step(
             Err(e) => ctx.error(sel.referenced, format!("capture `{name}`: {e}")),
         }
     }
+    for (k, _) in &env {
+        if captures.iter().any(|(c, _)| c == k) {
+            ctx.error(at, format!("`{k}` is both in the step's `env` and captured by it: the step's `env` ends with the step, so the capture would be lost"));
+        }
+    }
     let name = raw.name.take();
     let input = Input {
         kind,
@@ -130,7 +151,10 @@ pub fn step(
         expect_at,
         services,
     };
-    let step_kind = (spec.build)(ctx, input)?;
+    let mut step_kind = (spec.build)(ctx, input)?;
+    if let StepKind::Sql { db: on, .. } = &mut step_kind {
+        *on = db;
+    }
     if ctx.diagnostics.len() > before {
         return None;
     }
@@ -141,6 +165,8 @@ pub fn step(
         eventually,
         captures,
         secret_captures,
+        env,
+        workdir,
         line: at.line(),
     })
 }

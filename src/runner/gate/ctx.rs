@@ -39,6 +39,11 @@ pub struct GateCtx {
     pub http: Http,
     /// The gate's fresh database, if it asked for one.
     pub db: Option<GateDb>,
+    /// The databases of `databases:`, by name.
+    pub dbs: Vec<(String, GateDb)>,
+    /// The names gaterun sets for the gate, each with what it is: a step's `env` may not
+    /// replace them.
+    pub fixed: Vec<(String, &'static str)>,
 }
 
 impl GateCtx {
@@ -66,6 +71,18 @@ impl GateCtx {
         }
         self.vars.insert(name.to_owned(), text);
         self.typed.insert(name.to_owned(), value);
+    }
+
+    /// The database a `sql` step runs on: a named one of `databases:`, else `database:`.
+    pub fn db_mut(&mut self, name: Option<&str>) -> Option<&mut GateDb> {
+        match name {
+            Some(name) => self
+                .dbs
+                .iter_mut()
+                .find(|(n, _)| n == name)
+                .map(|(_, db)| db),
+            None => self.db.as_mut(),
+        }
     }
 
     pub fn interrupted(&self) -> bool {

@@ -79,10 +79,19 @@ pub async fn run(
                 services: Services::new(services),
                 http: rc.http.clone(),
                 db: None,
+                dbs: Vec::new(),
+                fixed: Vec::new(),
             };
             if let Some(kind) = gate.database {
-                provision(kind, &mut ctx, &rc, &tmp, &mut result, &mut fixed).await;
+                provision(kind, None, &mut ctx, &rc, &tmp, &mut result, &mut fixed).await;
             }
+            for (name, kind) in &gate.databases {
+                if result.status == Status::Passed {
+                    let name = Some(name.as_str());
+                    provision(*kind, name, &mut ctx, &rc, &tmp, &mut result, &mut fixed).await;
+                }
+            }
+            ctx.fixed = fixed.clone();
             // The gate's `env` last, so it may use ports and database variables; services
             // start after this and see it.
             if result.status == Status::Passed
@@ -115,7 +124,8 @@ pub async fn run(
             if let Some(problem) = process::terminate(&token, &ctx.groups, gate.grace).await {
                 ctx.log_line(&format!("── teardown: {problem}"));
             }
-            if let Some(db) = ctx.db.take() {
+            let named = ctx.dbs.drain(..).map(|(_, db)| db);
+            for db in ctx.db.take().into_iter().chain(named.collect::<Vec<_>>()) {
                 for note in database::release(db, &rc.postgres).await {
                     ctx.log_line(&format!("── teardown: {note}"));
                 }

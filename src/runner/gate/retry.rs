@@ -1,16 +1,32 @@
-//! `eventually`: a step attempted again while its expectations fail, with a growing pause,
-//! until it passes or its budget (or its deadline) is spent. Only a failed check is retried.
+//! `eventually`: a step attempted again while its expectations fail, with a growing pause (or
+//! at the fixed interval `every`), until it passes or its budget (or its deadline) is spent.
+//! Only a failed check is retried.
 
 use std::time::{Duration, Instant};
 
 use super::ctx::GateCtx;
+use super::scope;
 use crate::config::Step;
 use crate::steps;
 use crate::steps::outcome::{Deadline, Failure};
 
-/// One step, repeated under `eventually` until it passes or the time is spent. Returns the last
-/// attempt's outcome and how many attempts ran.
+/// One step with its own `env` and `workdir`, repeated under `eventually` until it passes or
+/// the time is spent. Returns the last attempt's outcome and how many attempts ran.
 pub async fn with_retries(
+    step: &Step,
+    ctx: &mut GateCtx,
+    gate_deadline: &Deadline,
+) -> (Result<(), Failure>, u32) {
+    let saved = match scope::enter(step, ctx) {
+        Ok(saved) => saved,
+        Err(failure) => return (Err(failure), 1),
+    };
+    let outcome = attempts(step, ctx, gate_deadline).await;
+    scope::leave(saved, ctx);
+    outcome
+}
+
+async fn attempts(
     step: &Step,
     ctx: &mut GateCtx,
     gate_deadline: &Deadline,
@@ -23,11 +39,13 @@ pub async fn with_retries(
         },
         _ => gate_deadline.clone(),
     };
-    let retry_until = step.eventually.map(|e| now + e);
+    let retry_until = step.eventually.map(|e| now + e.within);
+    let every = step.eventually.and_then(|e| e.every);
     let mut attempts = 0;
     let mut pause = Duration::from_millis(20);
     loop {
         attempts += 1;
+        let attempt_started = Instant::now();
         let outcome = steps::attempt(step, ctx, &deadline, gate_deadline).await;
         let Err(Failure::Check(message)) = &outcome else {
             return (outcome, attempts);
@@ -48,8 +66,17 @@ pub async fn with_retries(
         ctx.log_line(&format!(
             "── attempt {attempts} failed: {message}; retrying"
         ));
-        tokio::time::sleep(pause.min(until - now)).await;
-        pause = (pause * 2).min(Duration::from_millis(500));
+        match every {
+            // A fixed interval, from the start of one attempt to the start of the next.
+            Some(every) => {
+                let next = (attempt_started + every).min(until);
+                tokio::time::sleep_until(next.into()).await;
+            }
+            None => {
+                tokio::time::sleep(pause.min(until - now)).await;
+                pause = (pause * 2).min(Duration::from_millis(500));
+            }
+        }
     }
 }
 
@@ -81,11 +108,13 @@ mod tests {
             services: Services::new(Vec::new()),
             http: Default::default(),
             db: None,
+            dbs: Vec::new(),
+            fixed: Vec::new(),
         }
     }
 
     /// A `file` step: `path` must exist.
-    fn file_step(path: &str, eventually: Option<Duration>, timeout: Option<Duration>) -> Step {
+    fn file_step(path: &str, within: Option<Duration>, timeout: Option<Duration>) -> Step {
         Step {
             name: None,
             kind: StepKind::File {
@@ -94,9 +123,14 @@ mod tests {
                 contains: Vec::new(),
             },
             timeout,
-            eventually,
+            eventually: within.map(|within| crate::config::Eventually {
+                within,
+                every: None,
+            }),
             captures: Vec::new(),
             secret_captures: Vec::new(),
+            env: Vec::new(),
+            workdir: None,
             line: 1,
         }
     }
@@ -168,6 +202,34 @@ mod tests {
             "one retry line per attempt but the last: {log}"
         );
         assert!(log.contains("── attempt 1 failed: expected file missing to exist"));
+    }
+
+    #[tokio::test]
+    async fn every_attempts_at_a_fixed_interval_until_within_is_spent() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let (_tx, rx) = watch::channel(false);
+        let mut ctx = ctx(dir.path(), rx);
+        let mut step = file_step("missing", None, None);
+        step.eventually = Some(crate::config::Eventually {
+            within: Duration::from_millis(500),
+            every: Some(Duration::from_millis(100)),
+        });
+        let started = Instant::now();
+        let (outcome, attempts) =
+            with_retries(&step, &mut ctx, &gate_deadline(Duration::from_secs(30))).await;
+        let took = started.elapsed();
+        assert!(outcome.is_err());
+        assert!(took >= Duration::from_millis(500), "gave up after {took:?}");
+        // At 0, 100, …, 500 ms: six, give or take one on a loaded machine; the near miss, an
+        // interval of 250 ms, makes three.
+        assert!((5..=7).contains(&attempts), "{attempts} attempts");
+        step.eventually = Some(crate::config::Eventually {
+            within: Duration::from_millis(500),
+            every: Some(Duration::from_millis(250)),
+        });
+        let (_, attempts) =
+            with_retries(&step, &mut ctx, &gate_deadline(Duration::from_secs(30))).await;
+        assert_eq!(attempts, 3, "at 0, 250 and 500 ms");
     }
 
     #[tokio::test]

@@ -15,38 +15,67 @@ use crate::steps::outcome::{Failure, cancelled};
 use crate::vars::{self, Vars};
 
 /// The gate's fresh database, recorded as a step of kind `database`; its variables join the
-/// names gaterun sets (`fixed`).
+/// names gaterun sets (`fixed`). `name`: a database of `databases:`, whose variables are
+/// prefixed with its name in upper case (`MAIN_DATABASE_URL`, `MAIN_PGHOST`).
+#[allow(clippy::too_many_arguments)]
 pub async fn provision(
     kind: DatabaseKind,
+    name: Option<&str>,
     ctx: &mut GateCtx,
     rc: &RunContext,
     tmp: &std::path::Path,
     result: &mut GateResult,
     fixed: &mut Fixed,
 ) {
-    let name = match kind {
+    let what = match kind {
         DatabaseKind::Sqlite => "fresh SQLite database",
         DatabaseKind::Postgres => "fresh PostgreSQL database",
     };
-    ctx.log_line(&format!("── setup: {name}"));
+    let label = match name {
+        Some(n) => format!("{what} `{n}`"),
+        None => what.to_owned(),
+    };
+    ctx.log_line(&format!("── setup: {label}"));
     let started = Instant::now();
     let mut cancel = ctx.cancel.clone();
-    let outcome = tokio::select! {
-        r = database::provision(kind, &rc.postgres, &ctx.token, tmp) => r.map_err(Failure::Error),
-        _ = cancelled(&mut cancel) => Err(Failure::Interrupted),
+    // Each named database gets a directory (its SQLite file) and a token (its PostgreSQL
+    // name) of its own.
+    let (dir, token) = match name {
+        Some(n) => (tmp.join(format!("db-{n}")), format!("{}-{n}", ctx.token)),
+        None => (tmp.to_owned(), ctx.token.clone()),
     };
+    let made = std::fs::create_dir_all(&dir)
+        .map_err(|e| Failure::Error(format!("failed to create {}: {e}", dir.display())));
+    let outcome = match made {
+        Err(f) => Err(f),
+        Ok(()) => tokio::select! {
+            r = database::provision(kind, &rc.postgres, &token, &dir) => r.map_err(Failure::Error),
+            _ = cancelled(&mut cancel) => Err(Failure::Interrupted),
+        },
+    };
+    let prefix = name
+        .map(|n| format!("{}_", n.to_ascii_uppercase()))
+        .unwrap_or_default();
     let (status, message) = match outcome {
         Ok((db, vars)) => {
+            let vars: Vec<(String, String)> = vars
+                .into_iter()
+                .map(|(k, v)| (format!("{prefix}{k}"), v))
+                .collect();
+            let url = format!("{prefix}DATABASE_URL");
             ctx.log_line(&format!(
                 "── {}",
                 vars.iter()
-                    .find(|(k, _)| k == "DATABASE_URL")
+                    .find(|(k, _)| *k == url)
                     .map(|(_, v)| crate::text::redact_url(v))
                     .unwrap_or_default()
             ));
             fixed.extend(vars.iter().map(|(k, _)| (k.clone(), "a database variable")));
             ctx.vars.extend(vars);
-            ctx.db = Some(db);
+            match name {
+                Some(n) => ctx.dbs.push((n.to_owned(), db)),
+                None => ctx.db = Some(db),
+            }
             (Status::Passed, None)
         }
         Err(Failure::Interrupted) => (Status::Interrupted, Some("interrupted".to_owned())),
@@ -64,7 +93,7 @@ pub async fn provision(
     }
     result.steps.push(StepResult {
         kind: "database".to_owned(),
-        name: name.to_owned(),
+        name: label,
         status,
         duration_ms: elapsed.as_millis() as u64,
         message,
@@ -150,6 +179,10 @@ fn environment(
     for (k, v) in builtins {
         fixed.push((k.to_owned(), "a built-in variable"));
         vars.insert(k.to_owned(), v);
+    }
+    for (k, v) in &gate.matrix {
+        fixed.push((k.clone(), "a matrix variable"));
+        vars.insert(k.clone(), v.clone());
     }
     Ok((vars, fixed))
 }

@@ -1,0 +1,87 @@
+//! A gate's databases: `database:` (one, its variables unprefixed) and `databases:` (several,
+//! by name, each one's variables prefixed with its name: `MAIN_DATABASE_URL`). Both may use
+//! the gate's matrix variables (`database: ${DB}`), replaced here for each combination.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::ctx::FileCtx;
+use super::matrix::{Combination, substitute, unresolved};
+use crate::config::model::DatabaseKind;
+use crate::config::raw::{OrderedMap, Sp};
+
+/// The longest name in `databases:`: it prefixes variable names and a PostgreSQL database's.
+const MAX_NAME: usize = 20;
+
+/// What the gate's steps may choose from: the `database:` one, and the named ones.
+pub struct Choices {
+    pub single: bool,
+    pub named: Vec<String>,
+}
+
+impl Choices {
+    pub fn any(&self) -> bool {
+        self.single || !self.named.is_empty()
+    }
+}
+
+pub fn kind(ctx: &mut FileCtx, db: &Sp<String>, combination: &Combination) -> Option<DatabaseKind> {
+    let text = substitute(db.value.trim(), combination);
+    if !combination.is_empty() && unresolved(ctx, db.referenced, "database", &text) {
+        return None;
+    }
+    match text.as_str() {
+        "sqlite" => Some(DatabaseKind::Sqlite),
+        "postgres" | "postgresql" => Some(DatabaseKind::Postgres),
+        other => {
+            let with = if combination.is_empty() || other == db.value.trim() {
+                String::new()
+            } else {
+                format!(" (from `{}`)", db.value.trim())
+            };
+            ctx.error(
+                db.referenced,
+                format!("unknown database `{other}`{with}: use `sqlite` or `postgres`"),
+            );
+            None
+        }
+    }
+}
+
+/// The names of `databases:`, checked, in order.
+pub fn names(ctx: &mut FileCtx, raw: &Sp<OrderedMap<Sp<String>>>) -> Vec<String> {
+    static NAME: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new("^[a-z][a-z0-9_]*$").expect("static regex"));
+    if raw.value.0.is_empty() {
+        ctx.error(
+            raw.referenced,
+            "`databases` is empty: name each database, like `databases: { main: postgres, audit: sqlite }`",
+        );
+    }
+    let mut out = Vec::new();
+    for (name, kind) in &raw.value.0 {
+        if !NAME.is_match(name) || name.len() > MAX_NAME {
+            ctx.error(
+                kind.referenced,
+                format!("invalid database name `{name}`: lower-case letters, digits and `_`, starting with a letter, at most {MAX_NAME} characters"),
+            );
+        } else {
+            out.push(name.clone());
+        }
+    }
+    out
+}
+
+/// `databases:` for one combination of the matrix (the empty one without a matrix).
+pub fn databases(
+    ctx: &mut FileCtx,
+    raw: &Sp<OrderedMap<Sp<String>>>,
+    combination: &Combination,
+) -> Vec<(String, DatabaseKind)> {
+    raw.value
+        .0
+        .iter()
+        .filter_map(|(name, db)| kind(ctx, db, combination).map(|k| (name.clone(), k)))
+        .collect()
+}
