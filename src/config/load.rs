@@ -69,6 +69,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
         }
     };
     let mut stages: Vec<Stage> = Vec::new();
+    let mut notes = Vec::new();
     let mut seen: BTreeMap<(u32, StageKey), (PathBuf, u64)> = BTreeMap::new();
     for file in files {
         let Some(text) = read(&file, &root, &mut diagnostics) else {
@@ -76,6 +77,9 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
         };
         let display = relative(&file, &root);
         let (stage, mut found) = parse_stage(&display, &text, &base);
+        if let Some((stage, _)) = &stage {
+            notes.extend(missing_workdirs(stage, &root, &display, &text));
+        }
         if let Some((stage, at)) = stage {
             let key = (stage.phase, stage.key);
             if let Some((other, other_line)) = seen.get(&key) {
@@ -104,7 +108,8 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
         return Err(diagnostics);
     }
     stages.sort_by_key(|s| (s.phase, s.key));
-    let warnings = lints(&stages);
+    let mut warnings = lints(&stages);
+    warnings.append(&mut notes);
     // Evidence names a stage file from the repository's top, as GitHub and JUnit reporters
     // resolve it, also when the project is in a subdirectory.
     let prefix = repo_prefix(&root);
@@ -116,6 +121,42 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
         stages,
         warnings,
     })
+}
+
+/// A step's `workdir` written without `${…}` names a directory that does not exist now: a
+/// warning, since an earlier step may create it (when the step runs, a missing directory is
+/// the step's error). Validation has no file system access, so this is done here.
+fn missing_workdirs(stage: &Stage, root: &Path, display: &Path, text: &str) -> Vec<Diagnostic> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for step in stage.gates.iter().flat_map(|g| &g.steps) {
+        let Some(w) = &step.workdir else { continue };
+        if w.contains("${") || root.join(w).is_dir() || !seen.insert((step.line, w)) {
+            continue;
+        }
+        // The model keeps the step's line; its `workdir:` is on one of the next lines.
+        let (line, column) = text
+            .lines()
+            .enumerate()
+            .skip(usize::try_from(step.line).unwrap_or(0).saturating_sub(1))
+            .take(64)
+            .find_map(|(i, l)| {
+                let key = l.find("workdir:")?;
+                let value = l[key + 8..].find(|c: char| !c.is_whitespace())?;
+                Some((i as u64 + 1, (key + 8 + value) as u64 + 1))
+            })
+            .unwrap_or((step.line, 1));
+        out.push(
+            Diagnostic::warning(
+                display,
+                line,
+                column,
+                format!("`workdir` {w} is not a directory under the project root (unless an earlier step makes it)"),
+            )
+            .with_source(text),
+        );
+    }
+    out
 }
 
 /// Parse and validate one stage file's text: the stage (with where its `stage:` key is) if it

@@ -56,10 +56,10 @@ pub fn gate(
     }
     let mut taken: Vec<(&str, &str)> = Vec::new();
     for (k, _) in raw.env.iter().flat_map(|e| &e.0) {
-        taken.push((k, "a variable of its `env`"));
+        taken.push((k, "set by this gate's `env`"));
     }
     for s in raw.secrets.iter().flatten() {
-        taken.push((&s.value, "a declared secret"));
+        taken.push((&s.value, "a secret this gate declares"));
     }
     let combos = match raw.matrix.take() {
         Some(m) => matrix::combinations(ctx, m, &taken),

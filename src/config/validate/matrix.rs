@@ -65,9 +65,7 @@ pub fn combinations(
         } else if let Some((_, what)) = taken.iter().find(|(name, _)| *name == key) {
             ctx.error(
                 at,
-                format!(
-                    "matrix key `{key}` is also {what} of this gate: the matrix sets it, choose one"
-                ),
+                format!("matrix key `{key}` is also {what}: the matrix sets it, choose one"),
             );
         }
         if list.value.is_empty() {
