@@ -4,6 +4,14 @@ mod common;
 
 use common::Project;
 
+/// Run stage 0, whose only gate must end in error: its message.
+fn gate_error(p: &Project) -> String {
+    p.run(&["stage", "0"]).code(1);
+    let g = &p.results("stage-00")["gates"][0];
+    assert_eq!(g["status"], "error", "{g}");
+    g["message"].as_str().unwrap_or_default().to_owned()
+}
+
 #[test]
 fn a_step_env_is_seen_by_its_step_only() {
     let p = Project::new();
@@ -75,10 +83,7 @@ fn a_step_env_may_not_replace_what_gaterun_sets() {
         "s.yaml",
         "stage: 0\nname: Env\ngates:\n  - id: e\n    title: t\n    database: sqlite\n    steps:\n      - run: \"true\"\n        env: { DATABASE_URL: x }\n",
     );
-    p.run(&["stage", "0"]).code(1);
-    let g = &p.results("stage-00")["gates"][0];
-    assert_eq!(g["status"], "error");
-    let message = g["message"].as_str().unwrap_or_default();
+    let message = gate_error(&p);
     assert!(
         message.contains("step env `DATABASE_URL`: `DATABASE_URL` is a database variable"),
         "{message}"
@@ -134,10 +139,7 @@ gates:
         env: { WHERE: nowhere }
 "#,
     );
-    p.run(&["stage", "0"]).code(1);
-    let g = &p.results("stage-00")["gates"][0];
-    assert_eq!(g["status"], "error");
-    let message = g["message"].as_str().unwrap_or_default();
+    let message = gate_error(&p);
     assert!(
         message.ends_with("/nowhere is not a directory"),
         "{message}"
