@@ -327,3 +327,15 @@ gates:
     );
     p.run(&["stage", "0"]).code(0);
 }
+
+#[test]
+fn a_lint_warning_on_a_matrix_gate_is_given_once() {
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        "stage: 0\nname: S\ngates:\n  - id: m\n    title: t\n    matrix: { DB: [a, b, c] }\n    run: echo ok\n    expect: { stdout: ok }\n",
+    );
+    let r = p.run(&["check"]);
+    r.code(0);
+    assert_eq!(r.stderr.matches("warning:").count(), 1, "{}", r.stderr);
+}

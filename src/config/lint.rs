@@ -31,7 +31,9 @@ pub fn lints(stages: &[Stage]) -> Vec<Diagnostic> {
         }
     }
     for s in stages {
-        for g in &s.gates {
+        // A matrix gate's combinations share its steps: warned about once.
+        let mut seen = std::collections::BTreeSet::new();
+        for g in s.gates.iter().filter(|g| seen.insert(&g.base_id)) {
             for step in &g.steps {
                 if let Some((what, word)) = lone_word(step) {
                     out.push(
@@ -51,7 +53,7 @@ pub fn lints(stages: &[Stage]) -> Vec<Diagnostic> {
                         &s.file,
                         g.line,
                         g.column,
-                        format!("gate `{}` only runs `{cmd}` with nothing named: which tests? Name them, or check their output", g.id),
+                        format!("gate `{}` only runs `{cmd}` with nothing named: which tests? Name them, or check their output", g.base_id),
                     )
                     .with_label("\"Tests pass (which tests?)\" is not an acceptance gate"),
                 );

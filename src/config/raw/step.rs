@@ -134,12 +134,13 @@ step_keys! {
         stop: kind Sp<String>,
         restart: kind Sp<String>,
         signal: key Sp<String>,
+        // Issue 17: which of `databases:` a `sql` step runs on (validate/scope.rs).
+        db: key Sp<String>,
     }
     step_only {
-        // Issue 17: a step's own variables, directory and database (validate/scope.rs).
+        // Issue 17: a step's own variables and directory (validate/scope.rs).
         env: common OrderedMap<Sp<Scalar>>,
         workdir: key Sp<String>,
-        db: key Sp<String>,
     }
 }
 

@@ -128,7 +128,11 @@ pub fn gate(
     let mut steps = Vec::new();
     match raw.steps.take() {
         Some(list) => {
-            if !inline_kinds.is_empty() || inline.expect.is_some() || inline.capture.is_some() {
+            if !inline_kinds.is_empty()
+                || inline.expect.is_some()
+                || inline.capture.is_some()
+                || !inline.kind_keys().is_empty()
+            {
                 ctx.error(list.referenced, format!("gate `{id}` has `steps:` and also step keys at gate level: move them into `steps`"));
             }
             if list.value.is_empty() {

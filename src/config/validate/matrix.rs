@@ -205,6 +205,71 @@ mod tests {
     }
 
     #[test]
+    fn a_matrix_expands_in_order_with_its_values_substituted() {
+        use crate::config::{DatabaseKind, Defaults, parse_stage};
+        let text = "stage: 1\nname: S\ngates:\n  - id: g\n    title: on ${DB} (${MODE}) ${OTHER}\n    matrix: { DB: [sqlite, postgres], MODE: [a, b] }\n    database: ${DB}\n    databases: { aux: \"${DB}\" }\n    retries: 2\n    sql: SELECT 1\n    db: aux\n";
+        let (stage, diagnostics) =
+            parse_stage(std::path::Path::new("s.yaml"), text, &Defaults::default());
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let (stage, _) = stage.expect("a stage");
+        let got: Vec<(&str, &str, Option<DatabaseKind>, &str, u32)> = stage
+            .gates
+            .iter()
+            .map(|g| {
+                (
+                    g.id.as_str(),
+                    g.title.as_str(),
+                    g.database,
+                    g.base_id.as_str(),
+                    g.retries,
+                )
+            })
+            .collect();
+        use DatabaseKind::{Postgres, Sqlite};
+        assert_eq!(
+            got,
+            [
+                (
+                    "g[DB=sqlite,MODE=a]",
+                    "on sqlite (a) ${OTHER}",
+                    Some(Sqlite),
+                    "g",
+                    2
+                ),
+                (
+                    "g[DB=sqlite,MODE=b]",
+                    "on sqlite (b) ${OTHER}",
+                    Some(Sqlite),
+                    "g",
+                    2
+                ),
+                (
+                    "g[DB=postgres,MODE=a]",
+                    "on postgres (a) ${OTHER}",
+                    Some(Postgres),
+                    "g",
+                    2
+                ),
+                (
+                    "g[DB=postgres,MODE=b]",
+                    "on postgres (b) ${OTHER}",
+                    Some(Postgres),
+                    "g",
+                    2
+                ),
+            ]
+        );
+        assert_eq!(stage.gates[2].databases, [("aux".to_owned(), Postgres)]);
+        assert_eq!(
+            stage.gates[3].matrix,
+            [
+                ("DB".to_owned(), "postgres".to_owned()),
+                ("MODE".to_owned(), "b".to_owned())
+            ]
+        );
+    }
+
+    #[test]
     fn substitution_replaces_matrix_variables_only() {
         let c = vec![("DB".to_owned(), "postgres".to_owned())];
         assert_eq!(substitute("${DB} on ${OTHER}", &c), "postgres on ${OTHER}");
