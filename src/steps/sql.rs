@@ -96,9 +96,9 @@ pub async fn attempt(
         || expect.count.is_some()
         || expect.value.is_some()
         || !captures.is_empty();
-    ctx.log_line(&format!("> {}", statement.trim()));
-    if let Some(name) = on {
-        ctx.log_line(&format!("  (on database `{name}`)"));
+    match on {
+        Some(name) => ctx.log_line(&format!("> ({name}) {}", statement.trim())),
+        None => ctx.log_line(&format!("> {}", statement.trim())),
     }
     let db = ctx.db_mut(on).ok_or_else(|| {
         Failure::Error(match on {
