@@ -131,7 +131,7 @@ fn check_refuses_too_many_retries() {
     assert_ne!(r.code, 0);
     assert!(
         r.stderr
-            .contains("s.yaml:6:14: error: `retries` of 11 is too many: at most 10"),
+            .contains("s.yaml:6:14: error: `retries` takes a whole number from 0 to 10, got `11`"),
         "{}",
         r.stderr
     );

@@ -8,6 +8,7 @@
 
 mod capture;
 mod command;
+mod count;
 mod eventually;
 mod exact;
 mod pattern;

@@ -12,6 +12,7 @@ use serde_saphyr::Location;
 
 use super::capture::RawCapture;
 use super::command::RawCommand;
+use super::count::Count;
 use super::eventually::RawEventually;
 use super::exact::{ExactValue, present};
 use super::pattern::RawPattern;
@@ -110,7 +111,7 @@ step_keys! {
         database: Option<Sp<String>>,
         // Issue 17: matrix, retries, several databases (validate/matrix.rs, databases.rs).
         matrix: Option<Sp<OrderedMap<Sp<Vec<Sp<Scalar>>>>>>,
-        retries: Option<Sp<u32>>,
+        retries: Option<Sp<Count>>,
         databases: Option<Sp<OrderedMap<Sp<String>>>>,
         services: Option<Sp<OrderedMap<RawService>>>,
         steps: Option<Sp<Vec<Sp<RawStep>>>>,

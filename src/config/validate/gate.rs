@@ -160,17 +160,19 @@ pub fn gate(
         }
     }
     let retries = match &raw.retries {
-        Some(r) if r.value > MAX_RETRIES => {
-            ctx.error(
-                r.referenced,
-                format!(
-                    "`retries` of {} is too many: at most {MAX_RETRIES}",
-                    r.value
-                ),
-            );
-            0
-        }
-        Some(r) => r.value,
+        Some(r) => match r.value.0.0.trim().parse::<u32>() {
+            Ok(n) if n <= MAX_RETRIES => n,
+            _ => {
+                ctx.error(
+                    r.referenced,
+                    format!(
+                        "`retries` takes a whole number from 0 to {MAX_RETRIES}, got `{}`",
+                        r.value.0.0
+                    ),
+                );
+                0
+            }
+        },
         None => 0,
     };
     let template = Gate {
