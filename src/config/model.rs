@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::expect::Pattern;
@@ -121,7 +122,8 @@ pub struct Step {
     pub timeout: Option<Duration>,
     pub eventually: Option<Duration>,
     pub captures: Vec<(String, String)>,
-    /// Captures declared `secret: true`: their values are masked like declared secrets.
+    /// Captures declared `secret: true`: their values are masked like declared secrets. For a
+    /// `use` step, those of its template's steps.
     pub secret_captures: Vec<String>,
     pub line: u64,
 }
@@ -144,6 +146,7 @@ impl Step {
             StepKind::Service {
                 action, service, ..
             } => format!("{}: {service}", action.as_str()),
+            StepKind::Use { template, .. } => format!("use: {template}"),
         }
     }
 
@@ -155,6 +158,7 @@ impl Step {
             StepKind::Sql { .. } => "sql",
             StepKind::File { .. } => "file",
             StepKind::Service { action, .. } => action.as_str(),
+            StepKind::Use { .. } => "use",
         }
     }
 }
@@ -184,6 +188,15 @@ pub enum StepKind {
         action: ServiceAction,
         service: String,
         signal: Signal,
+    },
+    /// A template's steps, run in a scope of their own (`runner::gate::template`).
+    Use {
+        template: String,
+        /// Each param and its value; values may hold the caller's `${VAR}`.
+        with: Vec<(String, String)>,
+        steps: Arc<Vec<Step>>,
+        /// The captures copied back to the caller.
+        outputs: Vec<String>,
     },
 }
 

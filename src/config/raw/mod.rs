@@ -13,6 +13,7 @@ mod pattern;
 mod project;
 mod service;
 mod step;
+mod template;
 mod values;
 
 pub use command::RawCommand;
@@ -20,4 +21,5 @@ pub use pattern::RawPattern;
 pub use project::{RawDefaults, RawProject, RawStage};
 pub use service::{RawReady, RawService};
 pub use step::{RawExpect, RawGate, RawStep};
+pub use template::{RawTemplate, RawTemplates};
 pub use values::{OneOrMany, OrderedMap, Scalar, Sp};

@@ -1,7 +1,8 @@
 //! Raw stage files -> the validated plan. Collects every problem of a file rather than stopping
 //! at the first, each located in the file. One file per part of a stage file (stage, gate,
 //! service, step and each larger step kind), its error messages beside its checks; `step`
-//! holds the table of step kinds.
+//! holds the table of step kinds; `template` the templates a file defines, `uses` a step that
+//! uses one.
 
 mod command;
 mod ctx;
@@ -12,10 +13,13 @@ pub mod jsonpath;
 mod kind;
 mod patterns;
 mod run;
+mod scope;
 mod service;
 mod sql;
 mod stage;
 mod step;
+mod template;
+mod uses;
 
 pub use ctx::FileCtx;
 #[cfg(test)]
@@ -24,3 +28,4 @@ pub use defaults::{Defaults, defaults};
 pub use gate::MAX_ID;
 pub use jsonpath::{can_select_many, jsonpath};
 pub use stage::stage;
+pub use template::{project_templates_used, templates};

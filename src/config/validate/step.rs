@@ -7,7 +7,7 @@ use serde_saphyr::Location;
 use super::ctx::{FileCtx, check_template, duration};
 use super::kind::{Input, Kind};
 use super::patterns::patterns;
-use super::{http, run, sql};
+use super::{http, run, sql, uses};
 use crate::config::model::{ServiceAction, Signal, Step, StepKind};
 use crate::config::raw::{RawExpect, RawStep, Sp};
 use crate::vars;
@@ -30,6 +30,7 @@ const KINDS: &[Kind] = &[
     Kind::new("start", control),
     Kind::new("stop", control).keys(&["signal"]),
     Kind::new("restart", control).keys(&["signal"]),
+    Kind::new("use", uses::build).keys(&["with"]),
 ];
 
 pub fn step(
@@ -53,6 +54,9 @@ pub fn step(
         }
     };
     let spec = KINDS.iter().find(|k| k.name == kind)?;
+    if kind == "use" {
+        uses::refuse_keys(ctx, &mut raw, at);
+    }
     if spec.database && !has_db {
         ctx.error(kind_at, format!("a `{kind}` step needs a database: add `database: sqlite` or `database: postgres` to the gate"));
         return None;
@@ -129,8 +133,12 @@ pub fn step(
         expect,
         expect_at,
         services,
+        has_db,
     };
     let step_kind = (spec.build)(ctx, input)?;
+    if let StepKind::Use { steps, .. } = &step_kind {
+        secret_captures.extend(steps.iter().flat_map(|s| s.secret_captures.iter().cloned()));
+    }
     if ctx.diagnostics.len() > before {
         return None;
     }

@@ -16,13 +16,7 @@ pub async fn with_retries(
     gate_deadline: &Deadline,
 ) -> (Result<(), Failure>, u32) {
     let now = Instant::now();
-    let deadline = match step.timeout {
-        Some(t) if now + t < gate_deadline.at => Deadline {
-            at: now + t,
-            message: format!("step timed out after {}", humantime::format_duration(t)),
-        },
-        _ => gate_deadline.clone(),
-    };
+    let deadline = step_deadline(step, gate_deadline);
     let retry_until = step.eventually.map(|e| now + e);
     let mut attempts = 0;
     let mut pause = Duration::from_millis(20);
@@ -50,6 +44,19 @@ pub async fn with_retries(
         ));
         tokio::time::sleep(pause.min(until - now)).await;
         pause = (pause * 2).min(Duration::from_millis(500));
+    }
+}
+
+/// A step's deadline: its `timeout` from now, unless `outer` (the gate's, or an enclosing
+/// `use`'s) comes first.
+pub fn step_deadline(step: &Step, outer: &Deadline) -> Deadline {
+    let now = Instant::now();
+    match step.timeout {
+        Some(t) if now + t < outer.at => Deadline {
+            at: now + t,
+            message: format!("step timed out after {}", humantime::format_duration(t)),
+        },
+        _ => outer.clone(),
     }
 }
 
