@@ -210,6 +210,23 @@ mod tests {
     }
 
     #[test]
+    fn renders_a_note_in_another_file_with_its_own_line() {
+        let d = Diagnostic::error(Path::new("gates/a.yaml"), 2, 12, "missing param `USER`")
+            .with_source("steps:\n  - use: login\n")
+            .with_note(
+                Path::new("gaterun.yaml"),
+                "templates:\n  login:\n    params: [USER]\n",
+                (3, 14),
+                "declared here",
+            );
+        assert_eq!(
+            d.to_string(),
+            "gates/a.yaml:2:12: error: missing param `USER`\n2 |   - use: login\n  |            ^\n\
+             gaterun.yaml:3:14: note: declared here\n3 |     params: [USER]\n  |              ^"
+        );
+    }
+
+    #[test]
     fn renders_location_source_and_caret() {
         let d = Diagnostic::error(Path::new("g.yaml"), 2, 5, "unknown key 'timout'")
             .with_width(6)
