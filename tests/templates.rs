@@ -382,6 +382,15 @@ gates:
     for line in expected {
         assert!(text.contains(line), "missing {line:?} in:\n{text}");
     }
+    // An annotation has one location: the template's goes into its text.
+    let out = p.run(&["check", "--github"]);
+    out.code(2);
+    let annotation = "::error file=gates/00.yaml,line=7,col=14,title=invalid gate file::`use: login` does not give param `USER`: add `with: { USER: … }` (note: gaterun.yaml:3: `login` declares `USER` here)";
+    assert!(
+        out.stdout.lines().any(|l| l == annotation),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
