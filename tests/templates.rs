@@ -545,3 +545,45 @@ gates:
         "{log}"
     );
 }
+
+#[test]
+fn a_param_given_one_captured_variable_keeps_its_type() {
+    let p = Project::new();
+    p.stage(
+        "00.yaml",
+        r#"
+stage: 0
+name: Typed
+templates:
+  is-four:
+    params: [N]
+    steps:
+      - sql: select 4
+        expect: { value: "${N}" }
+gates:
+  - id: number
+    title: a captured number passed as a param is still a number
+    database: sqlite
+    steps:
+      - sql: select 4 as n
+        capture: { FOUR: n }
+      - use: is-four
+        with: { N: "${FOUR}" }
+  - id: text
+    title: the text 4 is not the number 4
+    database: sqlite
+    env: { FOUR: "4" }
+    steps:
+      - use: is-four
+        with: { N: "${FOUR}" }
+"#,
+    );
+    p.run(&["stage", "0"]).code(1);
+    let r = p.results("stage-00");
+    assert_eq!(r["gates"][0]["status"], "passed", "{r}");
+    assert_eq!(r["gates"][1]["status"], "failed", "{r}");
+    assert_eq!(
+        r["gates"][1]["message"],
+        "use is-four, step 1 (sql: select 4): expected value \"4\", got 4"
+    );
+}
