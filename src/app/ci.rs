@@ -41,9 +41,24 @@ pub(super) fn annotate(diags: &[config::Diagnostic]) {
             escape_property(&prefix.join(&d.file).display().to_string()),
             d.line.max(1),
             d.column.max(1),
-            escape_data(&d.message)
+            escape_data(&with_notes(d))
         );
     }
+}
+
+/// A diagnostic's message and where its notes are (a `use`'s template in gaterun.yaml): an
+/// annotation has one location, so the others go into its text.
+fn with_notes(d: &config::Diagnostic) -> String {
+    let mut text = d.message.clone();
+    for n in &d.notes {
+        text.push_str(&format!(
+            " (note: {}:{}: {})",
+            n.file.display(),
+            n.line,
+            n.message
+        ));
+    }
+    text
 }
 
 /// The step's outputs: the result, and the evidence files when this run wrote them.

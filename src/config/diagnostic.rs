@@ -24,6 +24,18 @@ pub struct Diagnostic {
     pub label: Option<String>,
     /// The source line, filled in by `with_source`.
     pub source_line: Option<String>,
+    /// Other places that explain it, perhaps in other files (the template a `use` names).
+    pub notes: Vec<Note>,
+}
+
+/// A second location of a diagnostic: `FILE:LINE:COL: note: message`, with its source line.
+#[derive(Debug, Clone)]
+pub struct Note {
+    pub file: PathBuf,
+    pub line: u64,
+    pub column: u64,
+    pub message: String,
+    pub source_line: Option<String>,
 }
 
 impl Diagnostic {
@@ -37,6 +49,7 @@ impl Diagnostic {
             message: message.into(),
             label: None,
             source_line: None,
+            notes: Vec::new(),
         }
     }
 
@@ -59,14 +72,56 @@ impl Diagnostic {
 
     /// Attach the source line the location points at.
     pub fn with_source(mut self, text: &str) -> Self {
-        if self.line > 0 {
-            self.source_line = text
-                .lines()
-                .nth((self.line - 1) as usize)
-                .map(|l| l.trim_end().to_owned());
-        }
+        self.source_line = line_of(text, self.line);
         self
     }
+
+    /// Add a second location, in `file` whose text is `text`.
+    pub fn with_note(
+        mut self,
+        file: &Path,
+        text: &str,
+        (line, column): (u64, u64),
+        message: impl Into<String>,
+    ) -> Self {
+        self.notes.push(Note {
+            file: file.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+            source_line: line_of(text, line),
+        });
+        self
+    }
+}
+
+fn line_of(text: &str, line: u64) -> Option<String> {
+    let n = usize::try_from(line.checked_sub(1)?).ok()?;
+    text.lines().nth(n).map(|l| l.trim_end().to_owned())
+}
+
+/// The source line with a caret under `column`, as `\n12 | line\n   |   ^^^`.
+fn snippet(
+    f: &mut fmt::Formatter<'_>,
+    line: u64,
+    column: u64,
+    width: usize,
+    src: &str,
+) -> fmt::Result {
+    let gutter = line.to_string();
+    let pad = " ".repeat(gutter.len());
+    // Tabs would shift the caret; draw the line with them expanded to one space each.
+    let shown: String = src
+        .chars()
+        .map(|c| if c == '\t' { ' ' } else { c })
+        .collect();
+    let col = (column.max(1) - 1) as usize;
+    write!(
+        f,
+        "\n{gutter} | {shown}\n{pad} | {}{}",
+        " ".repeat(col),
+        "^".repeat(width)
+    )
 }
 
 impl fmt::Display for Diagnostic {
@@ -88,25 +143,25 @@ impl fmt::Display for Diagnostic {
             write!(f, "{}: {kind}: {}", self.file.display(), self.message)?;
         }
         if let Some(src) = &self.source_line {
-            let gutter = self.line.to_string();
-            let pad = " ".repeat(gutter.len());
-            // Tabs would shift the caret; draw the line with them expanded to one space each.
-            let shown: String = src
-                .chars()
-                .map(|c| if c == '\t' { ' ' } else { c })
-                .collect();
-            let col = (self.column.max(1) - 1) as usize;
-            write!(
-                f,
-                "\n{gutter} | {shown}\n{pad} | {}{}",
-                " ".repeat(col),
-                "^".repeat(self.width)
-            )?;
+            snippet(f, self.line, self.column, self.width, src)?;
             if let Some(label) = &self.label {
                 write!(f, " {label}")?;
             }
         } else if let Some(label) = &self.label {
             write!(f, "\n  = {label}")?;
+        }
+        for note in &self.notes {
+            write!(
+                f,
+                "\n{}:{}:{}: note: {}",
+                note.file.display(),
+                note.line,
+                note.column,
+                note.message
+            )?;
+            if let Some(src) = &note.source_line {
+                snippet(f, note.line, note.column, 1, src)?;
+            }
         }
         Ok(())
     }
@@ -152,6 +207,23 @@ mod tests {
         assert_eq!(suggest("timout", &known), Some("timeout"));
         assert_eq!(suggest("titel", &known), Some("title"));
         assert_eq!(suggest("banana", &known), None);
+    }
+
+    #[test]
+    fn renders_a_note_in_another_file_with_its_own_line() {
+        let d = Diagnostic::error(Path::new("gates/a.yaml"), 2, 12, "missing param `USER`")
+            .with_source("steps:\n  - use: login\n")
+            .with_note(
+                Path::new("gaterun.yaml"),
+                "templates:\n  login:\n    params: [USER]\n",
+                (3, 14),
+                "declared here",
+            );
+        assert_eq!(
+            d.to_string(),
+            "gates/a.yaml:2:12: error: missing param `USER`\n2 |   - use: login\n  |            ^\n\
+             gaterun.yaml:3:14: note: declared here\n3 |     params: [USER]\n  |              ^"
+        );
     }
 
     #[test]

@@ -46,6 +46,16 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
             Err(e) => ctx.push(yaml_diagnostic(&display, &e)),
         }
         base = validate::defaults(&mut ctx, raw_project.defaults.as_ref(), &base);
+        if let Some(templates) = raw_project.templates.take() {
+            // Each template's parsed form, for the definition hash of the stages using it.
+            let json = yaml::parse::<serde_json::Value>(&text).ok();
+            let json = json
+                .as_ref()
+                .and_then(|j| j.get("templates"))
+                .and_then(|t| t.as_object());
+            validate::templates(&mut ctx, templates, json);
+            base.templates = std::mem::take(&mut ctx.templates);
+        }
         diagnostics.append(&mut ctx.diagnostics);
     }
     let project = project_at(
@@ -173,8 +183,21 @@ pub fn parse_stage(
         Ok(raw_stage) => {
             let at = raw_stage.stage.referenced;
             let hash = definition_hash(text);
-            stage = validate::stage(&mut ctx, raw_stage, base, display.to_path_buf(), hash)
-                .map(|s| (s, at));
+            stage = validate::stage(&mut ctx, raw_stage, base, display.to_path_buf(), hash).map(
+                |mut s| {
+                    // gaterun.yaml's templates are part of the definition of a stage using
+                    // them: changing one makes the stage's results stale.
+                    let used = validate::project_templates_used(&s, &ctx.templates);
+                    if !used.is_empty() {
+                        let mut all = s.definition_hash.clone();
+                        for (name, canonical) in used {
+                            all.push_str(&format!("\ntemplate {name} {canonical}"));
+                        }
+                        s.definition_hash = hex_sha256(&all);
+                    }
+                    (s, at)
+                },
+            );
         }
     }
     (stage, ctx.diagnostics)
@@ -183,7 +206,11 @@ pub fn parse_stage(
 pub(crate) fn definition_hash(text: &str) -> String {
     // The file parsed already, so this parse succeeds; hash the text if it somehow does not.
     let canonical = yaml::canonical_json(text).unwrap_or_else(|_| text.to_owned());
-    let digest = Sha256::digest(canonical.as_bytes());
+    hex_sha256(&canonical)
+}
+
+fn hex_sha256(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::expect::Pattern;
@@ -129,11 +130,12 @@ pub struct Step {
     pub timeout: Option<Duration>,
     pub eventually: Option<Eventually>,
     pub captures: Vec<(String, String)>,
-    /// Issue 17. Variables for this step alone, in order; values may hold `${VAR}`.
+    /// Variables for this step alone, in order; values may hold `${VAR}`.
     pub env: Vec<(String, String)>,
     /// The step's directory (`run`, `file`), relative to the project root; may hold `${VAR}`.
     pub workdir: Option<String>,
-    /// Captures declared `secret: true`: their values are masked like declared secrets.
+    /// Captures declared `secret: true`: their values are masked like declared secrets. For a
+    /// `use` step, those of its template's steps.
     pub secret_captures: Vec<String>,
     pub line: u64,
 }
@@ -156,6 +158,7 @@ impl Step {
             StepKind::Service {
                 action, service, ..
             } => format!("{}: {service}", action.as_str()),
+            StepKind::Use { template, .. } => format!("use: {template}"),
         }
     }
 
@@ -167,6 +170,7 @@ impl Step {
             StepKind::Sql { .. } => "sql",
             StepKind::File { .. } => "file",
             StepKind::Service { action, .. } => action.as_str(),
+            StepKind::Use { .. } => "use",
         }
     }
 }
@@ -206,6 +210,15 @@ pub enum StepKind {
         action: ServiceAction,
         service: String,
         signal: Signal,
+    },
+    /// A template's steps, run in a scope of their own (`runner::gate::template`).
+    Use {
+        template: String,
+        /// Each param and its value; values may hold the caller's `${VAR}`.
+        with: Vec<(String, String)>,
+        steps: Arc<Vec<Step>>,
+        /// The captures copied back to the caller.
+        outputs: Vec<String>,
     },
 }
 

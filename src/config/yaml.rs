@@ -125,9 +125,14 @@ fn budget_message(breach: &serde_saphyr::budget::BudgetBreach) -> String {
 /// The parsed document as JSON with keys sorted: the input of the definition hash.
 pub fn canonical_json(text: &str) -> Result<String, YamlError> {
     let value: serde_json::Value = parse(text)?;
+    Ok(canonical_value(&value))
+}
+
+/// A value as JSON with keys sorted.
+pub fn canonical_value(value: &serde_json::Value) -> String {
     let mut out = String::new();
-    write_canonical(&value, &mut out);
-    Ok(out)
+    write_canonical(value, &mut out);
+    out
 }
 
 fn write_canonical(v: &serde_json::Value, out: &mut String) {

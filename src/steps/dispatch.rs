@@ -69,6 +69,11 @@ pub async fn attempt(
             let work = service::attempt(ctx, *action, service, *signal, gate_deadline);
             bounded(cancel, deadline, work).await
         }
+        // A template's steps run each through the gate executor (`runner::gate::template`,
+        // which steps may not import); a `use` never comes here as one attempt.
+        StepKind::Use { template, .. } => Err(Failure::Error(format!(
+            "internal error: `use: {template}` was run as a single step"
+        ))),
     }
 }
 

@@ -15,6 +15,7 @@ mod pattern;
 mod project;
 mod service;
 mod step;
+mod template;
 mod values;
 
 pub use command::RawCommand;
@@ -23,4 +24,5 @@ pub use pattern::RawPattern;
 pub use project::{RawDefaults, RawProject, RawStage};
 pub use service::{RawReady, RawService};
 pub use step::{RawExpect, RawGate, RawStep};
+pub use template::{RawTemplate, RawTemplates};
 pub use values::{OneOrMany, OrderedMap, Scalar, Sp};

@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::step::RawGate;
+use super::template::RawTemplates;
 use super::values::{OrderedMap, Scalar, Sp};
 
 /// `gaterun.yaml` at the project root.
@@ -14,6 +15,8 @@ pub struct RawProject {
     pub evidence: Option<String>,
     pub current_phase: Option<Sp<u32>>,
     pub defaults: Option<RawDefaults>,
+    /// Templates every stage file may `use`.
+    pub templates: Option<RawTemplates>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -36,5 +39,7 @@ pub struct RawStage {
     pub open_questions: Option<Vec<String>>,
     pub defaults: Option<RawDefaults>,
     pub serial: Option<bool>,
+    /// Templates this file's gates may `use`, beside gaterun.yaml's.
+    pub templates: Option<RawTemplates>,
     pub gates: Sp<Vec<Sp<RawGate>>>,
 }

@@ -76,24 +76,27 @@ macro_rules! step_keys {
             }
         }
     };
+    // `use` is a keyword: the field is `r#use`, the key `use`.
+    (@name r#use) => { "use" };
+    (@name $key:ident) => { stringify!($key) };
     (@inline own $s:ident $key:ident) => { None };
     (@inline $role:ident $s:ident $key:ident) => { $s.$key.take() };
     (@kinds [$($done:tt)*]) => { &[$($done)*] };
     (@kinds [$($done:tt)*] $key:ident kind $($rest:tt)*) => {
-        step_keys!(@kinds [$($done)* stringify!($key),] $($rest)*)
+        step_keys!(@kinds [$($done)* step_keys!(@name $key),] $($rest)*)
     };
     (@kinds [$($done:tt)*] $key:ident $role:ident $($rest:tt)*) => {
         step_keys!(@kinds [$($done)*] $($rest)*)
     };
     (@kind kind $s:ident $key:ident $out:ident) => {
         if let Some(k) = &$s.$key {
-            $out.push((stringify!($key), k.referenced));
+            $out.push((step_keys!(@name $key), k.referenced));
         }
     };
     (@kind $role:ident $s:ident $key:ident $out:ident) => {};
     (@key key $s:ident $key:ident $out:ident) => {
         if $s.$key.is_some() {
-            $out.push(stringify!($key));
+            $out.push(step_keys!(@name $key));
         }
     };
     (@key $role:ident $s:ident $key:ident $out:ident) => {};
@@ -135,11 +138,14 @@ step_keys! {
         stop: kind Sp<String>,
         restart: kind Sp<String>,
         signal: key Sp<String>,
-        // Issue 17: which of `databases:` a `sql` step runs on (validate/scope.rs).
+        // Which of `databases:` a `sql` step runs on (validate/scope.rs).
         db: key Sp<String>,
+        // A template and its params (validate/uses.rs).
+        r#use: kind Sp<String>,
+        with: key OrderedMap<Sp<Scalar>>,
     }
     step_only {
-        // Issue 17: a step's own variables and directory (validate/scope.rs).
+        // A step's own variables and directory (validate/scope.rs).
         env: common OrderedMap<Sp<Scalar>>,
         workdir: key Sp<String>,
     }

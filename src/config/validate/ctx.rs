@@ -1,11 +1,12 @@
-//! Where one file's diagnostics go, and the checks every part of a stage file shares:
-//! durations and `${VAR}` templates.
+//! Where one file's diagnostics go (with the templates its steps may use), and the checks
+//! every part of a stage file shares: durations and `${VAR}` templates.
 
 use std::path::Path;
 use std::time::Duration;
 
 use serde_saphyr::Location;
 
+use super::template_set::Templates;
 use crate::config::diagnostic::Diagnostic;
 use crate::config::raw::{Scalar, Sp};
 use crate::vars;
@@ -15,6 +16,8 @@ pub struct FileCtx<'a> {
     pub file: &'a Path,
     pub text: &'a str,
     pub diagnostics: Vec<Diagnostic>,
+    /// The templates a `use` in this file may name.
+    pub templates: Templates,
 }
 
 impl<'a> FileCtx<'a> {
@@ -23,6 +26,7 @@ impl<'a> FileCtx<'a> {
             file,
             text,
             diagnostics: Vec::new(),
+            templates: Templates::default(),
         }
     }
 

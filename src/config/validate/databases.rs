@@ -18,11 +18,23 @@ const MAX_NAME: usize = 20;
 pub struct Choices {
     pub single: bool,
     pub named: Vec<String>,
+    /// A template's steps: which databases the gate that uses it has is not known here, so a
+    /// `db:` may name any (a gate without it fails the step, naming the database).
+    pub open: bool,
 }
 
 impl Choices {
     pub fn any(&self) -> bool {
-        self.single || !self.named.is_empty()
+        self.single || self.open || !self.named.is_empty()
+    }
+
+    /// What a template's steps may name.
+    pub fn open() -> Choices {
+        Choices {
+            single: true,
+            named: Vec::new(),
+            open: true,
+        }
     }
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde_saphyr::Location;
 
 use super::ctx::{FileCtx, duration};
+use super::template_set::Templates;
 use crate::config::raw::{OrderedMap, RawDefaults, Scalar, Sp};
 use crate::vars;
 
@@ -18,6 +19,8 @@ pub struct Defaults {
     pub timeout: Option<Duration>,
     pub grace: Option<Duration>,
     pub env: Vec<(String, String)>,
+    /// The templates gaterun.yaml defines: every stage file may use them.
+    pub templates: Templates,
 }
 
 pub fn defaults(ctx: &mut FileCtx, raw: Option<&RawDefaults>, base: &Defaults) -> Defaults {

@@ -73,6 +73,7 @@ pub fn gate(
             .as_ref()
             .map(|d| databases::names(ctx, d))
             .unwrap_or_default(),
+        open: false,
     };
     let gate_timeout = raw.timeout.take();
     let timeout = match &gate_timeout {

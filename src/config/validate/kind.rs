@@ -78,4 +78,6 @@ pub struct Input<'a> {
     pub expect_at: Location,
     /// The gate's services, by name.
     pub services: &'a [&'a str],
+    /// Whether the gate has a database (what a template's `sql` steps need).
+    pub has_db: bool,
 }

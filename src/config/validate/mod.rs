@@ -1,7 +1,8 @@
 //! Raw stage files -> the validated plan. Collects every problem of a file rather than stopping
 //! at the first, each located in the file. One file per part of a stage file (stage, gate,
 //! service, step and each larger step kind), its error messages beside its checks; `step`
-//! holds the table of step kinds.
+//! holds the table of step kinds; `template` the templates a file defines, `uses` a step that
+//! uses one.
 
 mod command;
 mod ctx;
@@ -19,6 +20,9 @@ mod service;
 mod sql;
 mod stage;
 mod step;
+mod template;
+mod template_set;
+mod uses;
 
 pub use ctx::FileCtx;
 #[cfg(test)]
@@ -28,3 +32,4 @@ pub use gate::MAX_ID;
 pub use jsonpath::{can_select_many, jsonpath};
 pub use matrix::is_gate_id;
 pub use stage::stage;
+pub use template::{project_templates_used, templates};

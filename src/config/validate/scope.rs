@@ -93,7 +93,9 @@ pub fn db(
 ) -> Result<Option<String>, ()> {
     let named: Vec<&str> = choices.named.iter().map(String::as_str).collect();
     match raw {
-        Some(name) if named.contains(&name.value.as_str()) => Ok(Some(name.value.clone())),
+        Some(name) if choices.open || named.contains(&name.value.as_str()) => {
+            Ok(Some(name.value.clone()))
+        }
         Some(name) => {
             let hint = match suggest(&name.value, &named) {
                 Some(near) => format!(", did you mean `{near}`?"),

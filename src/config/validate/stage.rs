@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use super::ctx::FileCtx;
 use super::defaults::{Defaults, defaults};
 use super::gate::gate;
+use super::template::templates;
 use crate::config::model::{Gate, Stage, StageKey};
 use crate::config::raw::RawStage;
 
@@ -37,6 +38,10 @@ pub fn stage(
         }
     };
     let defaults = defaults(ctx, raw.defaults.as_ref(), base);
+    ctx.templates = base.templates.clone();
+    if let Some(own) = raw.templates {
+        templates(ctx, own, None);
+    }
     if raw.name.trim().is_empty() {
         ctx.error(raw.stage.referenced, "a stage needs a `name`");
     }

@@ -8,7 +8,7 @@ use super::ctx::{FileCtx, check_template, duration};
 use super::databases::Choices;
 use super::kind::{Input, Kind};
 use super::patterns::patterns;
-use super::{http, run, scope, sql};
+use super::{http, run, scope, sql, uses};
 use crate::config::model::{ServiceAction, Signal, Step, StepKind};
 use crate::config::raw::{RawExpect, RawStep, Sp};
 use crate::vars;
@@ -35,6 +35,7 @@ const KINDS: &[Kind] = &[
     Kind::new("start", control),
     Kind::new("stop", control).keys(&["signal"]),
     Kind::new("restart", control).keys(&["signal"]),
+    Kind::new("use", uses::build).keys(&["with"]),
 ];
 
 pub fn step(
@@ -58,6 +59,9 @@ pub fn step(
         }
     };
     let spec = KINDS.iter().find(|k| k.name == kind)?;
+    if kind == "use" {
+        uses::refuse_keys(ctx, &mut raw, at);
+    }
     if spec.database && !dbs.any() {
         ctx.error(kind_at, format!("a `{kind}` step needs a database: add `database: sqlite` or `database: postgres` to the gate"));
         return None;
@@ -150,10 +154,14 @@ pub fn step(
         expect,
         expect_at,
         services,
+        has_db: dbs.any(),
     };
     let mut step_kind = (spec.build)(ctx, input)?;
     if let StepKind::Sql { db: on, .. } = &mut step_kind {
         *on = db;
+    }
+    if let StepKind::Use { steps, .. } = &step_kind {
+        secret_captures.extend(steps.iter().flat_map(|s| s.secret_captures.iter().cloned()));
     }
     if ctx.diagnostics.len() > before {
         return None;

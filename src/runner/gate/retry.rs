@@ -32,13 +32,7 @@ async fn attempts(
     gate_deadline: &Deadline,
 ) -> (Result<(), Failure>, u32) {
     let now = Instant::now();
-    let deadline = match step.timeout {
-        Some(t) if now + t < gate_deadline.at => Deadline {
-            at: now + t,
-            message: format!("step timed out after {}", humantime::format_duration(t)),
-        },
-        _ => gate_deadline.clone(),
-    };
+    let deadline = step_deadline(step, gate_deadline);
     let retry_until = step.eventually.map(|e| now + e.within);
     let every = step.eventually.and_then(|e| e.every);
     let mut attempts = 0;
@@ -77,6 +71,19 @@ async fn attempts(
                 pause = (pause * 2).min(Duration::from_millis(500));
             }
         }
+    }
+}
+
+/// A step's deadline: its `timeout` from now, unless `outer` (the gate's, or an enclosing
+/// `use`'s) comes first.
+pub fn step_deadline(step: &Step, outer: &Deadline) -> Deadline {
+    let now = Instant::now();
+    match step.timeout {
+        Some(t) if now + t < outer.at => Deadline {
+            at: now + t,
+            message: format!("step timed out after {}", humantime::format_duration(t)),
+        },
+        _ => outer.clone(),
     }
 }
 

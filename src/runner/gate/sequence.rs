@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use super::ctx::GateCtx;
-use super::retry::with_retries;
+use super::template::run_step;
 use crate::config::{Gate, Step};
 use crate::events::Event;
 use crate::results::{GateResult, Status, StepResult};
@@ -82,7 +82,7 @@ pub async fn run_steps(
                     let (services, mut host) = ctx.split();
                     (services.start(*i, &mut host, &gate_deadline).await, 1)
                 }
-                Action::Step(step) => with_retries(step, ctx, &gate_deadline).await,
+                Action::Step(step) => run_step(step, ctx, &gate_deadline, &heading).await,
             }
         };
         let (mut outcome, attempts) = tokio::select! {
