@@ -21,6 +21,7 @@ pub(super) async fn run_gates(
     rc: Arc<RunContext>,
     mut cancel: watch::Receiver<bool>,
     writer: Arc<evidence::StageWriter>,
+    share: Arc<gate::StageShare>,
 ) -> Vec<GateResult> {
     let limit = if run.stage.serial { 1 } else { jobs.max(1) };
     let permits = Arc::new(Semaphore::new(limit));
@@ -40,6 +41,7 @@ pub(super) async fn run_gates(
         let rc = rc.clone();
         let cancel = cancel.clone();
         let writer = writer.clone();
+        let share = share.clone();
         handles.push(Some(tokio::spawn(async move {
             let permit = permit;
             rc.send(Event::GateStarted {
@@ -50,7 +52,24 @@ pub(super) async fn run_gates(
                 if !runs.is_empty() && *cancel.borrow() {
                     break;
                 }
-                runs.push(gate::run(stage.clone(), i, rc.clone(), cancel.clone()).await);
+                // A shared service of the stage that died: the gates after it do not run.
+                if let Some(message) = share.watch.dead() {
+                    runs.push(not_run(&stage, i, Status::Error, message));
+                    break;
+                }
+                let mut until = cancel.clone();
+                let turn = tokio::select! {
+                    t = rc.fixed_ports.turn(&stage.gates[i].services) => t,
+                    _ = crate::steps::cancelled(&mut until) => {
+                        runs.push(not_run(&stage, i, Status::Interrupted, "not run: interrupted".to_owned()));
+                        break;
+                    }
+                };
+                runs.push(
+                    gate::run(stage.clone(), i, rc.clone(), cancel.clone(), share.clone(), None)
+                        .await,
+                );
+                drop(turn);
             }
             let result = combine_runs(runs);
             rc.send(Event::GateFinished {

@@ -3,7 +3,8 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::step::RawGate;
+use super::service::RawService;
+use super::step::{RawGate, RawStep};
 use super::values::{OrderedMap, Scalar, Sp};
 
 /// `gaterun.yaml` at the project root.
@@ -36,5 +37,11 @@ pub struct RawStage {
     pub open_questions: Option<Vec<String>>,
     pub defaults: Option<RawDefaults>,
     pub serial: Option<bool>,
+    /// Steps run once before the stage's gates, in the stage's own scope.
+    pub setup: Option<Sp<Vec<Sp<RawStep>>>>,
+    /// Services started once for the stage, shared by all its gates.
+    pub services: Option<Sp<OrderedMap<RawService>>>,
+    /// A fresh database for the stage's scope (`sqlite` or `postgres`).
+    pub database: Option<Sp<String>>,
     pub gates: Sp<Vec<Sp<RawGate>>>,
 }

@@ -103,6 +103,7 @@ step_keys! {
         database: Option<Sp<String>>,
         services: Option<Sp<OrderedMap<RawService>>>,
         steps: Option<Sp<Vec<Sp<RawStep>>>>,
+        finally: Option<Sp<Vec<Sp<RawStep>>>>,
     }
     step {
         name: common String,

@@ -9,9 +9,11 @@ use serde_saphyr::Location;
 
 use super::ctx::{FileCtx, duration};
 use super::defaults::{DEFAULT_GRACE, DEFAULT_TIMEOUT, Defaults, env_entries};
+use super::finally::finally;
 use super::service::services;
+use super::stage_scope::{clashes_with_shared, controls_shared, database_kind};
 use super::step::step;
-use crate::config::model::{DatabaseKind, Gate};
+use crate::config::model::Gate;
 use crate::config::raw::RawGate;
 use crate::vars;
 
@@ -49,21 +51,8 @@ pub fn gate(
             format!("gate `{id}` needs a `title`: the acceptance sentence"),
         );
     }
-    let database = match &raw.database {
-        None => None,
-        Some(db) => match db.value.trim() {
-            "sqlite" => Some(DatabaseKind::Sqlite),
-            "postgres" | "postgresql" => Some(DatabaseKind::Postgres),
-            other => {
-                ctx.error(
-                    db.referenced,
-                    format!("unknown database `{other}`: use `sqlite` or `postgres`"),
-                );
-                None
-            }
-        },
-    };
-    let has_db = raw.database.is_some();
+    let database = raw.database.as_ref().and_then(|db| database_kind(ctx, db));
+    let has_db = raw.database.is_some() || defaults.stage_database;
     let gate_timeout = raw.timeout.take();
     let timeout = match &gate_timeout {
         Some(t) => duration(ctx, t, "timeout"),
@@ -97,6 +86,9 @@ pub fn gate(
         }
         None => PathBuf::from("."),
     };
+    if let Some(list) = &raw.services {
+        clashes_with_shared(ctx, &list.value, defaults);
+    }
     let services = match raw.services.take() {
         Some(list) => services(ctx, list.value, list.referenced),
         None => Vec::new(),
@@ -118,6 +110,9 @@ pub fn gate(
                 );
             }
             for s in list.value {
+                if controls_shared(ctx, &s.value, s.referenced, &defaults.shared_services) {
+                    continue;
+                }
                 if let Some(step) = step(ctx, s.value, s.referenced, &names, has_db) {
                     steps.push(step);
                 }
@@ -130,11 +125,14 @@ pub fn gate(
             );
         }
         None => {
-            if let Some(step) = step(ctx, inline, at, &names, has_db) {
+            if !controls_shared(ctx, &inline, at, &defaults.shared_services)
+                && let Some(step) = step(ctx, inline, at, &names, has_db)
+            {
                 steps.push(step);
             }
         }
     }
+    let finally = finally(ctx, raw.finally.take(), &names, has_db, defaults);
     if ctx.diagnostics.len() > before {
         return None;
     }
@@ -150,6 +148,7 @@ pub fn gate(
         database,
         services,
         steps,
+        finally,
         line: at.line(),
         column: at.column(),
     })

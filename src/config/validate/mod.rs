@@ -6,6 +6,7 @@
 mod command;
 mod ctx;
 mod defaults;
+mod finally;
 mod gate;
 mod http;
 pub mod jsonpath;
@@ -13,8 +14,10 @@ mod kind;
 mod patterns;
 mod run;
 mod service;
+mod service_start;
 mod sql;
 mod stage;
+mod stage_scope;
 mod step;
 
 pub use ctx::FileCtx;

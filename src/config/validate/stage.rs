@@ -5,12 +5,13 @@ use std::path::PathBuf;
 use super::ctx::FileCtx;
 use super::defaults::{Defaults, defaults};
 use super::gate::gate;
+use super::stage_scope::scope;
 use crate::config::model::{Gate, Stage, StageKey};
 use crate::config::raw::RawStage;
 
 pub fn stage(
     ctx: &mut FileCtx,
-    raw: RawStage,
+    mut raw: RawStage,
     base: &Defaults,
     rel_file: PathBuf,
     definition_hash: String,
@@ -36,7 +37,11 @@ pub fn stage(
             None
         }
     };
-    let defaults = defaults(ctx, raw.defaults.as_ref(), base);
+    let mut defaults = defaults(ctx, raw.defaults.as_ref(), base);
+    let scope = scope(ctx, &mut raw, &defaults);
+    defaults.shared_services = scope.services.iter().map(|s| s.name.clone()).collect();
+    defaults.shared_ports = scope.services.iter().filter_map(|s| s.port).collect();
+    defaults.stage_database = scope.database.is_some();
     if raw.name.trim().is_empty() {
         ctx.error(raw.stage.referenced, "a stage needs a `name`");
     }
@@ -74,6 +79,7 @@ pub fn stage(
         risk: raw.risk,
         open_questions: raw.open_questions.unwrap_or_default(),
         serial: raw.serial.unwrap_or(false),
+        scope,
         gates,
         file: rel_file,
         definition_hash,
