@@ -288,3 +288,34 @@ gates:
         assert!(schema.contains(key), "{key}");
     }
 }
+
+#[test]
+fn the_stage_database_is_seen_by_setup_and_by_gates_without_their_own() {
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        r#"
+stage: 0
+name: Stage database
+database: sqlite
+setup:
+  - sql: CREATE TABLE users (name TEXT); INSERT INTO users VALUES ('ana')
+gates:
+  - id: shared
+    title: sees the rows setup seeded
+    sql: SELECT count(*) FROM users
+    expect: { value: 1 }
+  - id: url
+    title: sees the stage's DATABASE_URL
+    run: test -n "$DATABASE_URL" && test -f "$DATABASE_PATH"
+  - id: own
+    title: a gate with its own database does not see the stage's
+    database: sqlite
+    sql: SELECT count(*) FROM users
+    expect: { error: "/no such table/" }
+"#,
+    );
+    p.run(&["stage", "0"]).code(0);
+    let r = p.results("stage-00");
+    assert_eq!(r["setup"]["steps"][0]["kind"], "database");
+}
