@@ -151,3 +151,41 @@ fn an_empty_finally_is_a_located_error() {
         out.stderr
     );
 }
+
+/// A first interrupt stops the gate's steps, but its teardown still runs (bounded); the gate is
+/// recorded interrupted, not failed by its finally steps.
+#[test]
+fn finally_runs_after_an_interrupt() {
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        r#"
+stage: 0
+name: Interrupted
+gates:
+  - id: a
+    title: interrupted, then teardown
+    run: 'touch "$PROJECT_ROOT/started"; sleep 30'
+    finally:
+      - run: sleep 0.2 && touch "$PROJECT_ROOT/teardown.done"
+"#,
+    );
+    let mut child = p
+        .cmd(&["stage", "0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    common::wait_for_file(&p.path().join("started"));
+    rustix::process::kill_process(
+        rustix::process::Pid::from_child(&child),
+        rustix::process::Signal::INT,
+    )
+    .expect("kill");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130));
+    assert!(p.path().join("teardown.done").exists());
+    let r = p.results("stage-00");
+    assert_eq!(r["gates"][0]["status"], "interrupted");
+    assert_eq!(r["gates"][0]["steps"][1]["status"], "passed");
+}
