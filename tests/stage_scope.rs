@@ -319,3 +319,60 @@ gates:
     let r = p.results("stage-00");
     assert_eq!(r["setup"]["steps"][0]["kind"], "database");
 }
+
+/// Two gates of one run asking for the same fixed port take turns (with `--jobs 4` they would
+/// otherwise overlap, and the second find the port taken); both pass.
+#[test]
+fn gates_asking_for_the_same_fixed_port_take_turns() {
+    if !common::python3() {
+        return;
+    }
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let gate = |id: &str| {
+        format!(
+            "  - id: {id}\n    title: uses the fixed port\n    services:\n      web:\n        run: python3 {}\n        port: {port}\n        ready: {{ http: \"${{WEB_URL}}/healthz\" }}\n    steps:\n      - http: http://127.0.0.1:{port}/healthz\n      - run: sleep 0.3\n",
+            server()
+        )
+    };
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        &format!("stage: 0\nname: Turns\ngates:\n{}{}", gate("a"), gate("b")),
+    );
+    p.run(&["stage", "0", "--jobs", "4"]).code(0);
+}
+
+/// Setup's captures are names gaterun sets for the gate: a gate's `env` may use one, not
+/// redefine it.
+#[test]
+fn a_gate_env_may_use_but_not_redefine_a_setup_capture() {
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        r#"
+stage: 0
+name: Fixed names
+setup:
+  - run: echo v1
+    capture: { VERSION: "/(v\\d)/" }
+gates:
+  - id: uses
+    title: uses it under another name
+    env: { WANT: "${VERSION}" }
+    run: test "$WANT" = v1
+  - id: redefines
+    title: the near miss, redefines it
+    env: { VERSION: v2 }
+    run: "true"
+"#,
+    );
+    p.run(&["stage", "0"]).code(1);
+    let r = p.results("stage-00");
+    assert_eq!(r["gates"][0]["status"], "passed");
+    assert_eq!(r["gates"][1]["status"], "error");
+    let m = r["gates"][1]["message"].as_str().expect("message");
+    assert!(m.contains("`VERSION` is a variable of the stage"), "{m}");
+}
