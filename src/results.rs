@@ -143,6 +143,10 @@ pub struct StageResult {
     /// What held the gates' processes: `cgroup2`, `cgroup1`, `pid-namespace` or `token`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub containment: Option<String>,
+    /// The stage's own scope (`setup:`, shared `services:`, `database:`), run once before its
+    /// gates: recorded like a gate, id `_setup`, its log `logs/_setup.log`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup: Option<GateResult>,
     pub gates: Vec<GateResult>,
 }
 

@@ -89,6 +89,7 @@ fn stage_with_output(output: &[u8], message: &[u8]) -> StageResult {
         commit: None,
         blocked_by: None,
         containment: None,
+        setup: None,
         gates: vec![gate("fails", Status::Failed), gate("flaky", Status::Passed)],
     }
 }

@@ -88,6 +88,7 @@ pub(super) async fn execute(
         postgres: database::postgres::Provider::new(&tmp_root),
         repeat: cli.common.repeat,
         secrets,
+        fixed_ports: Default::default(),
     });
     let settings = runner::Settings {
         jobs: cli

@@ -18,7 +18,7 @@ pub use load::{LoadOptions, Loaded, load, parse_stage};
 pub use model::{
     Command, DatabaseKind, Eventually, Gate, HeaderCheck, HttpBody, HttpExpect, HttpStep,
     JsonExpect, Probe, Project, Ready, RunExpect, ServiceAction, ServiceDef, Signal, SqlExpect,
-    Stage, StageKey, StatusMatch, Step, StepKind,
+    Stage, StageKey, StageScope, StatusMatch, Step, StepKind,
 };
 pub use validate::Defaults;
 

@@ -69,6 +69,8 @@ pub struct Stage {
     pub risk: Option<String>,
     pub open_questions: Vec<String>,
     pub serial: bool,
+    /// What the stage gives all its gates: `setup`, `services`, `database`.
+    pub scope: StageScope,
     pub gates: Vec<Gate>,
     /// The stage file, relative to the top of the git repository (else the project root), as
     /// JUnit reporters and GitHub annotations resolve it.
@@ -91,6 +93,25 @@ impl Stage {
             risk: self.risk.clone(),
             open_questions: self.open_questions.clone(),
         }
+    }
+}
+
+/// A stage's own scope: its `setup:` steps, run once before its gates, the `services:` they
+/// share, its `database:`; with the stage's defaults as the setup's deadline, grace and env.
+#[derive(Debug, Clone, Default)]
+pub struct StageScope {
+    pub setup: Vec<Step>,
+    pub services: Vec<ServiceDef>,
+    pub database: Option<DatabaseKind>,
+    pub timeout: Duration,
+    pub grace: Duration,
+    pub env: Vec<(String, String)>,
+}
+
+impl StageScope {
+    /// Nothing to run before the gates: the stage runs as it did before stage scopes.
+    pub fn is_empty(&self) -> bool {
+        self.setup.is_empty() && self.services.is_empty() && self.database.is_none()
     }
 }
 
@@ -119,6 +140,8 @@ pub struct Gate {
     /// Background processes, in the order written.
     pub services: Vec<ServiceDef>,
     pub steps: Vec<Step>,
+    /// Run after the steps whatever they did, before the services stop.
+    pub finally: Vec<Step>,
     pub line: u64,
     pub column: u64,
 }
@@ -365,6 +388,10 @@ pub struct ServiceDef {
     pub ready: Option<Ready>,
     /// Its exit while the gate runs is expected, not a failure.
     pub may_exit: bool,
+    /// A fixed port (`port:`) instead of a leased free one.
+    pub port: Option<u16>,
+    /// `start: manual`: started by a `start` step only.
+    pub manual: bool,
     pub line: u64,
 }
 

@@ -26,6 +26,27 @@ pub enum GateDb {
         /// The gate's place among the gates on the server.
         ticket: Ticket,
     },
+    /// A stage's PostgreSQL database, used by one of its gates: its own connection, and no
+    /// drop at the gate's end (the stage releases it after its last gate).
+    PostgresShared {
+        client: Option<tokio_postgres::Client>,
+        config: Box<tokio_postgres::Config>,
+    },
+}
+
+impl GateDb {
+    /// The same database for a gate of the stage: its own connection, not its release.
+    pub fn share(&self) -> GateDb {
+        match self {
+            GateDb::Sqlite { path } => GateDb::Sqlite { path: path.clone() },
+            GateDb::Postgres { config, .. } | GateDb::PostgresShared { config, .. } => {
+                GateDb::PostgresShared {
+                    client: None,
+                    config: config.clone(),
+                }
+            }
+        }
+    }
 }
 
 /// The database a gate asked for, and the variables that describe it.
@@ -72,7 +93,7 @@ pub async fn release(db: GateDb, pg: &Provider) -> Vec<String> {
             drop(client);
             pg.release(&name, ticket).await
         }
-        GateDb::Sqlite { .. } => Vec::new(),
+        GateDb::Sqlite { .. } | GateDb::PostgresShared { .. } => Vec::new(),
     }
 }
 
@@ -91,7 +112,7 @@ pub async fn execute(
                 .await
                 .map_err(|e| format!("internal error: the SQLite task failed: {e}"))
         }
-        GateDb::Postgres { client, config, .. } => {
+        GateDb::Postgres { client, config, .. } | GateDb::PostgresShared { client, config } => {
             if client.is_none() {
                 *client = Some(connect_gate(config).await?);
             }

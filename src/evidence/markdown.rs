@@ -161,6 +161,22 @@ pub fn stage_report(
         );
     }
     let _ = writeln!(o, "- Blockers: {}", blockers(r));
+    if let Some(setup) = &r.setup {
+        let _ = writeln!(
+            o,
+            "- Stage setup: {} in {} ({} steps), log [{}]({}){}",
+            setup.status.as_str(),
+            crate::text::human_duration(std::time::Duration::from_millis(setup.duration_ms)),
+            setup.steps.len(),
+            setup.id,
+            setup.log,
+            setup
+                .message
+                .as_deref()
+                .map(|m| format!(": {}", cell(m)))
+                .unwrap_or_default()
+        );
+    }
     let logs: Vec<String> = r
         .gates
         .iter()

@@ -106,7 +106,7 @@ impl StageWriter {
             super::markdown::stage_report(result, notes, &rates).as_bytes(),
         )?;
         let written = std::mem::take(&mut *self.written.lock().unwrap_or_else(|e| e.into_inner()));
-        for g in &result.gates {
+        for g in result.gates.iter().chain(&result.setup) {
             if g.status != crate::results::Status::Blocked
                 && g.attempts > 0
                 && !written.contains(&g.log)
@@ -116,7 +116,13 @@ impl StageWriter {
         }
         let mut ours: std::collections::HashSet<&str> =
             ["results.json", "junit.xml", "report.md"].into();
-        ours.extend(result.gates.iter().map(|g| g.log.as_str()));
+        ours.extend(
+            result
+                .gates
+                .iter()
+                .chain(&result.setup)
+                .map(|g| g.log.as_str()),
+        );
         prune_foreign(&self.aside, "", &ours);
         swap_in(&self.aside, &self.target)?;
         self.done = true;

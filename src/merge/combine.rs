@@ -64,6 +64,9 @@ pub(super) fn merge_stage(
             .containment
             .clone()
             .filter(|c| parts.iter().all(|(_, r)| r.containment.as_ref() == Some(c))),
+        // Each shard brought its stage scope up on its own: their setups, one per shard, are
+        // no one setup of the merged stage (its gates keep a setup failure's message).
+        setup: None,
         gates: list,
     }
 }
@@ -125,6 +128,7 @@ mod tests {
             commit: None,
             blocked_by: None,
             containment: None,
+            setup: None,
             gates: Vec::new(),
         };
         (std::path::PathBuf::new(), r)

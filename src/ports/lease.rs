@@ -50,6 +50,34 @@ impl PortLease {
         ))
     }
 
+    /// Lease a fixed port a service asks for (`port: 8080`), at once or not at all: an error
+    /// naming who holds it. A port in TIME_WAIT is not taken (servers bind with SO_REUSEADDR);
+    /// one something listens on is.
+    pub fn fixed(port: u16) -> io::Result<PortLease> {
+        let name = SocketAddr::from_abstract_name(format!("gaterun/port/{port}"))?;
+        let socket = match UnixDatagram::bind_addr(&name) {
+            Ok(s) => s,
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
+                return Err(io::Error::new(
+                    io::ErrorKind::AddrInUse,
+                    format!("port {port} is taken: another gaterun run holds it for a service"),
+                ));
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(l) = super::listeners::listeners(port).first() {
+            let who = match super::listeners::holder_of(l.inode) {
+                Some((pid, cmd)) => format!("pid {pid} ({})", crate::text::sanitize(&cmd)),
+                None => format!("a process of uid {}", l.uid),
+            };
+            return Err(io::Error::new(
+                io::ErrorKind::AddrInUse,
+                format!("port {port} is taken: {who} listens on it"),
+            ));
+        }
+        Ok(PortLease(port, socket))
+    }
+
     /// Lease `port` if nobody holds its lease and nothing listens on it.
     fn take(port: u16) -> io::Result<Option<PortLease>> {
         let name = SocketAddr::from_abstract_name(format!("gaterun/port/{port}"))?;

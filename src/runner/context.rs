@@ -24,6 +24,8 @@ pub struct RunContext {
     /// Every secret any gate of the project declares: the names, kept from the environment of
     /// the gates that do not declare them, and the values set, masked in every gate's output.
     pub secrets: Secrets,
+    /// Gates asking for the same fixed port take turns.
+    pub fixed_ports: super::fixed_ports::FixedPorts,
 }
 
 /// The project's declared secrets.

@@ -8,8 +8,8 @@ use tokio::sync::{Semaphore, watch};
 
 use super::combine::combine_runs;
 use super::context::RunContext;
-use super::rerun;
-use crate::config::Stage;
+use super::gate;
+use super::rerun::{self, not_run};
 use crate::events::Event;
 use crate::evidence;
 use crate::plan::StageRun;
@@ -21,6 +21,7 @@ pub(super) async fn run_gates(
     rc: Arc<RunContext>,
     mut cancel: watch::Receiver<bool>,
     writer: Arc<evidence::StageWriter>,
+    share: Arc<gate::StageShare>,
 ) -> Vec<GateResult> {
     let limit = if run.stage.serial { 1 } else { jobs.max(1) };
     let permits = Arc::new(Semaphore::new(limit));
@@ -40,12 +41,13 @@ pub(super) async fn run_gates(
         let rc = rc.clone();
         let cancel = cancel.clone();
         let writer = writer.clone();
+        let share = share.clone();
         handles.push(Some(tokio::spawn(async move {
             let permit = permit;
             rc.send(Event::GateStarted {
                 gate: stage.gates[i].id.clone(),
             });
-            let runs = rerun::runs(stage.clone(), i, rc.clone(), cancel).await;
+            let runs = rerun::runs(stage.clone(), i, rc.clone(), cancel, share).await;
             let result = combine_runs(runs);
             rc.send(Event::GateFinished {
                 stage: stage.label(),
@@ -80,13 +82,4 @@ pub(super) async fn run_gates(
         results.push(result);
     }
     results
-}
-
-pub(super) fn not_run(stage: &Stage, i: usize, status: Status, message: String) -> GateResult {
-    let g = &stage.gates[i];
-    let file = stage.file.display().to_string();
-    GateResult {
-        message: Some(message),
-        ..GateResult::new(&g.id, &g.title, file, g.line, status)
-    }
 }

@@ -1,15 +1,18 @@
 //! The dispatcher: stages one after another (`stages`), the gates of a stage concurrently
 //! (`gates`, each run by the gate executor `gate`, repeated and retried by `rerun`, the runs
 //! combined in `combine`), interrupts, and the evidence written after each stage. Gate tasks
-//! report progress as events to the one reporter task that owns the terminal. What gates share is `context`; their copy of the
-//! evidence `snapshot`; a gate's command from the model `command`; their temp dirs `tmp`.
+//! report progress as events to the one reporter task that owns the terminal. What gates share
+//! is `context`; their copy of the evidence `snapshot`; a gate's command from the model
+//! `command`; their temp dirs `tmp`; a stage's own setup, shared services and database `scope`.
 
 mod combine;
 pub mod command;
 pub(crate) mod context;
+pub(crate) mod fixed_ports;
 pub mod gate;
 mod gates;
 mod rerun;
+mod scope;
 pub(crate) mod snapshot;
 mod stages;
 pub mod tmp;

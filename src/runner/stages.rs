@@ -8,7 +8,9 @@ use std::time::Instant;
 use tokio::sync::watch;
 
 use super::context::RunContext;
-use super::gates::{not_run, run_gates};
+use super::gates::run_gates;
+use super::rerun::not_run;
+use super::scope;
 use super::snapshot::{evidence_copy, evidence_copy_dir};
 use crate::config::Stage;
 use crate::events::Event;
@@ -44,6 +46,7 @@ pub async fn run_stages(
             humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
         let started = Instant::now();
         let mut writer = None;
+        let mut setup = None;
         let gates = match &blocker {
             Some(by) if !settings.keep_going => blocked_gates(&run, by),
             _ => {
@@ -62,7 +65,32 @@ pub async fn run_stages(
                 if let Err(e) = evidence_copy(&rc, &stage) {
                     errln!("warning: {e}");
                 }
-                let gates = run_gates(&run, settings.jobs, rc.clone(), cancel.clone(), w).await;
+                let scope = scope::open(&stage, &rc, &cancel).await;
+                let share = scope.as_ref().map(|s| s.share.clone()).unwrap_or_default();
+                let gates = match &share.failure {
+                    // Setup failed: every gate is an error naming it, and none runs.
+                    Some((status, message)) => run
+                        .selected
+                        .iter()
+                        .map(|&i| not_run(&stage, i, *status, message.clone()))
+                        .collect(),
+                    None => {
+                        run_gates(
+                            &run,
+                            settings.jobs,
+                            rc.clone(),
+                            cancel.clone(),
+                            w.clone(),
+                            share,
+                        )
+                        .await
+                    }
+                };
+                if let Some(scope) = scope {
+                    let record = scope.close().await;
+                    w.write_log(&record.log, &record.output);
+                    setup = Some(record);
+                }
                 let _ = std::fs::remove_dir_all(&copy);
                 gates
             }
@@ -85,6 +113,7 @@ pub async fn run_stages(
             commit: settings.commit.clone(),
             blocked_by,
             containment: Some(crate::process::containment().as_str().to_owned()),
+            setup,
             gates,
         };
         let phase_stages: Vec<&Stage> = all_stages

@@ -10,6 +10,7 @@
 //! only when the listener on its port belongs to the service's own processes: an answer from
 //! another program on a port the service could not bind is not readiness.
 //!
+//! `shared` is what a stage's gates see of the stage's shared services (their exits).
 //! `set` holds a gate's services and what they borrow of the gate for one call; each other
 //! file is one stage of a service's life or one thing it needs.
 
@@ -20,7 +21,9 @@ mod output;
 mod ready;
 mod service;
 mod set;
+mod shared;
 mod start;
 
 pub use service::Service;
 pub use set::{Host, Services};
+pub use shared::SharedWatch;

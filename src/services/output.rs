@@ -119,3 +119,18 @@ fn signal_name(sig: i32) -> String {
         .map(|n| (*n).to_owned())
         .unwrap_or_else(|| sig.to_string())
 }
+
+/// The last line a service printed, quoted, for a failure's message; `none` if it printed none.
+pub(super) fn last_line(text: &str) -> String {
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    if line.is_empty() {
+        "none".to_owned()
+    } else {
+        format!("{:?}", crate::text::sanitize(line))
+    }
+}

@@ -46,9 +46,13 @@ pub struct Service {
 
 impl Service {
     pub fn new(def: ServiceDef) -> io::Result<Service> {
+        let port = match def.port {
+            Some(p) => PortLease::fixed(p)?,
+            None => PortLease::allocate()?,
+        };
         Ok(Service {
             def,
-            port: PortLease::allocate()?,
+            port,
             state: State::NotStarted,
             tail: Arc::new(Mutex::new(CappedBuffer::new(TAIL_CAP))),
             log_ready: Arc::new(AtomicBool::new(false)),
@@ -94,17 +98,6 @@ impl Service {
     }
 
     pub(super) fn last_line(&self) -> String {
-        let text = lock(&self.tail).to_text();
-        let line = text
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("")
-            .trim();
-        if line.is_empty() {
-            "none".to_owned()
-        } else {
-            format!("{:?}", crate::text::sanitize(line))
-        }
+        super::output::last_line(&lock(&self.tail).to_text())
     }
 }

@@ -3,7 +3,8 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::step::RawGate;
+use super::service::RawService;
+use super::step::{RawGate, RawStep};
 use super::template::RawTemplates;
 use super::values::{OrderedMap, Scalar, Sp};
 
@@ -41,5 +42,11 @@ pub struct RawStage {
     pub serial: Option<bool>,
     /// Templates this file's gates may `use`, beside gaterun.yaml's.
     pub templates: Option<RawTemplates>,
+    /// Steps run once before the stage's gates, in the stage's own scope.
+    pub setup: Option<Sp<Vec<Sp<RawStep>>>>,
+    /// Services started once for the stage, shared by all its gates.
+    pub services: Option<Sp<OrderedMap<RawService>>>,
+    /// A fresh database for the stage's scope (`sqlite` or `postgres`).
+    pub database: Option<Sp<String>>,
     pub gates: Sp<Vec<Sp<RawGate>>>,
 }

@@ -14,6 +14,10 @@ pub struct RawService {
     pub ready: Option<Sp<RawReady>>,
     /// The service may exit while the gate runs (a one-shot job); else its exit fails the gate.
     pub may_exit: Option<bool>,
+    /// A fixed port instead of a free one: an error at start when something else holds it.
+    pub port: Option<Sp<u32>>,
+    /// `auto` (default): started with the gate's services; `manual`: by a `start:` step.
+    pub start: Option<Sp<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -118,6 +118,7 @@ step_keys! {
         databases: Option<Sp<OrderedMap<Sp<String>>>>,
         services: Option<Sp<OrderedMap<RawService>>>,
         steps: Option<Sp<Vec<Sp<RawStep>>>>,
+        finally: Option<Sp<Vec<Sp<RawStep>>>>,
     }
     step {
         name: common String,

@@ -21,6 +21,11 @@ pub struct Defaults {
     pub env: Vec<(String, String)>,
     /// The templates gaterun.yaml defines: every stage file may use them.
     pub templates: Templates,
+    /// Not a default but what a stage gives its gates: the names of its shared services (a
+    /// gate may not control them or reuse their names) and whether it has a database.
+    pub shared_services: Vec<String>,
+    pub shared_ports: Vec<u16>,
+    pub stage_database: bool,
 }
 
 pub fn defaults(ctx: &mut FileCtx, raw: Option<&RawDefaults>, base: &Defaults) -> Defaults {

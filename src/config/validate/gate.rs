@@ -10,8 +10,10 @@ use serde_saphyr::Location;
 use super::ctx::{FileCtx, duration};
 use super::databases::{self, Choices};
 use super::defaults::{DEFAULT_GRACE, DEFAULT_TIMEOUT, Defaults, env_entries};
+use super::finally::finally;
 use super::matrix;
 use super::service::services;
+use super::stage_scope::{clashes_with_shared, controls_shared};
 use super::step::step;
 use crate::config::model::Gate;
 use crate::config::raw::RawGate;
@@ -67,7 +69,7 @@ pub fn gate(
     }
     .unwrap_or_default();
     let dbs = Choices {
-        single: raw.database.is_some(),
+        single: raw.database.is_some() || defaults.stage_database,
         named: raw
             .databases
             .as_ref()
@@ -118,6 +120,9 @@ pub fn gate(
         }
         None => PathBuf::from("."),
     };
+    if let Some(list) = &raw.services {
+        clashes_with_shared(ctx, &list.value, defaults);
+    }
     let services = match raw.services.take() {
         Some(list) => services(ctx, list.value, list.referenced),
         None => Vec::new(),
@@ -143,6 +148,9 @@ pub fn gate(
                 );
             }
             for s in list.value {
+                if controls_shared(ctx, &s.value, s.referenced, &defaults.shared_services) {
+                    continue;
+                }
                 if let Some(step) = step(ctx, s.value, s.referenced, &names, &dbs) {
                     steps.push(step);
                 }
@@ -155,7 +163,9 @@ pub fn gate(
             );
         }
         None => {
-            if let Some(step) = step(ctx, inline, at, &names, &dbs) {
+            if !controls_shared(ctx, &inline, at, &defaults.shared_services)
+                && let Some(step) = step(ctx, inline, at, &names, &dbs)
+            {
                 steps.push(step);
             }
         }
@@ -176,6 +186,7 @@ pub fn gate(
         },
         None => 0,
     };
+    let finally = finally(ctx, raw.finally.take(), &names, &dbs, defaults);
     let template = Gate {
         id: id.clone(),
         base_id: id.clone(),
@@ -192,6 +203,7 @@ pub fn gate(
         databases: Vec::new(),
         services,
         steps,
+        finally,
         line: at.line(),
         column: at.column(),
     };

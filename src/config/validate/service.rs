@@ -9,6 +9,7 @@ use serde_saphyr::Location;
 use super::command::command;
 use super::ctx::{FileCtx, check_template, duration};
 use super::defaults::env_entries;
+use super::service_start::port_and_start;
 use crate::config::model::{Probe, Ready, ServiceDef};
 use crate::config::raw::{OrderedMap, RawReady, RawService};
 use crate::expect::Pattern;
@@ -19,12 +20,14 @@ pub fn services(ctx: &mut FileCtx, raw: OrderedMap<RawService>, at: Location) ->
     static NAME: LazyLock<Regex> =
         LazyLock::new(|| Regex::new("^[a-z][a-z0-9_-]*$").expect("static regex"));
     let mut out = Vec::new();
+    let mut ports = Vec::new();
     for (name, svc) in raw.0 {
         let loc = svc.run.referenced;
         if !NAME.is_match(&name) {
             ctx.error(loc, format!("invalid service name `{name}`: use lower-case letters, digits, `-` and `_`, starting with a letter"));
             continue;
         }
+        let (port, manual) = port_and_start(ctx, &svc, &name, &mut ports);
         let Some(command) = command(ctx, svc.run.value, loc) else {
             continue;
         };
@@ -43,6 +46,8 @@ pub fn services(ctx: &mut FileCtx, raw: OrderedMap<RawService>, at: Location) ->
             env,
             ready,
             may_exit: svc.may_exit.unwrap_or(false),
+            port,
+            manual,
             line: loc.line(),
         });
     }

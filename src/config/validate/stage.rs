@@ -5,13 +5,14 @@ use std::path::PathBuf;
 use super::ctx::FileCtx;
 use super::defaults::{Defaults, defaults};
 use super::gate::gate;
+use super::stage_scope::scope;
 use super::template::templates;
 use crate::config::model::{Gate, Stage, StageKey};
 use crate::config::raw::RawStage;
 
 pub fn stage(
     ctx: &mut FileCtx,
-    raw: RawStage,
+    mut raw: RawStage,
     base: &Defaults,
     rel_file: PathBuf,
     definition_hash: String,
@@ -37,11 +38,16 @@ pub fn stage(
             None
         }
     };
-    let defaults = defaults(ctx, raw.defaults.as_ref(), base);
+    let mut defaults = defaults(ctx, raw.defaults.as_ref(), base);
+    // The file's templates first: its stage setup and gates may use them.
     ctx.templates = base.templates.clone();
-    if let Some(own) = raw.templates {
+    if let Some(own) = raw.templates.take() {
         templates(ctx, own, None);
     }
+    let scope = scope(ctx, &mut raw, &defaults);
+    defaults.shared_services = scope.services.iter().map(|s| s.name.clone()).collect();
+    defaults.shared_ports = scope.services.iter().filter_map(|s| s.port).collect();
+    defaults.stage_database = scope.database.is_some();
     if raw.name.trim().is_empty() {
         ctx.error(raw.stage.referenced, "a stage needs a `name`");
     }
@@ -80,6 +86,7 @@ pub fn stage(
         risk: raw.risk,
         open_questions: raw.open_questions.unwrap_or_default(),
         serial: raw.serial.unwrap_or(false),
+        scope,
         gates,
         file: rel_file,
         definition_hash,

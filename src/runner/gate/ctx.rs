@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::database::GateDb;
 use crate::expect::value::{Bindings, Typed};
-use crate::services::{Host, Services};
+use crate::services::{Host, Services, SharedWatch};
 use crate::steps::log::GateLog;
 use crate::steps::probe::Http;
 use crate::vars::Vars;
@@ -36,6 +36,8 @@ pub struct GateCtx {
     pub cancel: watch::Receiver<bool>,
     /// The gate's services, in definition order, with the news of their exits.
     pub services: Services,
+    /// The exits of the stage's shared services (empty without any).
+    pub shared: SharedWatch,
     pub http: Http,
     /// The gate's fresh database, if it asked for one.
     pub db: Option<GateDb>,

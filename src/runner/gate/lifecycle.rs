@@ -8,8 +8,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use super::ctx::GateCtx;
+use super::finally::run_finally;
 use super::sequence::run_steps;
 use super::setup::{provision, resolve_env, setup};
+use super::share::{Hold, StageShare};
 use crate::config::Stage;
 use crate::database;
 use crate::process;
@@ -23,6 +25,8 @@ pub async fn run(
     gate_index: usize,
     rc: Arc<RunContext>,
     cancel: watch::Receiver<bool>,
+    share: Arc<StageShare>,
+    hold: Option<Hold>,
 ) -> GateResult {
     let gate = &stage.gates[gate_index];
     let started = Instant::now();
@@ -39,7 +43,7 @@ pub async fn run(
     match tmp_dir
         .clone()
         .and_then(|tmp| process::open_gate(&token).map(|()| tmp))
-        .and_then(|tmp| setup(&stage, gate, &rc, &tmp).map(|s| (s, tmp)))
+        .and_then(|tmp| setup(&stage, gate, &rc, &tmp, &share).map(|s| (s, tmp)))
     {
         Err(message) => {
             result.status = Status::Error;
@@ -49,8 +53,9 @@ pub async fn run(
             // Every secret of the project, whichever gate declares it: a gate that does not
             // declare one may still print it (from a file, a service, a response).
             secrets = rc.secrets.values.clone();
+            secrets.extend(share.secrets.iter().cloned());
             // A service's port is a number: `"$.port": "${API_PORT}"` compares as one.
-            let typed = services
+            let mut typed: crate::expect::value::Typed = services
                 .iter()
                 .map(|s| {
                     (
@@ -59,6 +64,7 @@ pub async fn run(
                     )
                 })
                 .collect();
+            typed.extend(share.typed.clone());
             let mut ctx = GateCtx {
                 vars,
                 typed,
@@ -77,8 +83,14 @@ pub async fn run(
                 readers: Vec::new(),
                 cancel,
                 services: Services::new(services),
+                shared: share.watch.clone(),
                 http: rc.http.clone(),
-                db: None,
+                // The stage's database, for a gate without its own.
+                db: gate
+                    .database
+                    .is_none()
+                    .then(|| share.db.as_ref().map(crate::database::GateDb::share))
+                    .flatten(),
                 dbs: Vec::new(),
                 fixed: Vec::new(),
             };
@@ -116,6 +128,12 @@ pub async fn run(
                 ctx.log_line(&format!("── after the last step: {message}"));
                 result.status = Status::Failed;
                 result.message = Some(message);
+            }
+            run_finally(gate, &mut ctx, &mut result).await;
+            // A stage's scope: its gates run now, with its services and database.
+            if let Some(hold) = hold {
+                let known: Vec<String> = secrets.iter().chain(&ctx.secrets).cloned().collect();
+                hold.share(&ctx, &fixed, &result, |m| mask(m, &known)).await;
             }
             // Teardown, whatever happened: services in reverse order, then every process
             // still carrying the gate's token. No process outlives its gate.

@@ -112,6 +112,7 @@ mod tests {
             groups: Vec::new(),
             readers: Vec::new(),
             cancel,
+            shared: Default::default(),
             services: Services::new(Vec::new()),
             http: Default::default(),
             db: None,

@@ -2,7 +2,7 @@
 //! services' exits, logged, and recorded as a step result; after a failure the rest is
 //! recorded as skipped.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::ctx::GateCtx;
 use super::template::run_step;
@@ -32,11 +32,14 @@ pub async fn run_steps(
             humantime::format_duration(gate.timeout)
         ),
     };
+    // A `start: manual` service waits for its `start` step.
     let actions: Vec<Action> = (0..gate.services.len())
+        .filter(|&i| !gate.services[i].manual)
         .map(Action::StartService)
         .chain(gate.steps.iter().map(Action::Step))
         .collect();
     let total = gate.steps.len();
+    let starts = actions.len() - total;
     let mut failed = false;
     for (n, action) in actions.iter().enumerate() {
         let (kind, label, number) = match action {
@@ -48,7 +51,7 @@ pub async fn run_steps(
             Action::Step(step) => (
                 step.kind_name().to_owned(),
                 step.label(),
-                Some(n - gate.services.len() + 1),
+                Some(n - starts + 1),
             ),
         };
         if failed {
@@ -76,6 +79,9 @@ pub async fn run_steps(
         // services: one exiting unasked ends the step at once. The step goes first, so a `run`
         // step that sees the exit too stops its processes before it is dropped.
         let died = ctx.services.watch(&ctx.cancel);
+        // And the stage's shared services, which the gate does not own: their exit is told
+        // here, whole.
+        let shared = ctx.shared.watch(&ctx.cancel);
         let work = async {
             match action {
                 Action::StartService(i) => {
@@ -85,39 +91,20 @@ pub async fn run_steps(
                 Action::Step(step) => run_step(step, ctx, &gate_deadline, &heading).await,
             }
         };
-        let (mut outcome, attempts) = tokio::select! {
+        let (mut outcome, attempts, shared_died) = tokio::select! {
             biased;
-            r = work => r,
-            i = died => (Err(Failure::ServiceExited(i)), 1),
+            (r, n) = work => (r, n, false),
+            i = died => (Err(Failure::ServiceExited(i)), 1, false),
+            m = shared => (Err(Failure::Check(m)), 1, true),
         };
-        let cut = matches!(outcome, Err(Failure::ServiceExited(_)));
+        let cut = shared_died || matches!(outcome, Err(Failure::ServiceExited(_)));
         if let Err(Failure::ServiceExited(i)) = outcome {
             let (services, mut host) = ctx.split();
             outcome = Err(services.exited_while_running(i, &mut host).await);
         }
         let elapsed = step_started.elapsed();
-        let (status, message) = match &outcome {
-            Ok(()) => (Status::Passed, None),
-            Err(Failure::Interrupted) => (Status::Interrupted, Some("interrupted".to_owned())),
-            Err(Failure::Error(m)) => (Status::Error, Some(m.clone())),
-            Err(Failure::Timeout(m)) => (Status::Failed, Some(format!("{m} in step `{label}`"))),
-            Err(Failure::Check(m)) => (Status::Failed, Some(m.clone())),
-            Err(f @ Failure::ServiceExited(_)) => (Status::Failed, Some(f.message())),
-        };
-        let tries = if attempts > 1 {
-            format!(", {attempts} attempts")
-        } else {
-            String::new()
-        };
-        ctx.log_line(&format!(
-            "── {heading} {} in {}{tries}{}",
-            status.as_str(),
-            crate::text::human_duration(elapsed),
-            message
-                .as_ref()
-                .map(|m| format!(": {m}"))
-                .unwrap_or_default()
-        ));
+        let (status, message) = describe(&outcome, &label);
+        log_end(ctx, &heading, status, elapsed, attempts, message.as_deref());
         if status != Status::Passed {
             failed = true;
             result.status = status;
@@ -139,4 +126,38 @@ pub async fn run_steps(
             attempts,
         });
     }
+}
+
+/// A step's status and message from its outcome.
+pub(super) fn describe(outcome: &Result<(), Failure>, label: &str) -> (Status, Option<String>) {
+    match outcome {
+        Ok(()) => (Status::Passed, None),
+        Err(Failure::Interrupted) => (Status::Interrupted, Some("interrupted".to_owned())),
+        Err(Failure::Error(m)) => (Status::Error, Some(m.clone())),
+        Err(Failure::Timeout(m)) => (Status::Failed, Some(format!("{m} in step `{label}`"))),
+        Err(Failure::Check(m)) => (Status::Failed, Some(m.clone())),
+        Err(f @ Failure::ServiceExited(_)) => (Status::Failed, Some(f.message())),
+    }
+}
+
+/// The log line that ends a step: its status, duration, attempts and message.
+pub(super) fn log_end(
+    ctx: &GateCtx,
+    heading: &str,
+    status: Status,
+    elapsed: Duration,
+    attempts: u32,
+    message: Option<&str>,
+) {
+    let tries = if attempts > 1 {
+        format!(", {attempts} attempts")
+    } else {
+        String::new()
+    };
+    ctx.log_line(&format!(
+        "── {heading} {} in {}{tries}{}",
+        status.as_str(),
+        crate::text::human_duration(elapsed),
+        message.map(|m| format!(": {m}")).unwrap_or_default()
+    ));
 }

@@ -5,6 +5,7 @@
 use std::time::Instant;
 
 use super::ctx::GateCtx;
+use super::share::StageShare;
 use crate::config::{DatabaseKind, Gate, Stage};
 use crate::database;
 use crate::process;
@@ -112,12 +113,27 @@ pub fn setup(
     gate: &Gate,
     rc: &RunContext,
     tmp: &std::path::Path,
+    share: &StageShare,
 ) -> Result<(Vars, Vec<Service>, Fixed), String> {
     let (mut vars, mut fixed) = environment(stage, gate, rc, tmp)?;
+    // The stage's: its shared services' variables and setup's captures; its database's for a
+    // gate without its own.
+    let db_vars = share.db_vars.iter().filter(|_| gate.database.is_none());
+    for ((k, v), what) in share
+        .vars
+        .iter()
+        .map(|kv| (kv, "a variable of the stage"))
+        .chain(db_vars.map(|kv| (kv, "a database variable of the stage")))
+    {
+        fixed.push((k.clone(), what));
+        vars.insert(k.clone(), v.clone());
+    }
     let mut services = Vec::new();
     for def in &gate.services {
-        let svc = Service::new(def.clone())
-            .map_err(|e| format!("failed to find a free port for service `{}`: {e}", def.name))?;
+        let svc = Service::new(def.clone()).map_err(|e| match def.port {
+            Some(_) => format!("service `{}`: {e}", def.name),
+            None => format!("failed to find a free port for service `{}`: {e}", def.name),
+        })?;
         let prefix = def.var_prefix();
         let port = (format!("{prefix}_PORT"), svc.port.0.to_string());
         let url = (
