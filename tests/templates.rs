@@ -95,6 +95,30 @@ fn changing_a_gaterun_yaml_template_makes_the_stages_using_it_stale() {
     assert!(out.stderr.contains("stage 0"), "{}", out.stderr);
 }
 
+#[test]
+fn changing_gaterun_yaml_defaults_makes_every_stage_stale() {
+    let p = Project::new();
+    let project = "defaults:\n  env: { WANT: one }\n";
+    p.file("gaterun.yaml", project);
+    p.stage(
+        "00.yaml",
+        "stage: 0\nname: S0\ngates:\n  - { id: a, title: t, run: 'test \"$WANT\" = one' }\n",
+    );
+    p.stage(
+        "01.yaml",
+        "stage: 1\nname: S1\ngates:\n  - { id: b, title: t, run: 'true' }\n",
+    );
+    p.run(&["stage", "0"]).code(0);
+    // Unchanged: stage 0 counts as stage 1's prerequisite.
+    p.run(&["stage", "1"]).code(0);
+    // The near miss: stage 0 passed with WANT=one; with two it is another definition (and
+    // would fail), so its pass no longer counts.
+    p.file("gaterun.yaml", &project.replace("one", "two"));
+    let out = p.run(&["stage", "1"]);
+    out.code(3);
+    assert!(out.stderr.contains("stage 0"), "{}", out.stderr);
+}
+
 /// A stage file with its own template `greet`: it prints WHO and expects WANT.
 fn greet_stage(gates: &str) -> String {
     format!(

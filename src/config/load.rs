@@ -187,9 +187,12 @@ pub fn parse_stage(
                 |mut s| {
                     // gaterun.yaml's templates are part of the definition of a stage using
                     // them: changing one makes the stage's results stale.
+                    // So are its defaults (a stage's `TASKAPI` may come from there).
                     let used = validate::project_templates_used(&s, &ctx.templates);
-                    if !used.is_empty() {
+                    let defaults = project_defaults_text(base);
+                    if !used.is_empty() || !defaults.is_empty() {
                         let mut all = s.definition_hash.clone();
+                        all.push_str(&defaults);
                         for (name, canonical) in used {
                             all.push_str(&format!("\ntemplate {name} {canonical}"));
                         }
@@ -201,6 +204,25 @@ pub fn parse_stage(
         }
     }
     (stage, ctx.diagnostics)
+}
+
+/// gaterun.yaml's `defaults` as text for a stage's definition hash; empty when it gives none,
+/// so a project without them keeps the hashes its evidence was written with.
+fn project_defaults_text(base: &Defaults) -> String {
+    let mut out = String::new();
+    if let Some(t) = base.timeout {
+        out.push_str(&format!("\ndefault timeout {}", t.as_millis()));
+    }
+    if let Some(g) = base.grace {
+        out.push_str(&format!("\ndefault grace {}", g.as_millis()));
+    }
+    for (k, v) in &base.env {
+        out.push_str(&format!(
+            "\ndefault env {k}={}",
+            serde_json::Value::from(v.as_str())
+        ));
+    }
+    out
 }
 
 pub(crate) fn definition_hash(text: &str) -> String {
