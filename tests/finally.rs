@@ -189,3 +189,55 @@ gates:
     assert_eq!(r["gates"][0]["status"], "interrupted");
     assert_eq!(r["gates"][0]["steps"][1]["status"], "passed");
 }
+
+#[test]
+fn a_service_that_dies_during_finally_fails_a_passing_gate_naming_it() {
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        r#"
+stage: 0
+name: Finally and services
+gates:
+  - id: dies-during
+    title: the service exits while a finally step runs
+    services:
+      m: { run: "sleep 0.3; exit 5" }
+    steps:
+      - run: "true"
+    finally:
+      - run: sleep 1
+  - id: manual
+    title: a manual service started in finally exits at once
+    services:
+      m: { run: "exit 6", start: manual }
+    steps:
+      - run: "true"
+    finally:
+      - start: m
+      - run: sleep 0.5
+  - id: alive
+    title: the near miss, the service lives through finally
+    services:
+      m: { run: "sleep 30" }
+    steps:
+      - run: "true"
+    finally:
+      - run: sleep 0.3
+"#,
+    );
+    p.run(&["stage", "0"]).code(1);
+    let r = p.results("stage-00");
+    let g = gates(&r);
+    for (id, status) in [("dies-during", 5), ("manual", 6)] {
+        let gate = gate(&g, id);
+        assert_eq!(gate["status"], "failed", "{id}");
+        let message = gate["message"].as_str().expect("message");
+        assert!(
+            message.contains("service `m`") && message.contains(&format!("status {status}")),
+            "{id}: {message}"
+        );
+        assert!(!message.contains("#0"), "{message}");
+    }
+    assert_eq!(gate(&g, "alive")["status"], "passed");
+}

@@ -339,3 +339,35 @@ fn a_lint_warning_on_a_matrix_gate_is_given_once() {
     r.code(0);
     assert_eq!(r.stderr.matches("warning:").count(), 1, "{}", r.stderr);
 }
+
+#[test]
+fn matrix_values_keep_their_spelling_and_keys_may_not_be_gaterun_names() {
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        "stage: 0\nname: S\ngates:\n  - id: py\n    title: t\n    matrix: { PY: [3.10, 3.1, 010] }\n    run: 'test \"$PY\" = 3.10 || test \"$PY\" = 3.1 || test \"$PY\" = 010'\n",
+    );
+    p.run(&["stage", "0"]).code(0);
+    let ids: Vec<String> = p.results("stage-00")["gates"]
+        .as_array()
+        .expect("gates")
+        .iter()
+        .map(|g| g["id"].as_str().expect("id").to_owned())
+        .collect();
+    assert_eq!(ids, ["py[PY=3.10]", "py[PY=3.1]", "py[PY=010]"]);
+    // A matrix key gaterun sets for the gate's database or services.
+    let db = check(
+        "  - id: m\n    title: t\n    database: sqlite\n    matrix: { DATABASE_URL: [x] }\n    run: \"true\"\n",
+    );
+    assert!(
+        db.contains("matrix key `DATABASE_URL` is also a database variable gaterun sets"),
+        "{db}"
+    );
+    let svc = check(
+        "  - id: m\n    title: t\n    services: { api: { run: sleep 9 } }\n    matrix: { API_PORT: [\"1\"] }\n    run: \"true\"\n",
+    );
+    assert!(
+        svc.contains("matrix key `API_PORT` is also a service variable gaterun sets"),
+        "{svc}"
+    );
+}

@@ -105,6 +105,21 @@ gates:
         );
     }
     assert_eq!(r["setup"]["status"], "failed");
+    // Each gate is shown and has its log, saying why it did not run.
+    let out = p.run(&["stage", "0"]);
+    for id in ["a", "b"] {
+        assert!(
+            out.stdout
+                .lines()
+                .chain(out.stderr.lines())
+                .any(|l| l.contains(&format!("! {id} ")) && l.contains("stage setup step 2")),
+            "{}\n{}",
+            out.stdout,
+            out.stderr
+        );
+        let log = p.read(&format!("phase-1/stage-00/logs/{id}.log"));
+        assert!(log.contains("not run: stage setup step 2"), "{log}");
+    }
     p.run(&["verify"]).code(0);
 
     // The near miss: the same stage with a passing setup runs its gates.
@@ -375,4 +390,32 @@ gates:
     assert_eq!(r["gates"][1]["status"], "error");
     let m = r["gates"][1]["message"].as_str().expect("message");
     assert!(m.contains("`VERSION` is a variable of the stage"), "{m}");
+}
+
+#[test]
+fn a_gate_with_databases_in_a_stage_with_a_database_runs_plain_sql_on_its_own() {
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        r#"
+stage: 0
+name: Two levels
+database: sqlite
+setup:
+  - sql: CREATE TABLE stage_only (x INTEGER)
+gates:
+  - id: own
+    title: plain sql goes to the only one of the gate's databases
+    databases: { aud: sqlite }
+    steps:
+      - sql: SELECT count(*) FROM sqlite_master WHERE name = 'stage_only'
+        expect: { value: 0 }
+  - id: stage
+    title: the near miss, a gate without databases sees the stage's
+    sql: SELECT count(*) FROM sqlite_master WHERE name = 'stage_only'
+    expect: { value: 1 }
+"#,
+    );
+    let out = p.run(&["stage", "0"]);
+    out.code(0);
 }

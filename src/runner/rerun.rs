@@ -29,7 +29,9 @@ pub(super) async fn runs(
                 return runs;
             }
             if let Some(message) = share.watch.dead() {
-                runs.push(not_run(&stage, i, Status::Error, message));
+                let mut r = not_run(&stage, i, Status::Error, message);
+                r.output = format!("── not run: {}\n", r.message.as_deref().unwrap_or_default());
+                runs.push(r);
                 return runs;
             }
             let mut until = cancel.clone();

@@ -68,11 +68,22 @@ pub async fn run_stages(
                 let scope = scope::open(&stage, &rc, &cancel).await;
                 let share = scope.as_ref().map(|s| s.share.clone()).unwrap_or_default();
                 let gates = match &share.failure {
-                    // Setup failed: every gate is an error naming it, and none runs.
+                    // Setup failed: every gate is an error naming it, and none runs. Each is
+                    // reported like a gate that ran, with a log that says why.
                     Some((status, message)) => run
                         .selected
                         .iter()
-                        .map(|&i| not_run(&stage, i, *status, message.clone()))
+                        .map(|&i| {
+                            let mut r = not_run(&stage, i, *status, message.clone());
+                            r.output = format!("── not run: {message}\n");
+                            rc.send(Event::GateStarted { gate: r.id.clone() });
+                            rc.send(Event::GateFinished {
+                                stage: stage.label(),
+                                result: Box::new(r.clone()),
+                            });
+                            w.write_log(&r.log, &r.output);
+                            r
+                        })
                         .collect(),
                     None => {
                         run_gates(

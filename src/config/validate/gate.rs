@@ -19,6 +19,18 @@ use crate::config::model::Gate;
 use crate::config::raw::RawGate;
 use crate::vars;
 
+/// What a fresh database sets (SQLite, PostgreSQL); a matrix key may not be one of them.
+const DATABASE_VARS: &[&str] = &[
+    "DATABASE_URL",
+    "DATABASE_PATH",
+    "PGHOST",
+    "PGPORT",
+    "PGUSER",
+    "PGPASSWORD",
+    "PGDATABASE",
+    "PGSSLMODE",
+];
+
 /// The longest gate id: it names a log file (`logs/<id>.log`), which must fit a file name.
 pub const MAX_ID: usize = 100;
 /// The most `retries` a gate may ask for.
@@ -63,13 +75,33 @@ pub fn gate(
     for s in raw.secrets.iter().flatten() {
         taken.push((&s.value, "a secret this gate declares"));
     }
+    // The names gaterun sets for the gate's services and databases: a matrix key of the same
+    // name would be in the id but not what the gate sees.
+    let mut service_vars: Vec<String> = Vec::new();
+    let gate_services = raw
+        .services
+        .iter()
+        .flat_map(|l| l.value.0.iter().map(|(n, _)| n));
+    for name in gate_services.chain(&defaults.shared_services) {
+        let prefix = name.to_ascii_uppercase().replace('-', "_");
+        service_vars.push(format!("{prefix}_PORT"));
+        service_vars.push(format!("{prefix}_URL"));
+    }
+    for v in &service_vars {
+        taken.push((v, "a service variable gaterun sets"));
+    }
+    for v in DATABASE_VARS {
+        taken.push((v, "a database variable gaterun sets"));
+    }
     let combos = match raw.matrix.take() {
         Some(m) => matrix::combinations(ctx, m, &taken),
         None => Some(vec![Vec::new()]),
     }
     .unwrap_or_default();
     let dbs = Choices {
-        single: raw.database.is_some() || defaults.stage_database,
+        // The gate's own `database:`, else the only one of its `databases:`, else the
+        // stage's database (docs §6).
+        single: raw.database.is_some() || (defaults.stage_database && raw.databases.is_none()),
         named: raw
             .databases
             .as_ref()

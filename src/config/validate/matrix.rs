@@ -75,8 +75,10 @@ pub fn combinations(
             );
         }
         let mut values: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for v in list.value {
-            let text = v.value.0;
+            // As written: `3.10` stays `3.10`, as an `env` value does.
+            let text = v.as_written(ctx.text);
             if !VALUE.is_match(&text) || text.contains("..") {
                 ctx.error(
                     v.referenced,
@@ -85,7 +87,7 @@ pub fn combinations(
                         text.escape_debug()
                     ),
                 );
-            } else if values.contains(&text) {
+            } else if !seen.insert(text.clone()) {
                 ctx.error(
                     v.referenced,
                     format!("matrix value `{text}` appears twice for `{key}`"),

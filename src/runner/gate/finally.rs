@@ -44,7 +44,17 @@ pub async fn run_finally(gate: &Gate, ctx: &mut GateCtx, result: &mut GateResult
             ),
         };
         let started = Instant::now();
-        let (outcome, attempts) = run_step(step, ctx, &deadline, &heading).await;
+        // A second interrupt: what is left of the teardown is not started.
+        let (mut outcome, attempts) = if process::is_forced() {
+            (Err(Failure::Interrupted), 0)
+        } else {
+            run_step(step, ctx, &deadline, &heading).await
+        };
+        // A `run` step sees its gate's services exit: say which, as the steps do.
+        if let Err(Failure::ServiceExited(i)) = outcome {
+            let (services, mut host) = ctx.split();
+            outcome = Err(services.exited_while_running(i, &mut host).await);
+        }
         let elapsed = started.elapsed();
         let timed_out = matches!(outcome, Err(Failure::Timeout(_)));
         let (status, message) = describe(&outcome, &label);

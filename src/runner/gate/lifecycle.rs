@@ -116,20 +116,13 @@ pub async fn run(
                 run_steps(gate, &mut ctx, &rc, started, &mut result).await;
             }
             // A service that died during the last step (killed a moment before it ended)
-            // fails the gate as if the step had seen it.
-            let dead = if result.status == Status::Passed {
-                let (services, mut host) = ctx.split();
-                services.dead_at_end(&mut host).await
-            } else {
-                None
-            };
-            if let Some(failure) = dead {
-                let message = failure.message();
-                ctx.log_line(&format!("── after the last step: {message}"));
-                result.status = Status::Failed;
-                result.message = Some(message);
+            // fails the gate as if the step had seen it; so does one that died during the
+            // finally steps, which do not race the services.
+            fail_if_dead(&mut ctx, &mut result, "after the last step").await;
+            if !gate.finally.is_empty() {
+                run_finally(gate, &mut ctx, &mut result).await;
+                fail_if_dead(&mut ctx, &mut result, "after the finally steps").await;
             }
-            run_finally(gate, &mut ctx, &mut result).await;
             // A stage's scope: its gates run now, with its services and database.
             if let Some(hold) = hold {
                 let known: Vec<String> = secrets.iter().chain(&ctx.secrets).cloned().collect();
@@ -178,6 +171,20 @@ pub async fn run(
         s.name = mask(&s.name, &secrets);
     }
     result
+}
+
+/// A passing gate with a service that has exited unasked fails, naming it.
+async fn fail_if_dead(ctx: &mut GateCtx, result: &mut GateResult, when: &str) {
+    if result.status != Status::Passed {
+        return;
+    }
+    let (services, mut host) = ctx.split();
+    if let Some(failure) = services.dead_at_end(&mut host).await {
+        let message = failure.message();
+        ctx.log_line(&format!("── {when}: {message}"));
+        result.status = Status::Failed;
+        result.message = Some(message);
+    }
 }
 
 /// Replace every secret value with `***`, in every form and piece (see [`crate::mask`]), in
