@@ -611,3 +611,32 @@ gates:
         "use is-four, step 1 (sql: select 4): expected value \"4\", got 4"
     );
 }
+
+#[test]
+fn a_template_param_may_not_be_a_name_gaterun_sets() {
+    for name in ["GATE_ID", "DATABASE_URL"] {
+        let p = Project::new();
+        p.stage(
+            "00.yaml",
+            &format!(
+                "stage: 0\nname: S\ntemplates:\n  t:\n    params: [{name}]\n    steps:\n      - run: \"true\"\ngates:\n  - id: a\n    title: t\n    steps:\n      - use: t\n        with: {{ {name}: x }}\n"
+            ),
+        );
+        let out = p.run(&["check"]);
+        out.code(2);
+        assert!(
+            out.stderr.contains(&format!(
+                "00.yaml:5:14: error: param `{name}` is a name gaterun sets"
+            )),
+            "{}",
+            out.stderr
+        );
+    }
+    // The near miss: any other name is a param.
+    let p = Project::new();
+    p.stage(
+        "00.yaml",
+        "stage: 0\nname: S\ntemplates:\n  t:\n    params: [WHO]\n    steps:\n      - run: \"true\"\ngates:\n  - id: a\n    title: t\n    steps:\n      - use: t\n        with: { WHO: x }\n",
+    );
+    p.run(&["check"]).code(0);
+}

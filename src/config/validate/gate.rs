@@ -11,25 +11,13 @@ use super::ctx::{FileCtx, duration};
 use super::databases::{self, Choices};
 use super::defaults::{DEFAULT_GRACE, DEFAULT_TIMEOUT, Defaults, env_entries};
 use super::finally::finally;
-use super::matrix;
+use super::matrix::{self, DATABASE_VARS};
 use super::service::services;
 use super::stage_scope::{clashes_with_shared, controls_shared};
 use super::step::step;
 use crate::config::model::Gate;
 use crate::config::raw::RawGate;
 use crate::vars;
-
-/// What a fresh database sets (SQLite, PostgreSQL); a matrix key may not be one of them.
-const DATABASE_VARS: &[&str] = &[
-    "DATABASE_URL",
-    "DATABASE_PATH",
-    "PGHOST",
-    "PGPORT",
-    "PGUSER",
-    "PGPASSWORD",
-    "PGDATABASE",
-    "PGSSLMODE",
-];
 
 /// The longest gate id: it names a log file (`logs/<id>.log`), which must fit a file name.
 pub const MAX_ID: usize = 100;

@@ -17,6 +17,19 @@ pub const MAX_COMBINATIONS: usize = 256;
 
 /// The names gaterun sets for every gate (see runner/gate/setup.rs): a matrix key or a step's
 /// `env` may not take them.
+/// What a fresh database sets (SQLite, PostgreSQL); neither a matrix key nor a
+/// template param may be one of them.
+pub const DATABASE_VARS: &[&str] = &[
+    "DATABASE_URL",
+    "DATABASE_PATH",
+    "PGHOST",
+    "PGPORT",
+    "PGUSER",
+    "PGPASSWORD",
+    "PGDATABASE",
+    "PGSSLMODE",
+];
+
 pub const BUILT_INS: &[&str] = &[
     "GATE_ID",
     "GATE_TMP",
@@ -149,9 +162,32 @@ pub fn combination_id(base: &str, combination: &Combination) -> String {
 
 /// `text` with each `${K}` of the combination replaced by its value; other `${…}` stay.
 pub fn substitute(text: &str, combination: &Combination) -> String {
-    combination.iter().fold(text.to_owned(), |t, (k, v)| {
-        t.replace(&format!("${{{k}}}"), v)
-    })
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        // `$${X}` is the text `${X}`, escaped as everywhere else: left as written.
+        // (`$$` before it is a `$` of its own.)
+        let escaped = out.chars().rev().take_while(|&c| c == '$').count() % 2 == 1;
+        let value = after.find('}').and_then(|end| {
+            let key = &after[..end];
+            let (_, v) = combination.iter().find(|(k, _)| k == key)?;
+            Some((v, end))
+        });
+        match value {
+            Some((v, end)) if !escaped => {
+                out.push_str(v);
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push_str("${");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A gate id as the stage file rules allow: a plain id, or a matrix combination's.
@@ -180,6 +216,23 @@ pub fn unresolved(ctx: &mut FileCtx, at: Location, what: &str, text: &str) -> bo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn substitution_replaces_matrix_keys_and_leaves_escapes_and_others() {
+        let c = vec![("DB".to_owned(), "sqlite".to_owned())];
+        let table = [
+            ("on ${DB}", "on sqlite"),
+            ("${DB}${DB}", "sqlitesqlite"),
+            // The near misses: escaped, another name, unclosed.
+            ("$${DB} is literal", "$${DB} is literal"),
+            ("${DBX} and ${OTHER}", "${DBX} and ${OTHER}"),
+            ("${DB", "${DB"),
+            ("$$${DB}", "$$sqlite"),
+        ];
+        for (text, want) in table {
+            assert_eq!(substitute(text, &c), want, "{text}");
+        }
+    }
 
     #[test]
     fn ids_of_combinations_are_gate_ids_and_near_misses_are_not() {

@@ -11,6 +11,7 @@ use serde_saphyr::Location;
 
 use super::ctx::FileCtx;
 use super::databases::Choices;
+use super::matrix::{BUILT_INS, DATABASE_VARS};
 use super::step::step;
 use super::template_set::{Needs, Origin, Template};
 use crate::config::diagnostic::Diagnostic;
@@ -310,6 +311,16 @@ fn names(
                 n.referenced,
                 format!(
                     "invalid {what} name `{}`: a variable name (letters, digits, `_`)",
+                    n.value
+                ),
+            );
+        } else if what == "param"
+            && (BUILT_INS.contains(&n.value.as_str()) || DATABASE_VARS.contains(&n.value.as_str()))
+        {
+            ctx.error(
+                n.referenced,
+                format!(
+                    "param `{}` is a name gaterun sets for the gate: a template may not redefine it, choose another",
                     n.value
                 ),
             );
