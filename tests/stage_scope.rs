@@ -419,3 +419,20 @@ gates:
     let out = p.run(&["stage", "0"]);
     out.code(0);
 }
+
+#[test]
+fn a_setup_that_times_out_says_so_in_every_gate() {
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        "stage: 0\nname: Slow setup\ndefaults: { timeout: 1s }\nsetup:\n  - run: sleep 30\ngates:\n  - id: a\n    title: never runs\n    run: \"true\"\n",
+    );
+    p.run(&["stage", "0"]).code(1);
+    let r = p.results("stage-00");
+    let message = r["gates"][0]["message"].as_str().expect("message");
+    assert!(
+        message.contains("stage setup timed out after 1s"),
+        "{message}"
+    );
+    assert!(!message.contains("gate timed out"), "{message}");
+}

@@ -28,7 +28,13 @@ pub async fn run_steps(
     let gate_deadline = Deadline {
         at: started + gate.timeout,
         message: format!(
-            "gate timed out after {}",
+            "{} timed out after {}",
+            // A gate id starts with a letter or digit: `_setup` is a stage's scope.
+            if gate.id.starts_with('_') {
+                "stage setup"
+            } else {
+                "gate"
+            },
             humantime::format_duration(gate.timeout)
         ),
     };
