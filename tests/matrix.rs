@@ -371,3 +371,41 @@ fn matrix_values_keep_their_spelling_and_keys_may_not_be_gaterun_names() {
         "{svc}"
     );
 }
+
+#[test]
+fn a_capture_may_not_replace_a_matrix_value_or_a_name_gaterun_sets() {
+    let cases = [
+        (
+            "matrix: { DB: [a] }\n    ",
+            "DB",
+            "a matrix key of this gate",
+        ),
+        ("", "GATE_ID", "a built-in variable gaterun sets"),
+        (
+            "database: sqlite\n    ",
+            "DATABASE_URL",
+            "a database variable gaterun sets",
+        ),
+        (
+            "services: { api: { run: sleep 9 } }\n    ",
+            "API_URL",
+            "a service variable gaterun sets",
+        ),
+    ];
+    for (before, name, what) in cases {
+        let err = check(&format!(
+            "  - id: m\n    title: t\n    {before}run: echo x\n    capture: {{ {name}: \"/(x)/\" }}\n"
+        ));
+        assert!(
+            err.contains(&format!("capture `{name}`: `{name}` is {what}")),
+            "{name}: {err}"
+        );
+    }
+    // The near miss: another name is captured.
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        "stage: 0\nname: S\ngates:\n  - id: m\n    title: t\n    matrix: { DB: [a] }\n    run: echo x\n    capture: { OUT: \"/(x)/\" }\n",
+    );
+    p.run(&["check"]).code(0);
+}

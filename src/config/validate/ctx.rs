@@ -18,6 +18,9 @@ pub struct FileCtx<'a> {
     pub diagnostics: Vec<Diagnostic>,
     /// The templates a `use` in this file may name.
     pub templates: Templates,
+    /// While a gate's steps are read: the names gaterun sets for that gate alone (its matrix
+    /// keys, its services' variables, its secrets), which a capture may not replace.
+    pub gate_fixed: Vec<(String, &'static str)>,
 }
 
 impl<'a> FileCtx<'a> {
@@ -27,6 +30,7 @@ impl<'a> FileCtx<'a> {
             text,
             diagnostics: Vec::new(),
             templates: Templates::default(),
+            gate_fixed: Vec::new(),
         }
     }
 

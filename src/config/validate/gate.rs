@@ -86,6 +86,23 @@ pub fn gate(
         None => Some(vec![Vec::new()]),
     }
     .unwrap_or_default();
+    ctx.gate_fixed = combos
+        .first()
+        .into_iter()
+        .flatten()
+        .map(|(k, _)| (k.clone(), "a matrix key of this gate"))
+        .chain(
+            service_vars
+                .iter()
+                .map(|v| (v.clone(), "a service variable gaterun sets")),
+        )
+        .chain(
+            raw.secrets
+                .iter()
+                .flatten()
+                .map(|s| (s.value.clone(), "a secret this gate declares")),
+        )
+        .collect();
     let dbs = Choices {
         // The gate's own `database:`, else the only one of its `databases:`, else the
         // stage's database (docs §6).
@@ -207,6 +224,7 @@ pub fn gate(
         None => 0,
     };
     let finally = finally(ctx, raw.finally.take(), &names, &dbs, defaults);
+    ctx.gate_fixed.clear();
     let template = Gate {
         id: id.clone(),
         base_id: id.clone(),

@@ -7,6 +7,7 @@ use serde_saphyr::Location;
 use super::ctx::{FileCtx, check_template, duration};
 use super::databases::Choices;
 use super::kind::{Input, Kind};
+use super::matrix::{BUILT_INS, DATABASE_VARS};
 use super::patterns::patterns;
 use super::{http, run, scope, sql, uses};
 use crate::config::model::{ServiceAction, Signal, Step, StepKind};
@@ -129,6 +130,23 @@ pub fn step(
             ctx.error(
                 sel.referenced,
                 format!("invalid capture variable name `{name}`"),
+            );
+            continue;
+        }
+        let set_by_gaterun = if BUILT_INS.contains(&name.as_str()) {
+            Some("a built-in variable gaterun sets")
+        } else if DATABASE_VARS.contains(&name.as_str()) {
+            Some("a database variable gaterun sets")
+        } else {
+            ctx.gate_fixed
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, what)| *what)
+        };
+        if let Some(what) = set_by_gaterun {
+            ctx.error(
+                sel.referenced,
+                format!("capture `{name}`: `{name}` is {what}; capture under another name"),
             );
             continue;
         }
