@@ -170,19 +170,7 @@ gates:
       - run: sleep 0.2 && touch "$PROJECT_ROOT/teardown.done"
 "#,
     );
-    let mut child = p
-        .cmd(&["stage", "0"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
-    common::wait_for_file(&p.path().join("started"));
-    rustix::process::kill_process(
-        rustix::process::Pid::from_child(&child),
-        rustix::process::Signal::INT,
-    )
-    .expect("kill");
-    let status = child.wait().expect("wait");
+    let status = p.signal_after(&["stage", "0"], "started", rustix::process::Signal::INT);
     assert_eq!(status.code(), Some(130));
     assert!(p.path().join("teardown.done").exists());
     let r = p.results("stage-00");

@@ -18,19 +18,7 @@ fn sighup_stops_the_gates_and_writes_the_evidence() {
         &"stage: 0\nname: Long\ngates:\n  - id: a\n    title: sleeps\n    run: 'touch \"$PROJECT_ROOT/started\"; sleep 987633'\n"
         .replace("987633", &m),
     );
-    let mut child = p
-        .cmd(&["stage", "0"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
-    common::wait_for_file(&p.path().join("started"));
-    rustix::process::kill_process(
-        rustix::process::Pid::from_child(&child),
-        rustix::process::Signal::HUP,
-    )
-    .expect("kill");
-    let status = child.wait().expect("wait");
+    let status = p.signal_after(&["stage", "0"], "started", rustix::process::Signal::HUP);
     assert_eq!(status.code(), Some(130));
     assert_eq!(processes_with(&format!("sleep {m}")), Vec::<String>::new());
     assert_eq!(p.results("stage-00")["status"], "interrupted");

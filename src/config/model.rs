@@ -398,8 +398,14 @@ pub struct ServiceDef {
 impl ServiceDef {
     /// `API` for `api`, `MY_DB` for `my-db`: the prefix of `<NAME>_PORT` and `<NAME>_URL`.
     pub fn var_prefix(&self) -> String {
-        self.name.to_ascii_uppercase().replace('-', "_")
+        var_prefix(&self.name)
     }
+}
+
+/// The variable prefix of a service named `name` (`my-db` → `MY_DB`), for checks that run
+/// before its definition is built.
+pub fn var_prefix(name: &str) -> String {
+    name.to_ascii_uppercase().replace('-', "_")
 }
 
 #[derive(Debug, Clone)]

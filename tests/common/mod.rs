@@ -324,3 +324,25 @@ impl Drop for Tmpfs {
         let _ = Command::new("umount").arg(&self.0).status();
     }
 }
+
+impl Project {
+    /// Start `gaterun ARGS`, wait for `started` (a file the gate writes), send `signal` once,
+    /// and wait for gaterun to end.
+    pub fn signal_after(
+        &self,
+        args: &[&str],
+        started: &str,
+        signal: rustix::process::Signal,
+    ) -> std::process::ExitStatus {
+        let mut child = self
+            .cmd(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        wait_for_file(&self.path().join(started));
+        rustix::process::kill_process(rustix::process::Pid::from_child(&child), signal)
+            .expect("kill");
+        child.wait().expect("wait")
+    }
+}

@@ -15,7 +15,7 @@ use super::matrix::{self, DATABASE_VARS};
 use super::service::services;
 use super::stage_scope::{clashes_with_shared, controls_shared};
 use super::step::step;
-use crate::config::model::Gate;
+use crate::config::model::{Gate, var_prefix};
 use crate::config::raw::RawGate;
 use crate::vars;
 
@@ -71,7 +71,7 @@ pub fn gate(
         .iter()
         .flat_map(|l| l.value.0.iter().map(|(n, _)| n));
     for name in gate_services.chain(&defaults.shared_services) {
-        let prefix = name.to_ascii_uppercase().replace('-', "_");
+        let prefix = var_prefix(name);
         service_vars.push(format!("{prefix}_PORT"));
         service_vars.push(format!("{prefix}_URL"));
     }
