@@ -436,3 +436,21 @@ fn a_setup_that_times_out_says_so_in_every_gate() {
     );
     assert!(!message.contains("gate timed out"), "{message}");
 }
+
+#[test]
+fn a_gate_not_run_after_a_setup_failure_logs_the_reason_without_control_characters() {
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        "stage: 0\nname: Noisy service\nservices:\n  m: { run: \"printf 'boom\\\\033[2Jgone\\\\n'; exit 3\", ready: { log: never } }\ngates:\n  - id: a\n    title: never runs\n    run: \"true\"\n",
+    );
+    p.run(&["stage", "0"]).code(1);
+    let message = p.results("stage-00")["gates"][0]["message"]
+        .as_str()
+        .expect("message")
+        .to_owned();
+    assert!(message.contains("status 3"), "{message}");
+    let log = p.read("phase-1/stage-00/logs/a.log");
+    assert!(log.contains("not run:") && log.contains("boom"), "{log}");
+    assert!(!log.contains('\u{1b}'), "{log:?}");
+}

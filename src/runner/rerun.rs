@@ -30,7 +30,9 @@ pub(super) async fn runs(
             }
             if let Some(message) = share.watch.dead() {
                 let mut r = not_run(&stage, i, Status::Error, message);
-                r.output = format!("── not run: {}\n", r.message.as_deref().unwrap_or_default());
+                // A log is text as a reader sees it: no control characters, whatever the service printed.
+                let reason = crate::text::sanitize(r.message.as_deref().unwrap_or_default());
+                r.output = format!("── not run: {reason}\n");
                 runs.push(r);
                 return runs;
             }

@@ -75,7 +75,7 @@ pub async fn run_stages(
                         .iter()
                         .map(|&i| {
                             let mut r = not_run(&stage, i, *status, message.clone());
-                            r.output = format!("── not run: {message}\n");
+                            r.output = format!("── not run: {}\n", crate::text::sanitize(message));
                             rc.send(Event::GateStarted { gate: r.id.clone() });
                             rc.send(Event::GateFinished {
                                 stage: stage.label(),
