@@ -1,0 +1,174 @@
+//! The response against the step's expectations (status, headers, body, JSON), then its
+//! captures.
+
+use super::json::{parse_json, select};
+use super::response::{BODY_CAP, Received};
+use crate::config::{HeaderCheck, HttpStep};
+use crate::expect;
+use crate::runner::gate::ctx::GateCtx;
+use crate::steps::outcome::Failure;
+
+pub(super) fn check(
+    ctx: &mut GateCtx,
+    step: &HttpStep,
+    captures: &[(String, String)],
+    received: &Received,
+) -> Result<(), Failure> {
+    let Received {
+        status,
+        headers,
+        body,
+        cut: body_cut,
+        text,
+    } = received;
+    let body_cut = *body_cut;
+    let expect = &step.expect;
+    let code = status.as_u16();
+    if !expect.status.iter().any(|m| m.matches(code)) {
+        let want: Vec<String> = expect.status.iter().map(ToString::to_string).collect();
+        // One line, expected against actual; the log holds the response in full.
+        return Err(Failure::Check(format!(
+            "expected status {}, got {code}",
+            want.join(" or ")
+        )));
+    }
+    for (name, checks) in &expect.headers {
+        let values: Vec<String> = headers
+            .get_all(name.as_str())
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect();
+        for check in checks {
+            check_header(name, check, &values, ctx)?;
+        }
+    }
+    let needs_json =
+        !expect.json.is_empty() || captures.iter().any(|(_, sel)| sel.starts_with('$'));
+    // A compressed body is bytes no text check can read: it fails rather than pass a `!`
+    // pattern on what it cannot see.
+    if let Some(encoding) = headers
+        .get_all(reqwest::header::CONTENT_ENCODING)
+        .iter()
+        .map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .find(|e| !e.is_empty() && e != "identity")
+        && (!expect.body.is_empty() || needs_json)
+    {
+        return Err(Failure::Check(format!(
+            "the body is {encoding}-encoded, which gaterun does not decode: its checks cannot be evaluated"
+        )));
+    }
+    let observed = expect::Observed {
+        head: text,
+        tail: None,
+        cut: body_cut.then(|| {
+            format!(
+                "only the first {} MiB of the body were read",
+                BODY_CAP >> 20
+            )
+        }),
+    };
+    expect::check_observed("body", &expect.body, &observed, &ctx.vars)?;
+    let json: Option<serde_json::Value> = if needs_json {
+        match parse_json(body) {
+            Ok(v) => Some(v),
+            Err(reason) => {
+                return Err(Failure::Check(format!(
+                    "expected a JSON body, got {} ({})",
+                    expect::preview(text),
+                    expect::value::render(&serde_json::Value::String(reason))
+                )));
+            }
+        }
+    } else {
+        None
+    };
+    let json_body = json.unwrap_or(serde_json::Value::Null);
+    for (path, want) in &expect.json {
+        let (got, many) = select(path, &json_body, &ctx.vars)?;
+        want.check
+            .check(path, got.as_ref(), many || want.many, ctx.bindings())?;
+    }
+    for (name, sel) in captures {
+        let value = if let Some(header) = sel.strip_prefix("header:") {
+            let header = header.trim().to_ascii_lowercase();
+            headers
+                .get(header.as_str())
+                .map(|v| {
+                    serde_json::Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned())
+                })
+                .ok_or_else(|| {
+                    Failure::Check(format!(
+                        "capture `{name}`: no header {header} in the response"
+                    ))
+                })?
+        } else {
+            select(sel, &json_body, &ctx.vars)?.0.ok_or_else(|| {
+                Failure::Check(format!(
+                    "capture `{name}`: {sel} selected nothing in the body"
+                ))
+            })?
+        };
+        ctx.capture(name, value);
+    }
+    Ok(())
+}
+
+/// One header expectation against every value the response carries for that name.
+pub(super) fn check_header(
+    name: &str,
+    check: &HeaderCheck,
+    values: &[String],
+    ctx: &GateCtx,
+) -> Result<(), Failure> {
+    let shown = || match values {
+        [] => "none".to_owned(),
+        [one] => expect::preview(one),
+        many => format!(
+            "{} values: {}",
+            many.len(),
+            many.iter()
+                .map(|v| expect::preview(v))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    match check {
+        HeaderCheck::Pattern(p) => {
+            let m = p.resolve(&ctx.vars).map_err(Failure::Error)?;
+            // A positive pattern needs one value that matches; a negated one, that no value
+            // fails it (every value lacks what it forbids).
+            let holds = if m.negated() {
+                values.iter().all(|v| m.matches(v))
+            } else {
+                values.iter().any(|v| m.matches(v))
+            };
+            if holds {
+                return Ok(());
+            }
+            let scope = if m.negated() { "every value of " } else { "" };
+            Err(Failure::Check(format!(
+                "expected {scope}header {name} {}, got {}",
+                m.describe(),
+                shown()
+            )))
+        }
+        HeaderCheck::Exists(want) => match (values.is_empty(), want) {
+            (false, true) | (true, false) => Ok(()),
+            (true, true) => Err(Failure::Check(format!("expected header {name}, got none"))),
+            (false, false) => Err(Failure::Check(format!(
+                "expected no header {name}, got {}",
+                shown()
+            ))),
+        },
+        HeaderCheck::Count(c) => Ok(c.check(
+            &format!("the count of header {name}"),
+            Some(&serde_json::Value::from(values.len())),
+            false,
+            ctx.bindings(),
+        )?),
+    }
+}

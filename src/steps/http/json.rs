@@ -1,0 +1,68 @@
+//! The body as JSON, and what a JSONPath selects in it.
+
+use crate::steps::outcome::Failure;
+use crate::vars::{self, Vars};
+
+/// A step that cannot be evaluated as written (a variable undefined, a method invalid).
+pub(super) fn invalid(e: impl std::fmt::Display) -> Failure {
+    Failure::Error(e.to_string())
+}
+
+/// What a JSONPath selects, and whether the path (with its variables filled in) can select
+/// several nodes: then always their array, even of one; else the node, or `None`.
+pub(super) fn select(
+    path: &str,
+    body: &serde_json::Value,
+    vars: &Vars,
+) -> Result<(Option<serde_json::Value>, bool), Failure> {
+    let path = vars::interpolate(path, vars).map_err(invalid)?;
+    let compiled = crate::config::validate::jsonpath(&path).map_err(Failure::Error)?;
+    let many = crate::config::validate::can_select_many(&path);
+    let nodes = compiled.query(body).all();
+    let all = || serde_json::Value::Array(nodes.iter().map(|n| (*n).clone()).collect());
+    Ok(match nodes.as_slice() {
+        _ if many => (Some(all()), true),
+        [] => (None, false),
+        [one] => (Some((*one).clone()), false),
+        _ => (Some(all()), true),
+    })
+}
+
+/// The body as JSON, numbers kept exactly. The bytes must be UTF-8 (no replacement character
+/// stands in for what the server sent), and the key serde_json reserves for an exact number
+/// (`$serde_json::private::Number`) is refused, so an object can never pose as a number.
+pub(super) fn parse_json(body: &[u8]) -> Result<serde_json::Value, String> {
+    const RESERVED: &str = "serde_json::private::Number";
+    let text = std::str::from_utf8(body).map_err(|e| e.to_string())?;
+    if text.contains(RESERVED) || (text.contains("\\u") && json_strings_hold(text, RESERVED)) {
+        return Err(format!("the body holds the reserved key `${RESERVED}`"));
+    }
+    serde_json::from_str(text).map_err(|e| e.to_string())
+}
+
+/// Whether any JSON string in `text`, its escapes decoded, contains `needle`.
+fn json_strings_hold(text: &str, needle: &str) -> bool {
+    // Find every string token and decode it: cheap, and independent of how a value is read.
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'"' {
+            let start = i;
+            i += 1;
+            while i < bytes.len() && bytes[i] != b'"' {
+                if bytes[i] == b'\\' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            if let Some(token) = text.get(start..=i.min(text.len() - 1))
+                && let Ok(s) = serde_json::from_str::<String>(token)
+                && s.contains(needle)
+            {
+                return true;
+            }
+        }
+        i += 1;
+    }
+    false
+}

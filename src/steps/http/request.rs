@@ -1,0 +1,144 @@
+//! The request: the URL, headers and body with their variables filled in, sent, and redirects
+//! followed by gaterun itself (so that it controls what crosses to another origin).
+
+use std::fmt::Write;
+
+use super::json::invalid;
+use super::redact::{LOG_BODY_CAP, capped, redact_header, redact_urls_in};
+use crate::config::{HttpBody, HttpStep};
+use crate::runner::gate::ctx::GateCtx;
+use crate::steps::outcome::{Deadline, Failure};
+use crate::steps::probe::short_error;
+use crate::text::redact_url;
+use crate::vars;
+
+/// Redirects followed at most (`follow_redirects: true`).
+const MAX_REDIRECTS: usize = 10;
+
+/// The response of the last hop, with the method and URL that gave it.
+pub(super) struct Sent {
+    pub method: reqwest::Method,
+    pub url: String,
+    pub response: reqwest::Response,
+}
+
+pub(super) async fn send(
+    ctx: &mut GateCtx,
+    step: &HttpStep,
+    deadline: &Deadline,
+) -> Result<Sent, Failure> {
+    let url = vars::interpolate(&step.url, &ctx.vars).map_err(invalid)?;
+    let method = reqwest::Method::from_bytes(step.method.as_bytes()).map_err(invalid)?;
+    // gaterun follows redirects itself: to another origin, it sends none of the headers the
+    // gate set (an API key, a token) and no body, and never a `Referer` (the URL may carry a
+    // secret in its query).
+    let client = ctx.http.client().map_err(Failure::Error)?.clone();
+    let headers: Vec<(String, String)> = step
+        .headers
+        .iter()
+        .map(|(n, v)| Ok((n.clone(), vars::interpolate(v, &ctx.vars).map_err(invalid)?)))
+        .collect::<Result<_, Failure>>()?;
+    let body = match &step.body {
+        Some(HttpBody::Json(v)) => Some(HttpBody::Json(
+            vars::interpolate_json(v, &ctx.vars).map_err(invalid)?,
+        )),
+        Some(HttpBody::Text(b)) => Some(HttpBody::Text(
+            vars::interpolate(b, &ctx.vars).map_err(invalid)?,
+        )),
+        None => None,
+    };
+    let first = reqwest::Url::parse(&url).ok();
+    let mut current = url.clone();
+    let mut method = method;
+    let mut same_origin = true;
+    let mut with_body = true;
+    let mut hops = 0;
+    let response = loop {
+        let shown_url = redact_url(&current);
+        let mut request = client.request(method.clone(), &current);
+        let mut log = format!("> {method} {shown_url}\n");
+        if same_origin {
+            // The log and messages show the URL without its password, and credential
+            // headers without their value, declared secret or not.
+            for (name, value) in &headers {
+                let _ = writeln!(log, "> {name}: {}", redact_header(name, value));
+                request = request.header(name.as_str(), value.as_str());
+            }
+        }
+        match body.as_ref().filter(|_| with_body) {
+            Some(HttpBody::Json(v)) => {
+                let _ = writeln!(
+                    log,
+                    "> content-type: application/json\n>\n{}",
+                    capped(&v.to_string(), LOG_BODY_CAP)
+                );
+                request = request.json(v);
+            }
+            Some(HttpBody::Text(b)) => {
+                let _ = writeln!(log, ">\n{}", capped(b, LOG_BODY_CAP));
+                request = request.body(b.clone());
+            }
+            None => {}
+        }
+        let left = deadline
+            .at
+            .saturating_duration_since(std::time::Instant::now());
+        ctx.log_line(log.trim_end());
+        let response = match request.timeout(left).send().await {
+            Ok(r) => r,
+            Err(e) if e.is_timeout() && std::time::Instant::now() >= deadline.at => {
+                return Err(Failure::Timeout(deadline.message.clone()));
+            }
+            Err(e) => {
+                let reason = redact_urls_in(&short_error(&e), &current, &shown_url);
+                ctx.log_line(&format!("< request failed: {reason}"));
+                return Err(Failure::Check(format!(
+                    "{method} {shown_url} failed: {reason}"
+                )));
+            }
+        };
+        let status = response.status();
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .and_then(|l| response.url().join(l).ok());
+        let (Some(next), true) = (location, step.follow_redirects && status.is_redirection())
+        else {
+            break response;
+        };
+        hops += 1;
+        if hops > MAX_REDIRECTS {
+            return Err(Failure::Check(format!(
+                "{} {} failed: more than {MAX_REDIRECTS} redirects",
+                step.method,
+                redact_url(&url)
+            )));
+        }
+        ctx.log_line(&format!(
+            "< {} {} -> {}",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or(""),
+            redact_url(next.as_str())
+        ));
+        // 303, and 301/302 after a POST, continue as a GET without a body (as browsers do);
+        // 307 and 308 repeat the request.
+        let code = status.as_u16();
+        if code == 303 || ((code == 301 || code == 302) && method == reqwest::Method::POST) {
+            if method != reqwest::Method::HEAD {
+                method = reqwest::Method::GET;
+            }
+            with_body = false;
+        }
+        if first.as_ref().is_none_or(|f| f.origin() != next.origin()) {
+            same_origin = false;
+            with_body = false;
+        }
+        current = next.to_string();
+    };
+    Ok(Sent {
+        method,
+        url: current,
+        response,
+    })
+}
