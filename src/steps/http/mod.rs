@@ -5,6 +5,7 @@
 //! `checks` compares and captures; `json` and `redact` are their leaves.
 
 mod checks;
+mod decode;
 mod json;
 mod redact;
 mod request;

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use super::decode::ACCEPT_ENCODING;
 use super::json::invalid;
 use super::redact::{LOG_BODY_CAP, capped, redact_header, redact_urls_in};
 use crate::config::{HttpBody, HttpStep};
@@ -11,6 +12,9 @@ use crate::steps::outcome::{Deadline, Failure};
 use crate::steps::probe::short_error;
 use crate::text::redact_url;
 use crate::vars;
+
+/// Sent unless the step sets its own `User-Agent`.
+const USER_AGENT: &str = concat!("gaterun/", env!("CARGO_PKG_VERSION"));
 
 /// Redirects followed at most (`follow_redirects: true`).
 const MAX_REDIRECTS: usize = 10;
@@ -38,6 +42,15 @@ pub(super) async fn send(
         .iter()
         .map(|(n, v)| Ok((n.clone(), vars::interpolate(v, &ctx.vars).map_err(invalid)?)))
         .collect::<Result<_, Failure>>()?;
+    // What gaterun sends unless the step sets it: on every hop, to any origin (nothing in
+    // them belongs to the gate).
+    let defaults: Vec<(&str, &str)> = [
+        ("user-agent", USER_AGENT),
+        ("accept-encoding", ACCEPT_ENCODING),
+    ]
+    .into_iter()
+    .filter(|(name, _)| !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)))
+    .collect();
     let body = match &step.body {
         Some(HttpBody::Json(v)) => Some(HttpBody::Json(
             vars::interpolate_json(v, &ctx.vars).map_err(invalid)?,
@@ -57,6 +70,10 @@ pub(super) async fn send(
         let shown_url = redact_url(&current);
         let mut request = client.request(method.clone(), &current);
         let mut log = format!("> {method} {shown_url}\n");
+        for (name, value) in &defaults {
+            let _ = writeln!(log, "> {name}: {value}");
+            request = request.header(*name, *value);
+        }
         if same_origin {
             // The log and messages show the URL without its password, and credential
             // headers without their value, declared secret or not.
