@@ -181,3 +181,133 @@ fn user_agent_and_accept_encoding_are_sent_unless_the_step_sets_them() {
     let log = p.read("phase-1/stage-00/logs/pass-defaults.log");
     assert!(log.contains(&format!("> user-agent: {ua}")), "{log}");
 }
+
+#[test]
+fn the_cookie_jar_carries_a_gates_cookies_where_they_match() {
+    if !common::python3() {
+        return;
+    }
+    let (p, run) = run_stage(
+        r#"  - id: pass-jar
+    title: a login's cookie goes with the next requests that match it
+    steps:
+      - http: ${WEB_URL}/cookies/set?session=abc123&path=/
+        expect: { headers: { set-cookie: "session=" } }
+      - http: ${WEB_URL}/cookies/set?scoped=p1&path=/admin
+      - http: ${WEB_URL}/echo
+        expect: { json: { "$.headers.cookie": ["session=abc123"] } }
+      - http: ${WEB_URL}/admin/users
+        expect: { body: ["scoped=p1", "session=abc123"] }
+      - http: ${WEB_URL}/administrator
+        expect: { json: { "$.headers.cookie": ["session=abc123"] } }
+      - name: another host (localhost is not 127.0.0.1) gets none
+        http: http://localhost:${WEB_PORT}/echo
+        expect: { json: { "$.headers.cookie": { exists: false } } }
+      - name: cookies false sends none
+        http: ${WEB_URL}/echo
+        cookies: false
+        expect: { json: { "$.headers.cookie": { exists: false } } }
+      - name: cookies false stores none
+        http: ${WEB_URL}/cookies/set?unstored=u1
+        cookies: false
+      - name: a redirect hop's cookie is stored and sent on the next hop
+        http: ${WEB_URL}/cookies/hop
+        follow_redirects: true
+        expect: { body: ["hop=1", "session=abc123", "!unstored"] }
+      - name: the step's own Cookie header and the jar's go as one header
+        http: ${WEB_URL}/echo
+        headers: { Cookie: own=o1 }
+        expect: { json: { "$.headers.cookie": { count: 1 } }, body: ["own=o1; ", "session=abc123"] }
+      - name: a Secure cookie goes over plain http to loopback only, as browsers do (unit tests
+          hold the rest)
+        http: ${WEB_URL}/cookies/set?safe=s1&secure=1
+      - http: ${WEB_URL}/echo
+        expect: { body: "safe=s1" }
+      - name: Max-Age=0 removes a cookie
+        http: ${WEB_URL}/cookies/set?session=gone&max_age=0
+      - http: ${WEB_URL}/echo
+        expect: { body: "!session=" }
+  - id: miss-fresh-jar
+    title: another gate starts with an empty jar
+    http: ${WEB_URL}/echo
+    expect: { json: { "$.headers.cookie": { exists: true } } }
+  - id: miss-path
+    title: a cookie for another path is not sent
+    steps:
+      - http: ${WEB_URL}/cookies/set?scoped=p1&path=/admin
+      - http: ${WEB_URL}/echo
+        expect: { body: "scoped=p1" }
+  - id: miss-domain
+    title: a cookie is not sent to another host
+    steps:
+      - http: ${WEB_URL}/cookies/set?session=abc123
+      - http: http://localhost:${WEB_PORT}/echo
+        expect: { body: "session=abc123" }
+  - id: miss-off
+    title: cookies false sends none
+    steps:
+      - http: ${WEB_URL}/cookies/set?session=abc123
+      - http: ${WEB_URL}/echo
+        cookies: false
+        expect: { body: "session=abc123" }
+"#,
+    );
+    assert_outcomes(
+        &p,
+        &run,
+        &[
+            ("miss-fresh-jar", "$.headers.cookie"),
+            ("miss-path", "scoped=p1"),
+            ("miss-domain", "session=abc123"),
+            ("miss-off", "session=abc123"),
+        ],
+    );
+    let log = p.read("phase-1/stage-00/logs/pass-jar.log");
+    assert!(log.contains("> cookie: session [redacted]"), "{log}");
+    assert!(log.contains("< set-cookie: session [redacted]"), "{log}");
+    assert!(!log.contains("> cookie: session=abc123"), "{log}");
+}
+
+#[test]
+fn any_method_token_is_sent_as_written() {
+    if !common::python3() {
+        return;
+    }
+    let (p, run) = run_stage(
+        r#"  - id: pass-methods
+    title: extension methods
+    steps:
+      - http: PURGE ${WEB_URL}/cache
+        expect: { json: { "$.method": PURGE, "$.path": /cache } }
+      - http: PROPFIND ${WEB_URL}/dav
+        expect: { json: { "$.method": PROPFIND } }
+      - http: M-SEARCH ${WEB_URL}/
+        expect: { json: { "$.method": M-SEARCH } }
+  - id: miss-method
+    title: the near miss
+    http: PURGE ${WEB_URL}/cache
+    expect: { json: { "$.method": PURGES } }
+"#,
+    );
+    assert_outcomes(&p, &run, &[("miss-method", "PURGES")]);
+}
+
+#[test]
+fn check_refuses_a_method_that_is_not_a_token() {
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        "stage: 0\nname: S\ngates:\n  - id: a\n    title: t\n    http: \"GE(T http://x/\"\n  - id: b\n    title: t\n    http: delete http://x/\n",
+    );
+    let run = p.run(&["check"]);
+    run.code(2);
+    let out = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        out.contains("gates/s.yaml:6:11: error: `GE(T` is not an HTTP method"),
+        "{out}"
+    );
+    assert!(
+        out.contains("gates/s.yaml:9:11: error: HTTP methods are case-sensitive: write `DELETE`, not `delete`"),
+        "{out}"
+    );
+}

@@ -317,6 +317,8 @@ pub struct HttpStep {
     pub headers: Vec<(String, String)>,
     pub body: Option<HttpBody>,
     pub follow_redirects: bool,
+    /// Store and send the gate's cookies (`cookies: false`: neither).
+    pub cookies: bool,
     pub expect: HttpExpect,
 }
 

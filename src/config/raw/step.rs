@@ -132,6 +132,8 @@ step_keys! {
         json: key serde_json::Value,
         body: key String,
         follow_redirects: key bool,
+        // Issue 18, the request side (validate/http.rs).
+        cookies: key bool,
         tcp: kind Sp<String>,
         sql: kind Sp<String>,
         file: kind Sp<String>,

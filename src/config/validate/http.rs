@@ -88,25 +88,35 @@ pub fn build(ctx: &mut FileCtx, input: Input) -> Option<StepKind> {
         headers,
         body,
         follow_redirects: raw.follow_redirects.unwrap_or(false),
+        cookies: raw.cookies.unwrap_or(true),
         expect: http_expect,
     })))
 }
 
-/// `"POST http://…"`, or a bare URL for GET.
+/// `"POST http://…"` (any method token: `PURGE`, `PROPFIND`), or a bare URL for GET.
 fn http_target(ctx: &mut FileCtx, spec: &str, at: Location) -> Option<(String, String)> {
-    const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+    /// Methods are case-sensitive: `get` would be sent as written, which no server takes for
+    /// a GET, so these are refused in any other case.
+    const METHODS: &[&str] = &[
+        "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT",
+    ];
     let spec = spec.trim();
     let (method, url) = match spec.split_once(char::is_whitespace) {
         Some((m, u)) => (m.to_owned(), u.trim().to_owned()),
         None => ("GET".to_owned(), spec.to_owned()),
     };
-    if !METHODS.contains(&method.as_str()) {
+    if !method.bytes().all(is_token_byte) {
         ctx.error(
             at,
-            format!(
-                "unknown HTTP method `{method}`: use one of {}",
-                METHODS.join(", ")
-            ),
+            format!("`{method}` is not an HTTP method: a method is a token (letters, digits and !#$%&'*+-.^_`|~)"),
+        );
+        return None;
+    }
+    let upper = method.to_ascii_uppercase();
+    if upper != method && METHODS.contains(&upper.as_str()) {
+        ctx.error(
+            at,
+            format!("HTTP methods are case-sensitive: write `{upper}`, not `{method}`"),
         );
         return None;
     }

@@ -21,7 +21,7 @@ const KINDS: &[Kind] = &[
         .expect(&["exit", "stdout", "stderr"])
         .capture(run::capture),
     Kind::new("http", http::build)
-        .keys(&["headers", "json", "body", "follow_redirects"])
+        .keys(&["headers", "json", "body", "follow_redirects", "cookies"])
         .expect(&["status", "headers", "body", "json"])
         .capture(http::capture),
     Kind::new("tcp", tcp).expect(&["open"]),

@@ -74,13 +74,30 @@ pub(super) async fn send(
             let _ = writeln!(log, "> {name}: {value}");
             request = request.header(*name, *value);
         }
+        // The gate's cookies that match this URL (on every hop, to any origin: the jar
+        // matches each cookie's own domain and path).
+        let jar = step
+            .cookies
+            .then(|| reqwest::Url::parse(&current).ok())
+            .flatten()
+            .and_then(|u| ctx.cookies.header_for(&u));
+        let mut cookie = jar.clone();
         if same_origin {
             // The log and messages show the URL without its password, and credential
             // headers without their value, declared secret or not.
             for (name, value) in &headers {
+                if jar.is_some() && name.eq_ignore_ascii_case("cookie") {
+                    // One `Cookie` header: the step's, then the jar's.
+                    cookie = Some(format!("{value}; {}", jar.as_deref().unwrap_or("")));
+                    continue;
+                }
                 let _ = writeln!(log, "> {name}: {}", redact_header(name, value));
                 request = request.header(name.as_str(), value.as_str());
             }
+        }
+        if let Some(cookie) = cookie {
+            let _ = writeln!(log, "> cookie: {}", redact_header("cookie", &cookie));
+            request = request.header(reqwest::header::COOKIE, cookie);
         }
         match body.as_ref().filter(|_| with_body) {
             Some(HttpBody::Json(v)) => {
@@ -114,6 +131,12 @@ pub(super) async fn send(
                 )));
             }
         };
+        if step.cookies {
+            let set = response.headers().get_all(reqwest::header::SET_COOKIE);
+            let url = response.url().clone();
+            ctx.cookies
+                .store(set.iter().filter_map(|v| v.to_str().ok()), &url);
+        }
         let status = response.status();
         let location = response
             .headers()
