@@ -10,7 +10,11 @@ use common::Project;
 
 /// A stage of `gates` (YAML list items) sharing one fixture server (`WEB_URL`), run.
 fn run_stage(gates: &str) -> (Project, common::Run) {
-    let p = Project::new();
+    run_stage_in(Project::new(), gates)
+}
+
+/// [`run_stage`] in a project made beforehand (with files the gates send).
+fn run_stage_in(p: Project, gates: &str) -> (Project, common::Run) {
     let server = format!(
         "{}/tests/fixtures/http_request_server.py",
         env!("CARGO_MANIFEST_DIR")
@@ -61,7 +65,7 @@ fn assert_outcomes(p: &Project, run: &common::Run, misses: &[(&str, &str)]) {
             .find(|(m, _)| m == id)
             .unwrap_or_else(|| panic!("no expected failure for {id}"))
             .1;
-        assert_eq!(status, "failed", "{id} must fail: {message}");
+        assert_ne!(status, "passed", "{id} must fail: {message}");
         assert!(message.contains(want), "{id}: `{message}` lacks `{want}`");
         assert!(!message.contains('\n'), "{id}: one line: {message}");
     }
@@ -310,4 +314,214 @@ fn check_refuses_a_method_that_is_not_a_token() {
         out.contains("gates/s.yaml:9:11: error: HTTP methods are case-sensitive: write `DELETE`, not `delete`"),
         "{out}"
     );
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn query_and_form_are_url_encoded_and_read_back() {
+    if !common::python3() {
+        return;
+    }
+    let (p, run) = run_stage(
+        r#"  - id: pass-query
+    title: query appended to the URL's own, a list repeats the key
+    http: ${WEB_URL}/echo?x=1
+    query: { q: "a b", tag: [x, y], plus: "1+1&2", v: "${GATE_ID}", n: 1.5 }
+    expect:
+      json: { "$.query": "x=1&q=a%20b&tag=x&tag=y&plus=1%2B1%262&v=pass-query&n=1.5" }
+  - id: pass-form
+    title: a form body
+    http: POST ${WEB_URL}/echo
+    form: { user: ana, tags: [a, b], note: "x y&z=é", id: "${GATE_ID}" }
+    expect:
+      json:
+        "$.headers['content-type']": [application/x-www-form-urlencoded]
+        "$.body": "user=ana&tags=a&tags=b&note=x+y%26z%3D%C3%A9&id=pass-form"
+        "$.form": { user: [ana], tags: [a, b], note: ["x y&z=é"], id: [pass-form] }
+  - id: pass-form-own-type
+    title: the step's own Content-Type wins
+    http: POST ${WEB_URL}/echo
+    headers: { Content-Type: application/x-www-form-urlencoded; charset=utf-8 }
+    form: { a: b }
+    expect:
+      json: { "$.headers['content-type']": ["application/x-www-form-urlencoded; charset=utf-8"] }
+  - id: miss-query
+    title: the list's second value is there
+    http: ${WEB_URL}/echo
+    query: { tag: [x, y] }
+    expect: { json: { "$.query": "tag=x" } }
+  - id: miss-form
+    title: a form value read back differs
+    http: POST ${WEB_URL}/echo
+    form: { tags: [a, b] }
+    expect: { json: { "$.form.tags": [a] } }
+"#,
+    );
+    assert_outcomes(
+        &p,
+        &run,
+        &[("miss-query", "tag=x&tag=y"), ("miss-form", "$.form.tags")],
+    );
+    let log = p.read("phase-1/stage-00/logs/pass-form.log");
+    assert!(
+        log.contains("> content-type: application/x-www-form-urlencoded\n>\nuser=ana&tags=a"),
+        "{log}"
+    );
+}
+
+#[test]
+fn multipart_body_file_and_base64_bytes_are_read_back_by_the_server() {
+    if !common::python3() {
+        return;
+    }
+    let p = Project::new();
+    p.file("data/r.txt", "hello file\n");
+    let blob: Vec<u8> = (0..=255u8).collect();
+    std::fs::write(p.path().join("data/blob"), &blob).expect("write blob");
+    let txt = sha256_hex(b"hello file\n");
+    let bin = sha256_hex(&blob);
+    let (p, run) = run_stage_in(
+        p,
+        &format!(
+            r#"  - id: pass-multipart
+    title: fields and file parts
+    http: POST ${{WEB_URL}}/echo
+    multipart:
+      user: ana
+      who: "${{GATE_ID}}"
+      upload: {{ file: data/r.txt }}
+      raw: {{ file: data/blob, type: application/x-custom, filename: renamed.dat }}
+    expect:
+      json:
+        "$.headers['content-type'][0]": "/^multipart\\/form-data; boundary=gaterun-/"
+        "$.parts[0]": {{ name: user, filename: null, type: null, text: ana, len: 3, sha256: "{ana}" }}
+        "$.parts[1].text": pass-multipart
+        "$.parts[2].name": upload
+        "$.parts[2].filename": r.txt
+        "$.parts[2].type": text/plain
+        "$.parts[2].sha256": "{txt}"
+        "$.parts[3].filename": renamed.dat
+        "$.parts[3].type": application/x-custom
+        "$.parts[3].len": 256
+        "$.parts[3].sha256": "{bin}"
+  - id: pass-body-file
+    title: a file's bytes as the body
+    http: PUT ${{WEB_URL}}/echo
+    body_file: data/blob
+    expect: {{ json: {{ "$.body_len": 256, "$.body_sha256": "{bin}" }} }}
+  - id: pass-base64
+    title: base64, padded or not
+    steps:
+      - http: POST ${{WEB_URL}}/echo
+        body_base64: "aGVsbG8="
+        expect: {{ json: {{ "$.body": hello, "$.body_len": 5 }} }}
+      - http: POST ${{WEB_URL}}/echo
+        body_base64: aGVsbG8
+        expect: {{ json: {{ "$.body": hello }} }}
+  - id: miss-multipart
+    title: another file's hash
+    http: POST ${{WEB_URL}}/echo
+    multipart: {{ upload: {{ file: data/r.txt }} }}
+    expect: {{ json: {{ "$.parts[0].sha256": "{bin}" }} }}
+  - id: miss-base64
+    title: the decoded bytes differ
+    http: POST ${{WEB_URL}}/echo
+    body_base64: "aGVsbG8="
+    expect: {{ json: {{ "$.body": "hello!" }} }}
+  - id: miss-no-file
+    title: a missing file is the step's error, naming it
+    http: POST ${{WEB_URL}}/echo
+    body_file: data/nope.bin
+  - id: miss-no-part-file
+    title: a missing part file too
+    http: POST ${{WEB_URL}}/echo
+    multipart: {{ upload: {{ file: "data/${{GATE_ID}}.txt" }} }}
+"#,
+            ana = sha256_hex(b"ana"),
+        ),
+    );
+    assert_outcomes(
+        &p,
+        &run,
+        &[
+            ("miss-multipart", "$.parts[0].sha256"),
+            ("miss-base64", "hello!"),
+            (
+                "miss-no-file",
+                "failed to read `body_file` data/nope.bin: no such file or directory",
+            ),
+            (
+                "miss-no-part-file",
+                "failed to read `multipart.upload.file` data/miss-no-part-file.txt: no such file",
+            ),
+        ],
+    );
+    let log = p.read("phase-1/stage-00/logs/pass-multipart.log");
+    assert!(
+        log.contains("[part raw: file data/blob as renamed.dat (application/x-custom), 256 bytes]"),
+        "{log}"
+    );
+    let log = p.read("phase-1/stage-00/logs/pass-body-file.log");
+    assert!(
+        log.contains("[body from file data/blob: 256 bytes]"),
+        "{log}"
+    );
+}
+
+#[test]
+fn check_refuses_two_bodies_paths_out_of_the_workdir_and_bad_base64() {
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        r#"stage: 0
+name: S
+gates:
+  - id: two
+    title: t
+    http: POST http://x/
+    json: { a: 1 }
+    form: { a: 1 }
+  - id: abs
+    title: t
+    http: POST http://x/
+    body_file: /etc/passwd
+  - id: climb
+    title: t
+    http: POST http://x/
+    multipart: { f: { file: "data/../../secret" } }
+  - id: b64
+    title: t
+    http: POST http://x/
+    body_base64: "not base64!"
+  - id: mptype
+    title: t
+    http: POST http://x/
+    headers: { Content-Type: text/plain }
+    multipart: { a: b }
+  - id: ok
+    title: t
+    http: POST http://x/
+    body_file: "data/../data/${GATE_ID}"
+"#,
+    );
+    let run = p.run(&["check"]);
+    run.code(2);
+    let out = format!("{}{}", run.stdout, run.stderr);
+    for want in [
+        "gates/s.yaml:4:5: error: an `http` step sends one body, this one has `json` and `form`",
+        "gates/s.yaml:12:16: error: `body_file`: the path must be relative to the gate's workdir, got `/etc/passwd`",
+        "gates/s.yaml:13:5: error: `multipart.f.file`: the path climbs out of the gate's workdir with `..`, got `data/../../secret`",
+        "gates/s.yaml:20:18: error: `body_base64` is not base64: `!` is not a base64 character here",
+        "gates/s.yaml:21:5: error: `multipart` sets the Content-Type itself (with its boundary): remove the `Content-Type` header",
+    ] {
+        assert!(out.contains(want), "missing `{want}` in:\n{out}");
+    }
+    assert_eq!(out.matches("error:").count(), 5, "{out}");
 }

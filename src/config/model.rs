@@ -315,6 +315,8 @@ pub struct HttpStep {
     /// May hold `${VAR}`.
     pub url: String,
     pub headers: Vec<(String, String)>,
+    /// Appended to the URL's query, url-encoded, in order; values may hold `${VAR}`.
+    pub query: Vec<(String, String)>,
     pub body: Option<HttpBody>,
     pub follow_redirects: bool,
     /// Store and send the gate's cookies (`cookies: false`: neither).
@@ -327,6 +329,28 @@ pub enum HttpBody {
     /// Sent as `application/json`; string values may hold `${VAR}`.
     Json(serde_json::Value),
     Text(String),
+    /// `application/x-www-form-urlencoded`; values may hold `${VAR}`.
+    Form(Vec<(String, String)>),
+    /// `multipart/form-data`: fields in order.
+    Multipart(Vec<(String, MultipartPart)>),
+    /// A file's bytes: a path relative to the gate's workdir (may hold `${VAR}`).
+    File(String),
+    /// Bytes written as base64 (may hold `${VAR}`; checked by `check` when it does not).
+    Base64(String),
+}
+
+#[derive(Debug, Clone)]
+pub enum MultipartPart {
+    /// May hold `${VAR}`.
+    Text(String),
+    File {
+        /// Relative to the gate's workdir; may hold `${VAR}`.
+        path: String,
+        /// `None`: from the extension.
+        content_type: Option<String>,
+        /// `None`: the file's name.
+        filename: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -4,39 +4,31 @@
 use serde_saphyr::Location;
 
 use super::ctx::{FileCtx, check_template};
+use super::http_request;
 use super::jsonpath::{can_select_many, jsonpath};
 use super::kind::Input;
 use super::patterns::{patterns, text_pattern};
-use crate::config::model::{
-    HeaderCheck, HttpBody, HttpExpect, HttpStep, JsonExpect, StatusMatch, StepKind,
-};
+use crate::config::model::{HeaderCheck, HttpExpect, HttpStep, JsonExpect, StatusMatch, StepKind};
 use crate::config::raw::{RawPattern, Scalar};
 use crate::expect::value::ValueCheck;
 use crate::vars;
 
 pub fn build(ctx: &mut FileCtx, input: Input) -> Option<StepKind> {
     let Input {
-        raw,
+        mut raw,
         at,
         expect,
         expect_at,
         ..
     } = input;
-    let spec = raw.http?;
+    let spec = raw.http.take()?;
     let (method, url) = http_target(ctx, &spec.value, spec.referenced)?;
+    let body = http_request::body(ctx, &mut raw, at);
+    let query = http_request::pairs(ctx, "query", raw.query.take(), at);
     let headers = raw
         .headers
         .map(|h| h.0.into_iter().map(|(k, v)| (k, v.0)).collect())
         .unwrap_or_default();
-    let body = match (raw.json, raw.body) {
-        (Some(_), Some(_)) => {
-            ctx.error(at, "an `http` step sends `json` or `body`, not both");
-            None
-        }
-        (Some(j), None) => Some(HttpBody::Json(j)),
-        (None, Some(b)) => Some(HttpBody::Text(b)),
-        (None, None) => None,
-    };
     let status = match expect.status {
         Some(s) => status_spec(ctx, s.value.0, s.referenced),
         None => vec![StatusMatch::Class(2)],
@@ -86,6 +78,7 @@ pub fn build(ctx: &mut FileCtx, input: Input) -> Option<StepKind> {
         method,
         url,
         headers,
+        query,
         body,
         follow_redirects: raw.follow_redirects.unwrap_or(false),
         cookies: raw.cookies.unwrap_or(true),

@@ -21,7 +21,18 @@ const KINDS: &[Kind] = &[
         .expect(&["exit", "stdout", "stderr"])
         .capture(run::capture),
     Kind::new("http", http::build)
-        .keys(&["headers", "json", "body", "follow_redirects", "cookies"])
+        .keys(&[
+            "headers",
+            "json",
+            "body",
+            "follow_redirects",
+            "cookies",
+            "query",
+            "form",
+            "multipart",
+            "body_file",
+            "body_base64",
+        ])
         .expect(&["status", "headers", "body", "json"])
         .capture(http::capture),
     Kind::new("tcp", tcp).expect(&["open"]),

@@ -4,6 +4,7 @@
 //! `step` is one attempt: `request` sends (following redirects), `response` reads and logs,
 //! `checks` compares and captures; `json` and `redact` are their leaves.
 
+mod body;
 mod checks;
 mod decode;
 mod json;

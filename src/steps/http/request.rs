@@ -3,10 +3,11 @@
 
 use std::fmt::Write;
 
+use super::body;
 use super::decode::ACCEPT_ENCODING;
 use super::json::invalid;
-use super::redact::{LOG_BODY_CAP, capped, redact_header, redact_urls_in};
-use crate::config::{HttpBody, HttpStep};
+use super::redact::{redact_header, redact_urls_in};
+use crate::config::HttpStep;
 use crate::runner::gate::ctx::GateCtx;
 use crate::steps::outcome::{Deadline, Failure};
 use crate::steps::probe::short_error;
@@ -32,6 +33,7 @@ pub(super) async fn send(
     deadline: &Deadline,
 ) -> Result<Sent, Failure> {
     let url = vars::interpolate(&step.url, &ctx.vars).map_err(invalid)?;
+    let url = with_query(ctx, url, &step.query)?;
     let method = reqwest::Method::from_bytes(step.method.as_bytes()).map_err(invalid)?;
     // gaterun follows redirects itself: to another origin, it sends none of the headers the
     // gate set (an API key, a token) and no body, and never a `Referer` (the URL may carry a
@@ -52,12 +54,7 @@ pub(super) async fn send(
     .filter(|(name, _)| !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)))
     .collect();
     let body = match &step.body {
-        Some(HttpBody::Json(v)) => Some(HttpBody::Json(
-            vars::interpolate_json(v, &ctx.vars).map_err(invalid)?,
-        )),
-        Some(HttpBody::Text(b)) => Some(HttpBody::Text(
-            vars::interpolate(b, &ctx.vars).map_err(invalid)?,
-        )),
+        Some(b) => Some(body::prepare(ctx, b).await?),
         None => None,
     };
     let first = reqwest::Url::parse(&url).ok();
@@ -99,20 +96,17 @@ pub(super) async fn send(
             let _ = writeln!(log, "> cookie: {}", redact_header("cookie", &cookie));
             request = request.header(reqwest::header::COOKIE, cookie);
         }
-        match body.as_ref().filter(|_| with_body) {
-            Some(HttpBody::Json(v)) => {
-                let _ = writeln!(
-                    log,
-                    "> content-type: application/json\n>\n{}",
-                    capped(&v.to_string(), LOG_BODY_CAP)
-                );
-                request = request.json(v);
+        if let Some(body) = body.as_ref().filter(|_| with_body) {
+            let own_type = same_origin
+                && headers
+                    .iter()
+                    .any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+            if let Some(t) = body.content_type.as_ref().filter(|_| !own_type) {
+                let _ = writeln!(log, "> content-type: {t}");
+                request = request.header(reqwest::header::CONTENT_TYPE, t.as_str());
             }
-            Some(HttpBody::Text(b)) => {
-                let _ = writeln!(log, ">\n{}", capped(b, LOG_BODY_CAP));
-                request = request.body(b.clone());
-            }
-            None => {}
+            let _ = writeln!(log, ">\n{}", body.log);
+            request = request.body(body.bytes.clone());
         }
         let left = deadline
             .at
@@ -181,4 +175,26 @@ pub(super) async fn send(
         url: current,
         response,
     })
+}
+
+/// `query:` appended to the URL's own query, url-encoded (a space as `%20`, which every server
+/// reads as a space, where `+` is one only to form parsers).
+fn with_query(ctx: &GateCtx, url: String, pairs: &[(String, String)]) -> Result<String, Failure> {
+    if pairs.is_empty() {
+        return Ok(url);
+    }
+    let mut parsed = reqwest::Url::parse(&url)
+        .map_err(|e| Failure::Error(format!("invalid URL {}: {e}", redact_url(&url))))?;
+    let mut encoded = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in pairs {
+        encoded.append_pair(name, &vars::interpolate(value, &ctx.vars).map_err(invalid)?);
+    }
+    // The serializer writes a space as `+` and a `+` as `%2B`: every `+` left is a space.
+    let encoded = encoded.finish().replace('+', "%20");
+    let query = match parsed.query() {
+        Some(q) if !q.is_empty() => format!("{q}&{encoded}"),
+        _ => encoded,
+    };
+    parsed.set_query(Some(&query));
+    Ok(parsed.into())
 }
