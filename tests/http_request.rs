@@ -36,6 +36,21 @@ gates:
     (p, run)
 }
 
+/// `gaterun check` on a stage of `yaml`: it fails, and prints every one of `wants`, and no
+/// other error.
+#[track_caller]
+fn check_errors(yaml: &str, wants: &[&str]) {
+    let p = Project::new();
+    p.stage("s.yaml", yaml);
+    let run = p.run(&["check"]);
+    run.code(2);
+    let out = format!("{}{}", run.stdout, run.stderr);
+    for want in wants {
+        assert!(out.contains(want), "missing `{want}` in:\n{out}");
+    }
+    assert_eq!(out.matches("error:").count(), wants.len(), "{out}");
+}
+
 /// Each gate's id, status and message.
 fn outcomes(p: &Project) -> Vec<(String, String, String)> {
     let r = p.results("stage-00");
@@ -298,21 +313,12 @@ fn any_method_token_is_sent_as_written() {
 
 #[test]
 fn check_refuses_a_method_that_is_not_a_token() {
-    let p = Project::new();
-    p.stage(
-        "s.yaml",
+    check_errors(
         "stage: 0\nname: S\ngates:\n  - id: a\n    title: t\n    http: \"GE(T http://x/\"\n  - id: b\n    title: t\n    http: delete http://x/\n",
-    );
-    let run = p.run(&["check"]);
-    run.code(2);
-    let out = format!("{}{}", run.stdout, run.stderr);
-    assert!(
-        out.contains("gates/s.yaml:6:11: error: `GE(T` is not an HTTP method"),
-        "{out}"
-    );
-    assert!(
-        out.contains("gates/s.yaml:9:11: error: HTTP methods are case-sensitive: write `DELETE`, not `delete`"),
-        "{out}"
+        &[
+            "gates/s.yaml:6:11: error: `GE(T` is not an HTTP method",
+            "gates/s.yaml:9:11: error: HTTP methods are case-sensitive: write `DELETE`, not `delete`",
+        ],
     );
 }
 
@@ -477,9 +483,7 @@ fn multipart_body_file_and_base64_bytes_are_read_back_by_the_server() {
 
 #[test]
 fn check_refuses_two_bodies_paths_out_of_the_workdir_and_bad_base64() {
-    let p = Project::new();
-    p.stage(
-        "s.yaml",
+    check_errors(
         r#"stage: 0
 name: S
 gates:
@@ -510,18 +514,199 @@ gates:
     http: POST http://x/
     body_file: "data/../data/${GATE_ID}"
 "#,
+        &[
+            "gates/s.yaml:4:5: error: an `http` step sends one body, this one has `json` and `form`",
+            "gates/s.yaml:12:16: error: `body_file`: the path must be relative to the gate's workdir, got `/etc/passwd`",
+            "gates/s.yaml:13:5: error: `multipart.f.file`: the path climbs out of the gate's workdir with `..`, got `data/../../secret`",
+            "gates/s.yaml:20:18: error: `body_base64` is not base64: `!` is not a base64 character here",
+            "gates/s.yaml:21:5: error: `multipart` sets the Content-Type itself (with its boundary): remove the `Content-Type` header",
+        ],
     );
-    let run = p.run(&["check"]);
-    run.code(2);
-    let out = format!("{}{}", run.stdout, run.stderr);
-    for want in [
-        "gates/s.yaml:4:5: error: an `http` step sends one body, this one has `json` and `form`",
-        "gates/s.yaml:12:16: error: `body_file`: the path must be relative to the gate's workdir, got `/etc/passwd`",
-        "gates/s.yaml:13:5: error: `multipart.f.file`: the path climbs out of the gate's workdir with `..`, got `data/../../secret`",
-        "gates/s.yaml:20:18: error: `body_base64` is not base64: `!` is not a base64 character here",
-        "gates/s.yaml:21:5: error: `multipart` sets the Content-Type itself (with its boundary): remove the `Content-Type` header",
-    ] {
-        assert!(out.contains(want), "missing `{want}` in:\n{out}");
+}
+
+/// Whether Python's `h2` package is here (the h2c server needs it); under CI it must be
+/// (`.ci/run` installs it).
+fn python_h2() -> bool {
+    common::tool(
+        "python3 h2",
+        &["python3", "-c", "import h2"],
+        "python3 -m pip install h2",
+    )
+}
+
+#[test]
+fn the_http_version_is_chosen_and_expected_exactly() {
+    if !common::python3() {
+        return;
     }
-    assert_eq!(out.matches("error:").count(), 5, "{out}");
+    let (p, run) = run_stage(
+        r#"  - id: pass-default
+    title: HTTP/1.1 unless asked
+    http: ${WEB_URL}/echo
+    expect: { version: "1.1", json: { "$.version": HTTP/1.1 } }
+  - id: pass-1-0
+    title: a request in HTTP/1.0 (unquoted 1.0 stays 1.0)
+    http: ${WEB_URL}/echo
+    version: 1.0
+    expect: { json: { "$.version": HTTP/1.0 } }
+  - id: pass-answer-1-0
+    title: a server answering in HTTP/1.0
+    http: ${WEB_URL}/http10
+    expect: { version: "1.0" }
+  - id: miss-want-2
+    title: a 1.1 server when 2 is expected
+    http: ${WEB_URL}/echo
+    expect: { version: "2" }
+  - id: miss-want-1-1
+    title: a 1.0 answer when 1.1 is expected
+    http: ${WEB_URL}/http10
+    expect: { version: "1.1" }
+  - id: miss-h2-on-h1
+    title: prior-knowledge HTTP/2 to a server that speaks only 1.1
+    http: ${WEB_URL}/echo
+    version: "2"
+"#,
+    );
+    assert_outcomes(
+        &p,
+        &run,
+        &[
+            ("miss-want-2", "expected HTTP version 2, got 1.1"),
+            ("miss-want-1-1", "expected HTTP version 1.1, got 1.0"),
+            ("miss-h2-on-h1", "GET http://127.0.0.1:"),
+        ],
+    );
+}
+
+#[test]
+fn http2_with_prior_knowledge_over_plain_tcp() {
+    if !common::python3() || !python_h2() {
+        return;
+    }
+    let server = format!(
+        "{}/tests/fixtures/h2c_server.py",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        &format!(
+            r#"stage: 0
+name: H2
+services:
+  h2:
+    run: python3 "{server}"
+    ready: {{ tcp: "127.0.0.1:${{H2_PORT}}", timeout: 20s }}
+gates:
+  - id: pass-h2c
+    title: h2c
+    steps:
+      - http: ${{H2_URL}}/a
+        version: "2"
+        expect: {{ version: "2", json: {{ "$.version": "2", "$.path": /a }} }}
+      - http: POST ${{H2_URL}}/b
+        version: "2"
+        json: {{ x: 1 }}
+        expect: {{ json: {{ "$.method": POST }} }}
+  - id: miss-h2c-version
+    title: an HTTP/2 answer when 1.1 is expected
+    http: ${{H2_URL}}/a
+    version: "2"
+    expect: {{ version: "1.1" }}
+"#
+        ),
+    );
+    let run = p.run(&["stage", "0"]);
+    assert_outcomes(
+        &p,
+        &run,
+        &[("miss-h2c-version", "expected HTTP version 1.1, got 2")],
+    );
+}
+
+#[test]
+fn save_writes_the_decoded_body_for_a_file_step() {
+    if !common::python3() {
+        return;
+    }
+    let (p, run) = run_stage(
+        r#"  - id: pass-save
+    title: the decoded body, saved atomically, directories made
+    steps:
+      - http: ${WEB_URL}/enc/gzip
+        save: out/${GATE_ID}/body.json
+      - file: out/pass-save/body.json
+        expect: { contains: ['"greeting": "hello decoded"'] }
+      - http: ${WEB_URL}/bytes
+        save: out/bytes.bin
+      - run: test "$(wc -c < out/bytes.bin)" -eq 256 && cmp -s out/bytes.bin out/bytes.bin
+  - id: miss-check-still-saves
+    title: a failed check still leaves the body
+    steps:
+      - http: ${WEB_URL}/echo
+        save: out/failed.json
+        expect: { status: 201 }
+  - id: miss-save-content
+    title: the saved text is the body, not something else
+    steps:
+      - http: ${WEB_URL}/enc/br
+        save: out/br.json
+      - file: out/br.json
+        expect: { contains: "hello encoded" }
+  - id: miss-cut
+    title: a body past the cap is not saved
+    http: ${WEB_URL}/enc/bomb
+    save: out/bomb.bin
+"#,
+    );
+    assert_outcomes(
+        &p,
+        &run,
+        &[
+            ("miss-save-content", "hello encoded"),
+            (
+                "miss-cut",
+                "the body is longer than 16 MiB, the most gaterun reads: not saved to out/bomb.bin",
+            ),
+            ("miss-check-still-saves", "expected status 201, got 200"),
+        ],
+    );
+    assert!(p.path().join("out/failed.json").is_file());
+    let bytes = std::fs::read(p.path().join("out/bytes.bin")).expect("saved bytes");
+    assert_eq!(bytes, (0..=255u8).collect::<Vec<_>>());
+    assert!(!p.path().join("out/bomb.bin").exists());
+    let log = p.read("phase-1/stage-00/logs/pass-save.log");
+    assert!(
+        log.contains("< [body saved to out/pass-save/body.json: 1240 bytes]"),
+        "{log}"
+    );
+}
+
+#[test]
+fn check_refuses_a_bad_version_and_a_save_path_out_of_the_workdir() {
+    check_errors(
+        r#"stage: 0
+name: S
+gates:
+  - id: v
+    title: t
+    http: http://x/
+    version: 3
+    expect: { version: "1.2" }
+  - id: s
+    title: t
+    http: http://x/
+    save: ../outside.json
+  - id: a
+    title: t
+    http: http://x/
+    save: /tmp/x.json
+"#,
+        &[
+            "gates/s.yaml:7:14: error: `version` is one of \"1.0\", \"1.1\", \"2\", got `3`",
+            "gates/s.yaml:8:24: error: `expect.version` is one of \"1.0\", \"1.1\", \"2\", got `1.2`",
+            "gates/s.yaml:12:11: error: `save`: the path climbs out of the gate's workdir with `..`, got `../outside.json`",
+            "gates/s.yaml:16:11: error: `save`: the path must be relative to the gate's workdir, got `/tmp/x.json`",
+        ],
+    );
 }

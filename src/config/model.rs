@@ -1,9 +1,13 @@
 //! The validated plan: what the runner trusts. Built only by `validate`.
 
+mod request;
+
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+
+pub use request::{HttpBody, HttpVersion, MultipartPart};
 
 use crate::expect::Pattern;
 use crate::expect::value::ValueCheck;
@@ -321,36 +325,11 @@ pub struct HttpStep {
     pub follow_redirects: bool,
     /// Store and send the gate's cookies (`cookies: false`: neither).
     pub cookies: bool,
+    /// `None`: HTTP/1.1.
+    pub version: Option<HttpVersion>,
+    /// Where the body is saved, relative to the gate's workdir (may hold `${VAR}`).
+    pub save: Option<String>,
     pub expect: HttpExpect,
-}
-
-#[derive(Debug, Clone)]
-pub enum HttpBody {
-    /// Sent as `application/json`; string values may hold `${VAR}`.
-    Json(serde_json::Value),
-    Text(String),
-    /// `application/x-www-form-urlencoded`; values may hold `${VAR}`.
-    Form(Vec<(String, String)>),
-    /// `multipart/form-data`: fields in order.
-    Multipart(Vec<(String, MultipartPart)>),
-    /// A file's bytes: a path relative to the gate's workdir (may hold `${VAR}`).
-    File(String),
-    /// Bytes written as base64 (may hold `${VAR}`; checked by `check` when it does not).
-    Base64(String),
-}
-
-#[derive(Debug, Clone)]
-pub enum MultipartPart {
-    /// May hold `${VAR}`.
-    Text(String),
-    File {
-        /// Relative to the gate's workdir; may hold `${VAR}`.
-        path: String,
-        /// `None`: from the extension.
-        content_type: Option<String>,
-        /// `None`: the file's name.
-        filename: Option<String>,
-    },
 }
 
 #[derive(Debug, Clone)]
@@ -360,6 +339,7 @@ pub struct HttpExpect {
     pub headers: Vec<(String, Vec<HeaderCheck>)>,
     pub body: Vec<Pattern>,
     pub json: Vec<(String, JsonExpect)>,
+    pub version: Option<HttpVersion>,
 }
 
 /// One expectation on a response header, which may be repeated (`Set-Cookie`).

@@ -140,6 +140,8 @@ step_keys! {
         multipart: key OrderedMap<RawPart>,
         body_file: key Sp<String>,
         body_base64: key Sp<String>,
+        version: key Sp<Scalar>,
+        save: key Sp<String>,
         tcp: kind Sp<String>,
         sql: kind Sp<String>,
         file: kind Sp<String>,
@@ -200,4 +202,6 @@ expect_keys! {
     error: Sp<OneOrMany<RawPattern>>,
     exists: bool,
     contains: Sp<OneOrMany<RawPattern>>,
+    // Issue 18: the HTTP version a response must have (validate/http_request.rs).
+    version: Sp<Scalar>,
 }

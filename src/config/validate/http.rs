@@ -73,6 +73,10 @@ pub fn build(ctx: &mut FileCtx, input: Input) -> Option<StepKind> {
         headers: header_expect,
         body: patterns(ctx, expect.body),
         json: json_expect,
+        version: expect
+            .version
+            .as_ref()
+            .and_then(|v| http_request::version(ctx, "expect.version", v)),
     };
     Some(StepKind::Http(Box::new(HttpStep {
         method,
@@ -82,6 +86,14 @@ pub fn build(ctx: &mut FileCtx, input: Input) -> Option<StepKind> {
         body,
         follow_redirects: raw.follow_redirects.unwrap_or(false),
         cookies: raw.cookies.unwrap_or(true),
+        version: raw
+            .version
+            .as_ref()
+            .and_then(|v| http_request::version(ctx, "version", v)),
+        save: raw
+            .save
+            .as_ref()
+            .and_then(|s| http_request::project_path(ctx, "save", s)),
         expect: http_expect,
     })))
 }

@@ -1,11 +1,12 @@
 //! What an `http` step sends beyond its method, URL and headers: `query`, and its one body
 //! (`json`, `body`, `form`, `multipart`, `body_file` or `body_base64`), and the paths it reads
-//! and writes (`body_file`, a multipart `file:`, `save`), which stay inside the gate's workdir.
+//! and writes (`body_file`, a multipart `file:`, `save`), which stay inside the gate's workdir,
+//! and the HTTP version it asks for or expects.
 
 use serde_saphyr::Location;
 
 use super::ctx::{FileCtx, check_template};
-use crate::config::model::{HttpBody, MultipartPart};
+use crate::config::model::{HttpBody, HttpVersion, MultipartPart};
 use crate::config::raw::{OneOrMany, OrderedMap, RawPart, RawStep, Scalar, Sp};
 use crate::vars;
 
@@ -155,4 +156,24 @@ pub fn project_path(ctx: &mut FileCtx, key: &str, raw: &Sp<String>) -> Option<St
         return None;
     }
     Some(raw.value.clone())
+}
+
+/// `"1.0"`, `"1.1"` or `"2"`, as written (`1.0` unquoted is the text `1.0`, not the number 1).
+pub fn version(ctx: &mut FileCtx, key: &str, raw: &Sp<Scalar>) -> Option<HttpVersion> {
+    let text = raw.as_written(ctx.text);
+    let parsed = HttpVersion::parse(text.trim());
+    if parsed.is_none() {
+        ctx.error(
+            raw.referenced,
+            format!(
+                "`{key}` is one of {}, got `{text}`",
+                HttpVersion::NAMES
+                    .iter()
+                    .map(|n| format!("\"{n}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
+    parsed
 }

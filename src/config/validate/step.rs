@@ -32,8 +32,10 @@ const KINDS: &[Kind] = &[
             "multipart",
             "body_file",
             "body_base64",
+            "version",
+            "save",
         ])
-        .expect(&["status", "headers", "body", "json"])
+        .expect(&["status", "headers", "body", "json", "version"])
         .capture(http::capture),
     Kind::new("tcp", tcp).expect(&["open"]),
     Kind::new("sql", sql::build)

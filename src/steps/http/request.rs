@@ -7,7 +7,8 @@ use super::body;
 use super::decode::ACCEPT_ENCODING;
 use super::json::invalid;
 use super::redact::{redact_header, redact_urls_in};
-use crate::config::HttpStep;
+use super::version;
+use crate::config::{HttpStep, HttpVersion};
 use crate::runner::gate::ctx::GateCtx;
 use crate::steps::outcome::{Deadline, Failure};
 use crate::steps::probe::short_error;
@@ -38,7 +39,12 @@ pub(super) async fn send(
     // gaterun follows redirects itself: to another origin, it sends none of the headers the
     // gate set (an API key, a token) and no body, and never a `Referer` (the URL may carry a
     // secret in its query).
-    let client = ctx.http.client().map_err(Failure::Error)?.clone();
+    let client = match step.version {
+        Some(HttpVersion::V2) => ctx.http.client_h2(),
+        _ => ctx.http.client(),
+    }
+    .map_err(Failure::Error)?
+    .clone();
     let headers: Vec<(String, String)> = step
         .headers
         .iter()
@@ -66,6 +72,9 @@ pub(super) async fn send(
     let response = loop {
         let shown_url = redact_url(&current);
         let mut request = client.request(method.clone(), &current);
+        if let Some(v) = step.version {
+            request = request.version(version::wire(v));
+        }
         let mut log = format!("> {method} {shown_url}\n");
         for (name, value) in &defaults {
             let _ = writeln!(log, "> {name}: {value}");
