@@ -111,3 +111,49 @@ pub fn open(path: &Path, cap: u64, links: Links) -> Result<std::fs::File, ReadEr
     }
     Ok(file)
 }
+
+/// Whether a relative path stays inside the directory it is relative to: not absolute, and
+/// no `..` that climbs above its start (`a/../b` stays, `a/../../b` does not). Lexical: a
+/// symbolic link inside is the project's own.
+pub fn inside(path: &str) -> Result<(), String> {
+    use std::path::Component;
+    if path.trim().is_empty() {
+        return Err("the path is empty".to_owned());
+    }
+    let mut depth = 0usize;
+    for c in Path::new(path).components() {
+        match c {
+            Component::RootDir | Component::Prefix(_) => {
+                return Err("the path must be relative to the gate's workdir".to_owned());
+            }
+            Component::ParentDir if depth == 0 => {
+                return Err("the path climbs out of the gate's workdir with `..`".to_owned());
+            }
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_path_inside_and_its_near_misses() {
+        for ok in ["a", "a/b", "./a", "a/../b", "a/b/../../c"] {
+            assert_eq!(super::inside(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            " ",
+            "/etc/passwd",
+            "..",
+            "../a",
+            "a/../../b",
+            "a/./../..",
+        ] {
+            assert!(super::inside(bad).is_err(), "{bad}");
+        }
+    }
+}

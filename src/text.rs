@@ -1,6 +1,7 @@
 //! Text helpers every layer shares, a leaf that imports nothing of gaterun: what makes text
 //! safe for XML, markdown and a terminal (`sanitize`, `shown`), how durations read
-//! (`human_duration`), one-line and last-lines excerpts, and URLs without passwords.
+//! (`human_duration`), one-line and last-lines excerpts, URLs without passwords, and base64
+//! as a gate file writes it.
 
 use std::time::Duration;
 
@@ -107,6 +108,29 @@ pub fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
+/// Standard base64 (RFC 4648), padded or not; white space (a folded YAML string) ignored.
+pub fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
+    use base64::Engine;
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    LENIENT.decode(compact).map_err(|e| match e {
+        base64::DecodeError::InvalidByte(_, b) | base64::DecodeError::InvalidLastSymbol(_, b) => {
+            format!(
+                "`{}` is not a base64 character here",
+                char::from(b).escape_debug()
+            )
+        }
+        base64::DecodeError::InvalidLength(n) => {
+            format!("{n} base64 characters cannot end a whole byte")
+        }
+        base64::DecodeError::InvalidPadding => "its `=` padding is wrong".to_owned(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -134,5 +158,19 @@ mod tests {
             assert_eq!(super::shown(text), want, "{text:?}");
             assert_eq!(super::shown(&super::shown(text)), want, "twice: {text:?}");
         }
+    }
+
+    #[test]
+    fn base64_padded_or_not_and_folded() {
+        assert_eq!(
+            super::decode_base64("aGVsbG8=").as_deref(),
+            Ok(&b"hello"[..])
+        );
+        assert_eq!(
+            super::decode_base64("aGVs\n bG8").as_deref(),
+            Ok(&b"hello"[..])
+        );
+        assert!(super::decode_base64("aGVsbG8!").is_err());
+        assert!(super::decode_base64("a").is_err());
     }
 }

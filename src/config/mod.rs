@@ -17,8 +17,8 @@ pub use lint::lints;
 pub use load::{LoadOptions, Loaded, load, parse_stage};
 pub use model::{
     Command, DatabaseKind, Eventually, Gate, HeaderCheck, HttpBody, HttpExpect, HttpStep,
-    JsonExpect, Probe, Project, Ready, RunExpect, ServiceAction, ServiceDef, Signal, SqlExpect,
-    Stage, StageKey, StageScope, StatusMatch, Step, StepKind,
+    HttpVersion, JsonExpect, MultipartPart, Probe, Project, Ready, RunExpect, ServiceAction,
+    ServiceDef, Signal, SqlExpect, Stage, StageKey, StageScope, StatusMatch, Step, StepKind,
 };
 pub use validate::Defaults;
 

@@ -1,9 +1,13 @@
 //! The validated plan: what the runner trusts. Built only by `validate`.
 
+mod request;
+
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+
+pub use request::{HttpBody, HttpVersion, MultipartPart};
 
 use crate::expect::Pattern;
 use crate::expect::value::ValueCheck;
@@ -315,16 +319,17 @@ pub struct HttpStep {
     /// May hold `${VAR}`.
     pub url: String,
     pub headers: Vec<(String, String)>,
+    /// Appended to the URL's query, url-encoded, in order; values may hold `${VAR}`.
+    pub query: Vec<(String, String)>,
     pub body: Option<HttpBody>,
     pub follow_redirects: bool,
+    /// Store and send the gate's cookies (`cookies: false`: neither).
+    pub cookies: bool,
+    /// `None`: HTTP/1.1.
+    pub version: Option<HttpVersion>,
+    /// Where the body is saved, relative to the gate's workdir (may hold `${VAR}`).
+    pub save: Option<String>,
     pub expect: HttpExpect,
-}
-
-#[derive(Debug, Clone)]
-pub enum HttpBody {
-    /// Sent as `application/json`; string values may hold `${VAR}`.
-    Json(serde_json::Value),
-    Text(String),
 }
 
 #[derive(Debug, Clone)]
@@ -334,6 +339,7 @@ pub struct HttpExpect {
     pub headers: Vec<(String, Vec<HeaderCheck>)>,
     pub body: Vec<Pattern>,
     pub json: Vec<(String, JsonExpect)>,
+    pub version: Option<HttpVersion>,
 }
 
 /// One expectation on a response header, which may be repeated (`Set-Cookie`).

@@ -107,8 +107,12 @@ fn error_table() {
             "gates/s.yaml:6:14: error: `restart` names an unknown service `api` (this gate has no services)",
         ),
         (
-            "stage: 1\nname: S\ngates:\n  - id: a\n    title: t\n    http: FETCH http://x/\n",
-            "gates/s.yaml:6:11: error: unknown HTTP method `FETCH`: use one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS",
+            "stage: 1\nname: S\ngates:\n  - id: a\n    title: t\n    http: FE[TCH http://x/\n",
+            "gates/s.yaml:6:11: error: `FE[TCH` is not an HTTP method: a method is a token (letters, digits and !#$%&'*+-.^_`|~)",
+        ),
+        (
+            "stage: 1\nname: S\ngates:\n  - id: a\n    title: t\n    http: post http://x/\n",
+            "gates/s.yaml:6:11: error: HTTP methods are case-sensitive: write `POST`, not `post`",
         ),
         (
             "stage: 1\nname: S\ngates:\n  - id: a\n    title: t\n    http: http://x/\n    expect: { status: 999 }\n",

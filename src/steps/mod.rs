@@ -1,7 +1,9 @@
 //! Step kinds. Each file runs one kind of step once (one attempt); [`dispatch`] picks the file
 //! by the step's kind, and the gate executor handles `eventually`, deadlines and teardown
-//! around them. `outcome`, `probe` and `log` are leaves the services share.
+//! around them. `outcome`, `probe` and `log` are leaves the services share; `cookies` is the
+//! gate's cookie jar, a leaf the gate context owns.
 
+pub mod cookies;
 pub mod dispatch;
 pub mod file;
 pub mod http;

@@ -9,16 +9,29 @@ use std::time::Duration;
 /// The HTTP client shared by a run (its connection pool), built on first use. It follows no
 /// redirect (the `http` step does, itself, so it can drop the gate's headers across origins),
 /// sends no `Referer`, and never goes through a proxy: a CI proxy must not intercept requests
-/// to localhost.
+/// to localhost. It speaks HTTP/1 (HTTP/1.1, or 1.0 when a request asks); `client_h2` is its
+/// HTTP/2 twin (prior knowledge: h2c on http://, h2 by ALPN on https://), for `version: "2"`.
 #[derive(Clone, Default)]
 pub struct Http {
     client: Arc<OnceLock<Result<reqwest::Client, String>>>,
+    h2: Arc<OnceLock<Result<reqwest::Client, String>>>,
 }
 
 impl Http {
     pub fn client(&self) -> Result<&reqwest::Client, String> {
-        let built = self.client.get_or_init(|| {
-            reqwest::Client::builder()
+        Self::built(&self.client, reqwest::ClientBuilder::http1_only)
+    }
+
+    pub fn client_h2(&self) -> Result<&reqwest::Client, String> {
+        Self::built(&self.h2, reqwest::ClientBuilder::http2_prior_knowledge)
+    }
+
+    fn built(
+        cell: &OnceLock<Result<reqwest::Client, String>>,
+        version: fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder,
+    ) -> Result<&reqwest::Client, String> {
+        let built = cell.get_or_init(|| {
+            version(reqwest::Client::builder())
                 .no_proxy()
                 .redirect(reqwest::redirect::Policy::none())
                 .referer(false)

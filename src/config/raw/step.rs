@@ -15,6 +15,7 @@ use super::command::RawCommand;
 use super::count::Count;
 use super::eventually::RawEventually;
 use super::exact::{ExactValue, present};
+use super::part::RawPart;
 use super::pattern::RawPattern;
 use super::service::RawService;
 use super::values::{OneOrMany, OrderedMap, Scalar, Sp};
@@ -132,6 +133,15 @@ step_keys! {
         json: key serde_json::Value,
         body: key String,
         follow_redirects: key bool,
+        // Issue 18, the request side (validate/http.rs).
+        cookies: key bool,
+        query: key OrderedMap<OneOrMany<Scalar>>,
+        form: key OrderedMap<OneOrMany<Scalar>>,
+        multipart: key OrderedMap<RawPart>,
+        body_file: key Sp<String>,
+        body_base64: key Sp<String>,
+        version: key Sp<Scalar>,
+        save: key Sp<String>,
         tcp: kind Sp<String>,
         sql: kind Sp<String>,
         file: kind Sp<String>,
@@ -192,4 +202,6 @@ expect_keys! {
     error: Sp<OneOrMany<RawPattern>>,
     exists: bool,
     contains: Sp<OneOrMany<RawPattern>>,
+    // Issue 18: the HTTP version a response must have (validate/http_request.rs).
+    version: Sp<Scalar>,
 }

@@ -138,6 +138,9 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
             fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
                 T::deserialize(v.into_deserializer()).map(|t| OneOrMany(vec![t]))
             }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                T::deserialize(v.into_deserializer()).map(|t| OneOrMany(vec![t]))
+            }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 let mut items = Vec::new();
                 while let Some(item) = seq.next_element()? {

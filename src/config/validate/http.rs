@@ -4,39 +4,31 @@
 use serde_saphyr::Location;
 
 use super::ctx::{FileCtx, check_template};
+use super::http_request;
 use super::jsonpath::{can_select_many, jsonpath};
 use super::kind::Input;
 use super::patterns::{patterns, text_pattern};
-use crate::config::model::{
-    HeaderCheck, HttpBody, HttpExpect, HttpStep, JsonExpect, StatusMatch, StepKind,
-};
+use crate::config::model::{HeaderCheck, HttpExpect, HttpStep, JsonExpect, StatusMatch, StepKind};
 use crate::config::raw::{RawPattern, Scalar};
 use crate::expect::value::ValueCheck;
 use crate::vars;
 
 pub fn build(ctx: &mut FileCtx, input: Input) -> Option<StepKind> {
     let Input {
-        raw,
+        mut raw,
         at,
         expect,
         expect_at,
         ..
     } = input;
-    let spec = raw.http?;
+    let spec = raw.http.take()?;
     let (method, url) = http_target(ctx, &spec.value, spec.referenced)?;
+    let body = http_request::body(ctx, &mut raw, at);
+    let query = http_request::pairs(ctx, "query", raw.query.take(), at);
     let headers = raw
         .headers
         .map(|h| h.0.into_iter().map(|(k, v)| (k, v.0)).collect())
         .unwrap_or_default();
-    let body = match (raw.json, raw.body) {
-        (Some(_), Some(_)) => {
-            ctx.error(at, "an `http` step sends `json` or `body`, not both");
-            None
-        }
-        (Some(j), None) => Some(HttpBody::Json(j)),
-        (None, Some(b)) => Some(HttpBody::Text(b)),
-        (None, None) => None,
-    };
     let status = match expect.status {
         Some(s) => status_spec(ctx, s.value.0, s.referenced),
         None => vec![StatusMatch::Class(2)],
@@ -81,32 +73,55 @@ pub fn build(ctx: &mut FileCtx, input: Input) -> Option<StepKind> {
         headers: header_expect,
         body: patterns(ctx, expect.body),
         json: json_expect,
+        version: expect
+            .version
+            .as_ref()
+            .and_then(|v| http_request::version(ctx, "expect.version", v)),
     };
     Some(StepKind::Http(Box::new(HttpStep {
         method,
         url,
         headers,
+        query,
         body,
         follow_redirects: raw.follow_redirects.unwrap_or(false),
+        cookies: raw.cookies.unwrap_or(true),
+        version: raw
+            .version
+            .as_ref()
+            .and_then(|v| http_request::version(ctx, "version", v)),
+        save: raw
+            .save
+            .as_ref()
+            .and_then(|s| http_request::project_path(ctx, "save", s)),
         expect: http_expect,
     })))
 }
 
-/// `"POST http://…"`, or a bare URL for GET.
+/// `"POST http://…"` (any method token: `PURGE`, `PROPFIND`), or a bare URL for GET.
 fn http_target(ctx: &mut FileCtx, spec: &str, at: Location) -> Option<(String, String)> {
-    const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+    /// Methods are case-sensitive: `get` would be sent as written, which no server takes for
+    /// a GET, so these are refused in any other case.
+    const METHODS: &[&str] = &[
+        "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT",
+    ];
     let spec = spec.trim();
     let (method, url) = match spec.split_once(char::is_whitespace) {
         Some((m, u)) => (m.to_owned(), u.trim().to_owned()),
         None => ("GET".to_owned(), spec.to_owned()),
     };
-    if !METHODS.contains(&method.as_str()) {
+    if !method.bytes().all(is_token_byte) {
         ctx.error(
             at,
-            format!(
-                "unknown HTTP method `{method}`: use one of {}",
-                METHODS.join(", ")
-            ),
+            format!("`{method}` is not an HTTP method: a method is a token (letters, digits and !#$%&'*+-.^_`|~)"),
+        );
+        return None;
+    }
+    let upper = method.to_ascii_uppercase();
+    if upper != method && METHODS.contains(&upper.as_str()) {
+        ctx.error(
+            at,
+            format!("HTTP methods are case-sensitive: write `{upper}`, not `{method}`"),
         );
         return None;
     }

@@ -11,6 +11,7 @@ mod defaults;
 mod finally;
 mod gate;
 mod http;
+mod http_request;
 pub mod jsonpath;
 mod kind;
 mod matrix;

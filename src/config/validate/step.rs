@@ -21,8 +21,21 @@ const KINDS: &[Kind] = &[
         .expect(&["exit", "stdout", "stderr"])
         .capture(run::capture),
     Kind::new("http", http::build)
-        .keys(&["headers", "json", "body", "follow_redirects"])
-        .expect(&["status", "headers", "body", "json"])
+        .keys(&[
+            "headers",
+            "json",
+            "body",
+            "follow_redirects",
+            "cookies",
+            "query",
+            "form",
+            "multipart",
+            "body_file",
+            "body_base64",
+            "version",
+            "save",
+        ])
+        .expect(&["status", "headers", "body", "json", "version"])
         .capture(http::capture),
     Kind::new("tcp", tcp).expect(&["open"]),
     Kind::new("sql", sql::build)

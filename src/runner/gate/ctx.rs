@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use crate::database::GateDb;
 use crate::expect::value::{Bindings, Typed};
 use crate::services::{Host, Services, SharedWatch};
+use crate::steps::cookies::CookieJar;
 use crate::steps::log::GateLog;
 use crate::steps::probe::Http;
 use crate::vars::Vars;
@@ -39,6 +40,8 @@ pub struct GateCtx {
     /// The exits of the stage's shared services (empty without any).
     pub shared: SharedWatch,
     pub http: Http,
+    /// The gate's cookie jar: `http` steps store and send cookies through it.
+    pub cookies: CookieJar,
     /// The gate's fresh database, if it asked for one.
     pub db: Option<GateDb>,
     /// The databases of `databases:`, by name.

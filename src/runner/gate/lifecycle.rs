@@ -85,6 +85,7 @@ pub async fn run(
                 services: Services::new(services),
                 shared: share.watch.clone(),
                 http: rc.http.clone(),
+                cookies: Default::default(),
                 // The stage's database, for a gate without its own.
                 db: gate
                     .database

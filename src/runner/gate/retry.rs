@@ -115,6 +115,7 @@ mod tests {
             shared: Default::default(),
             services: Services::new(Vec::new()),
             http: Default::default(),
+            cookies: Default::default(),
             db: None,
             dbs: Vec::new(),
             fixed: Vec::new(),

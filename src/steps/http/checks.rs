@@ -20,6 +20,7 @@ pub(super) fn check(
         body,
         cut: body_cut,
         text,
+        ..
     } = received;
     let body_cut = *body_cut;
     let expect = &step.expect;
@@ -44,17 +45,9 @@ pub(super) fn check(
     }
     let needs_json =
         !expect.json.is_empty() || captures.iter().any(|(_, sel)| sel.starts_with('$'));
-    // A compressed body is bytes no text check can read: it fails rather than pass a `!`
-    // pattern on what it cannot see.
-    if let Some(encoding) = headers
-        .get_all(reqwest::header::CONTENT_ENCODING)
-        .iter()
-        .map(|v| {
-            String::from_utf8_lossy(v.as_bytes())
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .find(|e| !e.is_empty() && e != "identity")
+    // A body still encoded (a coding gaterun does not undo) is bytes no text check can
+    // read: it fails rather than pass a `!` pattern on what it cannot see.
+    if let Some(encoding) = &received.undecoded
         && (!expect.body.is_empty() || needs_json)
     {
         return Err(Failure::Check(format!(

@@ -3,14 +3,20 @@
 
 use std::fmt::Write;
 
+use super::body;
+use super::decode::ACCEPT_ENCODING;
 use super::json::invalid;
-use super::redact::{LOG_BODY_CAP, capped, redact_header, redact_urls_in};
-use crate::config::{HttpBody, HttpStep};
+use super::redact::{redact_header, redact_urls_in};
+use super::version;
+use crate::config::{HttpStep, HttpVersion};
 use crate::runner::gate::ctx::GateCtx;
 use crate::steps::outcome::{Deadline, Failure};
 use crate::steps::probe::short_error;
 use crate::text::redact_url;
 use crate::vars;
+
+/// Sent unless the step sets its own `User-Agent`.
+const USER_AGENT: &str = concat!("gaterun/", env!("CARGO_PKG_VERSION"));
 
 /// Redirects followed at most (`follow_redirects: true`).
 const MAX_REDIRECTS: usize = 10;
@@ -28,23 +34,33 @@ pub(super) async fn send(
     deadline: &Deadline,
 ) -> Result<Sent, Failure> {
     let url = vars::interpolate(&step.url, &ctx.vars).map_err(invalid)?;
+    let url = with_query(ctx, url, &step.query)?;
     let method = reqwest::Method::from_bytes(step.method.as_bytes()).map_err(invalid)?;
     // gaterun follows redirects itself: to another origin, it sends none of the headers the
     // gate set (an API key, a token) and no body, and never a `Referer` (the URL may carry a
     // secret in its query).
-    let client = ctx.http.client().map_err(Failure::Error)?.clone();
+    let client = match step.version {
+        Some(HttpVersion::V2) => ctx.http.client_h2(),
+        _ => ctx.http.client(),
+    }
+    .map_err(Failure::Error)?
+    .clone();
     let headers: Vec<(String, String)> = step
         .headers
         .iter()
         .map(|(n, v)| Ok((n.clone(), vars::interpolate(v, &ctx.vars).map_err(invalid)?)))
         .collect::<Result<_, Failure>>()?;
+    // What gaterun sends unless the step sets it: on every hop, to any origin (nothing in
+    // them belongs to the gate).
+    let defaults: Vec<(&str, &str)> = [
+        ("user-agent", USER_AGENT),
+        ("accept-encoding", ACCEPT_ENCODING),
+    ]
+    .into_iter()
+    .filter(|(name, _)| !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)))
+    .collect();
     let body = match &step.body {
-        Some(HttpBody::Json(v)) => Some(HttpBody::Json(
-            vars::interpolate_json(v, &ctx.vars).map_err(invalid)?,
-        )),
-        Some(HttpBody::Text(b)) => Some(HttpBody::Text(
-            vars::interpolate(b, &ctx.vars).map_err(invalid)?,
-        )),
+        Some(b) => Some(body::prepare(ctx, b).await?),
         None => None,
     };
     let first = reqwest::Url::parse(&url).ok();
@@ -56,29 +72,50 @@ pub(super) async fn send(
     let response = loop {
         let shown_url = redact_url(&current);
         let mut request = client.request(method.clone(), &current);
+        if let Some(v) = step.version {
+            request = request.version(version::wire(v));
+        }
         let mut log = format!("> {method} {shown_url}\n");
+        for (name, value) in &defaults {
+            let _ = writeln!(log, "> {name}: {value}");
+            request = request.header(*name, *value);
+        }
+        // The gate's cookies that match this URL (on every hop, to any origin: the jar
+        // matches each cookie's own domain and path).
+        let jar = step
+            .cookies
+            .then(|| reqwest::Url::parse(&current).ok())
+            .flatten()
+            .and_then(|u| ctx.cookies.header_for(&u));
+        let mut cookie = jar.clone();
         if same_origin {
             // The log and messages show the URL without its password, and credential
             // headers without their value, declared secret or not.
             for (name, value) in &headers {
+                if jar.is_some() && name.eq_ignore_ascii_case("cookie") {
+                    // One `Cookie` header: the step's, then the jar's.
+                    cookie = Some(format!("{value}; {}", jar.as_deref().unwrap_or("")));
+                    continue;
+                }
                 let _ = writeln!(log, "> {name}: {}", redact_header(name, value));
                 request = request.header(name.as_str(), value.as_str());
             }
         }
-        match body.as_ref().filter(|_| with_body) {
-            Some(HttpBody::Json(v)) => {
-                let _ = writeln!(
-                    log,
-                    "> content-type: application/json\n>\n{}",
-                    capped(&v.to_string(), LOG_BODY_CAP)
-                );
-                request = request.json(v);
+        if let Some(cookie) = cookie {
+            let _ = writeln!(log, "> cookie: {}", redact_header("cookie", &cookie));
+            request = request.header(reqwest::header::COOKIE, cookie);
+        }
+        if let Some(body) = body.as_ref().filter(|_| with_body) {
+            let own_type = same_origin
+                && headers
+                    .iter()
+                    .any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+            if let Some(t) = body.content_type.as_ref().filter(|_| !own_type) {
+                let _ = writeln!(log, "> content-type: {t}");
+                request = request.header(reqwest::header::CONTENT_TYPE, t.as_str());
             }
-            Some(HttpBody::Text(b)) => {
-                let _ = writeln!(log, ">\n{}", capped(b, LOG_BODY_CAP));
-                request = request.body(b.clone());
-            }
-            None => {}
+            let _ = writeln!(log, ">\n{}", body.log);
+            request = request.body(body.bytes.clone());
         }
         let left = deadline
             .at
@@ -97,6 +134,12 @@ pub(super) async fn send(
                 )));
             }
         };
+        if step.cookies {
+            let set = response.headers().get_all(reqwest::header::SET_COOKIE);
+            let url = response.url().clone();
+            ctx.cookies
+                .store(set.iter().filter_map(|v| v.to_str().ok()), &url);
+        }
         let status = response.status();
         let location = response
             .headers()
@@ -141,4 +184,26 @@ pub(super) async fn send(
         url: current,
         response,
     })
+}
+
+/// `query:` appended to the URL's own query, url-encoded (a space as `%20`, which every server
+/// reads as a space, where `+` is one only to form parsers).
+fn with_query(ctx: &GateCtx, url: String, pairs: &[(String, String)]) -> Result<String, Failure> {
+    if pairs.is_empty() {
+        return Ok(url);
+    }
+    let mut parsed = reqwest::Url::parse(&url)
+        .map_err(|e| Failure::Error(format!("invalid URL {}: {e}", redact_url(&url))))?;
+    let mut encoded = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in pairs {
+        encoded.append_pair(name, &vars::interpolate(value, &ctx.vars).map_err(invalid)?);
+    }
+    // The serializer writes a space as `+` and a `+` as `%2B`: every `+` left is a space.
+    let encoded = encoded.finish().replace('+', "%20");
+    let query = match parsed.query() {
+        Some(q) if !q.is_empty() => format!("{q}&{encoded}"),
+        _ => encoded,
+    };
+    parsed.set_query(Some(&query));
+    Ok(parsed.into())
 }

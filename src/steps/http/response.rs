@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use super::decode::decode;
 use super::redact::{LOG_BODY_CAP, capped, redact_header, redact_urls_in};
 use super::request::Sent;
 use crate::runner::gate::ctx::GateCtx;
@@ -21,6 +22,8 @@ pub(super) struct Received {
     pub cut: bool,
     /// The body as text, for patterns and the log.
     pub text: String,
+    /// The content coding gaterun could not undo (`zstd`): `body` is still encoded.
+    pub undecoded: Option<String>,
 }
 
 pub(super) async fn read(ctx: &mut GateCtx, sent: Sent) -> Result<Received, Failure> {
@@ -54,7 +57,8 @@ pub(super) async fn read(ctx: &mut GateCtx, sent: Sent) -> Result<Received, Fail
             }
         }
     }
-    let text = String::from_utf8_lossy(&body).into_owned();
+    // Every check sees the decoded body; the log says it was decoded.
+    let decoded = decode(&headers, body, body_cut, BODY_CAP);
     let mut log = format!(
         "< {} {}\n",
         status.as_u16(),
@@ -67,6 +71,19 @@ pub(super) async fn read(ctx: &mut GateCtx, sent: Sent) -> Result<Received, Fail
             redact_header(name.as_str(), &String::from_utf8_lossy(value.as_bytes()))
         );
     }
+    let decoded = match decoded {
+        Ok(d) => d,
+        Err(reason) => {
+            ctx.log_line(log.trim_end());
+            ctx.log_line(&format!("< [{reason}]"));
+            return Err(Failure::Check(reason));
+        }
+    };
+    if let Some(note) = &decoded.note {
+        let _ = writeln!(log, "< [{note}]");
+    }
+    let (body, body_cut) = (decoded.body, decoded.cut);
+    let text = String::from_utf8_lossy(&body).into_owned();
     if !text.is_empty() {
         let _ = writeln!(log, "<\n{}", capped(&text, LOG_BODY_CAP));
     }
@@ -78,5 +95,6 @@ pub(super) async fn read(ctx: &mut GateCtx, sent: Sent) -> Result<Received, Fail
         body,
         cut: body_cut,
         text,
+        undecoded: decoded.undecoded,
     })
 }

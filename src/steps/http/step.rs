@@ -1,6 +1,6 @@
 //! One `http` step attempt: send, read, check.
 
-use super::{checks, request, response};
+use super::{checks, request, response, save, version};
 use crate::config::HttpStep;
 use crate::runner::gate::ctx::GateCtx;
 use crate::steps::outcome::{Deadline, Failure};
@@ -12,6 +12,12 @@ pub async fn attempt(
     deadline: &Deadline,
 ) -> Result<(), Failure> {
     let sent = request::send(ctx, step, deadline).await?;
+    let got = sent.response.version();
     let received = response::read(ctx, sent).await?;
+    // Saved before the checks, so a failed gate leaves what it got.
+    if let Some(path) = &step.save {
+        save::save(ctx, path, &received).await?;
+    }
+    version::check(step.expect.version, got)?;
     checks::check(ctx, step, captures, &received)
 }
