@@ -11,6 +11,7 @@ mod command;
 mod count;
 mod eventually;
 mod exact;
+mod http_expect;
 mod pattern;
 mod project;
 mod service;
@@ -20,6 +21,7 @@ mod values;
 
 pub use command::RawCommand;
 pub use eventually::RawEventually;
+pub use http_expect::{RawBytes, RawDuration};
 pub use pattern::RawPattern;
 pub use project::{RawDefaults, RawProject, RawStage};
 pub use service::{RawReady, RawService};

@@ -15,6 +15,7 @@ use super::command::RawCommand;
 use super::count::Count;
 use super::eventually::RawEventually;
 use super::exact::{ExactValue, present};
+use super::http_expect::{RawBytes, RawDuration};
 use super::pattern::RawPattern;
 use super::service::RawService;
 use super::values::{OneOrMany, OrderedMap, Scalar, Sp};
@@ -192,4 +193,9 @@ expect_keys! {
     error: Sp<OneOrMany<RawPattern>>,
     exists: bool,
     contains: Sp<OneOrMany<RawPattern>>,
+    // Issue 18, an `http` response (validate/http_expect.rs).
+    duration: Sp<RawDuration>,
+    bytes: Sp<RawBytes>,
+    xpath: Sp<OrderedMap<OneOrMany<RawPattern>>>,
+    css: Sp<OrderedMap<OneOrMany<RawPattern>>>,
 }

@@ -9,7 +9,7 @@ use super::databases::Choices;
 use super::kind::{Input, Kind};
 use super::matrix::{BUILT_INS, DATABASE_VARS};
 use super::patterns::patterns;
-use super::{http, run, scope, sql, uses};
+use super::{http, http_expect, run, scope, sql, uses};
 use crate::config::model::{ServiceAction, Signal, Step, StepKind};
 use crate::config::raw::{RawExpect, RawStep, Sp};
 use crate::vars;
@@ -22,8 +22,10 @@ const KINDS: &[Kind] = &[
         .capture(run::capture),
     Kind::new("http", http::build)
         .keys(&["headers", "json", "body", "follow_redirects"])
-        .expect(&["status", "headers", "body", "json"])
-        .capture(http::capture),
+        .expect(&[
+            "status", "headers", "body", "json", "duration", "bytes", "xpath", "css",
+        ])
+        .capture(http_expect::capture),
     Kind::new("tcp", tcp).expect(&["open"]),
     Kind::new("sql", sql::build)
         .keys(&["db"])

@@ -13,6 +13,7 @@ pub(super) fn check(
     step: &HttpStep,
     captures: &[(String, String)],
     received: &Received,
+    took: std::time::Duration,
 ) -> Result<(), Failure> {
     let Received {
         status,
@@ -20,6 +21,7 @@ pub(super) fn check(
         body,
         cut: body_cut,
         text,
+        text_error,
     } = received;
     let body_cut = *body_cut;
     let expect = &step.expect;
@@ -71,6 +73,16 @@ pub(super) fn check(
             )
         }),
     };
+    // The body's text checks, when its charset is one gaterun cannot decode, fail rather
+    // than read replacement characters.
+    let readable = || {
+        text_error
+            .clone()
+            .map_or(Ok(()), |e| Err(Failure::Check(e)))
+    };
+    if !expect.body.is_empty() {
+        readable()?;
+    }
     expect::check_observed("body", &expect.body, &observed, &ctx.vars)?;
     let json: Option<serde_json::Value> = if needs_json {
         match parse_json(body) {
@@ -92,8 +104,25 @@ pub(super) fn check(
         want.check
             .check(path, got.as_ref(), many || want.many, ctx.bindings())?;
     }
+    super::measures::duration(&expect.duration, took)?;
+    super::measures::bytes(&expect.bytes, received, ctx)?;
+    if !expect.xpath.is_empty() || !expect.css.is_empty() {
+        readable()?;
+    }
+    if !expect.xpath.is_empty() {
+        super::xpath::check(ctx, &expect.xpath, text)?;
+    }
+    if !expect.css.is_empty() {
+        super::css::check(ctx, &expect.css, text)?;
+    }
     for (name, sel) in captures {
-        let value = if let Some(header) = sel.strip_prefix("header:") {
+        let value = if sel == "body" || sel.starts_with('/') {
+            readable().map_err(|e| match e {
+                Failure::Check(m) => Failure::Check(format!("capture `{name}`: {m}")),
+                other => other,
+            })?;
+            super::measures::text_capture(name, sel, &observed, ctx)?
+        } else if let Some(header) = sel.strip_prefix("header:") {
             let header = header.trim().to_ascii_lowercase();
             headers
                 .get(header.as_str())

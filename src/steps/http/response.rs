@@ -19,8 +19,10 @@ pub(super) struct Received {
     pub body: Vec<u8>,
     /// The body was longer than [`BODY_CAP`].
     pub cut: bool,
-    /// The body as text, for patterns and the log.
+    /// The body as text, decoded by its charset, for patterns and the log.
     pub text: String,
+    /// Why `text` is not the body's text (an unknown charset): its text checks fail.
+    pub text_error: Option<String>,
 }
 
 pub(super) async fn read(ctx: &mut GateCtx, sent: Sent) -> Result<Received, Failure> {
@@ -54,7 +56,11 @@ pub(super) async fn read(ctx: &mut GateCtx, sent: Sent) -> Result<Received, Fail
             }
         }
     }
-    let text = String::from_utf8_lossy(&body).into_owned();
+    let content_type = headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let decoded = super::charset::decode(content_type, &body);
+    let text = decoded.text;
     let mut log = format!(
         "< {} {}\n",
         status.as_u16(),
@@ -67,6 +73,12 @@ pub(super) async fn read(ctx: &mut GateCtx, sent: Sent) -> Result<Received, Fail
             redact_header(name.as_str(), &String::from_utf8_lossy(value.as_bytes()))
         );
     }
+    if let Some(charset) = decoded.charset {
+        let _ = writeln!(log, "< [body decoded from {charset}]");
+    }
+    if let Some(why) = &decoded.unknown {
+        let _ = writeln!(log, "< [{why}]");
+    }
     if !text.is_empty() {
         let _ = writeln!(log, "<\n{}", capped(&text, LOG_BODY_CAP));
     }
@@ -78,5 +90,6 @@ pub(super) async fn read(ctx: &mut GateCtx, sent: Sent) -> Result<Received, Fail
         body,
         cut: body_cut,
         text,
+        text_error: decoded.unknown,
     })
 }

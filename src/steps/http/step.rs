@@ -11,7 +11,11 @@ pub async fn attempt(
     captures: &[(String, String)],
     deadline: &Deadline,
 ) -> Result<(), Failure> {
+    // `expect.duration`: from sending the request to the end of the last hop's body.
+    let started = std::time::Instant::now();
     let sent = request::send(ctx, step, deadline).await?;
     let received = response::read(ctx, sent).await?;
-    checks::check(ctx, step, captures, &received)
+    let took = started.elapsed();
+    ctx.log_line(&format!("< [took {}ms]", took.as_millis()));
+    checks::check(ctx, step, captures, &received, took)
 }

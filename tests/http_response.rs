@@ -1,0 +1,197 @@
+//! The response side of the `http` step (issue 18): text decoded by its charset, captures by
+//! regex and of the whole body, `bytes`, `duration`, JSONPath keys with dashes and variables,
+//! `xpath` on XML and `css` on HTML. Against a real HTTP server
+//! (tests/fixtures/http_response_server.py); in each stage every gate named `pass-*` must
+//! pass, every `miss-*` must fail (a near miss) and every `err-*` must be an error, each with
+//! its one-line message.
+
+mod common;
+
+use std::io::BufRead;
+use std::process::{Child, Command, Stdio};
+
+use common::Project;
+
+/// The fixture server on a free port; it exits when its stdin closes.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start() -> Server {
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/http_response_server.py"
+        );
+        let mut child = Command::new("python3")
+            .arg(script)
+            .env_remove("PORT")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start http_response_server.py");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("port line");
+        let port: u16 = line.trim().parse().expect("a port");
+        Server {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Run `gates` (YAML list items) as stage 0 against the server, check every gate's status by
+/// its name, and return each gate's message by id.
+fn run(gates: &str) -> Vec<(String, String)> {
+    let p = Project::new();
+    p.stage(
+        "00.yaml",
+        &format!("stage: 0\nname: Response\ngates:\n{gates}"),
+    );
+    let server = Server::start();
+    let out = p
+        .cmd(&["stage", "0"])
+        .env("R", &server.url)
+        .output()
+        .expect("run gaterun");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results = p.results("stage-00");
+    let mut messages = Vec::new();
+    for g in results["gates"].as_array().expect("gates") {
+        let id = g["id"].as_str().expect("id").to_owned();
+        let want = match id.split('-').next() {
+            Some("pass") => "passed",
+            Some("err") => "error",
+            _ => "failed",
+        };
+        let message = g["message"].as_str().unwrap_or("").to_owned();
+        assert_eq!(g["status"], want, "{id}: {message}\n{stdout}");
+        assert!(!message.contains('\n'), "{id}: one line: {message}");
+        messages.push((id, message));
+    }
+    messages
+}
+
+#[track_caller]
+fn assert_messages(got: &[(String, String)], want: &[(&str, &str)]) {
+    for (id, text) in want {
+        let (_, message) = got
+            .iter()
+            .find(|(g, _)| g == id)
+            .unwrap_or_else(|| panic!("no gate {id}"));
+        assert!(
+            message.contains(text),
+            "{id}: expected the message to contain {text:?}, got {message:?}"
+        );
+    }
+}
+
+#[test]
+fn bodies_are_decoded_by_their_charset() {
+    if !common::python3() {
+        return;
+    }
+    let got = run(r#"
+  - id: pass-latin1
+    title: ISO-8859-1 (windows-1252 by WHATWG), café as 0xE9
+    http: ${R}/latin1
+    expect: { body: ["café", "plaît", "!�"] }
+  - id: miss-latin1
+    title: the decoded text is not what a wrong pattern asks
+    http: ${R}/latin1
+    expect: { body: "cafe," }
+  - id: pass-gb2312
+    title: GB2312 (GBK by WHATWG)
+    http: ${R}/gb2312
+    expect: { body: { equals: "你好世界" } }
+  - id: miss-gb2312
+    title: a near miss in GB2312
+    http: ${R}/gb2312
+    expect: { body: { equals: "你好世" } }
+  - id: pass-cp1256
+    title: cp1256 (windows-1256), Arabic
+    http: ${R}/cp1256
+    expect: { body: "/^مرحبا بالعالم$/" }
+  - id: miss-cp1256
+    title: a near miss in cp1256
+    http: ${R}/cp1256
+    expect: { body: "مرحبا يا عالم" }
+  - id: pass-shift-jis
+    title: Shift_JIS
+    http: ${R}/shift_jis
+    expect: { body: "こんにちは" }
+  - id: miss-shift-jis
+    title: a near miss in Shift_JIS
+    http: ${R}/shift_jis
+    expect: { body: "!世界" }
+  - id: pass-meta-http-equiv
+    title: HTML whose charset is only in a meta http-equiv
+    http: ${R}/meta
+    expect: { body: ["crème brûlée", "<title>Café</title>"] }
+  - id: miss-meta-http-equiv
+    title: a near miss in the meta-declared charset
+    http: ${R}/meta
+    expect: { body: "creme brulee" }
+  - id: pass-meta-charset
+    title: HTML whose charset is only in a meta charset
+    http: ${R}/meta-charset
+    expect: { body: "<p>سلام</p>" }
+  - id: miss-meta-charset
+    title: a near miss in the meta-charset page
+    http: ${R}/meta-charset
+    expect: { body: "<p>سلم</p>" }
+  - id: pass-utf8
+    title: UTF-8 when nothing names a charset
+    http: ${R}/utf8
+    expect: { body: { equals: "naïve ✓" } }
+  - id: miss-unknown-charset
+    title: an unknown charset fails the text checks, even a `!` pattern
+    http: ${R}/unknown-charset
+    expect: { body: "!nothing" }
+  - id: miss-unknown-charset-capture
+    title: and a capture on its text
+    http: ${R}/unknown-charset
+    capture: { T: body }
+"#);
+    assert_messages(
+        &got,
+        &[
+            (
+                "miss-latin1",
+                r#"expected body to contain "cafe,", got "Un café, s'il vous plaît""#,
+            ),
+            (
+                "miss-gb2312",
+                r#"expected body to equal "你好世", got "你好世界""#,
+            ),
+            (
+                "miss-shift-jis",
+                r#"expected body not to contain "世界", got "こんにちは世界""#,
+            ),
+            ("miss-meta-http-equiv", "<title>Café</title>"),
+            (
+                "miss-unknown-charset",
+                r#"the body's charset "x-klingon" is not one gaterun can decode, so its text cannot be checked"#,
+            ),
+            (
+                "miss-unknown-charset-capture",
+                "capture `T`: the body's charset",
+            ),
+        ],
+    );
+}
