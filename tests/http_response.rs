@@ -195,3 +195,168 @@ fn bodies_are_decoded_by_their_charset() {
         ],
     );
 }
+
+/// `gaterun check` on one gate file: its exit code 2 and its diagnostics.
+fn check_errors(gates: &str) -> String {
+    let p = Project::new();
+    p.stage(
+        "00.yaml",
+        &format!("stage: 0\nname: Response\ngates:\n{gates}"),
+    );
+    let run = p.run(&["check"]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    format!("{}{}", run.stdout, run.stderr)
+}
+
+#[test]
+fn captures_by_regex_and_of_the_whole_body() {
+    if !common::python3() {
+        return;
+    }
+    let got = run(r#"
+  - id: pass-regex
+    title: a regex capture on the body's text, used in the next step
+    steps:
+      - http: ${R}/token
+        capture: { TOKEN: "/token=([a-z0-9]+)/" }
+      - run: test "$TOKEN" = abc123
+  - id: pass-regex-latin1
+    title: on the decoded text
+    steps:
+      - http: ${R}/latin1
+        capture: { DRINK: "/Un (\\w+),/" }
+      - run: test "$DRINK" = café
+  - id: pass-body
+    title: the whole body, a secret from then on
+    steps:
+      - http: ${R}/token
+        capture: { PAGE: body, WHOLE: { select: body, secret: true } }
+      - run: 'test "$(printf %s "$PAGE" | wc -c)" -eq 39 && case "$PAGE" in "session ok"?"token=abc123; expires=never"?) ;; *) exit 1;; esac'
+  - id: miss-regex
+    title: a regex that does not match names the capture
+    http: ${R}/token
+    capture: { TOKEN: "/token=([0-9]+);/" }
+"#);
+    assert_messages(
+        &got,
+        &[(
+            "miss-regex",
+            "capture `TOKEN`: /token=([0-9]+);/ did not match the body, got \"session ok token=abc123; expires=never\"",
+        )],
+    );
+    let errors = check_errors(
+        r#"  - id: groups
+    title: a capture regex needs exactly one group
+    steps:
+      - http: http://127.0.0.1:1/
+        capture: { NONE: "/token=[a-z]+/" }
+      - http: http://127.0.0.1:1/
+        capture: { TWO: "/(token)=([a-z]+)/" }
+      - http: http://127.0.0.1:1/
+        capture: { ODD: "bodies" }
+"#,
+    );
+    for want in [
+        "00.yaml:8:26:",
+        "capture `NONE`: `/token=[a-z]+/` must have exactly one group `( )`, it has 0",
+        "00.yaml:10:25:",
+        "capture `TWO`: `/(token)=([a-z]+)/` must have exactly one group `( )`, it has 2",
+        "capture `ODD`: an `http` capture is a JSONPath (`$.id`), `header:NAME`, `/regex/` with one group, or `body`, got `bodies`",
+    ] {
+        assert!(errors.contains(want), "{want}\n{errors}");
+    }
+}
+
+#[test]
+fn bytes_and_duration() {
+    if !common::python3() {
+        return;
+    }
+    let got = run(r#"
+  - id: pass-bytes
+    title: byte count and sha256 (any case) of the body
+    http: ${R}/bytes
+    expect:
+      bytes: { count: 12, sha256: A948904F2F0F479B8F8197694B30184B0D2ED1C1CD2A1EC0FB85D299A192A447 }
+  - id: pass-bytes-matchers
+    title: count by matchers, on bytes, not characters
+    http: ${R}/utf8
+    expect: { bytes: { count: { gt: 7, le: 10 } } }
+  - id: miss-bytes-count
+    title: one byte off
+    http: ${R}/bytes
+    expect: { bytes: { count: 11 } }
+  - id: miss-bytes-sha
+    title: one hex digit off
+    http: ${R}/bytes
+    expect: { bytes: { sha256: a948904f2f0f479b8f8197694b30184b0d2ed1c1cd2a1ec0fb85d299a192a448 } }
+  - id: miss-bytes-gt
+    title: a count bound missed
+    http: ${R}/utf8
+    expect: { bytes: { count: { gt: 10 } } }
+  - id: pass-duration
+    title: fast enough, and slow enough
+    http: ${R}/slow?ms=150
+    expect: { duration: { lt: 5s, ge: 150ms } }
+  - id: miss-duration
+    title: too slow
+    http: ${R}/slow?ms=400
+    expect: { duration: { lt: 200ms } }
+  - id: miss-duration-gt
+    title: too fast
+    http: ${R}/bytes
+    expect: { duration: { gt: 3s } }
+"#);
+    assert_messages(
+        &got,
+        &[
+            (
+                "miss-bytes-count",
+                "expected the body's byte count to be 11, got 12",
+            ),
+            (
+                "miss-bytes-sha",
+                "expected the body's sha256 a948904f2f0f479b8f8197694b30184b0d2ed1c1cd2a1ec0fb85d299a192a448, got a948904f2f0f479b8f8197694b30184b0d2ed1c1cd2a1ec0fb85d299a192a447",
+            ),
+            (
+                "miss-bytes-gt",
+                "expected the body's byte count to be greater than 10, got 10",
+            ),
+            ("miss-duration", "expected duration < 200ms, got 4"),
+            ("miss-duration-gt", "expected duration > 3s, got "),
+        ],
+    );
+    let errors = check_errors(
+        r#"  - id: bad
+    title: what check refuses
+    steps:
+      - http: http://127.0.0.1:1/
+        expect: { bytes: { sha256: abc } }
+      - http: http://127.0.0.1:1/
+        expect: { bytes: { count: -1 } }
+      - http: http://127.0.0.1:1/
+        expect: { duration: { lt: soon } }
+"#,
+    );
+    for want in [
+        "00.yaml:8:",
+        "`bytes.sha256` takes 64 hex digits, got `abc` (3 characters)",
+        "00.yaml:10:",
+        "bytes.`count` takes a whole number",
+        "00.yaml:12:",
+        "invalid duration `soon` for `duration.lt`",
+    ] {
+        assert!(errors.contains(want), "{want}\n{errors}");
+    }
+    let typo = check_errors(
+        r#"  - id: typo
+    title: a misspelt bound
+    http: http://127.0.0.1:1/
+    expect: { duration: { lte: 1s } }
+"#,
+    );
+    assert!(
+        typo.contains("00.yaml:7:27: error: unknown key 'lte', did you mean 'lt'?"),
+        "{typo}"
+    );
+}
