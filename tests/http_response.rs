@@ -360,3 +360,77 @@ fn bytes_and_duration() {
         "{typo}"
     );
 }
+
+#[test]
+fn jsonpath_keys_with_dashes_and_variables() {
+    if !common::python3() {
+        return;
+    }
+    let got = run(r#"
+  - id: pass-dashed
+    title: dashed shorthand and bracket forms
+    http: ${R}/json
+    expect:
+      json:
+        "$.profile-id": p-42
+        "$['profile-id']": p-42
+        "$.user.first-name": Ana
+        "$..first-name": [Ana]
+  - id: miss-dashed
+    title: a near miss on a dashed key
+    http: ${R}/json
+    expect: { json: { "$.profile-id": p-4 } }
+  - id: pass-variables
+    title: a captured number in a filter, a name from a variable
+    env: { KEY: profile-id, NAME: "pear" }
+    steps:
+      - http: ${R}/json
+        capture: { ID: "$.items[1].id" }
+      - http: ${R}/json
+        expect:
+          json:
+            "$.items[?@.id == ${ID}].name": [pear]
+            "$.items[?@.name == '${NAME}'].id": [2]
+            "$.items[?@.name == ${NAME}].id": [2]
+            "$.${KEY}": p-42
+  - id: miss-variable-type
+    title: a string variable is a string in a filter, never the number 2
+    env: { ID: "2" }
+    http: ${R}/json
+    expect: { json: { "$.items[?@.id == ${ID}].name": [pear] } }
+  - id: pass-no-injection
+    title: a value cannot rewrite the filter
+    env: { NAME: "x' || @.id > 0 || @.name == 'y", NAME2: "x] || $[?@.id > 0" }
+    http: ${R}/json
+    expect:
+      json:
+        "$.items[?@.name == '${NAME}']": { count: 0 }
+        "$.items[?@.name == ${NAME2}]": { count: 0 }
+  - id: miss-injection
+    title: the near miss of the injected filter, written as a filter, selects all three
+    http: ${R}/json
+    expect: { json: { "$.items[?@.name == 'x' || @.id > 0 || @.name == 'y']": { count: 0 } } }
+"#);
+    assert_messages(
+        &got,
+        &[
+            (
+                "miss-dashed",
+                r#"expected $.profile-id to be "p-4", got "p-42""#,
+            ),
+            ("miss-variable-type", r#"got []"#),
+            ("miss-injection", "to be 0, got 3"),
+        ],
+    );
+    let errors = check_errors(
+        r#"  - id: bad
+    title: an invalid path is located
+    http: http://127.0.0.1:1/
+    expect: { json: { "$.items[?@.id == ]": 1 } }
+"#,
+    );
+    assert!(
+        errors.contains("00.yaml:7:") && errors.contains("invalid JSONPath `$.items[?@.id == ]`"),
+        "{errors}"
+    );
+}

@@ -34,7 +34,6 @@ pub use ctx::FileCtx;
 pub use defaults::DEFAULT_GRACE;
 pub use defaults::{Defaults, defaults};
 pub use gate::MAX_ID;
-pub use jsonpath::{can_select_many, jsonpath};
 pub use matrix::is_gate_id;
 pub use stage::stage;
 pub use template::{project_templates_used, templates};

@@ -100,7 +100,7 @@ pub(super) fn check(
     };
     let json_body = json.unwrap_or(serde_json::Value::Null);
     for (path, want) in &expect.json {
-        let (got, many) = select(path, &json_body, &ctx.vars)?;
+        let (got, many) = select(path, &json_body, ctx.bindings())?;
         want.check
             .check(path, got.as_ref(), many || want.many, ctx.bindings())?;
     }
@@ -135,7 +135,7 @@ pub(super) fn check(
                     ))
                 })?
         } else {
-            select(sel, &json_body, &ctx.vars)?.0.ok_or_else(|| {
+            select(sel, &json_body, ctx.bindings())?.0.ok_or_else(|| {
                 Failure::Check(format!(
                     "capture `{name}`: {sel} selected nothing in the body"
                 ))
