@@ -434,3 +434,180 @@ fn jsonpath_keys_with_dashes_and_variables() {
         "{errors}"
     );
 }
+
+#[test]
+fn xpath_on_xml_bodies() {
+    if !common::python3() {
+        return;
+    }
+    let got = run(r#"
+  - id: pass-xpath
+    title: node-sets as texts, typed results, namespaces
+    http: ${R}/xml
+    expect:
+      xpath:
+        "//book/title": ["Dune", "/^Candide$/", "!Zadig"]
+        "//book[@lang='en']/title": { count: 2, equals: [Dune, Emma] }
+        "//book[@id='b2']/title": { equals: Candide }
+        "//book/@id": { equals: [b1, b2, b3], contains: b3 }
+        "//dc:creator": Voltaire
+        "count(//book)": { equals: 3, gt: 2 }
+        "string(//book[1]/title)": { equals: Dune }
+        "boolean(//book[@lang='de'])": { equals: false }
+        "sum(//price)": { equals: 16.5 }
+        "//magazine": { count: 0 }
+        "//book[@lang='de']": { exists: false }
+  - id: pass-xhtml
+    title: the default namespace of XHTML is `_`
+    http: ${R}/xhtml
+    expect:
+      xpath:
+        "//_:title": { equals: Strict page }
+        "//_:p[@class='lead']": "Hello"
+  - id: miss-xpath-type
+    title: the number 3 is not the string "3"
+    http: ${R}/xml
+    expect: { xpath: { "count(//book)": { equals: "3" } } }
+  - id: miss-xpath-several
+    title: a plain value needs exactly one node
+    http: ${R}/xml
+    expect: { xpath: { "//title": { equals: Dune } } }
+  - id: miss-xpath-text
+    title: one letter off
+    http: ${R}/xml
+    expect: { xpath: { "//book[@id='b2']/title": { equals: Candid } } }
+  - id: miss-xpath-nothing
+    title: a typo'd path fails even a `!` pattern
+    http: ${R}/xml
+    expect: { xpath: { "//titel": "!Zadig" } }
+  - id: miss-xpath-count
+    title: one node more than expected
+    http: ${R}/xml
+    expect: { xpath: { "//book": { count: 2 } } }
+  - id: miss-not-xml
+    title: a body that is not well-formed XML
+    http: ${R}/not-xml
+    expect: { xpath: { "//book": { count: 1 } } }
+"#);
+    assert_messages(
+        &got,
+        &[
+            (
+                "miss-xpath-type",
+                r#"expected xpath count(//book) to be "3", got 3"#,
+            ),
+            (
+                "miss-xpath-several",
+                r#"expected xpath //title to select one node, got 3: ["Dune","Candide","Emma"]"#,
+            ),
+            (
+                "miss-xpath-text",
+                r#"expected xpath //book[@id='b2']/title to be "Candid", got "Candide""#,
+            ),
+            (
+                "miss-xpath-nothing",
+                "expected xpath //titel to select something, got nothing",
+            ),
+            (
+                "miss-xpath-count",
+                "expected the count of xpath //book to be 2, got 3",
+            ),
+            (
+                "miss-not-xml",
+                "expected an XML body for expect.xpath, got one that is not well-formed",
+            ),
+        ],
+    );
+    let errors = check_errors(
+        r#"  - id: bad
+    title: an invalid expression is located
+    http: http://127.0.0.1:1/
+    expect: { xpath: { "//book[": x } }
+"#,
+    );
+    assert!(
+        errors.contains("00.yaml:7:") && errors.contains("expect.xpath: invalid XPath `//book[`"),
+        "{errors}"
+    );
+}
+
+#[test]
+fn css_on_html_bodies() {
+    if !common::python3() {
+        return;
+    }
+    let got = run(r#"
+  - id: pass-css
+    title: elements as texts, attributes with @
+    http: ${R}/page
+    expect:
+      css:
+        "li.item": { count: 3, equals: [apple, pear, fig] }
+        "li.sale": { equals: fig }
+        "title": Shop
+        "a.next @href": { equals: /page/2 }
+        "a.next": "/^next page$/"
+        "ul#fruits li:nth-child(2)": { equals: pear }
+        "li": ["apple", "!banana"]
+        "div.nothing": { count: 0 }
+  - id: pass-css-latin1
+    title: on the text decoded by the meta charset
+    http: ${R}/meta
+    expect: { css: { "p": { equals: crème brûlée } } }
+  - id: miss-css-count
+    title: one element more than expected
+    http: ${R}/page
+    expect: { css: { "li.item": { count: 2 } } }
+  - id: miss-css-attribute
+    title: an attribute one character off
+    http: ${R}/page
+    expect: { css: { "a.next @href": { equals: /page/3 } } }
+  - id: miss-css-nothing
+    title: a typo'd selector fails even a `!` pattern
+    http: ${R}/page
+    expect: { css: { "li.itme": "!banana" } }
+  - id: miss-css-several
+    title: a plain value needs exactly one element
+    http: ${R}/page
+    expect: { css: { "li.item": { equals: apple } } }
+"#);
+    assert_messages(
+        &got,
+        &[
+            (
+                "miss-css-count",
+                "expected the count of css li.item to be 2, got 3",
+            ),
+            (
+                "miss-css-attribute",
+                r#"expected css a.next @href to be "/page/3", got "/page/2""#,
+            ),
+            (
+                "miss-css-nothing",
+                "expected css li.itme to select something, got nothing",
+            ),
+            (
+                "miss-css-several",
+                r#"expected css li.item to select one node, got 3: ["apple","pear","fig"]"#,
+            ),
+        ],
+    );
+    let errors = check_errors(
+        r#"  - id: bad
+    title: invalid selectors and comparisons on text are located
+    steps:
+      - http: http://127.0.0.1:1/
+        expect: { css: { "li >> a": x } }
+      - http: http://127.0.0.1:1/
+        expect: { css: { "li": { gt: 1 } } }
+"#,
+    );
+    for want in [
+        "00.yaml:8:",
+        "expect.css: invalid CSS selector `li >> a`",
+        "00.yaml:10:",
+        "CSS selects text",
+    ] {
+        assert!(errors.contains(want), "{want}\n{errors}");
+    }
+}
