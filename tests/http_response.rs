@@ -53,6 +53,11 @@ impl Drop for Server {
 /// Run `gates` (YAML list items) as stage 0 against the server, check every gate's status by
 /// its name, and return each gate's message by id.
 fn run(gates: &str) -> Vec<(String, String)> {
+    run_project(gates).1
+}
+
+/// [`run`], and the project, for its evidence.
+fn run_project(gates: &str) -> (Project, Vec<(String, String)>) {
     let p = Project::new();
     p.stage(
         "00.yaml",
@@ -84,7 +89,7 @@ fn run(gates: &str) -> Vec<(String, String)> {
         assert!(!message.contains('\n'), "{id}: one line: {message}");
         messages.push((id, message));
     }
-    messages
+    (p, messages)
 }
 
 #[track_caller]
@@ -609,5 +614,58 @@ fn css_on_html_bodies() {
         "CSS selects text",
     ] {
         assert!(errors.contains(want), "{want}\n{errors}");
+    }
+}
+
+#[test]
+fn the_log_and_hostile_bodies() {
+    if !common::python3() {
+        return;
+    }
+    let (p, got) = run_project(
+        r#"
+  - id: pass-log
+    title: the log names the charset and the time taken
+    http: ${R}/latin1
+    expect: { body: café }
+  - id: miss-deep-xml
+    title: XML nested 100000 deep is refused, not walked
+    http: ${R}/deep
+    expect: { xpath: { "//a": { exists: true } } }
+  - id: miss-deep-html
+    title: HTML nested 100000 deep is refused, not parsed in quadratic time
+    http: ${R}/deep-html
+    expect: { css: { "div": { count: { gt: 500 } } } }
+  - id: miss-texts-cap
+    title: nested elements whose texts repeat 4 MiB each stop at 16 MiB
+    http: ${R}/nested-text
+    expect: { xpath: { "//a": { count: 8 } } }
+"#,
+    );
+    assert_messages(
+        &got,
+        &[
+            (
+                "miss-deep-xml",
+                "expected an XML body for expect.xpath, got one that is not well-formed (elements nested deeper than 512)",
+            ),
+            (
+                "miss-deep-html",
+                "expected an HTML body for expect.css that a check can read, got one with elements nested deeper than 512",
+            ),
+            (
+                "miss-texts-cap",
+                "xpath //a selected more than 16 MiB of text",
+            ),
+        ],
+    );
+    let log =
+        std::fs::read_to_string(p.evidence("phase-1/stage-00/logs/pass-log.log")).expect("log");
+    for want in [
+        "< [body decoded from windows-1252]",
+        "Un café, s'il vous plaît",
+        "< [took ",
+    ] {
+        assert!(log.contains(want), "{want}\n{log}");
     }
 }

@@ -2,7 +2,7 @@
 //! html5ever). An element is its text content, white space as written; `SELECTOR @NAME`
 //! reads an attribute instead (elements without it are not selected).
 
-use super::nodes::{Selected, judge};
+use super::nodes::{Selected, judge, texts};
 use crate::config::NodeExpect;
 use crate::config::validate::selectors;
 use crate::runner::gate::ctx::GateCtx;
@@ -13,18 +13,22 @@ pub(super) fn check(
     checks: &[(String, NodeExpect)],
     text: &str,
 ) -> Result<(), Failure> {
+    super::nesting::html(text).map_err(|why| {
+        Failure::Check(format!(
+            "expected an HTML body for expect.css that a check can read, got one with {why}"
+        ))
+    })?;
     let html = scraper::Html::parse_document(text);
     for (sel, expect) in checks {
         let written = selectors::interpolate(sel, &ctx.vars).map_err(Failure::Error)?;
         let (selector, attribute) = selectors::css(&written).map_err(Failure::Error)?;
-        let texts = html
-            .select(&selector)
-            .filter_map(|e| match &attribute {
-                Some(name) => e.value().attr(name).map(str::to_owned),
-                None => Some(e.text().collect::<String>()),
-            })
-            .collect();
-        judge(&format!("css {sel}"), expect, Selected::Nodes(texts), ctx)?;
+        let what = format!("css {sel}");
+        let found = html.select(&selector).filter_map(|e| match &attribute {
+            Some(name) => e.value().attr(name).map(str::to_owned),
+            None => Some(e.text().collect::<String>()),
+        });
+        let texts = texts(&what, found)?;
+        judge(&what, expect, Selected::Nodes(texts), ctx)?;
     }
     Ok(())
 }

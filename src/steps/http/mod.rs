@@ -12,6 +12,7 @@ mod checks;
 mod css;
 mod json;
 mod measures;
+mod nesting;
 mod nodes;
 mod redact;
 mod request;

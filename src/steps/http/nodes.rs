@@ -7,11 +7,33 @@
 
 use serde_json::Value;
 
+use super::response::BODY_CAP;
 use crate::config::NodeExpect;
 use crate::expect::value::{Matcher, ValueCheck, render};
 use crate::expect::{self, CheckError, Observed};
 use crate::runner::gate::ctx::GateCtx;
 use crate::steps::outcome::Failure;
+
+/// The texts of what a selector selected, at most [`BODY_CAP`] in all: the texts of nested
+/// elements repeat each other, so a body of 16 MiB could otherwise make gigabytes of them.
+pub(super) fn texts(
+    what: &str,
+    nodes: impl Iterator<Item = String>,
+) -> Result<Vec<String>, Failure> {
+    let mut total = 0usize;
+    let mut out = Vec::new();
+    for text in nodes {
+        total += text.len();
+        if total > BODY_CAP {
+            return Err(Failure::Check(format!(
+                "{what} selected more than {} MiB of text, more than a check reads",
+                BODY_CAP >> 20
+            )));
+        }
+        out.push(text);
+    }
+    Ok(out)
+}
 
 /// The result of a selector.
 pub(super) enum Selected {

@@ -4,19 +4,17 @@
 //! expression, and `_` names its default namespace (`//_:title` in XHTML), as in Hurl. A
 //! node-set is the list of its nodes' string values (an attribute's value); a string, number
 //! or boolean result is that one typed value. sxd-document expands no entity beyond the five
-//! predefined ones (no entity bomb); its tree is walked recursively, so a body nested deeper
-//! than [`MAX_DEPTH`] elements is refused before it is parsed.
+//! predefined ones (no entity bomb); its tree is walked recursively, so a body nested too
+//! deeply is refused before it is parsed (`nesting`).
 
 use serde_json::Value;
 use sxd_document::dom::ChildOfRoot;
 
-use super::nodes::{Selected, judge};
+use super::nodes::{Selected, judge, texts};
 use crate::config::NodeExpect;
 use crate::config::validate::selectors;
 use crate::runner::gate::ctx::GateCtx;
 use crate::steps::outcome::Failure;
-
-const MAX_DEPTH: usize = 512;
 
 pub(super) fn check(
     ctx: &GateCtx,
@@ -28,7 +26,7 @@ pub(super) fn check(
             "expected an XML body for expect.xpath, got one that is not well-formed ({why})"
         ))
     };
-    nesting(text).map_err(not_xml)?;
+    super::nesting::xml(text).map_err(not_xml)?;
     let package = sxd_document::parser::parse(text).map_err(|e| not_xml(e.to_string()))?;
     let doc = package.as_document();
     let mut context = sxd_xpath::Context::new();
@@ -51,13 +49,10 @@ pub(super) fn check(
             .evaluate(&context, doc.root())
             .map_err(|e| Failure::Error(format!("xpath {expr}: {e}")))?;
         let selected = match value {
-            sxd_xpath::Value::Nodeset(nodes) => Selected::Nodes(
-                nodes
-                    .document_order()
-                    .iter()
-                    .map(|n| n.string_value())
-                    .collect(),
-            ),
+            sxd_xpath::Value::Nodeset(nodes) => Selected::Nodes(texts(
+                &what,
+                nodes.document_order().iter().map(|n| n.string_value()),
+            )?),
             sxd_xpath::Value::String(s) => Selected::Value(Value::String(s)),
             sxd_xpath::Value::Boolean(b) => Selected::Value(Value::Bool(b)),
             sxd_xpath::Value::Number(n) => Selected::Value(number(n)),
@@ -88,25 +83,4 @@ fn number(n: f64) -> Value {
         }
         .to_owned(),
     )
-}
-
-/// Refuse a body nested deeper than [`MAX_DEPTH`]: the tree is walked recursively.
-fn nesting(text: &str) -> Result<(), String> {
-    use quick_xml::events::Event;
-    let mut reader = quick_xml::Reader::from_str(text);
-    let mut depth = 0usize;
-    loop {
-        match reader.read_event() {
-            Ok(Event::Start(_)) => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Err(format!("elements nested deeper than {MAX_DEPTH}"));
-                }
-            }
-            Ok(Event::End(_)) => depth = depth.saturating_sub(1),
-            Ok(Event::Eof) => return Ok(()),
-            Ok(_) => {}
-            Err(e) => return Err(e.to_string()),
-        }
-    }
 }
