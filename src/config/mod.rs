@@ -4,6 +4,7 @@
 
 pub mod diagnostic;
 mod discover;
+pub(crate) mod http_expect;
 mod lint;
 mod load;
 pub(crate) mod model;
@@ -13,6 +14,7 @@ pub mod yaml;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use discover::{PROJECT_FILE, find_root, project_at, repo_prefix};
+pub use http_expect::{BytesExpect, DurationBound, NodeExpect};
 pub use lint::lints;
 pub use load::{LoadOptions, Loaded, load, parse_stage};
 pub use model::{

@@ -340,6 +340,11 @@ pub struct HttpExpect {
     pub body: Vec<Pattern>,
     pub json: Vec<(String, JsonExpect)>,
     pub version: Option<HttpVersion>,
+    // Issue 18, the response (config/http_expect.rs).
+    pub duration: Vec<crate::config::http_expect::DurationBound>,
+    pub bytes: crate::config::http_expect::BytesExpect,
+    pub xpath: Vec<(String, crate::config::http_expect::NodeExpect)>,
+    pub css: Vec<(String, crate::config::http_expect::NodeExpect)>,
 }
 
 /// One expectation on a response header, which may be repeated (`Set-Cookie`).

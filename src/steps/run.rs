@@ -94,7 +94,7 @@ pub async fn attempt(
     expect::check_observed("stdout", &expect.stdout, &stdout, &ctx.vars)?;
     expect::check_observed("stderr", &expect.stderr, &stderr, &ctx.vars)?;
     for (name, selector) in captures {
-        let value = capture(selector, &stdout, &ctx.vars).map_err(|e| match e {
+        let value = capture(selector, &stdout, "stdout", &ctx.vars).map_err(|e| match e {
             CheckError::Mismatch(m) => Failure::Check(format!("capture `{name}`: {m}")),
             CheckError::Invalid(m) => Failure::Error(format!("capture `{name}`: {m}")),
         })?;
@@ -164,11 +164,12 @@ fn check_exit(status: ExitStatus, expected: &[i64]) -> Result<(), Failure> {
     }
 }
 
-/// The first group of the selector's regex, in the head of stdout, else in its tail (never
-/// in the marker of a cut, nor across it).
-fn capture(
+/// The first group of the selector's regex, in the head of the text (stdout, an `http`
+/// body), else in its tail (never in the marker of a cut, nor across it).
+pub(crate) fn capture(
     selector: &str,
     stdout: &expect::Observed,
+    what: &str,
     vars: &vars::Vars,
 ) -> Result<String, CheckError> {
     let body = selector
@@ -187,7 +188,7 @@ fn capture(
         .or_else(|| stdout.tail.and_then(found))
         .ok_or_else(|| {
             CheckError::Mismatch(format!(
-                "/{body}/ did not match stdout, got {}",
+                "/{body}/ did not match {what}, got {}",
                 expect::preview(stdout.head)
             ))
         })

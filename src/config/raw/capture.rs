@@ -55,7 +55,7 @@ impl JsonSchema for RawCapture {
     fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
         let map = generator.subschema_for::<RawCaptureMap>();
         schemars::json_schema!({
-            "description": "A selector (`$.id`, `header:NAME`, `/regex/`, a column), or `{ select, secret: true }` to mask the value from then on.",
+            "description": "A selector (`$.id`, `header:NAME`, `/regex/`, `body`, a column), or `{ select, secret: true }` to mask the value from then on.",
             "anyOf": [{ "type": "string" }, map]
         })
     }

@@ -11,6 +11,7 @@ mod command;
 mod count;
 mod eventually;
 mod exact;
+mod http_expect;
 mod part;
 mod pattern;
 mod project;
@@ -21,6 +22,7 @@ mod values;
 
 pub use command::RawCommand;
 pub use eventually::RawEventually;
+pub use http_expect::{RawBytes, RawDuration};
 pub use part::RawPart;
 pub use pattern::RawPattern;
 pub use project::{RawDefaults, RawProject, RawStage};

@@ -15,6 +15,7 @@ use super::command::RawCommand;
 use super::count::Count;
 use super::eventually::RawEventually;
 use super::exact::{ExactValue, present};
+use super::http_expect::{RawBytes, RawDuration};
 use super::part::RawPart;
 use super::pattern::RawPattern;
 use super::service::RawService;
@@ -204,4 +205,9 @@ expect_keys! {
     contains: Sp<OneOrMany<RawPattern>>,
     // Issue 18: the HTTP version a response must have (validate/http_request.rs).
     version: Sp<Scalar>,
+    // Issue 18, an `http` response (validate/http_expect.rs).
+    duration: Sp<RawDuration>,
+    bytes: Sp<RawBytes>,
+    xpath: Sp<OrderedMap<OneOrMany<RawPattern>>>,
+    css: Sp<OrderedMap<OneOrMany<RawPattern>>>,
 }

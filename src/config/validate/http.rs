@@ -68,6 +68,8 @@ pub fn build(ctx: &mut FileCtx, input: Input) -> Option<StepKind> {
                 Err(e) => ctx.error(expect_at, format!("expect.json `{path}`: {e}")),
             }
     }
+    let response =
+        super::http_expect::response(ctx, expect.duration, expect.bytes, expect.xpath, expect.css);
     let http_expect = HttpExpect {
         status,
         headers: header_expect,
@@ -77,6 +79,10 @@ pub fn build(ctx: &mut FileCtx, input: Input) -> Option<StepKind> {
             .version
             .as_ref()
             .and_then(|v| http_request::version(ctx, "expect.version", v)),
+        duration: response.duration,
+        bytes: response.bytes,
+        xpath: response.xpath,
+        css: response.css,
     };
     Some(StepKind::Http(Box::new(HttpStep {
         method,
@@ -168,23 +174,6 @@ fn status_spec(ctx: &mut FileCtx, raw: Vec<Scalar>, at: Location) -> Vec<StatusM
         ctx.error(at, "`status` is empty");
     }
     out
-}
-
-/// An `http` capture: a JSONPath on the body (`$.id`) or `header:NAME`.
-pub fn capture(sel: &str) -> Result<(), String> {
-    if let Some(name) = sel.strip_prefix("header:") {
-        return if name.trim().is_empty() {
-            Err("`header:` needs a header name".to_owned())
-        } else {
-            Ok(())
-        };
-    }
-    if !sel.starts_with('$') {
-        return Err(format!(
-            "an `http` capture is a JSONPath (`$.id`) or `header:NAME`, got `{sel}`"
-        ));
-    }
-    jsonpath(sel).map(|_| ())
 }
 
 /// A header expectation: a text pattern, `{ exists: BOOL }`, `{ count: N }`, or several of

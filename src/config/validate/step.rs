@@ -9,7 +9,7 @@ use super::databases::Choices;
 use super::kind::{Input, Kind};
 use super::matrix::{BUILT_INS, DATABASE_VARS};
 use super::patterns::patterns;
-use super::{http, run, scope, sql, uses};
+use super::{http, http_expect, run, scope, sql, uses};
 use crate::config::model::{ServiceAction, Signal, Step, StepKind};
 use crate::config::raw::{RawExpect, RawStep, Sp};
 use crate::vars;
@@ -35,8 +35,10 @@ const KINDS: &[Kind] = &[
             "version",
             "save",
         ])
-        .expect(&["status", "headers", "body", "json", "version"])
-        .capture(http::capture),
+        .expect(&[
+            "status", "headers", "body", "json", "version", "duration", "bytes", "xpath", "css",
+        ])
+        .capture(http_expect::capture),
     Kind::new("tcp", tcp).expect(&["open"]),
     Kind::new("sql", sql::build)
         .keys(&["db"])

@@ -13,6 +13,7 @@ pub(super) fn check(
     step: &HttpStep,
     captures: &[(String, String)],
     received: &Received,
+    took: std::time::Duration,
 ) -> Result<(), Failure> {
     let Received {
         status,
@@ -20,6 +21,7 @@ pub(super) fn check(
         body,
         cut: body_cut,
         text,
+        text_error,
         ..
     } = received;
     let body_cut = *body_cut;
@@ -47,8 +49,17 @@ pub(super) fn check(
         !expect.json.is_empty() || captures.iter().any(|(_, sel)| sel.starts_with('$'));
     // A body still encoded (a coding gaterun does not undo) is bytes no text check can
     // read: it fails rather than pass a `!` pattern on what it cannot see.
+    let reads_body = !expect.body.is_empty()
+        || needs_json
+        || !expect.xpath.is_empty()
+        || !expect.css.is_empty()
+        || expect.bytes.count.is_some()
+        || expect.bytes.sha256.is_some()
+        || captures
+            .iter()
+            .any(|(_, sel)| sel == "body" || sel.starts_with('/'));
     if let Some(encoding) = &received.undecoded
-        && (!expect.body.is_empty() || needs_json)
+        && reads_body
     {
         return Err(Failure::Check(format!(
             "the body is {encoding}-encoded, which gaterun does not decode: its checks cannot be evaluated"
@@ -64,6 +75,16 @@ pub(super) fn check(
             )
         }),
     };
+    // The body's text checks, when its charset is one gaterun cannot decode, fail rather
+    // than read replacement characters.
+    let readable = || {
+        text_error
+            .clone()
+            .map_or(Ok(()), |e| Err(Failure::Check(e)))
+    };
+    if !expect.body.is_empty() {
+        readable()?;
+    }
     expect::check_observed("body", &expect.body, &observed, &ctx.vars)?;
     let json: Option<serde_json::Value> = if needs_json {
         match parse_json(body) {
@@ -81,12 +102,29 @@ pub(super) fn check(
     };
     let json_body = json.unwrap_or(serde_json::Value::Null);
     for (path, want) in &expect.json {
-        let (got, many) = select(path, &json_body, &ctx.vars)?;
+        let (got, many) = select(path, &json_body, ctx.bindings())?;
         want.check
             .check(path, got.as_ref(), many || want.many, ctx.bindings())?;
     }
+    super::measures::duration(&expect.duration, took)?;
+    super::measures::bytes(&expect.bytes, received, ctx)?;
+    if !expect.xpath.is_empty() || !expect.css.is_empty() {
+        readable()?;
+    }
+    if !expect.xpath.is_empty() {
+        super::xpath::check(ctx, &expect.xpath, text)?;
+    }
+    if !expect.css.is_empty() {
+        super::css::check(ctx, &expect.css, text)?;
+    }
     for (name, sel) in captures {
-        let value = if let Some(header) = sel.strip_prefix("header:") {
+        let value = if sel == "body" || sel.starts_with('/') {
+            readable().map_err(|e| match e {
+                Failure::Check(m) => Failure::Check(format!("capture `{name}`: {m}")),
+                other => other,
+            })?;
+            super::measures::text_capture(name, sel, &observed, ctx)?
+        } else if let Some(header) = sel.strip_prefix("header:") {
             let header = header.trim().to_ascii_lowercase();
             headers
                 .get(header.as_str())
@@ -99,7 +137,7 @@ pub(super) fn check(
                     ))
                 })?
         } else {
-            select(sel, &json_body, &ctx.vars)?.0.ok_or_else(|| {
+            select(sel, &json_body, ctx.bindings())?.0.ok_or_else(|| {
                 Failure::Check(format!(
                     "capture `{name}`: {sel} selected nothing in the body"
                 ))

@@ -1,7 +1,7 @@
 //! The body as JSON, and what a JSONPath selects in it.
 
+use crate::expect::value::Bindings;
 use crate::steps::outcome::Failure;
-use crate::vars::{self, Vars};
 
 /// A step that cannot be evaluated as written (a variable undefined, a method invalid).
 pub(super) fn invalid(e: impl std::fmt::Display) -> Failure {
@@ -13,11 +13,24 @@ pub(super) fn invalid(e: impl std::fmt::Display) -> Failure {
 pub(super) fn select(
     path: &str,
     body: &serde_json::Value,
-    vars: &Vars,
+    b: Bindings,
 ) -> Result<(Option<serde_json::Value>, bool), Failure> {
-    let path = vars::interpolate(path, vars).map_err(invalid)?;
-    let compiled = crate::config::validate::jsonpath(&path).map_err(Failure::Error)?;
-    let many = crate::config::validate::can_select_many(&path);
+    use crate::config::validate::jsonpath;
+    // Each variable is filled in as a value (jsonpath::expand): it cannot change the path's
+    // shape.
+    let expanded = jsonpath::expand(path, |name| {
+        b.typed
+            .get(name)
+            .cloned()
+            .or_else(|| b.text.get(name).cloned().map(serde_json::Value::String))
+    })
+    .map_err(Failure::Error)?;
+    let compiled = serde_json_path::JsonPath::parse(&expanded).map_err(|e| {
+        Failure::Error(format!(
+            "invalid JSONPath `{path}` once its variables are filled in: {e}"
+        ))
+    })?;
+    let many = jsonpath::expanded_can_select_many(&expanded);
     let nodes = compiled.query(body).all();
     let all = || serde_json::Value::Array(nodes.iter().map(|n| (*n).clone()).collect());
     Ok(match nodes.as_slice() {

@@ -1,20 +1,29 @@
-//! The `http` step: one request, expectations on status, headers, body and JSON, captures by
-//! JSONPath or header. The gate log keeps the request and the response (body capped).
+//! The `http` step: one request, expectations on status, headers, body, JSON, XPath, CSS,
+//! bytes and duration, captures by JSONPath, header, regex or the whole body. The gate log
+//! keeps the request and the response (body capped).
 //!
 //! `step` is one attempt: `request` sends (following redirects) with the body `body` makes,
-//! `response` reads, decodes (`decode`) and logs, `save` writes the body to a file, `version`
-//! and `checks` compare and capture; `json` and `redact` are their leaves. The gate's cookie
-//! jar is `steps::cookies`, owned by the gate context.
+//! `response` reads, decodes (`decode` undoes the content coding, `charset` makes the text)
+//! and logs, `save` writes the body to a file, `version` and `checks` compare and capture,
+//! with `measures` (duration, bytes, text captures), `xpath` and `css` (judged alike by
+//! `nodes`); `json` and `redact` are their leaves. The gate's cookie jar is `steps::cookies`,
+//! owned by the gate context.
 
 mod body;
+mod charset;
 mod checks;
+mod css;
 mod decode;
 mod json;
+mod measures;
+mod nesting;
+mod nodes;
 mod redact;
 mod request;
 mod response;
 mod save;
 mod step;
 mod version;
+mod xpath;
 
 pub use step::attempt;

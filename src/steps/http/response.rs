@@ -20,10 +20,12 @@ pub(super) struct Received {
     pub body: Vec<u8>,
     /// The body was longer than [`BODY_CAP`].
     pub cut: bool,
-    /// The body as text, for patterns and the log.
+    /// The body as text, decoded by its charset, for patterns and the log.
     pub text: String,
     /// The content coding gaterun could not undo (`zstd`): `body` is still encoded.
     pub undecoded: Option<String>,
+    /// Why `text` is not the body's text (an unknown charset): its text checks fail.
+    pub text_error: Option<String>,
 }
 
 pub(super) async fn read(ctx: &mut GateCtx, sent: Sent) -> Result<Received, Failure> {
@@ -83,7 +85,17 @@ pub(super) async fn read(ctx: &mut GateCtx, sent: Sent) -> Result<Received, Fail
         let _ = writeln!(log, "< [{note}]");
     }
     let (body, body_cut) = (decoded.body, decoded.cut);
-    let text = String::from_utf8_lossy(&body).into_owned();
+    let content_type = headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let charset = super::charset::decode(content_type, &body);
+    let text = charset.text;
+    if let Some(charset) = charset.charset {
+        let _ = writeln!(log, "< [body decoded from {charset}]");
+    }
+    if let Some(why) = &charset.unknown {
+        let _ = writeln!(log, "< [{why}]");
+    }
     if !text.is_empty() {
         let _ = writeln!(log, "<\n{}", capped(&text, LOG_BODY_CAP));
     }
@@ -96,5 +108,6 @@ pub(super) async fn read(ctx: &mut GateCtx, sent: Sent) -> Result<Received, Fail
         cut: body_cut,
         text,
         undecoded: decoded.undecoded,
+        text_error: charset.unknown,
     })
 }

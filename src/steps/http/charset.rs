@@ -1,0 +1,194 @@
+//! The body as text: decoded by its charset, so that `café` sent in latin1 or `你好` in GB2312
+//! reads as such in patterns, captures, XPath, CSS and the log, rather than as replacement
+//! characters a `!` pattern would pass over.
+//!
+//! The charset is the `charset=` of `Content-Type`; else, for HTML, a `<meta charset>` or
+//! `<meta http-equiv="Content-Type">` in the first 1024 bytes, and for XML the `encoding` of its
+//! declaration; else UTF-8. Labels are WHATWG's (encoding_rs): `latin1` and `iso-8859-1` are
+//! windows-1252, `gb2312` is GBK, as browsers read them. A label WHATWG does not know, or one
+//! it maps to its `replacement` decoder (which turns the whole body into one U+FFFD), leaves
+//! the body without text: its text checks fail in one line instead of reading it as UTF-8.
+
+use encoding_rs::{Encoding, UTF_8};
+
+/// How far into an HTML body a `<meta>` charset is looked for (as the HTML spec's prescan).
+const PRESCAN: usize = 1024;
+
+/// The body decoded, or why it could not be.
+pub(super) struct BodyText {
+    pub text: String,
+    /// The charset used, when it is not UTF-8 (for the log).
+    pub charset: Option<&'static str>,
+    /// Why the text checks cannot read the body: the charset label is unknown. `text` is
+    /// then the body read as UTF-8, for the log only.
+    pub unknown: Option<String>,
+}
+
+pub(super) fn decode(content_type: Option<&str>, body: &[u8]) -> BodyText {
+    let media = content_type
+        .and_then(|c| c.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let label = content_type.and_then(charset_param).or_else(|| {
+        if media.contains("html") || media.is_empty() {
+            meta_charset(&body[..body.len().min(PRESCAN)])
+        } else if media.ends_with("/xml") || media.ends_with("+xml") {
+            xml_encoding(&body[..body.len().min(PRESCAN)])
+        } else {
+            None
+        }
+    });
+    let lossy = || String::from_utf8_lossy(body).into_owned();
+    let Some(label) = label else {
+        return BodyText {
+            text: lossy(),
+            charset: None,
+            unknown: None,
+        };
+    };
+    match Encoding::for_label(label.as_bytes()) {
+        Some(enc) if enc != encoding_rs::REPLACEMENT => {
+            // A byte order mark overrides the label, as in browsers.
+            let (text, used, _) = enc.decode(body);
+            BodyText {
+                text: text.into_owned(),
+                charset: (used != UTF_8).then_some(used.name()),
+                unknown: None,
+            }
+        }
+        _ => BodyText {
+            text: lossy(),
+            charset: None,
+            unknown: Some(format!(
+                "the body's charset {} is not one gaterun can decode, so its text cannot be checked",
+                crate::expect::value::render(&serde_json::Value::String(label))
+            )),
+        },
+    }
+}
+
+/// The `charset` parameter of a `Content-Type` value, unquoted.
+fn charset_param(content_type: &str) -> Option<String> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| value.trim().trim_matches(['"', '\'']).trim().to_owned())
+            .filter(|v| !v.is_empty())
+    })
+}
+
+/// The charset a `<meta charset=…>` or `<meta http-equiv="Content-Type" content="…;
+/// charset=…">` names, in the head of an HTML body.
+fn meta_charset(head: &[u8]) -> Option<String> {
+    // Tags are ASCII whatever the charset (those of a UTF-16 body aside, which a BOM names).
+    let head = String::from_utf8_lossy(head).to_ascii_lowercase();
+    let mut rest = head.as_str();
+    while let Some(at) = rest.find("<meta") {
+        let tag = &rest[at + 5..];
+        let end = tag.find('>').unwrap_or(tag.len());
+        let attrs = &tag[..end];
+        if let Some(v) = attribute(attrs, "charset") {
+            return Some(v);
+        }
+        if attribute(attrs, "http-equiv").is_some_and(|v| v == "content-type")
+            && let Some(content) = attribute(attrs, "content")
+            && let Some(v) = charset_param(&content)
+        {
+            return Some(v);
+        }
+        rest = &tag[end..];
+    }
+    None
+}
+
+/// The `encoding` of an XML declaration (`<?xml version="1.0" encoding="ISO-8859-1"?>`).
+fn xml_encoding(head: &[u8]) -> Option<String> {
+    let head = String::from_utf8_lossy(head);
+    let decl = head.trim_start_matches('\u{feff}').strip_prefix("<?xml")?;
+    let decl = &decl[..decl.find("?>")?];
+    attribute(decl, "encoding")
+}
+
+/// An attribute's value in a tag's text (`name="v"`, `name='v'` or `name=v`), read pair by
+/// pair so that a name inside another attribute's value is not taken for one.
+fn attribute(attrs: &str, name: &str) -> Option<String> {
+    let mut rest = attrs;
+    loop {
+        rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '/');
+        if rest.is_empty() {
+            return None;
+        }
+        let end = rest
+            .find(|c: char| c.is_whitespace() || c == '=' || c == '/')
+            .unwrap_or(rest.len())
+            .max(1);
+        let key = &rest[..end];
+        rest = rest[end..].trim_start();
+        let mut value = "";
+        if let Some(after) = rest.strip_prefix('=') {
+            let after = after.trim_start();
+            let (v, next) = match after.chars().next() {
+                Some(q @ ('"' | '\'')) => {
+                    let body = &after[1..];
+                    let close = body.find(q).unwrap_or(body.len());
+                    (&body[..close], body.get(close + 1..).unwrap_or(""))
+                }
+                _ => {
+                    let close = after.find(char::is_whitespace).unwrap_or(after.len());
+                    (&after[..close], &after[close..])
+                }
+            };
+            value = v;
+            rest = next;
+        }
+        if key == name {
+            return Some(value.trim().to_owned()).filter(|v| !v.is_empty());
+        }
+    }
+}
+
+#[cfg(test)]
+mod charset_tests {
+    use super::decode;
+
+    #[test]
+    fn charsets_by_header_meta_and_declaration() {
+        let latin1 = decode(Some("text/plain; charset=ISO-8859-1"), b"caf\xe9");
+        assert_eq!(
+            (latin1.text.as_str(), latin1.charset),
+            ("café", Some("windows-1252"))
+        );
+        let quoted = decode(Some("text/plain;charset=\"latin1\""), b"caf\xe9");
+        assert_eq!(quoted.text, "café");
+        let gb = decode(Some("text/plain; charset=gb2312"), b"\xc4\xe3\xba\xc3");
+        assert_eq!((gb.text.as_str(), gb.charset), ("你好", Some("GBK")));
+        let meta = decode(
+            Some("text/html"),
+            b"<html><head><meta charset=\"windows-1252\"></head>caf\xe9",
+        );
+        assert!(meta.text.ends_with("café"), "{}", meta.text);
+        let equiv = decode(
+            None,
+            b"<meta http-equiv='Content-Type' content='text/html; charset=iso-8859-1'>\xe9",
+        );
+        assert!(equiv.text.ends_with('é'), "{}", equiv.text);
+        let xml = decode(
+            Some("application/xml"),
+            b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>\xe9</a>",
+        );
+        assert!(xml.text.contains("<a>é</a>"), "{}", xml.text);
+        // JSON and plain text without a charset are UTF-8; a meta tag in them is text.
+        let plain = decode(Some("text/plain"), b"<meta charset=latin1>caf\xc3\xa9");
+        assert_eq!((plain.text.ends_with("café"), plain.charset), (true, None));
+    }
+
+    #[test]
+    fn an_unknown_charset_is_no_text() {
+        for label in ["klingon", "iso-2022-kr"] {
+            let got = decode(Some(&format!("text/plain; charset={label}")), b"abc");
+            let why = got.unknown.unwrap_or_default();
+            assert!(why.contains(label), "{why}");
+        }
+    }
+}
