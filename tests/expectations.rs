@@ -214,7 +214,7 @@ gates:
     run: head -c 3000000 /dev/zero | tr '\0' a; echo; head -c 3000000 /dev/zero | tr '\0' b; echo; echo the end
     expect: { stdout: "the end" }
   - id: miss-encoded-body
-    title: a compressed body cannot pass a negated check
+    title: a body that is not the gzip it says cannot pass a negated check
     http: ${R}/gzipped
     expect: { body: ["!ERROR"] }
   - id: miss-not-utf8-json
@@ -355,10 +355,7 @@ fn every_near_miss_fails_and_every_match_passes() {
             "miss-cut-marker",
             "expected stdout to contain \"gaterun cut\", got",
         ),
-        (
-            "miss-encoded-body",
-            "the body is gzip-encoded, which gaterun does not decode",
-        ),
+        ("miss-encoded-body", "the body is not valid gzip ("),
         ("miss-not-utf8-json", "expected a JSON body"),
         ("miss-reserved-key", "the body holds the reserved key"),
         (

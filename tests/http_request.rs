@@ -222,6 +222,10 @@ fn the_cookie_jar_carries_a_gates_cookies_where_they_match() {
       - name: another host (localhost is not 127.0.0.1) gets none
         http: http://localhost:${WEB_PORT}/echo
         expect: { json: { "$.headers.cookie": { exists: false } } }
+      - name: nor one a redirect leads to
+        http: ${WEB_URL}/redirect?to=http://localhost:${WEB_PORT}/echo
+        follow_redirects: true
+        expect: { json: { "$.path": /echo, "$.headers.cookie": { exists: false } } }
       - name: cookies false sends none
         http: ${WEB_URL}/echo
         cookies: false
@@ -262,6 +266,13 @@ fn the_cookie_jar_carries_a_gates_cookies_where_they_match() {
       - http: ${WEB_URL}/cookies/set?session=abc123
       - http: http://localhost:${WEB_PORT}/echo
         expect: { body: "session=abc123" }
+  - id: miss-domain-by-redirect
+    title: nor to another host a redirect leads to
+    steps:
+      - http: ${WEB_URL}/cookies/set?session=abc123
+      - http: ${WEB_URL}/redirect?to=http://localhost:${WEB_PORT}/echo
+        follow_redirects: true
+        expect: { json: { "$.path": /echo }, body: "session=abc123" }
   - id: miss-off
     title: cookies false sends none
     steps:
@@ -278,6 +289,7 @@ fn the_cookie_jar_carries_a_gates_cookies_where_they_match() {
             ("miss-fresh-jar", "$.headers.cookie"),
             ("miss-path", "scoped=p1"),
             ("miss-domain", "session=abc123"),
+            ("miss-domain-by-redirect", "session=abc123"),
             ("miss-off", "session=abc123"),
         ],
     );
