@@ -16,9 +16,9 @@ pub use discover::{PROJECT_FILE, find_root, project_at, repo_prefix};
 pub use lint::lints;
 pub use load::{LoadOptions, Loaded, load, parse_stage};
 pub use model::{
-    Command, DatabaseKind, Eventually, Gate, HeaderCheck, HttpBody, HttpExpect, HttpStep,
-    JsonExpect, Probe, Project, Ready, RunExpect, ServiceAction, ServiceDef, Signal, SqlExpect,
-    Stage, StageKey, StageScope, StatusMatch, Step, StepKind,
+    Command, Database, DatabaseKind, DbInit, Eventually, Gate, HeaderCheck, HttpBody, HttpExpect,
+    HttpStep, JsonExpect, Probe, Project, Ready, RunExpect, ServiceAction, ServiceDef, Signal,
+    SqlExpect, Stage, StageKey, StageScope, StatusMatch, Step, StepKind,
 };
 pub use validate::Defaults;
 

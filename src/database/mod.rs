@@ -6,7 +6,9 @@
 //! `gate` is a gate's database through its life; `value` the rows a statement gives back;
 //! `sqlite`; for PostgreSQL, `postgres` (the provider), `cluster` (the throw-away server),
 //! `global` (what gates create beside their database), `pgclient`, `pgurl`, `pgstatement` and
-//! `pgcell` (cells decoded from the binary form).
+//! `pgcell` (cells decoded from the binary form). Databases from a template (issue 18): the
+//! template's key `template_key`, PostgreSQL templates `pgtemplate` (SQLite's is a file the
+//! gate's is copied from, in `gate`).
 
 mod cluster;
 mod gate;
@@ -14,11 +16,14 @@ pub mod global;
 pub mod pgcell;
 mod pgclient;
 mod pgstatement;
+pub mod pgtemplate;
 mod pgurl;
 pub mod postgres;
 pub mod sqlite;
+mod template_key;
 mod value;
 
 pub use cluster::kill_postmaster;
-pub use gate::{GateDb, execute, provision, release};
+pub use gate::{GateDb, Template, execute, provision, release};
+pub use template_key::template_key;
 pub use value::SqlOutcome;

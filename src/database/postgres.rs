@@ -22,6 +22,9 @@ use super::pgurl::variables;
 
 pub const URL_VAR: &str = "GATERUN_POSTGRES_URL";
 
+/// What follows `gaterun_` in a template database's name (`pgtemplate`).
+pub const TEMPLATE_PREFIX: &str = "tpl_";
+
 /// The throw-away cluster's template: a copy of template0.
 const TEMPLATE: &str = "gaterun_template";
 
@@ -36,19 +39,21 @@ pub struct Provider {
     ledger: Arc<Ledger>,
 }
 
-struct Server {
+pub(super) struct Server {
     /// How to reach the server as the user that creates databases.
-    config: Config,
+    pub(super) config: Config,
     /// `GATERUN_POSTGRES_URL` as given, if it is a URL: the gates' URLs keep its parameters.
-    url: Option<String>,
-    admin: Arc<Client>,
+    pub(super) url: Option<String>,
+    pub(super) admin: Arc<Client>,
     /// Lists the cluster's roles, tablespaces and databases as gates start and end: a
     /// connection of its own, so a list never waits behind a drop on `admin`.
     lister: Client,
-    cluster: bool,
+    pub(super) cluster: bool,
     /// On the throw-away cluster: databases made ahead of demand, so a gate takes one in no
     /// time; the task that makes them.
     pool: Option<Pool>,
+    /// How CREATE DATABASE copies a template (` STRATEGY FILE_COPY` where there is a choice).
+    pub(super) strategy: &'static str,
 }
 
 /// Databases made ahead, and the task making them.
@@ -82,7 +87,7 @@ impl Provider {
         }
     }
 
-    async fn server(&self) -> Result<&Server, String> {
+    pub(super) async fn server(&self) -> Result<&Server, String> {
         let server = self.server.get_or_init(|| self.connect_or_start()).await;
         server.as_ref().map_err(Clone::clone)
     }
@@ -105,6 +110,7 @@ impl Provider {
                 lister,
                 cluster: false,
                 pool: None,
+                strategy: "",
             });
         }
         let cluster = Cluster::find().ok_or_else(|| HOW_TO.to_owned())?;
@@ -164,26 +170,41 @@ impl Provider {
             lister,
             cluster: true,
             pool,
+            strategy,
         })
     }
 
-    /// A new, empty database for a gate: its name, connection settings, variables, and the
-    /// gate's place among the gates using the server (taken before any process of the gate
-    /// exists, so that what it creates can be told apart from what was there).
+    /// A new database for a gate, empty or a copy of `template`: its name, connection
+    /// settings, variables, and the gate's place among the gates using the server (taken
+    /// before any process of the gate exists, so that what it creates can be told apart from
+    /// what was there).
     pub async fn create_database(
         &self,
         token: &str,
+        template: Option<&str>,
     ) -> Result<(String, Config, Vec<(String, String)>, Ticket), String> {
         let server = self.server().await?;
         let ticket = self.ledger.enter(&global::snapshot(&server.lister).await?);
-        let name = match &server.pool {
-            Some((rx, _)) => rx
+        let name = match (&server.pool, template) {
+            (_, Some(template)) => {
+                let name = format!("gaterun_{}", token.replace('-', "_"));
+                let strategy = server.strategy;
+                server
+                    .admin
+                    .batch_execute(&format!(
+                        "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"{strategy}"
+                    ))
+                    .await
+                    .map_err(|e| format!("failed to create database {name}: {}", describe(&e)))?;
+                name
+            }
+            (Some((rx, _)), None) => rx
                 .lock()
                 .await
                 .recv()
                 .await
                 .unwrap_or_else(|| Err("the database maker stopped".to_owned()))?,
-            None => {
+            (None, None) => {
                 let name = format!("gaterun_{}", token.replace('-', "_"));
                 server
                     .admin
@@ -291,10 +312,23 @@ fn ours(name: &str) -> bool {
         return false;
     };
     name == TEMPLATE
+        || rest.starts_with(TEMPLATE_PREFIX)
         || rest.strip_prefix("db_").is_some_and(digits)
         || rest
             .split_once('_')
-            .is_some_and(|(pid, n)| digits(pid) && digits(n))
+            .is_some_and(|(run, n)| run_id(run) && digits(n))
+}
+
+/// A run's id as a gate token starts with it: `<pid>r<hex>` (`process::run_id`), or a bare pid
+/// (a token of an older gaterun).
+fn run_id(s: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match s.split_once('r') {
+        Some((pid, hex)) => {
+            digits(pid) && !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit())
+        }
+        None => digits(s),
+    }
 }
 
 /// Whether a connection string is a URL (else it is `key=value` words).
@@ -311,7 +345,10 @@ mod tests {
         for (name, want) in [
             ("gaterun_template", true),
             ("gaterun_db_12", true),
+            ("gaterun_tpl_0123456789abcdef", true),
             ("gaterun_4242_7", true),
+            ("gaterun_4242r0badf00d_7", true),
+            ("gaterun_4242rx_7", false),
             ("gaterun_db_", false),
             ("gaterun_db_x", false),
             ("gaterun_app", false),

@@ -9,6 +9,7 @@
 mod capture;
 mod command;
 mod count;
+mod database;
 mod eventually;
 mod exact;
 mod pattern;
@@ -19,6 +20,7 @@ mod template;
 mod values;
 
 pub use command::RawCommand;
+pub use database::{RawDatabase, RawInit};
 pub use eventually::RawEventually;
 pub use pattern::RawPattern;
 pub use project::{RawDefaults, RawProject, RawStage};
