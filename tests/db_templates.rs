@@ -365,3 +365,123 @@ fn check_refuses_a_bad_init_with_its_location() {
         "{text}"
     );
 }
+/// Two runs at once with an empty cache: both pass, and the cache holds one complete entry.
+#[test]
+fn two_concurrent_runs_share_the_warm_cluster_cache() {
+    if postgres_bin().is_none() {
+        return;
+    }
+    let cache = tempfile::tempdir().expect("cache");
+    let projects: Vec<Project> = (0..2).map(|_| Project::new()).collect();
+    for p in &projects {
+        p.stage(
+            "s.yaml",
+            "stage: 0\nname: Warm\ngates:\n  - id: g\n    title: g\n    database: postgres\n    sql: SELECT count(*) FROM pg_database WHERE datname = current_database()\n    expect: { value: 1 }\n",
+        );
+    }
+    let children: Vec<_> = projects
+        .iter()
+        .map(|p| {
+            p.cmd(&["stage", "0"])
+                .env_remove("GATERUN_POSTGRES_URL")
+                .env("GATERUN_CACHE_DIR", cache.path())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("run")
+        })
+        .collect();
+    let markers: Vec<String> = children
+        .iter()
+        .map(|c| format!("gaterun-{}", c.id()))
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("wait");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    for m in &markers {
+        nothing_left(m);
+    }
+    let entries = cache_entries(cache.path());
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(
+        entries[0].join("data/PG_VERSION").is_file(),
+        "a complete entry: {entries:?}"
+    );
+    // Nothing else: no temporary entry of the run whose rename lost.
+    let all: Vec<_> = std::fs::read_dir(cache.path().join("postgres"))
+        .expect("cache")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(all.len(), 1, "{all:?}");
+    // A third run starts from the cache.
+    let p = &projects[0];
+    let (out, _, code) = on_cluster(p, &["stage", "0"], cache.path());
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(cache_entries(cache.path()).len(), 1);
+}
+
+/// A corrupt cache entry is not used: the run passes and the entry is made again.
+#[test]
+fn a_corrupt_cache_entry_is_rebuilt() {
+    if postgres_bin().is_none() {
+        return;
+    }
+    let cache = tempfile::tempdir().expect("cache");
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        "stage: 0\nname: Warm\ngates:\n  - id: g\n    title: g\n    database: postgres\n    sql: SELECT 1\n",
+    );
+    let (out, _, code) = on_cluster(&p, &["stage", "0"], cache.path());
+    assert_eq!(code, Some(0), "{out}");
+    let entries = cache_entries(cache.path());
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    // Half of the entry gone, as if a disk filled up or someone cleaned by hand.
+    std::fs::remove_dir_all(entries[0].join("data/global")).expect("rm");
+    let (out, marker, code) = on_cluster(&p, &["stage", "0"], cache.path());
+    assert_eq!(code, Some(0), "{out}");
+    nothing_left(&marker);
+    let entries = cache_entries(cache.path());
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(entries[0].join("data/global").is_dir());
+    // Whole but unreadable to the server: the cluster does not start from it, so the run
+    // falls back to initdb and writes the entry again.
+    std::fs::write(
+        entries[0].join("data/global/pg_control"),
+        "not a control file",
+    )
+    .expect("w");
+    let (out, marker, code) = on_cluster(&p, &["stage", "0"], cache.path());
+    assert_eq!(code, Some(0), "{out}");
+    nothing_left(&marker);
+    let entries = cache_entries(cache.path());
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let control = std::fs::metadata(entries[0].join("data/global/pg_control")).expect("control");
+    assert!(control.len() > 1000, "rewritten: {control:?}");
+}
+
+/// The cluster cache's entries (not its temporary or lock files).
+fn cache_entries(cache: &Path) -> Vec<std::path::PathBuf> {
+    let dir = cache.join("postgres");
+    let mut out: Vec<_> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_dir()
+                && p.file_name()
+                    .is_some_and(|n| !n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    out.sort();
+    out
+}

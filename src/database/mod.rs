@@ -8,7 +8,8 @@
 //! `global` (what gates create beside their database), `pgclient`, `pgurl`, `pgstatement` and
 //! `pgcell` (cells decoded from the binary form). Databases from a template (issue 18): the
 //! template's key `template_key`, PostgreSQL templates `pgtemplate` (SQLite's is a file the
-//! gate's is copied from, in `gate`).
+//! gate's is copied from, in `gate`); the throw-away cluster's data directory kept between
+//! runs, `warm`.
 
 mod cluster;
 mod gate;
@@ -22,6 +23,7 @@ pub mod postgres;
 pub mod sqlite;
 mod template_key;
 mod value;
+pub mod warm;
 
 pub use cluster::kill_postmaster;
 pub use gate::{GateDb, Template, execute, provision, release};
