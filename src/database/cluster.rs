@@ -1,8 +1,8 @@
 //! The throw-away PostgreSQL cluster: `initdb` (trust auth, `--no-sync`; or a copy of its
-//! result from the warm cache, `warm.rs`) and `pg_ctl start`
-//! with `fsync=off`, on a leased port of 127.0.0.1 and a socket in a private directory; stopped
-//! with `pg_ctl`, else its postmaster killed. As root, it runs as `postgres` (or `nobody`),
-//! since PostgreSQL refuses to run as root.
+//! result from the warm cache, `warm.rs`) and the postmaster with `fsync=off`, on a leased port
+//! of 127.0.0.1 and a socket in a private directory; stopped by an immediate shutdown, else
+//! killed. As root, it runs as `postgres` (or `nobody`), since PostgreSQL refuses to run as
+//! root.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -227,48 +227,43 @@ impl Cluster {
         Ok(())
     }
 
+    /// Stop the cluster: an immediate shutdown (SIGQUIT to the postmaster, which ends its
+    /// backends), watched every 2 ms (`pg_ctl stop -w` looks every 100 ms); SIGKILL if it is
+    /// still there after 10 s.
     pub(super) async fn stop(&self, dir: &Path) {
         let data = dir.join("data");
-        if !data.join("postmaster.pid").exists() {
-            return;
+        if let Some(pid) = postmaster_pid(&data)
+            && crate::process::signal_if_named(pid, "postgres", rustix::process::Signal::QUIT)
+        {
+            let until = std::time::Instant::now() + Duration::from_secs(10);
+            while !gone(pid) && std::time::Instant::now() < until {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
         }
-        let data_arg = data.display().to_string();
-        let _ = self
-            .run(
-                "pg_ctl",
-                &[
-                    "-D",
-                    &data_arg,
-                    "-m",
-                    "immediate",
-                    "-s",
-                    "-w",
-                    "-t",
-                    "10",
-                    "stop",
-                ],
-                dir,
-            )
-            .await;
-        // If pg_ctl could not stop it, the postmaster's pid file says whom to kill.
         kill_postmaster(&data);
     }
+}
+
+/// Whether a process has exited (or is about to).
+fn gone(pid: i32) -> bool {
+    #[cfg(target_os = "linux")]
+    return crate::process::is_dying(pid);
+    #[cfg(not(target_os = "linux"))]
+    return !std::path::Path::new(&format!("/proc/{pid}")).exists();
+}
+
+/// The postmaster's pid, from its pid file.
+fn postmaster_pid(data: &Path) -> Option<i32> {
+    let text = std::fs::read_to_string(data.join("postmaster.pid")).ok()?;
+    text.lines().next()?.trim().parse().ok()
 }
 
 /// SIGKILL the postmaster named by a data directory's `postmaster.pid`, if that process is a
 /// postgres (its backends exit when it does).
 pub fn kill_postmaster(data: &Path) {
-    let Ok(text) = std::fs::read_to_string(data.join("postmaster.pid")) else {
-        return;
-    };
-    let Some(pid) = text
-        .lines()
-        .next()
-        .and_then(|l| l.trim().parse::<i32>().ok())
-    else {
-        return;
-    };
-    crate::process::kill_if_named(pid, "postgres");
+    if let Some(pid) = postmaster_pid(data) {
+        crate::process::kill_if_named(pid, "postgres");
+    }
 }
 
 /// As root, the user the cluster runs as: `postgres` if it exists, else `nobody`.

@@ -5,7 +5,8 @@
 //!
 //! `gate` is a gate's database through its life; `value` the rows a statement gives back;
 //! `sqlite`; for PostgreSQL, `postgres` (the provider), `cluster` (the throw-away server),
-//! `global` (what gates create beside their database), `pgclient`, `pgurl`, `pgstatement` and
+//! `global` (what gates create beside their database), `pgpool` (databases made ahead),
+//! `pgclient`, `pgurl`, `pgstatement` and
 //! `pgcell` (cells decoded from the binary form). Databases from a template (issue 18): the
 //! template's key `template_key`, PostgreSQL templates `pgtemplate` (SQLite's is a file the
 //! gate's is copied from, in `gate`); the throw-away cluster's data directory kept between
@@ -16,6 +17,7 @@ mod gate;
 pub mod global;
 pub mod pgcell;
 mod pgclient;
+mod pgpool;
 mod pgstatement;
 pub mod pgtemplate;
 mod pgurl;

@@ -1,23 +1,27 @@
 //! PostgreSQL for gates: on `GATERUN_POSTGRES_URL` when set, else on one throw-away cluster per
-//! run — `initdb` (trust auth, `--no-sync`) and `pg_ctl start` with `fsync=off`, on a free port of
-//! 127.0.0.1 and a socket in a private directory, started by the first gate that needs it and
-//! stopped and deleted at the end of the run. As root, the cluster runs as `postgres` (or
-//! `nobody`), since PostgreSQL refuses to run as root.
+//! run — `initdb` (trust auth, `--no-sync`, or its copy from the warm cache) and `postgres` with
+//! `fsync=off`, on a free port of 127.0.0.1 and a socket in a private directory, started by the
+//! first gate that needs it and stopped and deleted at the end of the run. As root, the cluster
+//! runs as `postgres` (or `nobody`), since PostgreSQL refuses to run as root.
 //!
-//! This file is the provider: the server (the user's or the cluster), databases made ahead,
-//! a gate's database made and released. The cluster itself is `cluster.rs`, connections
-//! `pgclient.rs`, the gate's variables `pgurl.rs`.
+//! This file is the provider: the server (the user's or the cluster), a gate's database made
+//! (empty, or a copy of a template) and released. The cluster itself is `cluster.rs`, the
+//! databases made ahead `pgpool.rs`, templates `pgtemplate.rs`, connections `pgclient.rs`, the
+//! gate's variables `pgurl.rs`.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
-use tokio::sync::{Mutex, OnceCell, mpsc};
+use tokio::sync::{Mutex, OnceCell};
 use tokio_postgres::{Client, Config};
 
 use super::cluster::Cluster;
 use super::global::{self, Ledger, Ticket};
-use super::pgclient::{connect, describe, drop_database_now};
+use super::pgclient::{connect, describe, drop_database_now, quote};
+use super::pgpool::Pool;
 use super::pgurl::variables;
 
 pub const URL_VAR: &str = "GATERUN_POSTGRES_URL";
@@ -54,18 +58,11 @@ pub(super) struct Server {
     pool: Option<Pool>,
     /// How CREATE DATABASE copies a template (` STRATEGY FILE_COPY` where there is a choice).
     pub(super) strategy: &'static str,
+    /// The number of the next database made ahead, for every pool.
+    next: Arc<AtomicU64>,
+    /// On the throw-away cluster: copies of each template an `init` made, made ahead.
+    template_pools: Mutex<HashMap<String, Arc<Pool>>>,
 }
-
-/// Databases made ahead, and the task making them.
-type Pool = (
-    Mutex<mpsc::Receiver<Result<String, String>>>,
-    tokio::task::AbortHandle,
-);
-
-/// How many databases the throw-away cluster keeps ready.
-const POOL: usize = 2;
-/// How many connections make databases at once.
-const MAKERS: usize = 2;
 
 impl Provider {
     /// The cluster lives in memory (`/dev/shm`) when there is room: CREATE DATABASE copies
@@ -111,6 +108,8 @@ impl Provider {
                 cluster: false,
                 pool: None,
                 strategy: "",
+                next: Arc::default(),
+                template_pools: Mutex::default(),
             });
         }
         let cluster = Cluster::find().ok_or_else(|| HOW_TO.to_owned())?;
@@ -134,34 +133,8 @@ impl Provider {
         } else {
             ""
         };
-        // Creation runs on connections of its own, so it never queues behind a drop; two
-        // makers at once share the checkpoints CREATE DATABASE waits for.
-        let (tx, rx) = mpsc::channel(POOL);
-        let next = Arc::new(std::sync::atomic::AtomicU64::new(1));
-        let mut makers = tokio::task::JoinSet::new();
-        for _ in 0..MAKERS {
-            let maker = connect(&config).await?;
-            let (tx, next) = (tx.clone(), next.clone());
-            makers.spawn(async move {
-                loop {
-                    let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let name = format!("gaterun_db_{n}");
-                    let made = maker
-                        .batch_execute(&format!(
-                            "CREATE DATABASE {name} TEMPLATE {TEMPLATE}{strategy}"
-                        ))
-                        .await
-                        .map(|()| name)
-                        .map_err(|e| format!("failed to create a database: {}", describe(&e)));
-                    let failed = made.is_err();
-                    if tx.send(made).await.is_err() || failed {
-                        break;
-                    }
-                }
-            });
-        }
-        let task = tokio::spawn(async move { while makers.join_next().await.is_some() {} });
-        let pool = Some((Mutex::new(rx), task.abort_handle()));
+        let next = Arc::new(AtomicU64::new(1));
+        let pool = Some(Pool::start(&config, TEMPLATE, strategy, next.clone()).await?);
         let lister = connect(&config).await?;
         Ok(Server {
             config,
@@ -171,6 +144,8 @@ impl Provider {
             cluster: true,
             pool,
             strategy,
+            next,
+            template_pools: Mutex::default(),
         })
     }
 
@@ -186,29 +161,14 @@ impl Provider {
         let server = self.server().await?;
         let ticket = self.ledger.enter(&global::snapshot(&server.lister).await?);
         let name = match (&server.pool, template) {
-            (_, Some(template)) => {
+            (Some(_), Some(template)) => self.template_pool(server, template).await?.take().await?,
+            (Some(pool), None) => pool.take().await?,
+            (None, template) => {
                 let name = format!("gaterun_{}", token.replace('-', "_"));
-                let strategy = server.strategy;
+                let source = quote(template.unwrap_or("template0"));
                 server
                     .admin
-                    .batch_execute(&format!(
-                        "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"{strategy}"
-                    ))
-                    .await
-                    .map_err(|e| format!("failed to create database {name}: {}", describe(&e)))?;
-                name
-            }
-            (Some((rx, _)), None) => rx
-                .lock()
-                .await
-                .recv()
-                .await
-                .unwrap_or_else(|| Err("the database maker stopped".to_owned()))?,
-            (None, None) => {
-                let name = format!("gaterun_{}", token.replace('-', "_"));
-                server
-                    .admin
-                    .batch_execute(&format!("CREATE DATABASE \"{name}\" TEMPLATE template0"))
+                    .batch_execute(&format!("CREATE DATABASE \"{name}\" TEMPLATE {source}"))
                     .await
                     .map_err(|e| format!("failed to create database {name}: {}", describe(&e)))?;
                 name
@@ -218,6 +178,25 @@ impl Provider {
         config.dbname(&name);
         let vars = variables(&config, &name, server.url.as_deref(), server.cluster);
         Ok((name, config, vars, ticket))
+    }
+
+    /// The pool of copies of `template`, started on first use.
+    async fn template_pool(&self, server: &Server, template: &str) -> Result<Arc<Pool>, String> {
+        let mut pools = server.template_pools.lock().await;
+        if let Some(pool) = pools.get(template) {
+            return Ok(pool.clone());
+        }
+        let pool = Arc::new(
+            Pool::start(
+                &server.config,
+                template,
+                server.strategy,
+                server.next.clone(),
+            )
+            .await?,
+        );
+        pools.insert(template.to_owned(), pool.clone());
+        Ok(pool)
     }
 
     /// The gate is over and none of its processes is left: drop its database, and the roles,
@@ -272,12 +251,14 @@ impl Provider {
 
     /// Stop and delete the throw-away cluster, if this run started one (or began to).
     pub async fn shutdown(&self) {
-        if let Some(Ok(Server {
-            pool: Some((_, task)),
-            ..
-        })) = self.server.get()
-        {
-            task.abort();
+        if let Some(Ok(server)) = self.server.get() {
+            for pool in server
+                .pool
+                .iter()
+                .chain(server.template_pools.lock().await.values().map(|p| &**p))
+            {
+                pool.stop();
+            }
         }
         // On a server of the user's, what a gate created and could not be dropped then gets a
         // last try.
