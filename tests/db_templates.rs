@@ -59,6 +59,37 @@ fn only_the_near_miss_failed(p: &Project, message: &str) {
     }
 }
 
+/// Run `gaterun stage 0` in each project at once, each set up by `env`; all must pass. The
+/// runs' markers (their pids, which name their clusters).
+fn at_once(projects: &[Project], env: impl Fn(&mut std::process::Command)) -> Vec<String> {
+    let children: Vec<_> = projects
+        .iter()
+        .map(|p| {
+            let mut c = p.cmd(&["stage", "0"]);
+            env(&mut c);
+            c.stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("run")
+        })
+        .collect();
+    let markers = children
+        .iter()
+        .map(|c| format!("gaterun-{}", c.id()))
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("wait");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    markers
+}
+
 fn gate(id: &str, database: &str, steps: &str) -> String {
     format!("  - id: {id}\n    title: {id}\n    database: {database}\n    steps:\n{steps}")
 }
@@ -236,6 +267,53 @@ fn on_gaterun_postgres_url_a_template_is_reused_until_its_migration_changes() {
     );
 }
 
+/// Two runs at once on one server, the same template: the advisory lock lets one build it; the
+/// other waits and reuses it. Both pass; the init ran once in all.
+#[test]
+fn concurrent_runs_on_gaterun_postgres_url_build_a_template_once() {
+    let Some(bin) = postgres_bin() else { return };
+    if rustix::process::geteuid().is_root() && !Path::new("/usr/bin/setpriv").exists() {
+        eprintln!("skipping: setpriv is needed to run the test's server as root");
+        return;
+    }
+    let server = Server::start(&bin);
+    let projects: Vec<Project> = (0..2).map(|_| Project::new()).collect();
+    for p in &projects {
+        p.file("migrations/001.sql", TABLES)
+            .file("migrate.sh", &format!("sleep 1\n{MIGRATE}"))
+            .stage(
+                "s.yaml",
+                &format!(
+                    "stage: 0\nname: Once\ngates:\n{}",
+                    gate(
+                        "g",
+                        "{ kind: postgres, init: sh migrate.sh }",
+                        "      - sql: SELECT count(*) FROM items\n        expect: { value: 1 }\n"
+                    )
+                ),
+            );
+    }
+    let url = server.url();
+    at_once(&projects, |c| {
+        c.env("GATERUN_POSTGRES_URL", &url);
+    });
+    let runs: usize = projects
+        .iter()
+        .map(|p| {
+            std::fs::read_to_string(p.path().join("runs.txt"))
+                .unwrap_or_default()
+                .lines()
+                .count()
+        })
+        .sum();
+    assert_eq!(runs, 1, "the init ran once for both runs");
+    assert_eq!(
+        server.psql("SELECT count(*) FROM pg_database WHERE datname LIKE 'gaterun_%'"),
+        "1",
+        "the template alone is left"
+    );
+}
+
 #[test]
 fn a_failed_init_is_an_error_of_every_gate_using_it() {
     if postgres_bin().is_none() {
@@ -275,6 +353,42 @@ fn a_failed_init_is_an_error_of_every_gate_using_it() {
         "the init's process outlived it"
     );
     nothing_left(&run_marker);
+}
+
+/// An init that outlives the gate's timeout is killed with everything it started, and the
+/// gate says so; an interrupted run kills the init too.
+#[test]
+fn an_init_past_its_deadline_or_interrupted_leaves_no_process() {
+    let p = Project::new();
+    let marker = common::marker();
+    p.file("slow.sh", &format!("touch \"$PROJECT_ROOT/started\"\nsleep {marker} &\nsleep {marker}\n"))
+        .stage(
+            "s.yaml",
+            "stage: 0\nname: Slow\ngates:\n  - id: g\n    title: g\n    timeout: 1s\n    database: { kind: sqlite, init: sh slow.sh }\n    sql: SELECT 1\n",
+        );
+    p.run(&["stage", "0"]).code(1);
+    let g = &p.results("stage-00")["gates"][0];
+    assert_eq!(g["status"], "error", "{g}");
+    assert_eq!(
+        g["message"],
+        "database init timed out after 1s (the timeout of the gate that started it)"
+    );
+    assert!(
+        common::processes_with(&marker).is_empty(),
+        "the init outlived its deadline"
+    );
+    // Interrupted while the init runs.
+    std::fs::remove_file(p.path().join("started")).expect("rm");
+    p.stage(
+        "s.yaml",
+        "stage: 0\nname: Slow\ngates:\n  - id: g\n    title: g\n    database: { kind: sqlite, init: sh slow.sh }\n    sql: SELECT 1\n",
+    );
+    let status = p.signal_after(&["stage", "0"], "started", rustix::process::Signal::INT);
+    assert!(!status.success());
+    assert!(
+        common::processes_with(&marker).is_empty(),
+        "the init outlived the run"
+    );
 }
 
 #[test]
@@ -379,32 +493,10 @@ fn two_concurrent_runs_share_the_warm_cluster_cache() {
             "stage: 0\nname: Warm\ngates:\n  - id: g\n    title: g\n    database: postgres\n    sql: SELECT count(*) FROM pg_database WHERE datname = current_database()\n    expect: { value: 1 }\n",
         );
     }
-    let children: Vec<_> = projects
-        .iter()
-        .map(|p| {
-            p.cmd(&["stage", "0"])
-                .env_remove("GATERUN_POSTGRES_URL")
-                .env("GATERUN_CACHE_DIR", cache.path())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("run")
-        })
-        .collect();
-    let markers: Vec<String> = children
-        .iter()
-        .map(|c| format!("gaterun-{}", c.id()))
-        .collect();
-    for child in children {
-        let out = child.wait_with_output().expect("wait");
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    let markers = at_once(&projects, |c| {
+        c.env_remove("GATERUN_POSTGRES_URL")
+            .env("GATERUN_CACHE_DIR", cache.path());
+    });
     for m in &markers {
         nothing_left(m);
     }

@@ -58,7 +58,13 @@ pub fn template_name(key: &str) -> String {
 impl Provider {
     /// The template of `key`, made by `init` unless a complete one is there already (on
     /// `GATERUN_POSTGRES_URL`). Its name, and whether this run built it.
-    pub async fn template<F, Fut>(&self, key: &str, init: F) -> Result<(String, bool), String>
+    /// `stop`: the run is ending; a wait for another run's build ends with it.
+    pub async fn template<F, Fut>(
+        &self,
+        key: &str,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+        init: F,
+    ) -> Result<(String, bool), String>
     where
         F: FnOnce(InitTarget) -> Fut,
         Fut: Future<Output = Result<(), String>>,
@@ -75,9 +81,14 @@ impl Provider {
             .await
             .map_err(|e| format!("failed to connect for the template's lock: {e}"))?;
         let id = lock_id(key);
-        lock.execute("SELECT pg_advisory_lock($1)", &[&id])
-            .await
-            .map_err(|e| format!("failed to lock the template: {}", describe(&e)))?;
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&id];
+        let locking = lock.execute("SELECT pg_advisory_lock($1)", &params);
+        tokio::select! {
+            r = locking => {
+                r.map_err(|e| format!("failed to lock the template: {}", describe(&e)))?;
+            }
+            _ = stop.wait_for(|s| *s) => return Err("database init interrupted".to_owned()),
+        }
         let mark = format!("gaterun template {key}");
         if complete(&server.admin, &name, &mark).await? {
             return Ok((name, false));

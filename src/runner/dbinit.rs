@@ -30,6 +30,8 @@ pub struct Init {
     pub init: Arc<DbInit>,
     pub workdir: PathBuf,
     pub deadline: Instant,
+    /// What the deadline is, for its message.
+    pub timeout: Duration,
     pub tmp: PathBuf,
     pub project_root: PathBuf,
     /// Declared secrets: not in the init's environment.
@@ -46,6 +48,13 @@ impl Init {
             DbInit::Sql(files) => self.sql(files, &target).await,
             DbInit::Run { command, .. } => self.command(command, target).await,
         }
+    }
+
+    fn timed_out(&self) -> String {
+        format!(
+            "database init timed out after {} (the timeout of the gate that started it)",
+            humantime::format_duration(self.timeout)
+        )
     }
 
     fn say(&self, text: &str) {
@@ -65,7 +74,7 @@ impl Init {
             let mut stop = self.stop.clone();
             tokio::select! {
                 r = target.run_sql(&text) => r.map_err(|e| format!("database init failed: {file}: {e}"))?,
-                _ = tokio::time::sleep_until(self.deadline.into()) => return Err(format!("database init timed out in {file}")),
+                _ = tokio::time::sleep_until(self.deadline.into()) => return Err(format!("{} in {file}", self.timed_out())),
                 _ = cancelled(&mut cancel) => return Err("database init interrupted".to_owned()),
                 _ = cancelled(&mut stop) => return Err("database init interrupted".to_owned()),
             }
@@ -116,7 +125,7 @@ impl Init {
         let (mut cancel, mut stop) = (self.cancel.clone(), self.stop.clone());
         let ended = tokio::select! {
             s = child.wait() => s.map_err(|e| format!("database init: failed to wait for `sh`: {e}")),
-            _ = tokio::time::sleep_until(self.deadline.into()) => Err("database init timed out".to_owned()),
+            _ = tokio::time::sleep_until(self.deadline.into()) => Err(self.timed_out()),
             _ = cancelled(&mut cancel) => Err("database init interrupted".to_owned()),
             _ = cancelled(&mut stop) => Err("database init interrupted".to_owned()),
         };

@@ -81,6 +81,7 @@ async fn build(
         init: req.init.clone(),
         workdir: req.workdir.clone(),
         deadline: started + req.timeout,
+        timeout: req.timeout,
         tmp: rc.tmp.root().join("templates").join(format!("{short}-tmp")),
         project_root: rc.project_root.clone(),
         hidden: rc.secrets.names.iter().cloned().collect(),
@@ -91,7 +92,7 @@ async fn build(
     let result = match req.kind {
         DatabaseKind::Postgres => rc
             .postgres
-            .template(&key, |target| init.run(target))
+            .template(&key, init.stop.clone(), |target| init.run(target))
             .await
             .map(|(name, built)| (Template::Postgres(name), built)),
         DatabaseKind::Sqlite => sqlite(&rc, short, &init).await,
