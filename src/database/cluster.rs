@@ -106,7 +106,10 @@ impl Cluster {
         ))
     }
 
-    pub(super) async fn start(&self, dir: &Path) -> Result<Config, String> {
+    /// Start a cluster below `dir`. `prepare`: a statement run once on a fresh data directory
+    /// (in single-user mode, before the cache keeps it), so a warm start has its result
+    /// already.
+    pub(super) async fn start(&self, dir: &Path, prepare: &str) -> Result<Config, String> {
         let _ = std::fs::remove_dir_all(dir);
         let socket = dir.join("socket");
         std::fs::create_dir_all(&socket)
@@ -126,10 +129,10 @@ impl Cluster {
         let port = PortLease::allocate()
             .map_err(|e| format!("failed to find a free port for PostgreSQL: {e}"))?;
         let data = dir.join("data");
-        let warm = WarmCache::new(&self.bin, INITDB);
+        let warm = WarmCache::new(&self.bin, &[INITDB, &[prepare]].concat());
         let warmed = warm.as_ref().is_some_and(|w| w.restore(&data, self.run_as));
         if !warmed {
-            self.initdb(&data, dir, warm.as_ref()).await?;
+            self.initdb(&data, dir, prepare, warm.as_ref()).await?;
         }
         let started = self.serve(&data, dir, port.0, &socket).await;
         match (started, warm) {
@@ -139,7 +142,7 @@ impl Cluster {
                 warm.discard();
                 kill_postmaster(&data);
                 let _ = std::fs::remove_dir_all(&data);
-                self.initdb(&data, dir, Some(&warm)).await?;
+                self.initdb(&data, dir, prepare, Some(&warm)).await?;
                 self.serve(&data, dir, port.0, &socket).await?;
             }
             (Err(e), _) => return Err(e),
@@ -210,21 +213,58 @@ impl Cluster {
         }
     }
 
-    /// A fresh data directory, kept in the warm cache for later runs.
+    /// A fresh data directory with `prepare` run on it, kept in the warm cache for later runs.
     async fn initdb(
         &self,
         data: &Path,
         dir: &Path,
+        prepare: &str,
         warm: Option<&WarmCache>,
     ) -> Result<(), String> {
         let data_arg = data.display().to_string();
         let mut args = vec!["-D", &data_arg];
         args.extend(INITDB);
         self.run("initdb", &args, dir).await?;
+        self.single(data, dir, prepare).await?;
         if let Some(warm) = warm {
             warm.save(data);
         }
         Ok(())
+    }
+
+    /// Run a statement in single-user mode (no server, no connection; a clean shutdown after).
+    async fn single(&self, data: &Path, dir: &Path, sql: &str) -> Result<(), String> {
+        use tokio::io::AsyncWriteExt;
+        let log = dir.join("single.log");
+        let file = std::fs::File::create(&log)
+            .map_err(|e| format!("failed to create {}: {e}", log.display()))?;
+        let err = file.try_clone().map_err(|e| e.to_string())?;
+        let mut cmd = self.command("postgres");
+        cmd.args(["--single", "-F", "-c", "exit_on_error=true", "-D"])
+            .arg(data)
+            .arg("postgres")
+            .current_dir(dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::from(file))
+            .stderr(Stdio::from(err));
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("failed to run postgres --single: {e}"))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            let _ = stdin.write_all(format!("{sql}\n").as_bytes()).await;
+        }
+        let status = child
+            .wait()
+            .await
+            .map_err(|e| format!("failed to wait for postgres --single: {e}"))?;
+        if status.success() {
+            return Ok(());
+        }
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        Err(format!(
+            "failed to prepare the cluster ({status}): {}",
+            text.lines().rev().take(3).collect::<Vec<_>>().join(" / ")
+        ))
     }
 
     /// Stop the cluster: an immediate shutdown (SIGQUIT to the postmaster, which ends its

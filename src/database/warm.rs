@@ -36,7 +36,7 @@ impl WarmCache {
     pub(super) fn new(bin: &Path, initdb_args: &[&str]) -> Option<WarmCache> {
         let dir = cache_dir()?.join("postgres");
         let mut h = Sha256::new();
-        h.update(b"gaterun warm cluster 1\0");
+        h.update(b"gaterun warm cluster 2\0");
         for program in ["postgres", "initdb"] {
             let path = bin.join(program);
             let meta = std::fs::metadata(&path).ok()?;
