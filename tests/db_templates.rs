@@ -445,6 +445,52 @@ fn sqlite_databases_are_copies_of_the_template() {
     only_the_near_miss_failed(&p, "expected value 2, got 1");
 }
 
+/// Every place `database:` is accepted takes the map form: a stage's database, `databases:`
+/// entries (each its own template), a matrix kind.
+#[test]
+fn the_map_form_in_a_stage_in_databases_and_under_a_matrix() {
+    let p = Project::new();
+    p.file("a.sql", "CREATE TABLE only_a (v INTEGER);\n")
+        .file("b.sql", "CREATE TABLE only_b (v INTEGER);\n")
+        .stage(
+            "s.yaml",
+            r#"stage: 0
+name: Forms
+database: { kind: sqlite, init: { sql: [a.sql] } }
+setup:
+  - sql: INSERT INTO only_a VALUES (1)
+gates:
+  - id: stage-db
+    title: the stage's database, from its template
+    sql: SELECT count(*) FROM only_a
+    expect: { value: 1 }
+  - id: named
+    title: two named databases, two templates
+    databases:
+      first: { kind: sqlite, init: { sql: [a.sql] } }
+      second: { kind: sqlite, init: { sql: [b.sql] } }
+    steps:
+      - sql: SELECT count(*) FROM only_a
+        db: first
+        expect: { value: 0 }
+      - sql: SELECT count(*) FROM sqlite_master WHERE name = 'only_b'
+        db: first
+        expect: { value: 0 }
+      - sql: SELECT count(*) FROM only_b
+        db: second
+        expect: { value: 0 }
+  - id: m
+    title: a matrix kind
+    matrix: { DB: [sqlite] }
+    database: { kind: "${DB}", init: { sql: [b.sql] } }
+    sql: SELECT count(*) FROM only_b
+    expect: { value: 0 }
+"#,
+        );
+    let r = p.run(&["stage", "0"]);
+    r.code(0);
+}
+
 #[test]
 fn check_refuses_a_bad_init_with_its_location() {
     let p = Project::new();
