@@ -548,22 +548,21 @@ fn two_concurrent_runs_share_the_warm_cluster_cache() {
     }
     let entries = cache_entries(cache.path());
     assert_eq!(entries.len(), 1, "{entries:?}");
-    assert!(
-        entries[0].join("data/PG_VERSION").is_file(),
-        "a complete entry: {entries:?}"
-    );
-    // Nothing else: no temporary entry of the run whose rename lost.
+    let size = std::fs::metadata(&entries[0]).expect("entry").len();
+    assert!(size > 1 << 20, "a whole data directory: {size} bytes");
+    // Nothing else: no temporary entry of either run.
     let all: Vec<_> = std::fs::read_dir(cache.path().join("postgres"))
         .expect("cache")
         .flatten()
         .map(|e| e.file_name())
         .collect();
     assert_eq!(all.len(), 1, "{all:?}");
-    // A third run starts from the cache.
+    // A third run starts from the cache, and leaves it as it was.
     let p = &projects[0];
     let (out, _, code) = on_cluster(p, &["stage", "0"], cache.path());
     assert_eq!(code, Some(0), "{out}");
-    assert_eq!(cache_entries(cache.path()).len(), 1);
+    assert_eq!(cache_entries(cache.path()), entries);
+    assert_eq!(std::fs::metadata(&entries[0]).expect("entry").len(), size);
 }
 
 /// A corrupt cache entry is not used: the run passes and the entry is made again.
@@ -582,31 +581,41 @@ fn a_corrupt_cache_entry_is_rebuilt() {
     assert_eq!(code, Some(0), "{out}");
     let entries = cache_entries(cache.path());
     assert_eq!(entries.len(), 1, "{entries:?}");
-    // Half of the entry gone, as if a disk filled up or someone cleaned by hand.
-    std::fs::remove_dir_all(entries[0].join("data/global")).expect("rm");
+    let whole = std::fs::read(&entries[0]).expect("entry");
+    // Cut short, as by a full disk.
+    std::fs::write(&entries[0], &whole[..whole.len() / 2]).expect("w");
     let (out, marker, code) = on_cluster(&p, &["stage", "0"], cache.path());
     assert_eq!(code, Some(0), "{out}");
     nothing_left(&marker);
-    let entries = cache_entries(cache.path());
-    assert_eq!(entries.len(), 1, "{entries:?}");
-    assert!(entries[0].join("data/global").is_dir());
-    // Whole but unreadable to the server: the cluster does not start from it, so the run
-    // falls back to initdb and writes the entry again.
-    std::fs::write(
-        entries[0].join("data/global/pg_control"),
-        "not a control file",
-    )
-    .expect("w");
+    assert_eq!(cache_entries(cache.path()), entries);
+    assert_eq!(
+        std::fs::read(&entries[0]).expect("entry").len(),
+        whole.len(),
+        "made again"
+    );
+    // Whole but unreadable to the server (its control file zeroed): the cluster does not start
+    // from it, so the run falls back to initdb and writes the entry again.
+    let name = b"global/pg_control";
+    let at = whole
+        .windows(name.len())
+        .position(|w| w == name)
+        .expect("the control file")
+        + name.len()
+        + 8;
+    let mut zeroed = whole.clone();
+    zeroed[at..at + 8192].fill(0);
+    std::fs::write(&entries[0], &zeroed).expect("w");
     let (out, marker, code) = on_cluster(&p, &["stage", "0"], cache.path());
     assert_eq!(code, Some(0), "{out}");
     nothing_left(&marker);
-    let entries = cache_entries(cache.path());
-    assert_eq!(entries.len(), 1, "{entries:?}");
-    let control = std::fs::metadata(entries[0].join("data/global/pg_control")).expect("control");
-    assert!(control.len() > 1000, "rewritten: {control:?}");
+    let again = std::fs::read(&entries[0]).expect("entry");
+    assert!(
+        again[at..at + 8192].iter().any(|&b| b != 0),
+        "the entry was made again"
+    );
 }
 
-/// The cluster cache's entries (not its temporary or lock files).
+/// The cluster cache's entries (not its temporary files).
 fn cache_entries(cache: &Path) -> Vec<std::path::PathBuf> {
     let dir = cache.join("postgres");
     let mut out: Vec<_> = std::fs::read_dir(&dir)
@@ -615,7 +624,7 @@ fn cache_entries(cache: &Path) -> Vec<std::path::PathBuf> {
         .flatten()
         .map(|e| e.path())
         .filter(|p| {
-            p.is_dir()
+            p.is_file()
                 && p.file_name()
                     .is_some_and(|n| !n.to_string_lossy().starts_with('.'))
         })

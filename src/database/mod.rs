@@ -10,11 +10,12 @@
 //! `pgcell` (cells decoded from the binary form). Databases from a template (issue 18): the
 //! template's key `template_key`, PostgreSQL templates `pgtemplate` (SQLite's is a file the
 //! gate's is copied from, in `gate`); the throw-away cluster's data directory kept between
-//! runs, `warm`.
+//! runs, `warm`, as one file, `pack`.
 
 mod cluster;
 mod gate;
 pub mod global;
+mod pack;
 pub mod pgcell;
 mod pgclient;
 mod pgpool;

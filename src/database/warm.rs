@@ -1,22 +1,24 @@
 //! The warm cluster (issue 18): `initdb` costs most of a throw-away cluster's start, and its
 //! result is the same every run for the same binaries and settings. So the first run on a
-//! machine keeps a copy of the fresh data directory in the user's cache directory
-//! (`$GATERUN_CACHE_DIR`, else `$XDG_CACHE_HOME/gaterun`, else `~/.cache/gaterun`, then
-//! `postgres/<key>`), and later runs start their cluster from a copy of it.
+//! machine keeps the fresh data directory in the user's cache directory (`$GATERUN_CACHE_DIR`,
+//! else `$XDG_CACHE_HOME/gaterun`, else `~/.cache/gaterun`, then `postgres/<key>.pgdata`, one
+//! file: `pack.rs`), and later runs start their cluster from a copy of it.
 //!
 //! The key is a hash of the binaries (the path, size and modification time of `postgres` and
 //! `initdb`: an upgrade makes a new key) and of the `initdb` arguments. An entry is written
-//! under a temporary name and renamed into place, so a run never sees half of one; two runs
-//! that both build it keep the first rename, the other's copy goes. An entry is used only if it
-//! names its key and has the files a data directory cannot lack; one the cluster does not start
-//! from is removed, and the run falls back to `initdb` (and writes the entry again).
+//! under a temporary name and renamed into place, so a run never sees half of one (two runs
+//! that both write it each rename a whole one). An entry is used only whole (its header names
+//! its key, its trailer counts its entries); one that is not, or that the cluster does not
+//! start from, is removed, and the run falls back to `initdb` (and writes the entry again).
 
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
+
+use super::pack;
 
 /// The environment variable that overrides the cache directory.
 pub const CACHE_VAR: &str = "GATERUN_CACHE_DIR";
@@ -60,27 +62,25 @@ impl WarmCache {
     }
 
     fn entry(&self) -> PathBuf {
-        self.dir.join(&self.key)
+        self.dir.join(format!("{}.pgdata", self.key))
     }
 
-    /// Copy the entry to `data` (which must not exist), owned by `owner` if given. Whether
-    /// it was there, complete, and copied; a failed copy leaves no `data`.
+    /// Recreate the entry's data directory as `data` (which must not exist), owned by `owner`
+    /// if given. Whether it was there, whole, and recreated; a failure leaves no `data`, and
+    /// an entry that is not whole is removed.
     pub(super) fn restore(&self, data: &Path, owner: Option<(u32, u32)>) -> bool {
-        let entry = self.entry();
-        let named = std::fs::read_to_string(entry.join("key")).is_ok_and(|k| k == self.key);
-        let whole = ["PG_VERSION", "global/pg_control", "base", "pg_wal"]
-            .iter()
-            .all(|f| entry.join("data").join(f).exists());
-        if !named || !whole {
-            if entry.exists() {
-                self.discard();
-            }
+        let Ok(file) = std::fs::File::open(self.entry()) else {
             return false;
-        }
-        match copy_tree(&entry.join("data"), data, owner) {
+        };
+        match pack::unpack(file, &self.key, data, owner) {
             Ok(()) => true,
-            Err(_) => {
+            Err(e) => {
                 let _ = std::fs::remove_dir_all(data);
+                if e.kind() == io::ErrorKind::InvalidData
+                    || e.kind() == io::ErrorKind::UnexpectedEof
+                {
+                    self.discard();
+                }
                 false
             }
         }
@@ -89,7 +89,7 @@ impl WarmCache {
     /// Keep a fresh data directory (before the cluster ever started on it) as the entry,
     /// unless one is there already. Best effort: without a cache the run is only slower.
     pub(super) fn save(&self, data: &Path) {
-        if self.entry().join("key").exists() {
+        if self.entry().exists() {
             return;
         }
         let made = std::fs::DirBuilder::new()
@@ -100,16 +100,19 @@ impl WarmCache {
             return;
         }
         self.sweep();
-        let tmp = self.dir.join(format!(".tmp-{}", crate::process::run_id()));
-        let _ = std::fs::remove_dir_all(&tmp);
-        let written = std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&tmp)
-            .and_then(|()| copy_tree(data, &tmp.join("data"), None))
-            .and_then(|()| std::fs::write(tmp.join("key"), &self.key));
-        // The rename fails when another run's entry is there already: that one stays.
+        let tmp = self
+            .dir
+            .join(format!(".tmp-{}.pgdata", crate::process::run_id()));
+        let _ = std::fs::remove_file(&tmp);
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .and_then(|f| pack::pack(data, &self.key, f));
+        // Renamed whole into place: a run that reads it sees all of one entry or none.
         if written.is_err() || std::fs::rename(&tmp, self.entry()).is_err() {
-            let _ = std::fs::remove_dir_all(&tmp);
+            let _ = std::fs::remove_file(&tmp);
         }
     }
 
@@ -117,9 +120,9 @@ impl WarmCache {
     pub(super) fn discard(&self) {
         let stale = self
             .dir
-            .join(format!(".stale-{}", crate::process::run_id()));
+            .join(format!(".stale-{}.pgdata", crate::process::run_id()));
         if std::fs::rename(self.entry(), &stale).is_ok() {
-            let _ = std::fs::remove_dir_all(&stale);
+            let _ = std::fs::remove_file(&stale);
         }
     }
 
@@ -137,7 +140,7 @@ impl WarmCache {
                 .and_then(|t| SystemTime::now().duration_since(t).ok())
                 .is_some_and(|age| age > LEFTOVER_AGE);
             if (name.starts_with(".tmp-") || name.starts_with(".stale-")) && old {
-                let _ = std::fs::remove_dir_all(e.path());
+                let _ = std::fs::remove_file(e.path());
             }
         }
     }
@@ -156,56 +159,15 @@ pub fn cache_dir() -> Option<PathBuf> {
         .or_else(|| absolute("HOME").map(|p| p.join(".cache").join("gaterun")))
 }
 
-/// Copy a directory tree: directories and files with their modes, symbolic links as links;
-/// owned by `owner` when given (as root, the cluster's user).
-fn copy_tree(from: &Path, to: &Path, owner: Option<(u32, u32)>) -> io::Result<()> {
-    let meta = std::fs::symlink_metadata(from)?;
-    std::fs::DirBuilder::new().mode(0o700).create(to)?;
-    for e in std::fs::read_dir(from)? {
-        let e = e?;
-        let (src, dst) = (e.path(), to.join(e.file_name()));
-        let kind = e.file_type()?;
-        if kind.is_dir() {
-            copy_tree(&src, &dst, owner)?;
-        } else if kind.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(&src)?, &dst)?;
-            chown(&dst, owner, false)?;
-        } else if kind.is_file() {
-            std::fs::copy(&src, &dst)?;
-            chown(&dst, owner, true)?;
-        }
-    }
-    std::fs::set_permissions(to, std::fs::Permissions::from_mode(meta.mode() & 0o7777))?;
-    chown(to, owner, true)
-}
-
-fn chown(path: &Path, owner: Option<(u32, u32)>, follow: bool) -> io::Result<()> {
-    let Some((uid, gid)) = owner else {
-        return Ok(());
-    };
-    let (uid, gid) = (
-        Some(rustix::fs::Uid::from_raw(uid)),
-        Some(rustix::fs::Gid::from_raw(gid)),
-    );
-    let flags = if follow {
-        rustix::fs::AtFlags::empty()
-    } else {
-        rustix::fs::AtFlags::SYMLINK_NOFOLLOW
-    };
-    rustix::fs::chownat(rustix::fs::CWD, path, uid, gid, flags).map_err(io::Error::from)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
 
     #[test]
-    fn an_entry_is_used_only_whole_and_a_second_save_keeps_the_first() {
+    fn an_entry_is_used_only_whole_and_leaves_nothing_half_made() {
         let home = tempfile::tempdir().expect("dir");
-        let bin = tempfile::tempdir().expect("bin");
-        for p in ["postgres", "initdb"] {
-            std::fs::write(bin.path().join(p), p).expect("w");
-        }
         let data = home.path().join("made");
         for d in ["base/1", "global", "pg_wal"] {
             std::fs::create_dir_all(data.join(d)).expect("mkdir");
@@ -227,16 +189,13 @@ mod tests {
         );
         let mode = std::fs::metadata(&out).expect("m").mode() & 0o777;
         assert_eq!(mode, 0o750, "the mode is kept");
-        // A second save leaves the first entry alone.
-        std::fs::write(data.join("PG_VERSION"), "16\n").expect("w");
-        cache.save(&data);
-        let kept = cache.entry().join("data/PG_VERSION");
-        assert_eq!(std::fs::read_to_string(kept).expect("r"), "15\n");
-        // A part missing: not used, and removed.
-        std::fs::remove_file(cache.entry().join("data/global/pg_control")).expect("rm");
+        // Cut short (a full disk, a crash): not used, removed, and nothing half made.
+        let entry = cache.entry();
+        let whole = std::fs::read(&entry).expect("r");
+        std::fs::write(&entry, &whole[..whole.len() - 3]).expect("w");
         let out2 = home.path().join("out2");
         assert!(!cache.restore(&out2, None));
-        assert!(!out2.exists() && !cache.entry().exists());
+        assert!(!out2.exists() && !entry.exists());
         let left: Vec<_> = std::fs::read_dir(&cache.dir)
             .expect("dir")
             .flatten()
