@@ -33,14 +33,11 @@ pub(super) struct Cluster {
 }
 
 impl Cluster {
-    /// `initdb`, `pg_ctl` and `postgres` from PATH, else the newest `/usr/lib/postgresql/*/bin`.
+    /// `initdb` and `postgres` from PATH, else the newest `/usr/lib/postgresql/*/bin`.
     pub(super) fn find() -> Option<Cluster> {
         let on_path = std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths).find(|d| {
-                ["initdb", "pg_ctl", "postgres"]
-                    .iter()
-                    .all(|p| d.join(p).is_file())
-            })
+            std::env::split_paths(&paths)
+                .find(|d| ["initdb", "postgres"].iter().all(|p| d.join(p).is_file()))
         });
         let bin = on_path.or_else(|| {
             let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")

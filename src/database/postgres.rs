@@ -33,7 +33,7 @@ pub const TEMPLATE_PREFIX: &str = "tpl_";
 const TEMPLATE: &str = "gaterun_template";
 
 const HOW_TO: &str = "no PostgreSQL available: set GATERUN_POSTGRES_URL to a server URL whose user may create databases, \
-or install the server binaries (initdb, pg_ctl), e.g. `apt-get install postgresql`";
+or install the server binaries (initdb, postgres), e.g. `apt-get install postgresql`";
 
 pub struct Provider {
     /// The cluster, if any, lives below this.
@@ -283,8 +283,9 @@ impl Provider {
 }
 
 /// Whether gaterun made a database of this name: the throw-away cluster's template and
-/// databases made ahead (`gaterun_db_<n>`), or a gate's own on a server of the user's
-/// (`gaterun_<pid>_<n>`, of this run or another).
+/// databases made ahead (`gaterun_db_<n>`), a template an `init` made (`gaterun_tpl_…`), or a
+/// gate's own on a server of the user's (`gaterun_<run>_<n>`, `gaterun_<run>_<n>_<name>` for
+/// one of `databases:`; of this run or another).
 fn ours(name: &str) -> bool {
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     let Some(rest) = name.strip_prefix("gaterun_") else {
@@ -293,9 +294,15 @@ fn ours(name: &str) -> bool {
     name == TEMPLATE
         || rest.starts_with(TEMPLATE_PREFIX)
         || rest.strip_prefix("db_").is_some_and(digits)
-        || rest
-            .split_once('_')
-            .is_some_and(|(run, n)| run_id(run) && digits(n))
+        || rest.split_once('_').is_some_and(|(run, n)| {
+            // A database of `databases:` has its name after the gate's number.
+            let (n, named) = n.split_once('_').unwrap_or((n, "a"));
+            let name = |s: &str| {
+                s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            };
+            run_id(run) && digits(n) && !named.is_empty() && name(named)
+        })
 }
 
 /// A run's id as a gate token starts with it: `<pid>r<hex>` (`process::run_id`), or a bare pid
@@ -328,6 +335,9 @@ mod tests {
             ("gaterun_4242_7", true),
             ("gaterun_4242r0badf00d_7", true),
             ("gaterun_4242rx_7", false),
+            ("gaterun_4242r0badf00d_7_main", true),
+            ("gaterun_4242r0badf00d_7_", false),
+            ("gaterun_4242r0badf00d_7_Main", false),
             ("gaterun_db_", false),
             ("gaterun_db_x", false),
             ("gaterun_app", false),
