@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::pg_server::Server;
 use common::{Project, postgres_bin, postgres_processes};
 
 /// A migration tool for the fixtures: three migrations, idempotent, on SQLite or PostgreSQL.
@@ -253,125 +254,6 @@ fn twenty_postgres_gates_see_only_their_own_rows() {
     assert!(left.is_empty(), "left behind: {left:?}");
     assert_eq!(postgres_processes(&marker), Vec::<String>::new());
     assert!(!Path::new(&format!("/dev/shm/{marker}-postgres")).exists());
-}
-
-/// A PostgreSQL server of the test's own, for GATERUN_POSTGRES_URL.
-struct Server {
-    dir: tempfile::TempDir,
-    bin: std::path::PathBuf,
-    port: u16,
-}
-
-impl Server {
-    fn start(bin: &Path) -> Server {
-        let dir = tempfile::tempdir().expect("dir");
-        std::fs::set_permissions(
-            dir.path(),
-            std::os::unix::fs::PermissionsExt::from_mode(0o777),
-        )
-        .expect("chmod");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("bind")
-            .local_addr()
-            .expect("addr")
-            .port();
-        let s = Server {
-            dir,
-            bin: bin.to_path_buf(),
-            port,
-        };
-        let data = s.dir.path().join("data");
-        s.pg(
-            "initdb",
-            &[
-                "-D",
-                &data.display().to_string(),
-                "-U",
-                "admin",
-                "--auth=trust",
-                "--no-sync",
-            ],
-        );
-        let opts = format!(
-            "-c fsync=off -c listen_addresses=127.0.0.1 -p {port} -k {}",
-            s.dir.path().display()
-        );
-        s.pg(
-            "pg_ctl",
-            &[
-                "-D",
-                &data.display().to_string(),
-                "-l",
-                &s.dir.path().join("log").display().to_string(),
-                "-w",
-                "-o",
-                &opts,
-                "start",
-            ],
-        );
-        s
-    }
-
-    fn pg(&self, program: &str, args: &[&str]) -> String {
-        let path = self.bin.join(program);
-        let path = if path.exists() {
-            path
-        } else {
-            std::path::PathBuf::from(program)
-        };
-        let mut cmd = if rustix::process::geteuid().is_root() {
-            let mut c = Command::new("setpriv");
-            c.args(["--reuid=postgres", "--regid=postgres", "--clear-groups"])
-                .arg(path);
-            c
-        } else {
-            Command::new(path)
-        };
-        let out = cmd
-            .args(args)
-            .current_dir(self.dir.path())
-            .output()
-            .expect(program);
-        assert!(
-            out.status.success(),
-            "{program}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://admin@127.0.0.1:{}/postgres", self.port)
-    }
-
-    fn gaterun_databases(&self) -> String {
-        self.pg(
-            "psql",
-            &[
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "admin",
-                "-d",
-                "postgres",
-                "-tAc",
-                "SELECT count(*) FROM pg_database WHERE datname LIKE 'gaterun_%'",
-            ],
-        )
-        .trim()
-        .to_owned()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let data = self.dir.path().join("data").display().to_string();
-        let _ = std::panic::catch_unwind(|| {
-            self.pg("pg_ctl", &["-D", &data, "-m", "immediate", "stop"])
-        });
-    }
 }
 
 #[test]
@@ -639,26 +521,7 @@ fn on_gaterun_postgres_url_only_what_the_gate_created_is_dropped() {
         return;
     }
     let server = Server::start(&bin);
-    let psql = |sql: &str| {
-        server
-            .pg(
-                "psql",
-                &[
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    &server.port.to_string(),
-                    "-U",
-                    "admin",
-                    "-d",
-                    "postgres",
-                    "-tAc",
-                    sql,
-                ],
-            )
-            .trim()
-            .to_owned()
-    };
+    let psql = |sql: &str| server.psql(sql);
     psql("CREATE ROLE keeper");
     let url = format!("{}?sslmode=disable&application_name=gates", server.url());
     // Two gates one after the other: the second passes only if the first's end dropped what

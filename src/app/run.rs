@@ -86,6 +86,7 @@ pub(super) async fn execute(
         events: events_tx,
         http: steps::Http::default(),
         postgres: database::postgres::Provider::new(&tmp_root),
+        templates: Default::default(),
         repeat: cli.common.repeat,
         secrets,
         fixed_ports: Default::default(),
@@ -110,7 +111,8 @@ pub(super) async fn execute(
         &mut |stage, result| signoff::follow(project, &loaded.stages, stage, result),
     )
     .await;
-    // Whatever happened: the throw-away PostgreSQL cluster goes.
+    // Whatever happened: template builds stop, the throw-away PostgreSQL cluster goes.
+    rc.templates.shutdown().await;
     rc.postgres.shutdown().await;
     drop(rc);
     let _ = reporter.await;

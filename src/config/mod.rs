@@ -18,9 +18,10 @@ pub use http_expect::{BytesExpect, DurationBound, NodeExpect};
 pub use lint::lints;
 pub use load::{LoadOptions, Loaded, load, parse_stage};
 pub use model::{
-    Command, DatabaseKind, Eventually, Gate, HeaderCheck, HttpBody, HttpExpect, HttpStep,
-    HttpVersion, JsonExpect, MultipartPart, Probe, Project, Ready, RunExpect, ServiceAction,
-    ServiceDef, Signal, SqlExpect, Stage, StageKey, StageScope, StatusMatch, Step, StepKind,
+    Command, Database, DatabaseKind, DbInit, Eventually, Gate, HeaderCheck, HttpBody, HttpExpect,
+    HttpStep, HttpVersion, JsonExpect, MultipartPart, Probe, Project, Ready, RunExpect,
+    ServiceAction, ServiceDef, Signal, SqlExpect, Stage, StageKey, StageScope, StatusMatch, Step,
+    StepKind,
 };
 pub use validate::Defaults;
 

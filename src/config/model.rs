@@ -106,7 +106,7 @@ impl Stage {
 pub struct StageScope {
     pub setup: Vec<Step>,
     pub services: Vec<ServiceDef>,
-    pub database: Option<DatabaseKind>,
+    pub database: Option<Database>,
     pub timeout: Duration,
     pub grace: Duration,
     pub env: Vec<(String, String)>,
@@ -132,9 +132,9 @@ pub struct Gate {
     pub env: Vec<(String, String)>,
     pub secrets: Vec<String>,
     /// A fresh database for this gate alone.
-    pub database: Option<DatabaseKind>,
+    pub database: Option<Database>,
     /// Issue 17. `databases:`: more fresh databases, each with its name (lower case).
-    pub databases: Vec<(String, DatabaseKind)>,
+    pub databases: Vec<(String, Database)>,
     /// The id as written: `id` is `base_id[K=v,…]` for a combination of a `matrix`.
     pub base_id: String,
     /// This combination's matrix values, in the order the keys were written.
@@ -253,6 +253,26 @@ pub enum StepKind {
 pub enum DatabaseKind {
     Sqlite,
     Postgres,
+}
+
+/// Issue 18. A fresh database: its kind, and what prepares the template it is copied from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Database {
+    pub kind: DatabaseKind,
+    pub init: Option<std::sync::Arc<DbInit>>,
+}
+
+/// What prepares a template database, once per run per key (database/template_key.rs). Paths
+/// are relative to the gate's workdir, checked to stay below it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbInit {
+    /// A shell command, and the files and directories it reads.
+    Run {
+        command: String,
+        inputs: Vec<String>,
+    },
+    /// SQL files, run in order.
+    Sql(Vec<String>),
 }
 
 #[derive(Debug, Clone)]

@@ -49,16 +49,37 @@ impl GateDb {
     }
 }
 
-/// The database a gate asked for, and the variables that describe it.
+/// A template a gate's database is copied from (see `pgtemplate`, runner/templates.rs).
+#[derive(Debug, Clone)]
+pub enum Template {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+/// The database a gate asked for, empty or a copy of `template`, and the variables that
+/// describe it.
 pub async fn provision(
     kind: DatabaseKind,
+    template: Option<&Template>,
     pg: &Provider,
     token: &str,
     tmp: &Path,
 ) -> Result<(GateDb, Vec<(String, String)>), String> {
+    let pg_template = match template {
+        Some(Template::Postgres(name)) => Some(name.as_str()),
+        _ => None,
+    };
     match kind {
         DatabaseKind::Sqlite => {
             let path = tmp.join("gate.sqlite3");
+            if let Some(Template::Sqlite(from)) = template {
+                std::fs::copy(from, &path).map_err(|e| {
+                    format!(
+                        "failed to copy the template database {}: {e}",
+                        from.display()
+                    )
+                })?;
+            }
             let vars = vec![
                 ("DATABASE_URL".to_owned(), sqlite::url(&path)),
                 ("DATABASE_PATH".to_owned(), path.display().to_string()),
@@ -66,7 +87,7 @@ pub async fn provision(
             Ok((GateDb::Sqlite { path }, vars))
         }
         DatabaseKind::Postgres => {
-            let (name, config, vars, ticket) = pg.create_database(token).await?;
+            let (name, config, vars, ticket) = pg.create_database(token, pg_template).await?;
             Ok((
                 GateDb::Postgres {
                     client: None,

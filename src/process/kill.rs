@@ -35,9 +35,15 @@ pub fn group_alive(pgid: u32) -> bool {
 /// SIGKILL `pid` if it is a process whose name (`/proc/<pid>/comm`) starts with `name`: a pid
 /// read from a file may have been reused by anyone since.
 pub fn kill_if_named(pid: i32, name: &str) {
+    signal_if_named(pid, name, Signal::KILL);
+}
+
+/// Send `signal` to `pid` if it is a process whose name starts with `name`; whether it was.
+pub fn signal_if_named(pid: i32, name: &str, signal: Signal) -> bool {
     let named = std::fs::read_to_string(format!("/proc/{pid}/comm"))
         .is_ok_and(|c| c.trim().starts_with(name));
     if named && let Some(pid) = Pid::from_raw(pid) {
-        let _ = rustix::process::kill_process(pid, Signal::KILL);
+        let _ = rustix::process::kill_process(pid, signal);
     }
+    named
 }

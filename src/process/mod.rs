@@ -51,7 +51,9 @@ pub use gate::{
     prepare_service, service_cgroup_procs,
 };
 pub use group::{forget_group_if_empty, note_group};
-pub use kill::{group_alive, kill_group, kill_if_named, signal_groups, signal_pids};
+pub use kill::{
+    group_alive, kill_group, kill_if_named, signal_groups, signal_if_named, signal_pids,
+};
 #[cfg(target_os = "linux")]
 pub use procfs::{all_pids, parent_of};
 #[cfg(target_os = "linux")]

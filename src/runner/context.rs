@@ -19,6 +19,8 @@ pub struct RunContext {
     pub events: mpsc::UnboundedSender<Event>,
     pub http: crate::steps::Http,
     pub postgres: crate::database::postgres::Provider,
+    /// Issue 18: the templates gates' databases are copied from.
+    pub templates: super::templates::Templates,
     /// `--repeat N`: runs of each gate.
     pub repeat: u32,
     /// Every secret any gate of the project declares: the names, kept from the environment of

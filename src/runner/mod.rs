@@ -3,11 +3,13 @@
 //! combined in `combine`), interrupts, and the evidence written after each stage. Gate tasks
 //! report progress as events to the one reporter task that owns the terminal. What gates share
 //! is `context`; their copy of the evidence `snapshot`; a gate's command from the model
-//! `command`; their temp dirs `tmp`; a stage's own setup, shared services and database `scope`.
+//! `command`; their temp dirs `tmp`; a stage's own setup, shared services and database `scope`;
+//! databases from a template `templates`, their init run by `dbinit`.
 
 mod combine;
 pub mod command;
 pub(crate) mod context;
+pub(crate) mod dbinit;
 pub(crate) mod fixed_ports;
 pub mod gate;
 mod gates;
@@ -15,6 +17,7 @@ mod rerun;
 mod scope;
 pub(crate) mod snapshot;
 mod stages;
+pub mod templates;
 pub mod tmp;
 
 pub use context::{RunContext, Secrets};

@@ -52,7 +52,7 @@ pub async fn open(
         workdir: ".".into(),
         env: s.env.clone(),
         secrets: Vec::new(),
-        database: s.database,
+        database: s.database.clone(),
         services: s.services.clone(),
         steps: s.setup.clone(),
         finally: Vec::new(),

@@ -9,6 +9,7 @@
 mod capture;
 mod command;
 mod count;
+mod database;
 mod eventually;
 mod exact;
 mod http_expect;
@@ -21,6 +22,7 @@ mod template;
 mod values;
 
 pub use command::RawCommand;
+pub use database::{RawDatabase, RawInit};
 pub use eventually::RawEventually;
 pub use http_expect::{RawBytes, RawDuration};
 pub use part::RawPart;

@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::database::RawDatabase;
 use super::service::RawService;
 use super::step::{RawGate, RawStep};
 use super::template::RawTemplates;
@@ -46,7 +47,7 @@ pub struct RawStage {
     pub setup: Option<Sp<Vec<Sp<RawStep>>>>,
     /// Services started once for the stage, shared by all its gates.
     pub services: Option<Sp<OrderedMap<RawService>>>,
-    /// A fresh database for the stage's scope (`sqlite` or `postgres`).
-    pub database: Option<Sp<String>>,
+    /// A fresh database for the stage's scope (`sqlite` or `postgres`, or `{ kind, init }`).
+    pub database: Option<Sp<RawDatabase>>,
     pub gates: Sp<Vec<Sp<RawGate>>>,
 }

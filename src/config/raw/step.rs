@@ -13,6 +13,7 @@ use serde_saphyr::Location;
 use super::capture::RawCapture;
 use super::command::RawCommand;
 use super::count::Count;
+use super::database::RawDatabase;
 use super::eventually::RawEventually;
 use super::exact::{ExactValue, present};
 use super::http_expect::{RawBytes, RawDuration};
@@ -113,11 +114,11 @@ step_keys! {
         workdir: Option<Sp<String>>,
         env: Option<OrderedMap<Sp<Scalar>>>,
         secrets: Option<Vec<Sp<String>>>,
-        database: Option<Sp<String>>,
+        database: Option<Sp<RawDatabase>>,
         // Issue 17: matrix, retries, several databases (validate/matrix.rs, databases.rs).
         matrix: Option<Sp<OrderedMap<Sp<Vec<Sp<Scalar>>>>>>,
         retries: Option<Sp<Count>>,
-        databases: Option<Sp<OrderedMap<Sp<String>>>>,
+        databases: Option<Sp<OrderedMap<Sp<RawDatabase>>>>,
         services: Option<Sp<OrderedMap<RawService>>>,
         steps: Option<Sp<Vec<Sp<RawStep>>>>,
         finally: Option<Sp<Vec<Sp<RawStep>>>>,

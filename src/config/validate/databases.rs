@@ -1,6 +1,7 @@
 //! A gate's databases: `database:` (one, its variables unprefixed) and `databases:` (several,
 //! by name, each one's variables prefixed with its name: `MAIN_DATABASE_URL`). Both may use
-//! the gate's matrix variables (`database: ${DB}`), replaced here for each combination.
+//! the gate's matrix variables (`database: ${DB}`), replaced here for each combination. Each
+//! may be a map, `{ kind, init }`: a database copied from a template (`db_init.rs`).
 
 use std::sync::LazyLock;
 
@@ -8,8 +9,8 @@ use regex::Regex;
 
 use super::ctx::FileCtx;
 use super::matrix::{Combination, substitute, unresolved};
-use crate::config::model::DatabaseKind;
-use crate::config::raw::{OrderedMap, Sp};
+use crate::config::model::{Database, DatabaseKind};
+use crate::config::raw::{OrderedMap, RawDatabase, Sp};
 
 /// The longest name in `databases:`: it prefixes variable names and a PostgreSQL database's.
 const MAX_NAME: usize = 20;
@@ -61,8 +62,32 @@ pub fn kind(ctx: &mut FileCtx, db: &Sp<String>, combination: &Combination) -> Op
     }
 }
 
+/// A database as written (a kind, or `{ kind, init }`), for one combination of the matrix.
+pub fn database(
+    ctx: &mut FileCtx,
+    raw: &Sp<RawDatabase>,
+    combination: &Combination,
+) -> Option<Database> {
+    let (kind, init) = match &raw.value {
+        RawDatabase::Kind(k) => (
+            Sp {
+                value: k.clone(),
+                referenced: raw.referenced,
+            },
+            None,
+        ),
+        RawDatabase::Map(m) => (m.kind.clone(), m.init.as_ref()),
+    };
+    let kind = self::kind(ctx, &kind, combination);
+    let init = match init {
+        Some(i) => Some(super::db_init::init(ctx, i)?),
+        None => None,
+    };
+    Some(Database { kind: kind?, init })
+}
+
 /// The names of `databases:`, checked, in order.
-pub fn names(ctx: &mut FileCtx, raw: &Sp<OrderedMap<Sp<String>>>) -> Vec<String> {
+pub fn names(ctx: &mut FileCtx, raw: &Sp<OrderedMap<Sp<RawDatabase>>>) -> Vec<String> {
     static NAME: LazyLock<Regex> =
         LazyLock::new(|| Regex::new("^[a-z][a-z0-9_]*$").expect("static regex"));
     if raw.value.0.is_empty() {
@@ -88,12 +113,12 @@ pub fn names(ctx: &mut FileCtx, raw: &Sp<OrderedMap<Sp<String>>>) -> Vec<String>
 /// `databases:` for one combination of the matrix (the empty one without a matrix).
 pub fn databases(
     ctx: &mut FileCtx,
-    raw: &Sp<OrderedMap<Sp<String>>>,
+    raw: &Sp<OrderedMap<Sp<RawDatabase>>>,
     combination: &Combination,
-) -> Vec<(String, DatabaseKind)> {
+) -> Vec<(String, Database)> {
     raw.value
         .0
         .iter()
-        .filter_map(|(name, db)| kind(ctx, db, combination).map(|k| (name.clone(), k)))
+        .filter_map(|(name, db)| database(ctx, db, combination).map(|d| (name.clone(), d)))
         .collect()
 }

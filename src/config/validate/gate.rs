@@ -259,7 +259,7 @@ pub fn gate(
         let database = raw
             .database
             .as_ref()
-            .and_then(|d| databases::kind(ctx, d, &combo));
+            .and_then(|d| databases::database(ctx, d, &combo));
         let named = raw
             .databases
             .as_ref()

@@ -274,7 +274,7 @@ mod tests {
                 (
                     g.id.as_str(),
                     g.title.as_str(),
-                    g.database,
+                    g.database.as_ref().map(|d| d.kind),
                     g.base_id.as_str(),
                     g.retries,
                 )
@@ -314,7 +314,12 @@ mod tests {
                 ),
             ]
         );
-        assert_eq!(stage.gates[2].databases, [("aux".to_owned(), Postgres)]);
+        let aux: Vec<_> = stage.gates[2]
+            .databases
+            .iter()
+            .map(|(n, d)| (n.as_str(), d.kind))
+            .collect();
+        assert_eq!(aux, [("aux", Postgres)]);
         assert_eq!(
             stage.gates[3].matrix,
             [

@@ -7,6 +7,7 @@
 mod command;
 mod ctx;
 mod databases;
+mod db_init;
 mod defaults;
 mod finally;
 mod gate;

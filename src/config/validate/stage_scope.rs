@@ -18,7 +18,7 @@ pub fn scope(ctx: &mut FileCtx, raw: &mut RawStage, defaults: &Defaults) -> Stag
     let database = raw
         .database
         .take()
-        .and_then(|db| databases::kind(ctx, &db, &Vec::new()));
+        .and_then(|db| databases::database(ctx, &db, &Vec::new()));
     let services = match raw.services.take() {
         Some(list) => services(ctx, list.value, list.referenced),
         None => Vec::new(),

@@ -95,13 +95,13 @@ pub async fn run(
                 dbs: Vec::new(),
                 fixed: Vec::new(),
             };
-            if let Some(kind) = gate.database {
-                provision(kind, None, &mut ctx, &rc, &tmp, &mut result, &mut fixed).await;
+            if let Some(db) = &gate.database {
+                provision(db, None, gate, &mut ctx, &rc, &tmp, &mut result, &mut fixed).await;
             }
-            for (name, kind) in &gate.databases {
+            for (name, db) in &gate.databases {
                 if result.status == Status::Passed {
                     let name = Some(name.as_str());
-                    provision(*kind, name, &mut ctx, &rc, &tmp, &mut result, &mut fixed).await;
+                    provision(db, name, gate, &mut ctx, &rc, &tmp, &mut result, &mut fixed).await;
                 }
             }
             ctx.fixed = fixed.clone();

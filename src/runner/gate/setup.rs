@@ -2,11 +2,13 @@
 //! the declared secrets, a port for each service, the fresh database, then the gate's own
 //! `env` and working directory, which may use all of them.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::ctx::GateCtx;
+use super::from_template::{Request, template};
 use super::share::StageShare;
-use crate::config::{DatabaseKind, Gate, Stage};
+use crate::config::{Database, DatabaseKind, DbInit, Gate, Stage};
 use crate::database;
 use crate::process;
 use crate::results::{GateResult, Status, StepResult};
@@ -17,24 +19,31 @@ use crate::vars::{self, Vars};
 
 /// The gate's fresh database, recorded as a step of kind `database`; its variables join the
 /// names gaterun sets (`fixed`). `name`: a database of `databases:`, whose variables are
-/// prefixed with its name in upper case (`MAIN_DATABASE_URL`, `MAIN_PGHOST`).
+/// prefixed with its name in upper case (`MAIN_DATABASE_URL`, `MAIN_PGHOST`). With `init`, a
+/// copy of the run's template for it (runner/templates.rs).
 #[allow(clippy::too_many_arguments)]
 pub async fn provision(
-    kind: DatabaseKind,
+    db: &Database,
     name: Option<&str>,
+    gate: &Gate,
     ctx: &mut GateCtx,
-    rc: &RunContext,
+    rc: &Arc<RunContext>,
     tmp: &std::path::Path,
     result: &mut GateResult,
     fixed: &mut Fixed,
 ) {
+    let kind = db.kind;
     let what = match kind {
         DatabaseKind::Sqlite => "fresh SQLite database",
         DatabaseKind::Postgres => "fresh PostgreSQL database",
     };
+    let what = match &db.init {
+        Some(_) => format!("{what} from a template"),
+        None => what.to_owned(),
+    };
     let label = match name {
         Some(n) => format!("{what} `{n}`"),
-        None => what.to_owned(),
+        None => what,
     };
     ctx.log_line(&format!("── setup: {label}"));
     let started = Instant::now();
@@ -45,12 +54,22 @@ pub async fn provision(
         Some(n) => (tmp.join(format!("db-{n}")), format!("{}-{n}", ctx.token)),
         None => (tmp.to_owned(), ctx.token.clone()),
     };
-    let made = std::fs::create_dir_all(&dir)
+    let mut made = std::fs::create_dir_all(&dir)
         .map_err(|e| Failure::Error(format!("failed to create {}: {e}", dir.display())));
+    let template = match (&made, &db.init) {
+        (Ok(()), Some(init)) => match from_template(db.kind, init, gate, ctx, rc).await {
+            Ok(t) => Some(t),
+            Err(f) => {
+                made = Err(f);
+                None
+            }
+        },
+        _ => None,
+    };
     let outcome = match made {
         Err(f) => Err(f),
         Ok(()) => tokio::select! {
-            r = database::provision(kind, &rc.postgres, &token, &dir) => r.map_err(Failure::Error),
+            r = database::provision(kind, template.as_ref(), &rc.postgres, &token, &dir) => r.map_err(Failure::Error),
             _ = cancelled(&mut cancel) => Err(Failure::Interrupted),
         },
     };
@@ -100,6 +119,36 @@ pub async fn provision(
         message,
         attempts: 1,
     });
+}
+
+/// The template of `init` for this gate (built now, or by a gate before it), its note and the
+/// init's output in the gate's log.
+async fn from_template(
+    kind: DatabaseKind,
+    init: &Arc<DbInit>,
+    gate: &Gate,
+    ctx: &mut GateCtx,
+    rc: &Arc<RunContext>,
+) -> Result<database::Template, Failure> {
+    // The workdir as the gate's steps will have it, but for the database's own variables.
+    let rel = vars::interpolate(&gate.workdir.to_string_lossy(), &ctx.vars)
+        .map_err(|e| Failure::Error(format!("workdir: {e}")))?;
+    let request = Request {
+        kind,
+        init: init.clone(),
+        workdir: rc.project_root.join(&rel),
+        rel,
+        timeout: gate.timeout,
+    };
+    let mut cancel = ctx.cancel.clone();
+    let built = template(rc, request, &mut cancel)
+        .await
+        .ok_or(Failure::Interrupted)?;
+    ctx.log_line(&format!("── {}", built.note));
+    if !built.output.is_empty() {
+        ctx.log.push(built.output.as_bytes());
+    }
+    built.result.clone().map_err(Failure::Error)
 }
 
 /// The names gaterun sets for a gate, each with what it is: the gate's `env` may use them but
