@@ -86,6 +86,7 @@ pub(super) async fn execute(
         events: events_tx,
         http: steps::Http::default(),
         postgres: database::postgres::Provider::new(&tmp_root),
+        mysql: database::mysql::Provider::new(&tmp_root),
         repeat: cli.common.repeat,
         secrets,
         fixed_ports: Default::default(),
@@ -110,8 +111,8 @@ pub(super) async fn execute(
         &mut |stage, result| signoff::follow(project, &loaded.stages, stage, result),
     )
     .await;
-    // Whatever happened: the throw-away PostgreSQL cluster goes.
-    rc.postgres.shutdown().await;
+    // Whatever happened: the throw-away PostgreSQL cluster and MariaDB server go.
+    tokio::join!(rc.postgres.shutdown(), rc.mysql.shutdown());
     drop(rc);
     let _ = reporter.await;
     let interrupted = *cancel_rx.borrow();

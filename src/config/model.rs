@@ -249,6 +249,7 @@ pub enum StepKind {
 pub enum DatabaseKind {
     Sqlite,
     Postgres,
+    Mysql,
 }
 
 #[derive(Debug, Clone)]

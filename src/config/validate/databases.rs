@@ -46,6 +46,7 @@ pub fn kind(ctx: &mut FileCtx, db: &Sp<String>, combination: &Combination) -> Op
     match text.as_str() {
         "sqlite" => Some(DatabaseKind::Sqlite),
         "postgres" | "postgresql" => Some(DatabaseKind::Postgres),
+        "mysql" | "mariadb" => Some(DatabaseKind::Mysql),
         other => {
             let with = if combination.is_empty() || other == db.value.trim() {
                 String::new()
@@ -54,7 +55,7 @@ pub fn kind(ctx: &mut FileCtx, db: &Sp<String>, combination: &Combination) -> Op
             };
             ctx.error(
                 db.referenced,
-                format!("unknown database `{other}`{with}: use `sqlite` or `postgres`"),
+                format!("unknown database `{other}`{with}: use `sqlite`, `postgres` or `mysql`"),
             );
             None
         }

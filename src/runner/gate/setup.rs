@@ -31,6 +31,7 @@ pub async fn provision(
     let what = match kind {
         DatabaseKind::Sqlite => "fresh SQLite database",
         DatabaseKind::Postgres => "fresh PostgreSQL database",
+        DatabaseKind::Mysql => "fresh MySQL database",
     };
     let label = match name {
         Some(n) => format!("{what} `{n}`"),
@@ -50,7 +51,7 @@ pub async fn provision(
     let outcome = match made {
         Err(f) => Err(f),
         Ok(()) => tokio::select! {
-            r = database::provision(kind, &rc.postgres, &token, &dir) => r.map_err(Failure::Error),
+            r = database::provision(kind, &rc.postgres, &rc.mysql, &token, &dir) => r.map_err(Failure::Error),
             _ = cancelled(&mut cancel) => Err(Failure::Interrupted),
         },
     };
