@@ -151,11 +151,15 @@ impl Binaries {
             // MySQL's X plugin would take port 33060 of the machine; MariaDB has none.
             "--loose-mysqlx=OFF".to_owned(),
         ]);
+        // What the server says before its error log is open goes to a file of its own.
+        let early = dir.join("stderr.log");
+        let out = std::fs::File::create(&early)
+            .map_err(|e| format!("failed to create {}: {e}", early.display()))?;
         let mut cmd = self.command(&self.server);
         cmd.args(&args)
             .current_dir(dir)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::from(out))
             // Its own process group: a Ctrl-C at the terminal reaches gaterun, which stops
             // the server after the gates, not the server in the middle of them.
             .process_group(0);
@@ -172,9 +176,11 @@ impl Binaries {
         loop {
             if let Ok(Some(status)) = running.child.try_wait() {
                 crate::process::forget_owned(running.pid);
+                let said = [tail(&log), tail(&early)].join(" / ");
                 return Err(format!(
-                    "the MariaDB server exited at start ({status}): {}",
-                    tail(&log)
+                    "the MariaDB server {} exited at start ({status}): {}",
+                    self.server.display(),
+                    said.trim_matches([' ', '/'])
                 ));
             }
             if let Ok(conn) = mysql_async::Conn::new(root_opts(running.port, None)).await {
