@@ -80,6 +80,8 @@ impl Binaries {
             "--innodb-flush-log-at-trx-commit=0".to_owned(),
             "--innodb-doublewrite=0".to_owned(),
             "--innodb-buffer-pool-size=32M".to_owned(),
+            // A redo log of 8 MiB, not 96: in memory, and written at initialization.
+            "--innodb-log-file-size=8M".to_owned(),
             "--skip-log-bin".to_owned(),
         ];
         if rustix::process::geteuid().is_root() {
@@ -88,7 +90,65 @@ impl Binaries {
         args
     }
 
+    /// MariaDB's system tables, made by the server itself from the SQL files
+    /// `mariadb-install-db` feeds it, less the help tables and the `sys` schema (nine tenths of
+    /// the text, and over half of the server's start: 0.21 s instead of 0.55 s here); the
+    /// installer when the files are not where the distribution puts them, or this fails.
     async fn initialize(&self, dir: &Path, data: &Path) -> Result<(), String> {
+        if let Some(files) = self.install.as_ref().and(bootstrap_files()) {
+            if self.bootstrap(dir, data, &files).await.is_ok() {
+                return Ok(());
+            }
+            let _ = std::fs::remove_dir_all(data);
+        }
+        self.install(dir, data).await
+    }
+
+    async fn bootstrap(&self, dir: &Path, data: &Path, files: &[PathBuf]) -> Result<(), String> {
+        use tokio::io::AsyncWriteExt;
+        std::fs::create_dir_all(data).map_err(|e| e.to_string())?;
+        let log = std::fs::File::create(dir.join("bootstrap.log")).map_err(|e| e.to_string())?;
+        let err = log.try_clone().map_err(|e| e.to_string())?;
+        let mut args = Self::common_args(data);
+        args.extend(
+            [
+                "--bootstrap",
+                "--log-warnings=0",
+                "--enforce-storage-engine=",
+                "--max-allowed-packet=8M",
+                "--net-buffer-length=16K",
+            ]
+            .map(str::to_owned),
+        );
+        let mut child = self
+            .command(&self.server)
+            .args(&args)
+            .current_dir(dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(err))
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let mut stdin = child.stdin.take().ok_or("no stdin")?;
+        // As `mariadb-install-db --auth-root-authentication-method=normal` begins.
+        let mut text =
+            b"create database if not exists mysql;\nuse mysql;\nSET @auth_root_socket=NULL;\n"
+                .to_vec();
+        for f in files {
+            text.extend(tokio::fs::read(f).await.map_err(|e| e.to_string())?);
+            text.push(b'\n');
+        }
+        let written = stdin.write_all(&text).await;
+        drop(stdin);
+        let status = child.wait().await.map_err(|e| e.to_string())?;
+        written.map_err(|e| e.to_string())?;
+        status
+            .success()
+            .then_some(())
+            .ok_or_else(|| format!("bootstrap failed ({status})"))
+    }
+
+    async fn install(&self, dir: &Path, data: &Path) -> Result<(), String> {
         let log = dir.join("install.log");
         let file = std::fs::File::create(&log)
             .map_err(|e| format!("failed to create {}: {e}", log.display()))?;
@@ -240,6 +300,22 @@ pub fn kill_server(dir: &Path) {
     };
     crate::process::kill_if_named(pid, "mariadbd");
     crate::process::kill_if_named(pid, "mysqld");
+}
+
+/// The SQL files `mariadb-install-db` makes the system tables from, but the help tables and the
+/// `sys` schema, if the distribution put them where it does.
+fn bootstrap_files() -> Option<Vec<PathBuf>> {
+    const FILES: [&str; 4] = [
+        "mysql_system_tables.sql",
+        "mysql_performance_tables.sql",
+        "mysql_system_tables_data.sql",
+        "maria_add_gis_sp_bootstrap.sql",
+    ];
+    ["/usr/share/mariadb", "/usr/share/mysql"]
+        .iter()
+        .map(|d| FILES.map(|f| Path::new(d).join(f)))
+        .find(|files| files.iter().all(|f| f.is_file()))
+        .map(Vec::from)
 }
 
 /// The last lines of a log, for an error message.
