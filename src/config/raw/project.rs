@@ -46,7 +46,7 @@ pub struct RawStage {
     pub setup: Option<Sp<Vec<Sp<RawStep>>>>,
     /// Services started once for the stage, shared by all its gates.
     pub services: Option<Sp<OrderedMap<RawService>>>,
-    /// A fresh database for the stage's scope (`sqlite` or `postgres`).
+    /// A fresh database for the stage's scope (`sqlite`, `postgres` or `mysql`).
     pub database: Option<Sp<String>>,
     pub gates: Sp<Vec<Sp<RawGate>>>,
 }
