@@ -404,6 +404,25 @@ fn gaterun_mysql_url_is_used_and_a_dead_one_is_a_gate_error() {
     let Some((mut child, port, dir)) = own_server(&server) else {
         return;
     };
+    let client = |sql: &str| {
+        Command::new("mariadb")
+            .args(["--no-defaults", "-uroot", "-h127.0.0.1", "-N", "-B"])
+            .arg(format!("-P{port}"))
+            .args(["-e", sql])
+            .output()
+            .ok()
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+    };
+    // A user that may create databases but not users.
+    let limited = client(
+        "CREATE USER limited@'%' IDENTIFIED BY 'Lim1ted-Pa55'; GRANT CREATE, DROP, SELECT, INSERT ON *.* TO limited@'%'; SELECT 'made'",
+    )
+    .is_some_and(|o| o == "made");
     let p = Project::new();
     p.stage(
         "s.yaml",
@@ -416,50 +435,58 @@ gates:
     database: mysql
     steps:
       - sql: CREATE TABLE t (id INT)
-      - sql: SELECT CURRENT_USER() LIKE 'gaterun\_%' AS own
+      - sql: SELECT CURRENT_USER() LIKE '${WANT_USER}' AS own
         expect: { value: 1 }
-      - run: 'test "$MYSQL_TCP_PORT" = "$WANT_PORT" && echo same'
+      - run: 'test "$MYSQL_TCP_PORT" = "$WANT_PORT" && echo "same $MYSQL_PWD"'
         expect: { stdout: same }
 "#,
     );
-    let out = p
-        .cmd(&["stage", "0"])
-        .env(
-            "GATERUN_MYSQL_URL",
-            format!("mysql://root@127.0.0.1:{port}/"),
-        )
-        .env("WANT_PORT", port.to_string())
-        .output()
-        .expect("run");
-    let left = Command::new("mariadb")
-        .args(["--no-defaults", "-uroot", "-h127.0.0.1", "-N", "-B"])
-        .arg(format!("-P{port}"))
-        .args(["-e", "SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE 'gaterun%'; SELECT count(*) FROM mysql.user WHERE user LIKE 'gaterun%'"])
-        .output();
+    let run = |url: String, user: &str| {
+        p.cmd(&["stage", "0"])
+            .env("GATERUN_MYSQL_URL", url)
+            .env("WANT_PORT", port.to_string())
+            .env("WANT_USER", user)
+            .output()
+            .expect("run")
+    };
+    let own = run(format!("mysql://root@127.0.0.1:{port}/"), "gaterun\\_%");
+    let left_own = client(
+        "SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE 'gaterun%'; SELECT count(*) FROM mysql.user WHERE user LIKE 'gaterun%'",
+    );
+    let shared = limited.then(|| {
+        let out = run(
+            format!("mysql://limited:Lim1ted-Pa55@127.0.0.1:{port}/"),
+            "limited@%",
+        );
+        (out, p.read("phase-1/stage-00/logs/g.log"))
+    });
+    let left_shared = client(
+        "SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE 'gaterun%'; SELECT count(*) FROM mysql.user WHERE user LIKE 'gaterun%'",
+    );
     let _ = child.kill();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(
-        out.status.code(),
+        own.status.code(),
         Some(0),
         "{}",
-        String::from_utf8_lossy(&out.stdout)
+        String::from_utf8_lossy(&own.stdout)
     );
-    if let Ok(left) = left {
+    if let Some(left) = left_own {
+        assert_eq!(left, "0 0", "the gate's database and user were dropped");
+    }
+    if let Some((out, log)) = shared {
+        // The URL's user cannot make users: the gate connects as it, its password masked.
+        assert_eq!(out.status.code(), Some(0), "{log}\n{:?}", outcomes(&p));
+        assert!(!log.contains("Lim1ted-Pa55"), "{log}");
         assert_eq!(
-            String::from_utf8_lossy(&left.stdout)
-                .split_whitespace()
-                .collect::<Vec<_>>(),
-            ["0", "0"],
-            "the gate's database and user were dropped"
+            left_shared.as_deref(),
+            Some("0 0"),
+            "the gate's database (and a user it could make, not grant to) were dropped"
         );
     }
 
-    let out = p
-        .cmd(&["stage", "0"])
-        .env("GATERUN_MYSQL_URL", "mysql://nobody@127.0.0.1:1/")
-        .output()
-        .expect("run");
+    let out = run("mysql://nobody@127.0.0.1:1/".to_owned(), "");
     assert_eq!(out.status.code(), Some(1));
     let got = outcomes(&p);
     assert_eq!(got[0].1, "error", "{got:?}");

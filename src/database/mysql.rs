@@ -6,8 +6,8 @@
 //! and none beyond it (no other database, no FILE, no CREATE USER): a gate cannot drop or read
 //! another gate's database, and what it can create lives inside its database, which goes when
 //! it ends — its sessions killed, its user dropped, its database dropped. On the throw-away
-//! server `root` has a random password only gaterun knows. On `GATERUN_MYSQL_URL`, when the
-//! URL's user may not create users, gates connect as that user (then a gate could reach what
+//! server `root` has a random password only gaterun knows. On `GATERUN_MYSQL_URL`, unless the
+//! URL's user holds `CREATE USER` with the grant option, gates connect as that user (then a gate could reach what
 //! that user reaches: give gaterun a server of its own).
 
 use std::path::{Path, PathBuf};
@@ -44,8 +44,9 @@ struct Server {
     /// The URL's user and password, for gates when the server refuses them users of their own.
     user: String,
     pass: Option<String>,
-    /// The throw-away server: a refusal to create a user is then an error, not a fallback.
-    own: bool,
+    /// Whether gates get users of their own: on the throw-away server, and on a user's when
+    /// the URL's user may create users and grant (else gates connect as that user).
+    users: bool,
 }
 
 /// A gate's MySQL database, while the gate runs.
@@ -109,10 +110,11 @@ impl Provider {
                 format!("{URL_VAR} is not a MySQL URL (mysql://USER:PASSWORD@HOST:PORT/): {e}")
             })?;
             let admin = Pool::new(opts.clone());
-            let conn = admin
+            let mut conn = admin
                 .get_conn()
                 .await
                 .map_err(|e| format!("failed to connect to {URL_VAR}: {}", describe(&e)))?;
+            let users = may_make_users(&mut conn).await;
             drop(conn);
             return Ok(Server {
                 admin,
@@ -120,7 +122,7 @@ impl Provider {
                 port: opts.tcp_port(),
                 user: opts.user().unwrap_or("root").to_owned(),
                 pass: opts.pass().map(str::to_owned),
-                own: false,
+                users,
             });
         }
         let binaries = Binaries::find().ok_or_else(|| HOW_TO.to_owned())?;
@@ -166,7 +168,7 @@ impl Provider {
             port,
             user: "root".to_owned(),
             pass: Some(password),
-            own: true,
+            users: true,
         })
     }
 
@@ -179,8 +181,9 @@ impl Provider {
         let server = self.server().await?;
         let name = format!("gaterun_{}", token.replace('-', "_"));
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        // At most 32 characters (MySQL's limit), unique across runs on one server.
-        let user = format!("gaterun_{}_{n}", std::process::id());
+        // Unique across runs on one server (the run id has 32 random bits), and at most 32
+        // characters, MySQL's limit: 8 + 16 + 1 + 7 hex digits.
+        let user = format!("gaterun_{}_{n:x}", crate::process::run_id());
         let mut conn = server
             .admin
             .get_conn()
@@ -189,37 +192,34 @@ impl Provider {
         conn.query_drop(format!("CREATE DATABASE `{name}`"))
             .await
             .map_err(|e| format!("failed to create database {name}: {}", describe(&e)))?;
-        let password = secret();
-        let made = conn
-            .query_drop(format!(
-                "CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'"
-            ))
-            .await;
-        let granted = match made {
-            Ok(()) => conn
-                .query_drop(format!(
+        let (user, pass, owned_user) = if server.users {
+            let password = secret();
+            let made = async {
+                conn.query_drop(format!(
+                    "CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'"
+                ))
+                .await?;
+                conn.query_drop(format!(
                     "GRANT ALL PRIVILEGES ON `{name}`.* TO '{user}'@'%'"
                 ))
                 .await
-                .map(|()| true),
-            Err(mysql_async::Error::Server(_)) if !server.own => Ok(false),
-            Err(e) => Err(e),
-        };
-        let (user, pass, owned_user) = match granted {
-            Ok(true) => (user.clone(), Some(password), Some(user)),
-            Ok(false) => (server.user.clone(), server.pass.clone(), None),
-            Err(e) => {
-                let _ = conn
-                    .query_drop(format!("DROP DATABASE IF EXISTS `{name}`"))
-                    .await;
-                let _ = conn
-                    .query_drop(format!("DROP USER IF EXISTS '{user}'@'%'"))
-                    .await;
+            }
+            .await;
+            if let Err(e) = made {
+                for undo in [
+                    format!("DROP USER IF EXISTS '{user}'@'%'"),
+                    format!("DROP DATABASE IF EXISTS `{name}`"),
+                ] {
+                    let _ = conn.query_drop(undo).await;
+                }
                 return Err(format!(
                     "failed to create the gate's user: {}",
                     describe(&e)
                 ));
             }
+            (user.clone(), Some(password), Some(user))
+        } else {
+            (server.user.clone(), server.pass.clone(), None)
         };
         let opts: Opts = OptsBuilder::default()
             .ip_or_hostname(server.host.clone())
@@ -299,6 +299,22 @@ impl Provider {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// Whether the connected user may create users and grant them privileges (`CREATE USER` held
+/// `WITH GRANT OPTION`): asked once, so that a gate never half-makes a user it cannot grant to
+/// (and, lacking `DELETE` on `mysql`, could not drop).
+async fn may_make_users(conn: &mut Conn) -> bool {
+    conn.query_first::<u64, _>(
+        "SELECT count(*) FROM information_schema.USER_PRIVILEGES \
+         WHERE PRIVILEGE_TYPE = 'CREATE USER' AND IS_GRANTABLE = 'YES' \
+         AND GRANTEE = CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', \
+         SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')",
+    )
+    .await
+    .ok()
+    .flatten()
+    .is_some_and(|n| n > 0)
 }
 
 /// The variables of a gate's MySQL database.
