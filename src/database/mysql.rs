@@ -23,6 +23,9 @@ use super::value::SqlOutcome;
 
 pub const URL_VAR: &str = "GATERUN_MYSQL_URL";
 
+/// How long connecting to `GATERUN_MYSQL_URL` may take.
+const CONNECT_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
+
 const HOW_TO: &str = "no MySQL available: set GATERUN_MYSQL_URL to a server URL (mysql://USER:PASSWORD@HOST:PORT/) whose user may create databases, \
 or install the server binaries (mariadbd, mariadb-install-db), e.g. `apt-get install mariadb-server`";
 
@@ -110,9 +113,16 @@ impl Provider {
                 format!("{URL_VAR} is not a MySQL URL (mysql://USER:PASSWORD@HOST:PORT/): {e}")
             })?;
             let admin = Pool::new(opts.clone());
-            let mut conn = admin
-                .get_conn()
+            // A host that drops packets would otherwise hold the gate for the kernel's TCP
+            // timeout (minutes).
+            let mut conn = tokio::time::timeout(CONNECT_WITHIN, admin.get_conn())
                 .await
+                .map_err(|_| {
+                    format!(
+                        "failed to connect to {URL_VAR}: no answer within {}s",
+                        CONNECT_WITHIN.as_secs()
+                    )
+                })?
                 .map_err(|e| format!("failed to connect to {URL_VAR}: {}", describe(&e)))?;
             let users = may_make_users(&mut conn).await;
             drop(conn);

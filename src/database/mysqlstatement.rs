@@ -83,6 +83,15 @@ fn cells(columns: &[mysql_async::Column], rows: Vec<Row>) -> Result<Rows, String
 pub fn describe(e: &mysql_async::Error) -> String {
     match e {
         mysql_async::Error::Server(s) => format!("ERROR {} ({}): {}", s.code, s.state, s.message),
+        // Each level of an I/O error says "Input/output error: " again: its innermost cause
+        // (`Connection refused (os error 111)`) is the news.
+        mysql_async::Error::Io(io) => {
+            let mut inner: &dyn std::error::Error = io;
+            while let Some(s) = inner.source() {
+                inner = s;
+            }
+            inner.to_string()
+        }
         other => crate::text::error_chain(other),
     }
 }
