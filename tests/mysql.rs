@@ -177,6 +177,11 @@ gates:
         expect: { error: "/foreign key constraint fails/" }
       - sql: INSERT INTO owners (id) VALUES (3)
         expect: { error: "/doesn't have a default value|cannot be null/" }
+      - name: a batch fails with its later statement's error
+        sql: INSERT INTO owners VALUES (5, 'c@example.com'); INSERT INTO owners VALUES (6, 'c@example.com')
+        expect: { error: "Duplicate entry 'c@example.com'" }
+      - sql: SELECT id FROM owners WHERE email = 'c@example.com'
+        expect: { rows: [[5]] }
   - id: succeeded
     title: a statement that succeeds fails `error`
     database: mysql

@@ -9,9 +9,6 @@ use serde_json::Value;
 use super::mysqlcell::cell;
 use super::value::SqlOutcome;
 
-/// Result sets read before a runaway batch is given up on.
-const MAX_SETS: usize = 10_000;
-
 /// Run a statement for a `sql` step. `wants_rows`: the step looks at the result, so the text
 /// must be one statement (which of several results would it mean?).
 pub async fn run(conn: &mut Conn, statement: &str, wants_rows: bool) -> SqlOutcome {
@@ -32,23 +29,21 @@ async fn read(conn: &mut Conn, statement: &str, wants_rows: bool) -> Result<Opti
     let mut first: Option<Rows> = None;
     let mut sets = 0;
     // An INSERT or CREATE alone has no result set; `first` is then no rows of no columns.
-    while !result.is_empty() && sets < MAX_SETS {
+    while !result.is_empty() {
         let columns = result.columns();
         let rows: Vec<Row> = result.collect().await.map_err(|e| describe(&e))?;
         sets += 1;
-        if sets > 1 && wants_rows {
-            // The rest of the batch still runs (the server has it), its errors included.
-            while !result.is_empty() && sets < MAX_SETS {
-                let _: Vec<Row> = result.collect().await.map_err(|e| describe(&e))?;
-                sets += 1;
-            }
-            return Err(format!(
-                "the text holds {sets} statements: a `sql` step that checks rows or captures runs one statement"
-            ));
-        }
         if first.is_none() && wants_rows {
             first = Some(cells(columns.as_deref().unwrap_or(&[]), rows)?);
         }
+    }
+    // A later statement's refusal is held as the result's pending error, which `is_empty`
+    // does not show: reading the result to its end surfaces it (`CREATE …; INSERT dup`).
+    result.drop_result().await.map_err(|e| describe(&e))?;
+    if sets > 1 && wants_rows {
+        return Err(format!(
+            "the text holds {sets} statements: a `sql` step that checks rows or captures runs one statement"
+        ));
     }
     Ok(Some(first.unwrap_or_default()))
 }
