@@ -7,8 +7,8 @@
 //! another gate's database, and what it can create lives inside its database, which goes when
 //! it ends — its sessions killed, its user dropped, its database dropped. On the throw-away
 //! server `root` has a random password only gaterun knows. On `GATERUN_MYSQL_URL`, unless the
-//! URL's user holds `CREATE USER` with the grant option, gates connect as that user (then a gate could reach what
-//! that user reaches: give gaterun a server of its own).
+//! URL's user holds `CREATE USER` with the grant option, gates connect as that user (then a
+//! gate could reach what that user reaches: give gaterun a server of its own).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
