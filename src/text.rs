@@ -131,6 +131,17 @@ pub fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
     })
 }
 
+/// An error and its causes, `: `-joined (`error connecting: Connection refused (os error 111)`).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

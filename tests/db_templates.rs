@@ -528,6 +528,20 @@ fn check_refuses_a_bad_init_with_its_location() {
         text.contains("s.yaml:6:39: error: unknown key 'script'"),
         "{text}"
     );
+    // MySQL has no templates: an init there is refused, not silently run once per gate.
+    p.stage(
+        "s.yaml",
+        "stage: 0\nname: Bad\ngates:\n  - id: m\n    title: m\n    database: { kind: mysql, init: ./migrate }\n    sql: SELECT 1\n",
+    );
+    let r = p.run(&["check"]);
+    r.code(2);
+    let text = format!("{}{}", r.stdout, r.stderr);
+    assert!(
+        text.contains(
+            "s.yaml:6:23: error: `init` (a database from a template) is for `sqlite` and `postgres`"
+        ),
+        "{text}"
+    );
 }
 /// Two runs at once with an empty cache: both pass, and the cache holds one complete entry.
 #[test]

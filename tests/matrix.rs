@@ -277,8 +277,8 @@ fn check_locates_every_matrix_mistake() {
             "invalid matrix key `1DB`",
         ),
         (
-            "  - id: m\n    title: t\n    matrix: { DB: [sqlite, mysql] }\n    database: ${DB}\n    sql: SELECT 1\n",
-            "s.yaml:7:15: error: unknown database `mysql` (from `${DB}`)",
+            "  - id: m\n    title: t\n    matrix: { DB: [sqlite, oracle] }\n    database: ${DB}\n    sql: SELECT 1\n",
+            "s.yaml:7:15: error: unknown database `oracle` (from `${DB}`)",
         ),
         (
             "  - id: m\n    title: t\n    matrix: { DB: [a, a] }\n    run: \"true\"\n",

@@ -484,7 +484,7 @@ fn check_reports_an_unused_template_once_and_what_a_template_needs_at_each_use()
     let expected = [
         "gaterun.yaml:5:18: error: `timeout` must be longer than zero",
         "gaterun.yaml:10:15: error: output `NEVER` of template `control` is captured by none of its steps: add `capture: { NEVER: … }` to one",
-        "gates/00.yaml:6:10: error: template `db` runs `sql` steps, which need a database: add `database: sqlite` or `database: postgres` to the gate",
+        "gates/00.yaml:6:10: error: template `db` runs `sql` steps, which need a database: add `database: sqlite`, `database: postgres` or `database: mysql` to the gate",
         "gaterun.yaml:13:9: note: `sql: select 1` is here, in template `db`",
         "gates/01.yaml:6:10: error: template `db` runs `sql` steps",
         "4 errors in gate files",

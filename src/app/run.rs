@@ -87,6 +87,7 @@ pub(super) async fn execute(
         http: steps::Http::default(),
         postgres: database::postgres::Provider::new(&tmp_root),
         templates: Default::default(),
+        mysql: database::mysql::Provider::new(&tmp_root),
         repeat: cli.common.repeat,
         secrets,
         fixed_ports: Default::default(),
@@ -111,9 +112,10 @@ pub(super) async fn execute(
         &mut |stage, result| signoff::follow(project, &loaded.stages, stage, result),
     )
     .await;
-    // Whatever happened: template builds stop, the throw-away PostgreSQL cluster goes.
+    // Whatever happened: template builds stop, the throw-away PostgreSQL cluster and MariaDB
+    // server go.
     rc.templates.shutdown().await;
-    rc.postgres.shutdown().await;
+    tokio::join!(rc.postgres.shutdown(), rc.mysql.shutdown());
     drop(rc);
     let _ = reporter.await;
     let interrupted = *cancel_rx.borrow();

@@ -253,6 +253,7 @@ pub enum StepKind {
 pub enum DatabaseKind {
     Sqlite,
     Postgres,
+    Mysql,
 }
 
 /// Issue 18. A fresh database: its kind, and what prepares the template it is copied from.

@@ -140,11 +140,11 @@ fn error_table() {
         ),
         (
             "stage: 1\nname: S\ngates:\n  - id: a\n    title: t\n    sql: SELECT 1\n",
-            "gates/s.yaml:6:10: error: a `sql` step needs a database: add `database: sqlite` or `database: postgres` to the gate",
+            "gates/s.yaml:6:10: error: a `sql` step needs a database: add `database: sqlite`, `database: postgres` or `database: mysql` to the gate",
         ),
         (
-            "stage: 1\nname: S\ngates:\n  - id: a\n    title: t\n    database: mysql\n    sql: SELECT 1\n",
-            "gates/s.yaml:6:15: error: unknown database `mysql`: use `sqlite` or `postgres`",
+            "stage: 1\nname: S\ngates:\n  - id: a\n    title: t\n    database: oracle\n    sql: SELECT 1\n",
+            "gates/s.yaml:6:15: error: unknown database `oracle`: use `sqlite`, `postgres` or `mysql`",
         ),
         (
             "- just\n- a list\n",

@@ -7,6 +7,7 @@ use std::path::Path;
 use crate::config::DatabaseKind;
 
 use super::global::Ticket;
+use super::mysql::{self, MysqlDb};
 use super::pgclient::connect_gate;
 use super::pgstatement;
 use super::postgres::Provider;
@@ -32,6 +33,8 @@ pub enum GateDb {
         client: Option<tokio_postgres::Client>,
         config: Box<tokio_postgres::Config>,
     },
+    /// A MySQL database: the gate's own, or a stage's used by one of its gates.
+    Mysql(Box<MysqlDb>),
 }
 
 impl GateDb {
@@ -45,6 +48,7 @@ impl GateDb {
                     config: config.clone(),
                 }
             }
+            GateDb::Mysql(db) => GateDb::Mysql(Box::new(db.share())),
         }
     }
 }
@@ -62,6 +66,7 @@ pub async fn provision(
     kind: DatabaseKind,
     template: Option<&Template>,
     pg: &Provider,
+    my: &mysql::Provider,
     token: &str,
     tmp: &Path,
 ) -> Result<(GateDb, Vec<(String, String)>), String> {
@@ -98,12 +103,16 @@ pub async fn provision(
                 vars,
             ))
         }
+        DatabaseKind::Mysql => {
+            let (db, vars) = my.create_database(token).await?;
+            Ok((GateDb::Mysql(Box::new(db)), vars))
+        }
     }
 }
 
 /// Drop the gate's database, and what it created beside it (a SQLite file goes with the temp
 /// directory). Lines for the gate's log: what was dropped, what could not be.
-pub async fn release(db: GateDb, pg: &Provider) -> Vec<String> {
+pub async fn release(db: GateDb, pg: &Provider, my: &mysql::Provider) -> Vec<String> {
     match db {
         GateDb::Postgres {
             client,
@@ -114,6 +123,7 @@ pub async fn release(db: GateDb, pg: &Provider) -> Vec<String> {
             drop(client);
             pg.release(&name, ticket).await
         }
+        GateDb::Mysql(db) => my.release(*db).await,
         GateDb::Sqlite { .. } | GateDb::PostgresShared { .. } => Vec::new(),
     }
 }
@@ -140,5 +150,6 @@ pub async fn execute(
             let client = client.as_ref().expect("connected above");
             Ok(pgstatement::run(client, statement, wants_rows).await)
         }
+        GateDb::Mysql(db) => db.execute(statement, wants_rows).await,
     }
 }

@@ -41,15 +41,7 @@ pub async fn connect_gate(config: &Config) -> Result<Client, String> {
 pub fn describe(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => db.message().to_owned(),
-        None => {
-            let mut text = e.to_string();
-            let mut source = std::error::Error::source(e);
-            while let Some(s) = source {
-                text.push_str(&format!(": {s}"));
-                source = s.source();
-            }
-            text
-        }
+        None => crate::text::error_chain(e),
     }
 }
 

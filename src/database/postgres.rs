@@ -68,17 +68,8 @@ impl Provider {
     /// The cluster lives in memory (`/dev/shm`) when there is room: CREATE DATABASE copies
     /// megabytes, and on a shared disk that costs tens of milliseconds more, and varies.
     pub fn new(tmp_root: &Path) -> Self {
-        let shm = Path::new("/dev/shm");
-        let roomy = rustix::fs::statvfs(shm)
-            .map(|s| s.f_bavail.saturating_mul(s.f_frsize) >= 1 << 30)
-            .unwrap_or(false);
-        let dir = if roomy && shm.is_dir() {
-            shm.join(format!("gaterun-{}-postgres", crate::process::run_id()))
-        } else {
-            tmp_root.join("postgres")
-        };
         Provider {
-            dir,
+            dir: super::scratch::dir(tmp_root, "postgres"),
             server: OnceCell::new(),
             ledger: Arc::default(),
         }

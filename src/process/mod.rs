@@ -54,6 +54,8 @@ pub use group::{forget_group_if_empty, note_group};
 pub use kill::{
     group_alive, kill_group, kill_if_named, signal_groups, signal_if_named, signal_pids,
 };
+/// A helper of the run itself (the throw-away MariaDB server), waited for by its owner.
+pub(crate) use owned::{forget as forget_owned, spawn_tokio as spawn_owned};
 #[cfg(target_os = "linux")]
 pub use procfs::{all_pids, parent_of};
 #[cfg(target_os = "linux")]

@@ -21,7 +21,7 @@ pub(crate) fn is_owned(pid: u32) -> bool {
 }
 
 /// Spawn with tokio, the pid recorded as owned while the registry is locked.
-pub(super) fn spawn_tokio(cmd: &mut tokio::process::Command) -> io::Result<tokio::process::Child> {
+pub(crate) fn spawn_tokio(cmd: &mut tokio::process::Command) -> io::Result<tokio::process::Child> {
     let mut guard = owned();
     let child = cmd.spawn()?;
     if let Some(pid) = child.id() {
@@ -40,7 +40,7 @@ pub(crate) fn spawn_std(cmd: &mut std::process::Command) -> io::Result<std::proc
 }
 
 /// Forget a child once it has been reaped.
-pub(super) fn forget(pid: u32) {
+pub(crate) fn forget(pid: u32) {
     if let Some(set) = owned().as_mut() {
         set.remove(&pid);
     }

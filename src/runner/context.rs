@@ -1,5 +1,5 @@
 //! What every gate of a run shares: the project's directories, the temp dirs, the event sink,
-//! the HTTP client and PostgreSQL provider, `--repeat`, and the declared secrets.
+//! the HTTP client and database providers, `--repeat`, and the declared secrets.
 
 use std::path::PathBuf;
 
@@ -21,6 +21,7 @@ pub struct RunContext {
     pub postgres: crate::database::postgres::Provider,
     /// Issue 18: the templates gates' databases are copied from.
     pub templates: super::templates::Templates,
+    pub mysql: crate::database::mysql::Provider,
     /// `--repeat N`: runs of each gate.
     pub repeat: u32,
     /// Every secret any gate of the project declares: the names, kept from the environment of
@@ -50,12 +51,18 @@ impl Secrets {
             .filter_map(|n| std::env::var(n).ok())
             .filter(|v| !v.is_empty())
             .collect();
-        // The password of the PostgreSQL server gaterun is given is a secret too: it is in
-        // every PostgreSQL gate's DATABASE_URL, which a tool may print.
-        if let Some(password) = std::env::var(crate::database::postgres::URL_VAR)
-            .ok()
-            .and_then(|u| reqwest::Url::parse(&u).ok())
-            .and_then(|u| u.password().map(str::to_owned))
+        // The password of the PostgreSQL or MySQL server gaterun is given is a secret too: it
+        // is in every PostgreSQL gate's DATABASE_URL (a MySQL gate's, when that server gives
+        // gates no users of their own), which a tool may print.
+        use crate::database::{mysql, postgres};
+        for password in [postgres::URL_VAR, mysql::URL_VAR]
+            .into_iter()
+            .filter_map(|var| {
+                std::env::var(var)
+                    .ok()
+                    .and_then(|u| reqwest::Url::parse(&u).ok())
+                    .and_then(|u| u.password().map(str::to_owned))
+            })
         {
             let decoded = percent_decode(&password);
             values.extend([password, decoded].into_iter().filter(|p| !p.is_empty()));

@@ -168,18 +168,22 @@ fn is_run_id(s: &str) -> bool {
     })
 }
 
-/// Remove a run's temp root or cluster directory, stopping a cluster's postmaster first.
+/// Remove a run's temp root or server directory, stopping a PostgreSQL cluster's postmaster or
+/// a MariaDB server first.
 fn remove_run_dir(dir: &Path) {
     for data in [dir.join("data"), dir.join("postgres/data")] {
         crate::database::kill_postmaster(&data);
+    }
+    for server in [dir.to_owned(), dir.join("mysql")] {
+        crate::database::kill_mysql_server(&server);
     }
     let _ = std::fs::remove_dir_all(dir);
 }
 
 /// Remove what gaterun runs killed with SIGKILL left behind: their gates' processes and
 /// cgroups, their temp roots (`$TMPDIR/gaterun-<run id>`) and throw-away PostgreSQL clusters
-/// (`/dev/shm/gaterun-<run id>-postgres`), stopping a cluster's postmaster first (its backends
-/// exit with it). Only runs whose lock is free are touched: a run still going, in this pid
+/// and MariaDB servers (`/dev/shm/gaterun-<run id>-postgres`, `-mysql`), stopping a cluster's
+/// postmaster or the server first (a postmaster's backends exit with it). Only runs whose lock is free are touched: a run still going, in this pid
 /// namespace or another, is left alone. Returns what could not be removed.
 pub fn sweep_stale() -> Vec<String> {
     use std::collections::HashMap;
@@ -226,7 +230,10 @@ pub fn sweep_stale() -> Vec<String> {
             let Some(rest) = name.strip_prefix("gaterun-") else {
                 continue;
             };
-            let run = rest.strip_suffix("-postgres").unwrap_or(rest);
+            let run = ["-postgres", "-mysql"]
+                .iter()
+                .find_map(|s| rest.strip_suffix(s))
+                .unwrap_or(rest);
             // A temp root here without its lock is no live run's (a live run's root has its
             // lock from the moment it has its name): one whose removal was cut short.
             let lockless = base == std::env::temp_dir()

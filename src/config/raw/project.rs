@@ -47,7 +47,7 @@ pub struct RawStage {
     pub setup: Option<Sp<Vec<Sp<RawStep>>>>,
     /// Services started once for the stage, shared by all its gates.
     pub services: Option<Sp<OrderedMap<RawService>>>,
-    /// A fresh database for the stage's scope (`sqlite` or `postgres`, or `{ kind, init }`).
+    /// A fresh database for the stage's scope (`sqlite`, `postgres` or `mysql`, or `{ kind, init }`).
     pub database: Option<Sp<RawDatabase>>,
     pub gates: Sp<Vec<Sp<RawGate>>>,
 }

@@ -47,6 +47,7 @@ pub fn kind(ctx: &mut FileCtx, db: &Sp<String>, combination: &Combination) -> Op
     match text.as_str() {
         "sqlite" => Some(DatabaseKind::Sqlite),
         "postgres" | "postgresql" => Some(DatabaseKind::Postgres),
+        "mysql" | "mariadb" => Some(DatabaseKind::Mysql),
         other => {
             let with = if combination.is_empty() || other == db.value.trim() {
                 String::new()
@@ -55,7 +56,7 @@ pub fn kind(ctx: &mut FileCtx, db: &Sp<String>, combination: &Combination) -> Op
             };
             ctx.error(
                 db.referenced,
-                format!("unknown database `{other}`{with}: use `sqlite` or `postgres`"),
+                format!("unknown database `{other}`{with}: use `sqlite`, `postgres` or `mysql`"),
             );
             None
         }
@@ -78,11 +79,20 @@ pub fn database(
         ),
         RawDatabase::Map(m) => (m.kind.clone(), m.init.as_ref()),
     };
+    let at = kind.referenced;
     let kind = self::kind(ctx, &kind, combination);
     let init = match init {
         Some(i) => Some(super::db_init::init(ctx, i)?),
         None => None,
     };
+    if init.is_some() && kind == Some(DatabaseKind::Mysql) {
+        ctx.error(
+            at,
+            "`init` (a database from a template) is for `sqlite` and `postgres`; a `mysql` gate \
+             runs its migrations in a step of its own",
+        );
+        return None;
+    }
     Some(Database { kind: kind?, init })
 }
 

@@ -17,7 +17,7 @@ pub const MAX_COMBINATIONS: usize = 256;
 
 /// The names gaterun sets for every gate (see runner/gate/setup.rs): a matrix key or a step's
 /// `env` may not take them.
-/// What a fresh database sets (SQLite, PostgreSQL); neither a matrix key nor a
+/// What a fresh database sets (SQLite, PostgreSQL, MySQL); neither a matrix key nor a
 /// template param may be one of them.
 pub const DATABASE_VARS: &[&str] = &[
     "DATABASE_URL",
@@ -28,6 +28,11 @@ pub const DATABASE_VARS: &[&str] = &[
     "PGPASSWORD",
     "PGDATABASE",
     "PGSSLMODE",
+    "MYSQL_HOST",
+    "MYSQL_TCP_PORT",
+    "MYSQL_USER",
+    "MYSQL_PWD",
+    "MYSQL_DATABASE",
 ];
 
 pub const BUILT_INS: &[&str] = &[

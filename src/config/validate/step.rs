@@ -79,7 +79,7 @@ pub fn step(
         uses::refuse_keys(ctx, &mut raw, at);
     }
     if spec.database && !dbs.any() {
-        ctx.error(kind_at, format!("a `{kind}` step needs a database: add `database: sqlite` or `database: postgres` to the gate"));
+        ctx.error(kind_at, format!("a `{kind}` step needs a database: add `database: sqlite`, `database: postgres` or `database: mysql` to the gate"));
         return None;
     }
     for key in raw.kind_keys() {

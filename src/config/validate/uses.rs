@@ -143,7 +143,7 @@ pub fn build(ctx: &mut FileCtx, input: Input) -> Option<StepKind> {
     }
     if let (Some(origin), false) = (&template.needs.database, has_db) {
         let message = format!(
-            "template `{shown}` runs `sql` steps, which need a database: add `database: sqlite` or `database: postgres` to the gate"
+            "template `{shown}` runs `sql` steps, which need a database: add `database: sqlite`, `database: postgres` or `database: mysql` to the gate"
         );
         ctx.push(step_note(located(ctx, name.referenced, message), origin));
     }

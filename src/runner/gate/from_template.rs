@@ -96,6 +96,8 @@ async fn build(
             .await
             .map(|(name, built)| (Template::Postgres(name), built)),
         DatabaseKind::Sqlite => sqlite(&rc, short, &init).await,
+        // Refused by `check` (config::validate::databases).
+        DatabaseKind::Mysql => Err("`init` is not supported for `mysql`".to_owned()),
     };
     let took = crate::text::human_duration(started.elapsed());
     let (result, note) = match result {

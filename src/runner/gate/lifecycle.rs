@@ -138,7 +138,7 @@ pub async fn run(
             }
             let named = ctx.dbs.drain(..).map(|(_, db)| db);
             for db in ctx.db.take().into_iter().chain(named.collect::<Vec<_>>()) {
-                for note in database::release(db, &rc.postgres).await {
+                for note in database::release(db, &rc.postgres, &rc.mysql).await {
                     ctx.log_line(&format!("── teardown: {note}"));
                 }
             }

@@ -36,6 +36,7 @@ pub async fn provision(
     let what = match kind {
         DatabaseKind::Sqlite => "fresh SQLite database",
         DatabaseKind::Postgres => "fresh PostgreSQL database",
+        DatabaseKind::Mysql => "fresh MySQL database",
     };
     let what = match &db.init {
         Some(_) => format!("{what} from a template"),
@@ -69,7 +70,7 @@ pub async fn provision(
     let outcome = match made {
         Err(f) => Err(f),
         Ok(()) => tokio::select! {
-            r = database::provision(kind, template.as_ref(), &rc.postgres, &token, &dir) => r.map_err(Failure::Error),
+            r = database::provision(kind, template.as_ref(), &rc.postgres, &rc.mysql, &token, &dir) => r.map_err(Failure::Error),
             _ = cancelled(&mut cancel) => Err(Failure::Interrupted),
         },
     };
