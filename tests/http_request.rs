@@ -722,3 +722,69 @@ gates:
         ],
     );
 }
+
+#[test]
+fn a_header_failure_shows_no_credential() {
+    if !common::python3() {
+        return;
+    }
+    let (p, run) = run_stage(
+        r#"  - id: pass-headers
+    title: the same headers pass the checks they meet
+    http: ${WEB_URL}/secret-headers
+    expect:
+      headers:
+        set-cookie: "/^sid=/"
+        location: "@127.0.0.1:9/next"
+  - id: miss-cookie
+    title: a Set-Cookie that differs fails without its value
+    http: ${WEB_URL}/secret-headers
+    expect: { headers: { set-cookie: { equals: "sid=other" } } }
+  - id: miss-location
+    title: a Location that differs fails without its password
+    http: ${WEB_URL}/secret-headers
+    expect: { headers: { location: { equals: "http://ana@elsewhere/" } } }
+  - id: miss-absent
+    title: a header that must be absent fails without its value
+    http: ${WEB_URL}/secret-headers
+    expect: { headers: { set-cookie: { exists: false } } }
+  - id: miss-negated
+    title: a `!` pattern fails without the value
+    http: ${WEB_URL}/secret-headers
+    expect: { headers: { set-cookie: "!sid=" } }
+"#,
+    );
+    assert_outcomes(
+        &p,
+        &run,
+        &[
+            (
+                "miss-cookie",
+                r#"expected header set-cookie to equal "sid=other", got "sid [redacted]""#,
+            ),
+            (
+                "miss-location",
+                r#"expected header location to equal "http://ana@elsewhere/", got "http://ana:***@127.0.0.1:9/next?q=1""#,
+            ),
+            (
+                "miss-absent",
+                r#"expected no header set-cookie, got "sid [redacted]""#,
+            ),
+            ("miss-negated", r#"got "sid [redacted]""#),
+        ],
+    );
+    let mut files = Vec::new();
+    common::collect_files(&p.path().join("evidence"), &mut files);
+    assert!(files.len() > 3, "{files:?}");
+    let mut all = format!("{}{}", run.stdout, run.stderr);
+    for f in &files {
+        all.push_str(&String::from_utf8_lossy(
+            &std::fs::read(f).unwrap_or_default(),
+        ));
+    }
+    for secret in ["CookieSecretZZ99", "PassInLocation77"] {
+        assert!(!all.contains(secret), "{secret} leaked:\n{all}");
+    }
+    // Near miss: the test would see a leak (the message still names what was expected).
+    assert!(all.contains("sid=other") && all.contains("http://ana@elsewhere/"));
+}

@@ -155,16 +155,16 @@ pub(super) fn check_header(
     values: &[String],
     ctx: &GateCtx,
 ) -> Result<(), Failure> {
+    // A value shown is redacted as the log redacts it: a failure message reaches the
+    // terminal and every report.
+    let preview = |v: &String| expect::preview(&super::redact::redact_header(name, v));
     let shown = || match values {
         [] => "none".to_owned(),
-        [one] => expect::preview(one),
+        [one] => preview(one),
         many => format!(
             "{} values: {}",
             many.len(),
-            many.iter()
-                .map(|v| expect::preview(v))
-                .collect::<Vec<_>>()
-                .join(", ")
+            many.iter().map(preview).collect::<Vec<_>>().join(", ")
         ),
     };
     match check {

@@ -35,8 +35,37 @@ pub(super) fn redact_header(name: &str, value: &str) -> String {
             .unwrap_or("");
         format!("{keep}{}[redacted]", if keep.is_empty() { "" } else { " " })
     } else {
-        value.to_owned()
+        redact_userinfo(value)
     }
+}
+
+/// A text with the password of every URL in it replaced (`Location: http://ana:***@h/`,
+/// `Link: <ftp://u:***@h/x>`): a header value may carry a URL anywhere in it.
+pub(super) fn redact_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| matches!(c, '/' | '?' | '#' | '<' | '>' | '"') || c.is_whitespace())
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match authority
+            .rfind('@')
+            .and_then(|a| Some((authority[..a].split_once(':')?.0, &authority[a..])))
+        {
+            Some((user, host)) => {
+                out.push_str(user);
+                out.push_str(":***");
+                out.push_str(host);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// An error text with the request's URL (also as the client percent-encodes it) redacted.
@@ -74,5 +103,17 @@ mod redaction_tests {
         assert_eq!(redact_header("cookie", "sid=s3cret; x=y"), "sid [redacted]");
         assert_eq!(redact_header("X-Api-Key", "k3y"), "[redacted]");
         assert_eq!(redact_header("accept", "text/plain"), "text/plain");
+        assert_eq!(
+            redact_header("Location", "http://ana:Pass77@h:5/x?u=a:b@c"),
+            "http://ana:***@h:5/x?u=a:b@c"
+        );
+        assert_eq!(
+            redact_header("link", "<https://u:p;w@h/a>; rel=next, <http://h/b>"),
+            "<https://u:***@h/a>; rel=next, <http://h/b>"
+        );
+        // Near misses: no password, or an `@` past the authority, stay as they are.
+        for same in ["http://ana@h/x", "http://h/a@b:c", "mailto:a:b@c", "x://"] {
+            assert_eq!(redact_header("location", same), same);
+        }
     }
 }
