@@ -788,3 +788,33 @@ fn a_header_failure_shows_no_credential() {
     // Near miss: the test would see a leak (the message still names what was expected).
     assert!(all.contains("sid=other") && all.contains("http://ana@elsewhere/"));
 }
+
+#[test]
+fn save_refuses_a_body_still_encoded() {
+    if !common::python3() {
+        return;
+    }
+    let (p, run) = run_stage(
+        r#"  - id: pass-gzip
+    title: a coding gaterun undoes is saved decoded
+    http: ${WEB_URL}/enc/gzip
+    save: out/gzip.json
+  - id: miss-zstd
+    title: a coding gaterun cannot undo is never saved as if it were the body
+    http: ${WEB_URL}/enc/zstd
+    save: out/zstd.json
+"#,
+    );
+    assert_outcomes(
+        &p,
+        &run,
+        &[(
+            "miss-zstd",
+            "the body is zstd-encoded, which gaterun does not decode: it cannot be saved",
+        )],
+    );
+    assert!(p.path().join("out/gzip.json").is_file());
+    assert!(!p.path().join("out/zstd.json").exists());
+    let log = p.read("phase-1/stage-00/logs/miss-zstd.log");
+    assert!(!log.contains("body saved"), "{log}");
+}

@@ -19,6 +19,12 @@ pub(super) async fn save(ctx: &GateCtx, path: &str, received: &Received) -> Resu
             BODY_CAP >> 20
         )));
     }
+    // Still-encoded bytes saved would pass for the body in a later step.
+    if let Some(encoding) = &received.undecoded {
+        return Err(Failure::Check(format!(
+            "the body is {encoding}-encoded, which gaterun does not decode: it cannot be saved"
+        )));
+    }
     let full = ctx.workdir.join(&rel);
     let body = received.body.clone();
     let len = body.len();
