@@ -137,6 +137,35 @@ pub fn inside(path: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether a relative path to write names a file: not the directory it is relative to (`.`,
+/// `a/..`), not a directory (`out/`, `out/.`). Lexical, like [`inside`].
+pub fn names_file(path: &str) -> Result<(), String> {
+    use std::path::Component;
+    let last = Path::new(path).components().next_back();
+    if path.ends_with('/') || path.ends_with("/.") || !matches!(last, Some(Component::Normal(_))) {
+        return Err("the path names no file (it ends in `/`, `.` or `..`)".to_owned());
+    }
+    Ok(())
+}
+
+/// A path with `.` and `a/..` folded away, without the file system (`a/./b/../c` is `a/c`,
+/// `/p/x/../evidence` is `/p/evidence`): for a path [`inside`], its parent and file name are
+/// the real target's.
+pub fn normalized(path: impl AsRef<Path>) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.as_ref().components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -155,5 +184,20 @@ mod tests {
         ] {
             assert!(super::inside(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_path_to_write_names_a_file() {
+        for ok in ["a", "./a", "a/b", "a/../b", "a/./b"] {
+            assert_eq!(super::names_file(ok), Ok(()), "{ok}");
+        }
+        for bad in ["", ".", "./", "a/", "a/.", "a/..", "a/b/..", "a/../."] {
+            assert!(super::names_file(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            super::normalized("./a/./b/../c"),
+            std::path::Path::new("a/c")
+        );
+        assert_eq!(super::normalized("a/../b"), std::path::Path::new("b"));
     }
 }

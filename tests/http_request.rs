@@ -818,3 +818,167 @@ fn save_refuses_a_body_still_encoded() {
     let log = p.read("phase-1/stage-00/logs/miss-zstd.log");
     assert!(!log.contains("body saved"), "{log}");
 }
+
+#[test]
+fn check_refuses_a_save_path_naming_no_file_or_in_the_evidence() {
+    check_errors(
+        r#"stage: 0
+name: S
+gates:
+  - id: dot
+    title: t
+    http: http://x/
+    save: "."
+  - id: up
+    title: t
+    http: http://x/
+    save: a/..
+  - id: dir
+    title: t
+    http: http://x/
+    save: out/
+  - id: ok
+    title: near misses that pass
+    steps:
+      - http: http://x/
+        save: a/../out.json
+      - http: http://x/
+        save: evidence.json
+      - http: http://x/
+        save: ${DIR}/x.json
+"#,
+        &[
+            "gates/s.yaml:7:11: error: `save`: the path names no file (it ends in `/`, `.` or `..`), got `.`",
+            "gates/s.yaml:11:11: error: `save`: the path names no file (it ends in `/`, `.` or `..`), got `a/..`",
+            "gates/s.yaml:15:11: error: `save`: the path names no file (it ends in `/`, `.` or `..`), got `out/`",
+        ],
+    );
+    // A stage valid otherwise: the evidence directory is known once the project is.
+    check_errors(
+        r#"stage: 0
+name: S
+gates:
+  - id: ev
+    title: t
+    http: http://x/
+    save: ./evidence/history.jsonl
+  - id: evwd
+    title: t
+    workdir: evidence/phase-1
+    http: http://x/
+    save: x.json
+  - id: ok
+    title: near misses that pass
+    steps:
+      - http: http://x/
+        save: evidence.json
+      - http: http://x/
+        save: evidence/../out.json
+"#,
+        &[
+            "gates/s.yaml:7:11: error: `save`: the path is in the project's evidence directory, which only gaterun writes, got `./evidence/history.jsonl`",
+            "gates/s.yaml:12:11: error: `save`: the path is in the project's evidence directory, which only gaterun writes, got `x.json`",
+        ],
+    );
+}
+
+#[test]
+fn a_symbolic_link_out_of_the_workdir_is_never_read_nor_written_through() {
+    if !common::python3() {
+        return;
+    }
+    let outside = tempfile::tempdir().expect("tempdir");
+    std::fs::write(outside.path().join("secret"), "outside secret\n").expect("secret");
+    let p = Project::new();
+    p.file("data/real.txt", "inside text\n");
+    let link = |target: &std::path::Path, name: &str| {
+        std::os::unix::fs::symlink(target, p.path().join(name)).expect("symlink");
+    };
+    link(outside.path(), "lnk");
+    link(&outside.path().join("secret"), "sec");
+    link(&p.path().join("data"), "inlnk");
+    link(&p.path().join("data/real.txt"), "in.txt");
+    link(&p.path().join("evidence"), "evlnk");
+    let (p, run) = run_stage_in(
+        p,
+        r#"  - id: pass-links-inside
+    title: a link that stays in the workdir is read and written through
+    steps:
+      - http: POST ${WEB_URL}/echo
+        body_file: in.txt
+        expect: { json: { "$.body": "inside text\n" } }
+      - http: POST ${WEB_URL}/echo
+        multipart: { up: { file: inlnk/real.txt } }
+        expect: { json: { "$.parts[0].text": "inside text\n" } }
+      - http: ${WEB_URL}/bytes
+        save: inlnk/new/saved.bin
+      - file: data/new/saved.bin
+  - id: miss-save
+    title: save through a link out of the workdir
+    http: ${WEB_URL}/bytes
+    save: lnk/x.bin
+  - id: miss-save-dir
+    title: save making a directory through a link out of the workdir
+    http: ${WEB_URL}/bytes
+    save: lnk/made/x.bin
+  - id: miss-body-file
+    title: body_file through a link to a file outside
+    http: POST ${WEB_URL}/echo
+    body_file: sec
+  - id: miss-multipart
+    title: a multipart file through a link to a directory outside
+    http: POST ${WEB_URL}/echo
+    multipart: { up: { file: lnk/secret } }
+  - id: miss-evidence-var
+    title: save into the evidence directory once interpolated
+    env: { EV: evidence }
+    http: ${WEB_URL}/bytes
+    save: ${EV}/history.jsonl
+  - id: miss-evidence-link
+    title: save into the evidence directory through a link
+    http: ${WEB_URL}/bytes
+    save: evlnk/phase-1/forged.txt
+"#,
+    );
+    let out = "the path leads out of the gate's workdir through a symbolic link";
+    let ev = "the path is in the project's evidence directory, which only gaterun writes";
+    assert_outcomes(
+        &p,
+        &run,
+        &[
+            ("miss-save", &format!("`save` lnk/x.bin: {out}")),
+            ("miss-save-dir", &format!("`save` lnk/made/x.bin: {out}")),
+            (
+                "miss-body-file",
+                &format!("failed to read `body_file` sec: {out}"),
+            ),
+            (
+                "miss-multipart",
+                &format!("failed to read `multipart.up.file` lnk/secret: {out}"),
+            ),
+            (
+                "miss-evidence-var",
+                &format!("`save` evidence/history.jsonl: {ev}"),
+            ),
+            (
+                "miss-evidence-link",
+                &format!("`save` evlnk/phase-1/forged.txt: {ev}"),
+            ),
+        ],
+    );
+    let left: Vec<_> = std::fs::read_dir(outside.path())
+        .expect("outside")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(left, ["secret"], "nothing written outside");
+    let mut files = Vec::new();
+    common::collect_files(&p.path().join("evidence"), &mut files);
+    assert!(
+        files.iter().all(|f| !f.ends_with("forged.txt")),
+        "{files:?}"
+    );
+    let history = p.read("history.jsonl");
+    assert!(!history.contains('\0'), "history.jsonl untouched");
+    let all = format!("{}{}{history}", run.stdout, run.stderr);
+    assert!(!all.contains("outside secret"), "{all}");
+}

@@ -89,6 +89,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
         let (stage, mut found) = parse_stage(&display, &text, &base);
         if let Some((stage, _)) = &stage {
             notes.extend(missing_workdirs(stage, &root, &display, &text));
+            found.extend(saves_into_evidence(stage, &project, &display, &text));
         }
         if let Some((stage, at)) = stage {
             let key = (stage.phase, stage.key);
@@ -144,18 +145,7 @@ fn missing_workdirs(stage: &Stage, root: &Path, display: &Path, text: &str) -> V
         if w.contains("${") || root.join(w).is_dir() || !seen.insert((step.line, w)) {
             continue;
         }
-        // The model keeps the step's line; its `workdir:` is on one of the next lines.
-        let (line, column) = text
-            .lines()
-            .enumerate()
-            .skip(usize::try_from(step.line).unwrap_or(0).saturating_sub(1))
-            .take(64)
-            .find_map(|(i, l)| {
-                let key = l.find("workdir:")?;
-                let value = l[key + 8..].find(|c: char| !c.is_whitespace())?;
-                Some((i as u64 + 1, (key + 8 + value) as u64 + 1))
-            })
-            .unwrap_or((step.line, 1));
+        let (line, column) = value_at(text, step.line, "workdir:");
         out.push(
             Diagnostic::warning(
                 display,
@@ -165,6 +155,70 @@ fn missing_workdirs(stage: &Stage, root: &Path, display: &Path, text: &str) -> V
             )
             .with_source(text),
         );
+    }
+    out
+}
+
+/// Where the value of `key` (`workdir:`) is, from a step's line: the model keeps the step's
+/// line; its key is on one of the next lines.
+fn value_at(text: &str, from: u64, key: &str) -> (u64, u64) {
+    text.lines()
+        .enumerate()
+        .skip(usize::try_from(from).unwrap_or(0).saturating_sub(1))
+        .take(64)
+        .find_map(|(i, l)| {
+            let at = l.find(key)?;
+            let value = l[at + key.len()..].find(|c: char| !c.is_whitespace())?;
+            Some((i as u64 + 1, (at + key.len() + value) as u64 + 1))
+        })
+        .unwrap_or((from, 1))
+}
+
+/// An `http` step's `save` written without `${…}` (nor its workdir) that lands in the
+/// project's evidence directory: an error, since a gate could forge what gaterun vouches for
+/// (the run refuses it too, after interpolation and through links).
+fn saves_into_evidence(
+    stage: &Stage,
+    project: &Project,
+    display: &Path,
+    text: &str,
+) -> Vec<Diagnostic> {
+    let evidence = crate::files::normalized(&project.evidence_dir);
+    let evidence_real = project.evidence_dir.canonicalize().ok();
+    let mut out = Vec::new();
+    for gate in &stage.gates {
+        for step in gate.steps.iter().chain(&gate.finally) {
+            let super::model::StepKind::Http(http) = &step.kind else {
+                continue;
+            };
+            let Some(save) = &http.save else { continue };
+            let workdir = step
+                .workdir
+                .clone()
+                .unwrap_or_else(|| gate.workdir.to_string_lossy().into_owned());
+            if save.contains("${") || workdir.contains("${") {
+                continue;
+            }
+            let dir = project.root.join(&workdir);
+            let rel = crate::files::normalized(save);
+            let real = dir.canonicalize().ok().map(|d| d.join(&rel));
+            let inside = crate::files::normalized(dir.join(&rel)).starts_with(&evidence)
+                || real
+                    .zip(evidence_real.as_ref())
+                    .is_some_and(|(r, e)| r.starts_with(e));
+            if inside {
+                let (line, column) = value_at(text, step.line, "save:");
+                out.push(
+                    Diagnostic::error(
+                        display,
+                        line,
+                        column,
+                        format!("`save`: the path is in the project's evidence directory, which only gaterun writes, got `{save}`"),
+                    )
+                    .with_source(text),
+                );
+            }
+        }
     }
     out
 }

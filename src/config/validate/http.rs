@@ -99,7 +99,7 @@ pub fn build(ctx: &mut FileCtx, input: Input) -> Option<StepKind> {
         save: raw
             .save
             .as_ref()
-            .and_then(|s| http_request::project_path(ctx, "save", s)),
+            .and_then(|s| http_request::save_path(ctx, s)),
         expect: http_expect,
     })))
 }

@@ -158,6 +158,17 @@ pub fn project_path(ctx: &mut FileCtx, key: &str, raw: &Sp<String>) -> Option<St
     Some(raw.value.clone())
 }
 
+/// `save`: a [`project_path`] that names a file (not `.`, `a/..` nor `out/`).
+pub fn save_path(ctx: &mut FileCtx, raw: &Sp<String>) -> Option<String> {
+    let path = project_path(ctx, "save", raw)?;
+    let probe = vars::check_syntax(&path, "x").unwrap_or_default();
+    if let Err(why) = crate::files::names_file(&probe) {
+        ctx.error(raw.referenced, format!("`save`: {why}, got `{path}`"));
+        return None;
+    }
+    Some(path)
+}
+
 /// `"1.0"`, `"1.1"` or `"2"`, as written (`1.0` unquoted is the text `1.0`, not the number 1).
 pub fn version(ctx: &mut FileCtx, key: &str, raw: &Sp<Scalar>) -> Option<HttpVersion> {
     let text = raw.as_written(ctx.text);

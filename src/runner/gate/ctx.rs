@@ -26,6 +26,8 @@ pub struct GateCtx {
     pub secret_captures: HashSet<String>,
     pub secrets: Vec<String>,
     pub workdir: PathBuf,
+    /// The project's evidence directory: no step writes into it (`save`).
+    pub evidence_dir: PathBuf,
     pub token: String,
     pub grace: Duration,
     /// Everything the gate's processes print, capped.

@@ -76,6 +76,7 @@ pub async fn run(
                 secrets: Vec::new(),
                 // Set once the gate's `env` is resolved, before anything runs.
                 workdir: rc.project_root.clone(),
+                evidence_dir: rc.evidence_dir.clone(),
                 token: token.clone(),
                 grace: gate.grace,
                 log: log.clone(),

@@ -106,6 +106,7 @@ mod tests {
             secret_captures: Default::default(),
             secrets: Vec::new(),
             workdir: workdir.to_owned(),
+            evidence_dir: workdir.join("evidence"),
             token: String::new(),
             grace: Duration::from_secs(1),
             log: GateLog::new(1 << 20),

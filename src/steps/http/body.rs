@@ -185,12 +185,15 @@ fn boundary_from(seed: u128, parts: &[(String, Vec<u8>)]) -> String {
 /// at most [`FILE_CAP`]. Its problems are the step's error, naming the path.
 async fn read(ctx: &GateCtx, key: &str, rel: &str) -> Result<Vec<u8>, Failure> {
     crate::files::inside(rel).map_err(|why| Failure::Error(format!("`{key}` {rel}: {why}")))?;
-    let full = ctx.workdir.join(rel);
+    let (workdir, name) = (ctx.workdir.clone(), rel.to_owned());
     let read = tokio::task::spawn_blocking(move || {
-        crate::files::read(&full, FILE_CAP, crate::files::Links::Follow)
+        // The real path, every link resolved and inside the workdir, is the one read.
+        super::paths::read_target(&workdir, &name)
+            .map(|full| crate::files::read(&full, FILE_CAP, crate::files::Links::Refuse))
     })
     .await
-    .map_err(|e| Failure::Error(e.to_string()))?;
+    .map_err(|e| Failure::Error(e.to_string()))?
+    .map_err(|why| Failure::Error(format!("failed to read `{key}` {rel}: {why}")))?;
     read.map_err(|e| {
         let why = match &e {
             ReadError::Io { source, .. } => io_reason(source),
