@@ -899,6 +899,7 @@ fn a_symbolic_link_out_of_the_workdir_is_never_read_nor_written_through() {
     link(&p.path().join("data"), "inlnk");
     link(&p.path().join("data/real.txt"), "in.txt");
     link(&p.path().join("evidence"), "evlnk");
+    link(&outside.path().join("victim"), "last");
     let (p, run) = run_stage_in(
         p,
         r#"  - id: pass-links-inside
@@ -913,6 +914,10 @@ fn a_symbolic_link_out_of_the_workdir_is_never_read_nor_written_through() {
       - http: ${WEB_URL}/bytes
         save: inlnk/new/saved.bin
       - file: data/new/saved.bin
+  - id: pass-link-replaced
+    title: a link at the saved file itself is replaced, never written through
+    http: ${WEB_URL}/bytes
+    save: last
   - id: miss-save
     title: save through a link out of the workdir
     http: ${WEB_URL}/bytes
@@ -971,6 +976,8 @@ fn a_symbolic_link_out_of_the_workdir_is_never_read_nor_written_through() {
         .map(|e| e.expect("entry").file_name())
         .collect();
     assert_eq!(left, ["secret"], "nothing written outside");
+    let last = std::fs::symlink_metadata(p.path().join("last")).expect("last");
+    assert!(last.is_file() && last.len() == 256, "{last:?}");
     let mut files = Vec::new();
     common::collect_files(&p.path().join("evidence"), &mut files);
     assert!(
