@@ -11,8 +11,20 @@ use super::raw::RawProject;
 pub const PROJECT_FILE: &str = "gaterun.yaml";
 
 /// The project root relative to the top of its git repository (`sub/dir`), or nothing when
-/// it is the top or in no repository.
+/// it is the top or in no repository. Asked of git once per root in a process (loading the
+/// project and writing the manifest both need it).
 pub fn repo_prefix(root: &Path) -> PathBuf {
+    static KNOWN: std::sync::Mutex<Vec<(PathBuf, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+    let mut known = KNOWN.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, prefix)) = known.iter().find(|(r, _)| r == root) {
+        return prefix.clone();
+    }
+    let prefix = ask_repo_prefix(root);
+    known.push((root.to_path_buf(), prefix.clone()));
+    prefix
+}
+
+fn ask_repo_prefix(root: &Path) -> PathBuf {
     std::process::Command::new("git")
         .arg("-C")
         .arg(root)
