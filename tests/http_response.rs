@@ -669,3 +669,68 @@ fn the_log_and_hostile_bodies() {
         assert!(log.contains(want), "{want}\n{log}");
     }
 }
+
+#[test]
+fn costly_bodies_are_refused_or_abandoned_at_the_step_s_deadline() {
+    if !common::python3() {
+        return;
+    }
+    let started = std::time::Instant::now();
+    let got = run(r#"
+  - id: miss-recon
+    title: 84 KB that html5ever would make millions of elements of
+    timeout: 2s
+    http: ${R}/recon
+    expect: { css: { "b": { count: { gt: 0 } } } }
+  - id: miss-attrs-xml
+    title: an XML element with 40000 attributes is refused before it is parsed
+    timeout: 5s
+    http: ${R}/attrs-xml
+    expect: { xpath: { "/r": { count: 1 } } }
+  - id: miss-attrs-html
+    title: an HTML element with 40000 attributes likewise
+    timeout: 5s
+    http: ${R}/attrs-html
+    expect: { css: { "p": { count: 1 } } }
+  - id: miss-p-div
+    title: "<p><div> nests: each <div> closes the <p> and nests in the <div> before"
+    timeout: 5s
+    http: ${R}/p-div
+    expect: { css: { "div": { count: { gt: 0 } } } }
+  - id: pass-template
+    title: a template's content is not selected, as in browsers
+    http: ${R}/template
+    expect: { css: { "li": { count: 2 } } }
+  - id: miss-template
+    title: the near miss counts the template's li
+    http: ${R}/template
+    expect: { css: { "li": { count: 3 } } }
+"#);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_messages(
+        &got,
+        &[
+            (
+                "miss-recon",
+                "expected an HTML body for expect.css that a check can read, got one with more than 200000 elements",
+            ),
+            (
+                "miss-attrs-xml",
+                "expected an XML body for expect.xpath that a check can read, got one with an element with more than 10000 attributes",
+            ),
+            (
+                "miss-attrs-html",
+                "got one with an element with more than 10000 attributes",
+            ),
+            ("miss-p-div", "got one with elements nested deeper than 512"),
+            (
+                "miss-template",
+                "expected the count of css li to be 3, got 2",
+            ),
+        ],
+    );
+}

@@ -6,14 +6,15 @@ use super::response::{BODY_CAP, Received};
 use crate::config::{HeaderCheck, HttpStep};
 use crate::expect;
 use crate::runner::gate::ctx::GateCtx;
-use crate::steps::outcome::Failure;
+use crate::steps::outcome::{Deadline, Failure};
 
-pub(super) fn check(
+pub(super) async fn check(
     ctx: &mut GateCtx,
     step: &HttpStep,
     captures: &[(String, String)],
     received: &Received,
     took: std::time::Duration,
+    deadline: &Deadline,
 ) -> Result<(), Failure> {
     let Received {
         status,
@@ -112,10 +113,10 @@ pub(super) fn check(
         readable()?;
     }
     if !expect.xpath.is_empty() {
-        super::xpath::check(ctx, &expect.xpath, text)?;
+        super::xpath::check(ctx, &expect.xpath, text, deadline).await?;
     }
     if !expect.css.is_empty() {
-        super::css::check(ctx, &expect.css, text)?;
+        super::css::check(ctx, &expect.css, text, deadline).await?;
     }
     for (name, sel) in captures {
         let value = if sel == "body" || sel.starts_with('/') {

@@ -6,7 +6,8 @@
 //! `response` reads, decodes (`decode` undoes the content coding, `charset` makes the text)
 //! and logs, `save` writes the body to a file, `version` and `checks` compare and capture,
 //! with `measures` (duration, bytes, text captures), `xpath` and `css` (judged alike by
-//! `nodes`); `json` and `redact` are their leaves. The gate's cookie jar is `steps::cookies`,
+//! `nodes`, parsed on a thread of their own by `offload` once `nesting` and `open_elements`
+//! found the body cheap enough); `json` and `redact` are their leaves. The gate's cookie jar is `steps::cookies`,
 //! owned by the gate context.
 
 mod body;
@@ -18,6 +19,8 @@ mod json;
 mod measures;
 mod nesting;
 mod nodes;
+mod offload;
+mod open_elements;
 mod redact;
 mod request;
 mod response;

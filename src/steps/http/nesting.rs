@@ -1,70 +1,103 @@
-//! How deeply a body nests its elements, measured before it is parsed. A hostile body of a
-//! hundred thousand nested elements costs html5ever quadratic time (each start tag looks down
-//! the stack of open elements) and sxd-xpath's recursive walk a stack overflow; at most
-//! [`MAX_DEPTH`] levels, both stay cheap. Real pages nest a few dozen levels.
+//! What a body costs to parse, measured before it is parsed: how deeply it nests, how many
+//! elements it makes, how many attributes one element has. A hostile body of a hundred
+//! thousand nested elements costs html5ever quadratic time (each start tag looks down the stack
+//! of open elements) and sxd-xpath's recursive walk a stack overflow; an element with 40,000
+//! attributes costs both parsers quadratic time (each attribute is compared with the others);
+//! formatting elements left open (`<b>`) are rebuilt by html5ever in every paragraph after
+//! them, so 84 KB can make millions of elements. Bounded, parsing stays cheap; real pages nest
+//! a few dozen levels and make far fewer elements.
 //!
-//! The HTML count follows the parser closely enough not to refuse a real page: void elements
-//! and elements whose end tag may be left out (`<li>`, `<p>`, `<td>`…) close as the parser
-//! closes them, `/>` closes only inside SVG and MathML (where it is self-closing), and the text
-//! of `<script>`, `<style>` and the like is not read for tags.
+//! The HTML count follows the parser closely enough not to refuse a real page, and where it
+//! cannot follow it counts more, never fewer: void elements and elements whose end tag may be
+//! left out (`<li>`, `<p>`, `<td>`…) close only where the parser's scope rules close them (a
+//! `<p>` closes at a `<div>`, an `<li>` does not close an outer one across a `<ul>`), an end
+//! tag closes nothing across an element the parser stops at, formatting elements a close left
+//! open count again (and nest again) at the next tag or text, `/>` closes only inside SVG and
+//! MathML (where it is self-closing), and the text of `<script>`, `<style>` and the like is not
+//! read for tags. The cost of the scan itself is linear in the body.
 
 /// The deepest nesting a body may have for `expect.xpath` and `expect.css`.
 pub(super) const MAX_DEPTH: usize = 512;
+/// The most elements a body may make.
+pub(super) const MAX_ELEMENTS: usize = 200_000;
+/// The most attributes one element may have.
+pub(super) const MAX_ATTRIBUTES: usize = 10_000;
 
-/// Whether an XML body nests deeper than [`MAX_DEPTH`] (or is not well-formed): why not.
-pub(super) fn xml(text: &str) -> Result<(), String> {
+/// Why a body is not parsed.
+#[derive(Debug, PartialEq)]
+pub(super) enum Refused {
+    /// It costs too much to parse (nested too deeply, too many elements or attributes).
+    Cost(String),
+    /// It is not well-formed XML.
+    Syntax(String),
+}
+
+/// Whether an XML body costs too much to parse (or is not well-formed): why.
+pub(super) fn xml(text: &str) -> Result<(), Refused> {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_str(text);
     let mut depth = 0usize;
+    let mut elements = 0usize;
     loop {
-        match reader.read_event() {
-            Ok(Event::Start(_)) => {
+        let start = match reader.read_event() {
+            Ok(Event::Start(e)) => {
                 depth += 1;
                 if depth > MAX_DEPTH {
-                    return Err(too_deep());
+                    return Err(Refused::Syntax(too_deep()));
                 }
+                e
             }
-            Ok(Event::End(_)) => depth = depth.saturating_sub(1),
+            Ok(Event::Empty(e)) => e,
+            Ok(Event::End(_)) => {
+                depth = depth.saturating_sub(1);
+                continue;
+            }
             Ok(Event::Eof) => return Ok(()),
-            Ok(_) => {}
-            Err(e) => return Err(e.to_string()),
+            Ok(_) => continue,
+            Err(e) => return Err(Refused::Syntax(e.to_string())),
+        };
+        elements += 1;
+        if elements > MAX_ELEMENTS {
+            return Err(Refused::Cost(too_many()));
+        }
+        // Without the duplicate check (quadratic): only counted.
+        let mut attributes = start.attributes();
+        if attributes
+            .with_checks(false)
+            .take(MAX_ATTRIBUTES + 1)
+            .count()
+            > MAX_ATTRIBUTES
+        {
+            return Err(Refused::Cost(too_many_attributes()));
         }
     }
 }
+
+use super::open_elements::{RAW_TEXT, Stack, VOID, closes_p};
 
 fn too_deep() -> String {
     format!("elements nested deeper than {MAX_DEPTH}")
 }
 
-const VOID: &[&str] = &[
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
-    "track", "wbr", "keygen", "frame", "basefont", "bgsound",
-];
-/// Elements a new one of the same kind closes (their end tag may be left out).
-const SELF_CLOSING_KIND: &[&str] = &[
-    "p", "li", "dt", "dd", "option", "optgroup", "tr", "td", "th", "rt", "rp", "rb", "rtc",
-    "tbody", "thead", "tfoot", "colgroup", "caption",
-];
-/// Elements whose content is text, not tags.
-const RAW_TEXT: &[&str] = &[
-    "script",
-    "style",
-    "textarea",
-    "title",
-    "xmp",
-    "iframe",
-    "noembed",
-    "noframes",
-    "plaintext",
-];
+fn too_many() -> String {
+    format!("more than {MAX_ELEMENTS} elements")
+}
 
-/// Whether an HTML body nests deeper than [`MAX_DEPTH`]: why.
+fn too_many_attributes() -> String {
+    format!("an element with more than {MAX_ATTRIBUTES} attributes")
+}
+
+/// Whether an HTML body costs too much to parse: why.
 pub(super) fn html(text: &str) -> Result<(), String> {
     let lower = text.to_ascii_lowercase();
     let b = lower.as_bytes();
-    let mut open: Vec<String> = Vec::new();
+    let mut stack = Stack::default();
     let mut i = 0;
     while let Some(at) = lower[i..].find('<') {
+        if at > 0 {
+            stack.rebuild();
+            limits(&stack)?;
+        }
         i += at + 1;
         if lower[i..].starts_with("!--") {
             i = lower[i..].find("-->").map_or(b.len(), |e| i + e + 3);
@@ -79,42 +112,109 @@ pub(super) fn html(text: &str) -> Result<(), String> {
         if name.is_empty() || !name.as_bytes()[0].is_ascii_alphabetic() {
             continue;
         }
-        let tag_end = lower[end..].find('>').map_or(b.len(), |e| end + e);
-        i = tag_end;
+        let (tag_end, attributes, self_closing) = tag(b, end);
+        i = (tag_end + 1).min(b.len());
+        if attributes > MAX_ATTRIBUTES {
+            return Err(too_many_attributes());
+        }
         if closing {
-            if let Some(pos) = open.iter().rposition(|n| n == name) {
-                open.truncate(pos);
-            }
+            stack.end(name);
             continue;
         }
+        // Block elements do not rebuild them (their text does, inside them).
+        if !closes_p(name) {
+            stack.rebuild();
+            limits(&stack)?;
+        }
+        stack.start(name);
         if VOID.contains(&name) {
+            stack.elements += 1;
+            limits(&stack)?;
             continue;
         }
-        let foreign = open.iter().any(|n| n == "svg" || n == "math");
-        if foreign && lower[..tag_end].ends_with('/') {
+        let foreign = stack.open.iter().any(|n| n == "svg" || n == "math");
+        if foreign && self_closing {
+            stack.elements += 1;
+            limits(&stack)?;
             continue;
-        }
-        if SELF_CLOSING_KIND.contains(&name)
-            && let Some(pos) = open.iter().rposition(|n| n == name)
-        {
-            open.truncate(pos);
         }
         if RAW_TEXT.contains(&name) {
+            stack.elements += 1;
+            limits(&stack)?;
             let close = format!("</{name}");
             i = lower[i..].find(&close).map_or(b.len(), |e| i + e);
             continue;
         }
-        open.push(name.to_owned());
-        if open.len() > MAX_DEPTH {
-            return Err(too_deep());
-        }
+        stack.push(name, text.get(end..tag_end).unwrap_or(""));
+        limits(&stack)?;
+    }
+    if i < b.len() {
+        stack.rebuild();
+        limits(&stack)?;
     }
     Ok(())
 }
 
+/// Whether the stack is within [`MAX_DEPTH`] and its elements within [`MAX_ELEMENTS`].
+fn limits(stack: &Stack) -> Result<(), String> {
+    if stack.open.len() > MAX_DEPTH {
+        return Err(too_deep());
+    }
+    if stack.elements > MAX_ELEMENTS {
+        return Err(too_many());
+    }
+    Ok(())
+}
+
+/// A tag's attributes from just after its name, as the tokenizer reads them (a `>` inside a
+/// quoted value does not end the tag): where the tag ends (at its `>` or the end of the body),
+/// how many attributes it has, whether it ends in `/>`.
+fn tag(b: &[u8], mut i: usize) -> (usize, usize, bool) {
+    let mut attributes = 0;
+    loop {
+        while i < b.len() && (b[i].is_ascii_whitespace() || b[i] == b'/') {
+            i += 1;
+        }
+        match b.get(i) {
+            None => return (b.len(), attributes, false),
+            Some(b'>') => return (i, attributes, i > 0 && b[i - 1] == b'/'),
+            Some(_) => {}
+        }
+        // A name: up to white space, `/`, `>` or `=` (a first `=` belongs to it).
+        attributes += 1;
+        i += 1;
+        while i < b.len() && !matches!(b[i], b'/' | b'>' | b'=') && !b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if b.get(i) != Some(&b'=') {
+            continue;
+        }
+        i += 1;
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        match b.get(i) {
+            Some(&q @ (b'"' | b'\'')) => {
+                i = b[i + 1..]
+                    .iter()
+                    .position(|&c| c == q)
+                    .map_or(b.len(), |e| i + 1 + e + 1);
+            }
+            _ => {
+                while i < b.len() && b[i] != b'>' && !b[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod nesting_tests {
-    use super::{MAX_DEPTH, html, xml};
+    use super::{MAX_ATTRIBUTES, MAX_DEPTH, MAX_ELEMENTS, Refused, html, xml};
 
     #[test]
     fn deep_bodies_are_refused_and_real_pages_are_not() {
@@ -150,5 +250,53 @@ mod nesting_tests {
         page.push_str("--></body></html>");
         assert_eq!(html(&page), Ok(()));
         assert_eq!(xml(&"<a><b/></a>".repeat(2000)), Ok(()));
+    }
+
+    #[test]
+    fn implied_closes_count_the_parser_s_depth() {
+        // A `<div>` closes the `<p>`, and nests in the `<div>` before it.
+        assert!(html(&"<p><div>".repeat(MAX_DEPTH + 1)).is_err());
+        // An `<li>` does not close the outer one across a `<ul>`.
+        assert!(html(&"<ul><li>".repeat(MAX_DEPTH / 2 + 1)).is_err());
+        assert!(html(&"<td><table><td>".repeat(MAX_DEPTH / 2 + 1)).is_err());
+        assert!(html(&"<div><table><td></div>".repeat(MAX_DEPTH / 2 + 1)).is_err());
+        assert!(html(&"<b><div></b>".repeat(MAX_DEPTH / 2 + 1)).is_err());
+        // Siblings the parser closes stay shallow.
+        let mut page = String::from("<ul>");
+        for _ in 0..3000 {
+            page.push_str("<li><p>a<b>b</b><div>c</div><li><a href=x>y</a><a>z<dl><dt>t<dd>d</dl>");
+        }
+        assert_eq!(html(&page), Ok(()));
+        assert_eq!(html(&"<p><b>x<p>y".repeat(3000)), Ok(()));
+    }
+
+    #[test]
+    fn elements_and_attributes_are_counted() {
+        // Formatting elements left open are rebuilt in every paragraph after them.
+        let mut recon = String::from("<html><body><p>");
+        for i in 0..400 {
+            recon.push_str(&format!("<b id={i}>"));
+        }
+        recon.push_str("</p>");
+        recon.push_str(&"<p>x</p>".repeat(10_000));
+        assert_eq!(html(&recon), Err("more than 200000 elements".to_owned()));
+        assert!(html(&"<br>".repeat(MAX_ELEMENTS + 1)).is_err());
+        assert_eq!(html(&"<br>".repeat(MAX_ELEMENTS - 10)), Ok(()));
+        let attrs: String = (0..=MAX_ATTRIBUTES)
+            .map(|i| format!(" a{i}=\"v\""))
+            .collect();
+        let why = Err("an element with more than 10000 attributes".to_owned());
+        assert_eq!(html(&format!("<p{attrs}>x</p>")), why);
+        // A `>` in a quoted value does not end the tag.
+        assert_eq!(html(&format!("<p x=\">\"{attrs}>x</p>")), why);
+        assert_eq!(
+            xml(&format!("<r{attrs}/>")),
+            Err(Refused::Cost(
+                "an element with more than 10000 attributes".to_owned()
+            ))
+        );
+        let fewer: String = (0..MAX_ATTRIBUTES).map(|i| format!(" a{i}=v")).collect();
+        assert_eq!(html(&format!("<p{fewer}>x</p>")), Ok(()));
+        assert!(xml(&"<a/>".repeat(MAX_ELEMENTS + 1)).is_err());
     }
 }
