@@ -734,3 +734,59 @@ fn costly_bodies_are_refused_or_abandoned_at_the_step_s_deadline() {
         ],
     );
 }
+
+#[test]
+fn a_body_cut_at_16_mib_is_not_parsed_nor_anchored_at_the_cut() {
+    if !common::python3() {
+        return;
+    }
+    let got = run(r#"
+  - id: miss-cut-css
+    title: what lies past the cut (<p>EVIL</p>) cannot pass a `!` pattern
+    http: ${R}/cut-html
+    expect: { css: { "p": "!EVIL" } }
+  - id: miss-cut-xpath
+    title: nor an XPath check
+    http: ${R}/cut-html
+    expect: { xpath: { "//p": { count: 1 } } }
+  - id: miss-cut-json
+    title: JSON followed by 17 MiB is not read from its head
+    http: ${R}/cut-json
+    expect: { json: { "$.a": 1 } }
+  - id: miss-cut-jsonpath-capture
+    title: nor captured from
+    http: ${R}/cut-json
+    capture: { A: "$.a" }
+  - id: pass-cut-prefix
+    title: a regex on the head that needs nothing past the cut holds
+    http: ${R}/cut-status
+    expect: { body: "/^status: A+/" }
+  - id: miss-cut-anchor
+    title: "`$` does not match at the cut"
+    http: ${R}/cut-status
+    expect: { body: "/^status: A+$/" }
+"#);
+    let cut = "only the first 16 MiB of the body were read: its";
+    assert_messages(
+        &got,
+        &[
+            (
+                "miss-cut-css",
+                &format!("{cut} HTML for expect.css cannot be checked"),
+            ),
+            (
+                "miss-cut-xpath",
+                &format!("{cut} XML for expect.xpath cannot be checked"),
+            ),
+            ("miss-cut-json", &format!("{cut} JSON cannot be checked")),
+            (
+                "miss-cut-jsonpath-capture",
+                &format!("{cut} JSON cannot be checked"),
+            ),
+            (
+                "miss-cut-anchor",
+                "expected body to match /^status: A+$/, got \"status: AAAA",
+            ),
+        ],
+    );
+}

@@ -87,6 +87,18 @@ pub(super) async fn check(
         readable()?;
     }
     expect::check_observed("body", &expect.body, &observed, &ctx.vars)?;
+    // JSON, XML and HTML are read whole: their first 16 MiB alone may say anything.
+    let parsed = [
+        (needs_json, "JSON"),
+        (!expect.xpath.is_empty(), "XML for expect.xpath"),
+        (!expect.css.is_empty(), "HTML for expect.css"),
+    ];
+    if body_cut && let Some((_, what)) = parsed.iter().find(|(used, _)| *used) {
+        return Err(Failure::Check(format!(
+            "only the first {} MiB of the body were read: its {what} cannot be checked",
+            BODY_CAP >> 20
+        )));
+    }
     let json: Option<serde_json::Value> = if needs_json {
         match parse_json(body) {
             Ok(v) => Some(v),
