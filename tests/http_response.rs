@@ -790,3 +790,65 @@ fn a_body_cut_at_16_mib_is_not_parsed_nor_anchored_at_the_cut() {
         ],
     );
 }
+
+#[test]
+fn charsets_by_bom_prescan_and_quoted_parameters() {
+    if !common::python3() {
+        return;
+    }
+    let p = Project::new();
+    p.stage(
+        "00.yaml",
+        r#"stage: 0
+name: Charsets
+gates:
+  - { id: pass-bom16, title: t, http: "${R}/bom16", expect: { body: FATAL } }
+  - { id: miss-bom16, title: t, http: "${R}/bom16", expect: { body: "!FATAL" } }
+  - { id: miss-bom16-plain, title: t, http: "${R}/bom16-plain", expect: { body: "!FATAL" } }
+  - { id: pass-meta16, title: t, http: "${R}/meta16", expect: { css: { p: FATAL } } }
+  - { id: miss-meta16, title: t, http: "${R}/meta16", expect: { body: "!FATAL" } }
+  - { id: miss-xml16, title: t, http: "${R}/xml16", expect: { xpath: { "//a": "!FATAL" } } }
+  - { id: pass-meta-comment, title: t, http: "${R}/meta-comment", expect: { body: café } }
+  - { id: miss-meta-comment, title: t, http: "${R}/meta-comment", expect: { body: "!café" } }
+  - { id: miss-ct-quoted, title: t, http: "${R}/ct-quoted", expect: { body: "!FATAL" } }
+  - id: miss-secret
+    title: a secret in a body named UTF-16 by its BOM alone is masked
+    secrets: [S]
+    http: "${R}/bom16"
+    expect: { body: never-there }
+"#,
+    );
+    let server = Server::start();
+    let out = p
+        .cmd(&["stage", "0", "--verbose"])
+        .env("R", &server.url)
+        .env("S", "Top secret")
+        .output()
+        .expect("run gaterun");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let results = p.results("stage-00");
+    for g in results["gates"].as_array().expect("gates") {
+        let id = g["id"].as_str().expect("id");
+        let want = if id.starts_with("pass") {
+            "passed"
+        } else {
+            "failed"
+        };
+        assert_eq!(g["status"], want, "{id}: {}\n{stdout}", g["message"]);
+    }
+    assert!(stdout.contains("FATAL: ***"), "{stdout}");
+    let mut files = Vec::new();
+    common::collect_files(&p.path().join("evidence"), &mut files);
+    let mut masked = false;
+    for f in &files {
+        let text = String::from_utf8_lossy(&std::fs::read(f).expect("read")).into_owned();
+        assert!(
+            !text.contains("Top secret") && !text.contains("T\\u0000o"),
+            "{}:\n{text}",
+            f.display()
+        );
+        masked |= text.contains("FATAL: ***");
+    }
+    assert!(masked, "no evidence shows the masked body");
+    assert!(!stdout.contains("Top secret"), "{stdout}");
+}
