@@ -852,3 +852,35 @@ gates:
     assert!(masked, "no evidence shows the masked body");
     assert!(!stdout.contains("Top secret"), "{stdout}");
 }
+
+#[test]
+fn messages_escape_c1_controls_and_line_separators_in_every_report() {
+    if !common::python3() {
+        return;
+    }
+    let (p, got) = run_project(
+        r#"
+  - id: miss-c1
+    title: a value with U+009B and U+2028 in the message
+    http: ${R}/c1-json
+    expect: { json: { "$.a": x } }
+"#,
+    );
+    assert_messages(&got, &[("miss-c1", r#"got "A\u{9b}[31mB\u{2028}C""#)]);
+    let mut files = Vec::new();
+    common::collect_files(&p.path().join("evidence"), &mut files);
+    let mut reports = 0;
+    for f in files.iter().filter(|f| {
+        f.extension()
+            .is_some_and(|e| e == "json" || e == "xml" || e == "md")
+    }) {
+        let text = String::from_utf8_lossy(&std::fs::read(f).expect("read")).into_owned();
+        assert!(
+            !text.contains('\u{9b}') && !text.contains('\u{2028}'),
+            "{}:\n{text}",
+            f.display()
+        );
+        reports += usize::from(text.contains("miss-c1"));
+    }
+    assert!(reports >= 2, "{files:?}");
+}
