@@ -697,6 +697,11 @@ fn costly_bodies_are_refused_or_abandoned_at_the_step_s_deadline() {
     timeout: 5s
     http: ${R}/p-div
     expect: { css: { "div": { count: { gt: 0 } } } }
+  - id: miss-slow-xpath
+    title: an XPath that would take minutes ends at the step's deadline, off the runtime
+    timeout: 2s
+    http: ${R}/many-xml
+    expect: { xpath: { "count(//*[count(//*) > 0])": { equals: 1 } } }
   - id: pass-template
     title: a template's content is not selected, as in browsers
     http: ${R}/template
@@ -727,6 +732,10 @@ fn costly_bodies_are_refused_or_abandoned_at_the_step_s_deadline() {
                 "got one with an element with more than 10000 attributes",
             ),
             ("miss-p-div", "got one with elements nested deeper than 512"),
+            (
+                "miss-slow-xpath",
+                "gate timed out after 2s in step `http: GET",
+            ),
             (
                 "miss-template",
                 "expected the count of css li to be 3, got 2",
