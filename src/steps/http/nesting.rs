@@ -99,8 +99,8 @@ pub(super) fn html(text: &str) -> Result<(), String> {
             limits(&stack)?;
         }
         i += at + 1;
-        if lower[i..].starts_with("!--") {
-            i = lower[i..].find("-->").map_or(b.len(), |e| i + e + 3);
+        if let Some(comment) = lower[i..].strip_prefix("!--") {
+            i += 3 + comment_length(comment);
             continue;
         }
         let closing = b.get(i) == Some(&b'/');
@@ -117,8 +117,12 @@ pub(super) fn html(text: &str) -> Result<(), String> {
         if attributes > MAX_ATTRIBUTES {
             return Err(too_many_attributes());
         }
-        if closing {
-            stack.end(name);
+        // `</br>` is read as `<br>`; a `</p>` with no `<p>` open makes an empty one.
+        if closing && name != "br" {
+            if !stack.end(name) && name == "p" {
+                stack.elements += 1;
+                limits(&stack)?;
+            }
             continue;
         }
         // Block elements do not rebuild them (their text does, inside them).
@@ -127,7 +131,7 @@ pub(super) fn html(text: &str) -> Result<(), String> {
             limits(&stack)?;
         }
         stack.start(name);
-        if VOID.contains(&name) {
+        if VOID.contains(&name) || closing {
             stack.elements += 1;
             limits(&stack)?;
             continue;
@@ -138,7 +142,8 @@ pub(super) fn html(text: &str) -> Result<(), String> {
             limits(&stack)?;
             continue;
         }
-        if RAW_TEXT.contains(&name) {
+        // In SVG and MathML, `<title>` and `<style>` hold elements.
+        if RAW_TEXT.contains(&name) && !foreign {
             stack.elements += 1;
             limits(&stack)?;
             let close = format!("</{name}");
@@ -166,18 +171,39 @@ fn limits(stack: &Stack) -> Result<(), String> {
     Ok(())
 }
 
+/// How long a comment is after its `<!--`: up to its `-->` or `--!>`, or an abrupt `>` or `->`
+/// (an empty comment, as the tokenizer reads it), or to the end of the body.
+fn comment_length(rest: &str) -> usize {
+    if rest.starts_with('>') {
+        return 1;
+    }
+    if rest.starts_with("->") {
+        return 2;
+    }
+    let close = |end: &str| rest.find(end).map(|e| e + end.len());
+    match (close("-->"), close("--!>")) {
+        (Some(a), Some(b)) => a.min(b),
+        (Some(a), None) | (None, Some(a)) => a,
+        (None, None) => rest.len(),
+    }
+}
+
 /// A tag's attributes from just after its name, as the tokenizer reads them (a `>` inside a
 /// quoted value does not end the tag): where the tag ends (at its `>` or the end of the body),
 /// how many attributes it has, whether it ends in `/>`.
 fn tag(b: &[u8], mut i: usize) -> (usize, usize, bool) {
     let mut attributes = 0;
     loop {
+        // `/>` ends a tag self-closing only where a `/` is read between attributes (in
+        // `d=M0/>` it ends the value).
+        let mut slash = false;
         while i < b.len() && (b[i].is_ascii_whitespace() || b[i] == b'/') {
+            slash = b[i] == b'/';
             i += 1;
         }
         match b.get(i) {
             None => return (b.len(), attributes, false),
-            Some(b'>') => return (i, attributes, i > 0 && b[i - 1] == b'/'),
+            Some(b'>') => return (i, attributes, slash),
             Some(_) => {}
         }
         // A name: up to white space, `/`, `>` or `=` (a first `=` belongs to it).
@@ -268,6 +294,31 @@ mod nesting_tests {
         }
         assert_eq!(html(&page), Ok(()));
         assert_eq!(html(&"<p><b>x<p>y".repeat(3000)), Ok(()));
+    }
+
+    #[test]
+    fn what_the_tokenizer_reads_is_what_is_counted() {
+        let divs = "<div>".repeat(MAX_DEPTH + 1);
+        // Comments end where the tokenizer ends them, abruptly included.
+        for comment in ["<!-->", "<!--->", "<!-- a --!>"] {
+            assert!(html(&format!("{comment}{divs}-->")).is_err(), "{comment}");
+        }
+        assert_eq!(html(&format!("<!-- {divs} -->")), Ok(()));
+        // In SVG, `d=M0/>` is a value ending in `/`, not a self-closing tag; `<title>` holds
+        // elements.
+        let svg = format!("<svg>{}", "<g d=M0/>".repeat(MAX_DEPTH + 1));
+        assert!(html(&svg).is_err());
+        assert!(html(&format!("<svg><title>{divs}</title>")).is_err());
+        assert_eq!(
+            html(&format!(
+                "<svg>{}",
+                "<g d='M0'/><br/>".repeat(MAX_DEPTH + 1)
+            )),
+            Ok(())
+        );
+        // A `</p>` with no `<p>` open makes one, `</br>` a `<br>`.
+        assert!(html(&"</p>".repeat(MAX_ELEMENTS + 1)).is_err());
+        assert!(html(&"</br>".repeat(MAX_ELEMENTS + 1)).is_err());
     }
 
     #[test]

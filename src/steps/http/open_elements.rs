@@ -295,8 +295,9 @@ impl Stack {
         }
     }
 
-    /// What an end tag closes: its element, unless the parser stops first.
-    pub(super) fn end(&mut self, name: &str) {
+    /// What an end tag closes: its element, unless the parser stops first. Whether it closed
+    /// one.
+    pub(super) fn end(&mut self, name: &str) -> bool {
         let special = SPECIAL.contains(&name);
         let formatting = FORMATTING.contains(&name);
         let closed = self.close(
@@ -313,5 +314,6 @@ impl Stack {
         if !closed && let Some(pos) = self.left_open.iter().rposition(|n| key(n) == name) {
             self.left_open.remove(pos);
         }
+        closed
     }
 }
