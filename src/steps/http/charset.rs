@@ -2,13 +2,15 @@
 //! reads as such in patterns, captures, XPath, CSS and the log, rather than as replacement
 //! characters a `!` pattern would pass over.
 //!
-//! The charset is the `charset=` of `Content-Type`; else, for HTML, a `<meta charset>` or
-//! `<meta http-equiv="Content-Type">` in the first 1024 bytes, and for XML the `encoding` of its
-//! declaration (skipping comments; a UTF-16 label there means UTF-8, as the HTML prescan
-//! says); else UTF-8. A byte order mark decides over all of them. Labels are WHATWG's (encoding_rs): `latin1` and `iso-8859-1` are
-//! windows-1252, `gb2312` is GBK, as browsers read them. A label WHATWG does not know, or one
-//! it maps to its `replacement` decoder (which turns the whole body into one U+FFFD), leaves
-//! the body without text: its text checks fail in one line instead of reading it as UTF-8.
+//! The charset is the `charset=` of `Content-Type` (its parameters read with their quoting);
+//! else, for HTML, a `<meta charset>` or `<meta http-equiv="Content-Type">` in the first 1024
+//! bytes (not in a comment), and for XML the `encoding` of its declaration (a UTF-16 label
+//! found there means UTF-8, as the HTML prescan says: the bytes that spell it are ASCII); else
+//! UTF-8. A byte order mark decides over all of them. Labels are WHATWG's (encoding_rs):
+//! `latin1` and `iso-8859-1` are windows-1252, `gb2312` is GBK, as browsers read them. A label
+//! WHATWG does not know, or one it maps to its `replacement` decoder (which turns the whole
+//! body into one U+FFFD), leaves the body without text: its text checks fail in one line
+//! instead of reading it as UTF-8.
 
 use encoding_rs::{Encoding, UTF_8};
 

@@ -7,8 +7,8 @@
 //! and logs, `save` writes the body to a file, `version` and `checks` compare and capture,
 //! with `measures` (duration, bytes, text captures), `xpath` and `css` (judged alike by
 //! `nodes`, parsed on a thread of their own by `offload` once `nesting` and `open_elements`
-//! found the body cheap enough); `json` and `redact` are their leaves. The gate's cookie jar is `steps::cookies`,
-//! owned by the gate context.
+//! found the body cheap enough); `json` and `redact` are their leaves. The gate's cookie jar
+//! is `steps::cookies`, owned by the gate context.
 
 mod body;
 mod charset;
