@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 /// Text safe for XML 1.0 and for markdown: ANSI escape sequences removed, and every character
-/// XML 1.0 forbids (control characters but tab and newline; U+FFFE, U+FFFF); a carriage
-/// return ends a line.
+/// XML 1.0 forbids (control characters but tab and newline, C1 included; U+FFFE, U+FFFF); a
+/// carriage return, U+2028 and U+2029 end a line.
 pub fn sanitize(text: &str) -> String {
     static ANSI: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
@@ -23,8 +23,10 @@ pub fn sanitize(text: &str) -> String {
         .collect();
     // A carriage return ends a line, as on a terminal (a progress bar's redraws become lines),
     // and as an XML reader would read it: no writer later drops it and joins what it split.
-    if kept.contains('\r') {
-        kept.replace("\r\n", "\n").replace('\r', "\n")
+    // So do U+2028 and U+2029, which JSON writes raw and JavaScript reads as line breaks.
+    if kept.contains(['\r', '\u{2028}', '\u{2029}']) {
+        kept.replace("\r\n", "\n")
+            .replace(['\r', '\u{2028}', '\u{2029}'], "\n")
     } else {
         kept
     }
@@ -37,12 +39,25 @@ pub fn sanitize(text: &str) -> String {
 /// characters) is written as `\u{…}`. The result holds none of them, so escaping it again
 /// changes nothing.
 pub fn shown(text: &str) -> String {
-    let hostile = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}')
-            || matches!(c, '\u{2060}'..='\u{2069}' | '\u{FEFF}')
-    };
-    if !text.chars().any(hostile) {
+    escaped(text, hostile)
+}
+
+/// A gate's or step's message as reports carry it (results.json, JUnit, markdown, the
+/// terminal): as [`shown`], but its line breaks and tabs kept (a message may quote an output's
+/// lines). C1 controls (U+009B is a terminal's CSI) and U+2028/U+2029, which JSON leaves raw,
+/// are escaped.
+pub fn message(text: &str) -> String {
+    escaped(text, |c| hostile(c) && !matches!(c, '\n' | '\t'))
+}
+
+fn hostile(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}')
+        || matches!(c, '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+}
+
+fn escaped(text: &str, hostile: impl Fn(char) -> bool) -> String {
+    if !text.chars().any(&hostile) {
         return text.to_owned();
     }
     text.chars()
@@ -151,6 +166,17 @@ mod tests {
             "red ok ]]> é\n"
         );
         assert_eq!(super::sanitize("a\r\nb\rc"), "a\nb\nc");
+        assert_eq!(super::sanitize("a\u{2028}b\u{2029}c\u{9b}d"), "a\nb\ncd");
+    }
+
+    #[test]
+    fn messages_escape_c1_and_line_separators_but_keep_lines() {
+        let m = "got \"A\u{9b}[31mB\u{2028}C\u{202E}\"\n\tnext\r";
+        assert_eq!(
+            super::message(m),
+            "got \"A\\u{9b}[31mB\\u{2028}C\\u{202e}\"\n\tnext\\u{d}"
+        );
+        assert_eq!(super::message(&super::message(m)), super::message(m));
     }
 
     #[test]

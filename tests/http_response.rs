@@ -669,3 +669,227 @@ fn the_log_and_hostile_bodies() {
         assert!(log.contains(want), "{want}\n{log}");
     }
 }
+
+#[test]
+fn costly_bodies_are_refused_or_abandoned_at_the_step_s_deadline() {
+    if !common::python3() {
+        return;
+    }
+    let started = std::time::Instant::now();
+    let got = run(r#"
+  - id: miss-recon
+    title: 84 KB that html5ever would make millions of elements of
+    timeout: 2s
+    http: ${R}/recon
+    expect: { css: { "b": { count: { gt: 0 } } } }
+  - id: miss-attrs-xml
+    title: an XML element with 40000 attributes is refused before it is parsed
+    timeout: 5s
+    http: ${R}/attrs-xml
+    expect: { xpath: { "/r": { count: 1 } } }
+  - id: miss-attrs-html
+    title: an HTML element with 40000 attributes likewise
+    timeout: 5s
+    http: ${R}/attrs-html
+    expect: { css: { "p": { count: 1 } } }
+  - id: miss-p-div
+    title: "<p><div> nests: each <div> closes the <p> and nests in the <div> before"
+    timeout: 5s
+    http: ${R}/p-div
+    expect: { css: { "div": { count: { gt: 0 } } } }
+  - id: miss-slow-xpath
+    title: an XPath that would take minutes ends at the step's deadline, off the runtime
+    timeout: 2s
+    http: ${R}/many-xml
+    expect: { xpath: { "count(//*[count(//*) > 0])": { equals: 1 } } }
+  - id: pass-template
+    title: a template's content is not selected, as in browsers
+    http: ${R}/template
+    expect: { css: { "li": { count: 2 } } }
+  - id: miss-template
+    title: the near miss counts the template's li
+    http: ${R}/template
+    expect: { css: { "li": { count: 3 } } }
+"#);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_messages(
+        &got,
+        &[
+            (
+                "miss-recon",
+                "expected an HTML body for expect.css that a check can read, got one with more than 200000 elements",
+            ),
+            (
+                "miss-attrs-xml",
+                "expected an XML body for expect.xpath that a check can read, got one with an element with more than 10000 attributes",
+            ),
+            (
+                "miss-attrs-html",
+                "got one with an element with more than 10000 attributes",
+            ),
+            ("miss-p-div", "got one with elements nested deeper than 512"),
+            (
+                "miss-slow-xpath",
+                "gate timed out after 2s in step `http: GET",
+            ),
+            (
+                "miss-template",
+                "expected the count of css li to be 3, got 2",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn a_body_cut_at_16_mib_is_not_parsed_nor_anchored_at_the_cut() {
+    if !common::python3() {
+        return;
+    }
+    let got = run(r#"
+  - id: miss-cut-css
+    title: what lies past the cut (<p>EVIL</p>) cannot pass a `!` pattern
+    http: ${R}/cut-html
+    expect: { css: { "p": "!EVIL" } }
+  - id: miss-cut-xpath
+    title: nor an XPath check
+    http: ${R}/cut-html
+    expect: { xpath: { "//p": { count: 1 } } }
+  - id: miss-cut-json
+    title: JSON followed by 17 MiB is not read from its head
+    http: ${R}/cut-json
+    expect: { json: { "$.a": 1 } }
+  - id: miss-cut-jsonpath-capture
+    title: nor captured from
+    http: ${R}/cut-json
+    capture: { A: "$.a" }
+  - id: pass-cut-prefix
+    title: a regex on the head that needs nothing past the cut holds
+    http: ${R}/cut-status
+    expect: { body: "/^status: A+/" }
+  - id: miss-cut-anchor
+    title: "`$` does not match at the cut"
+    http: ${R}/cut-status
+    expect: { body: "/^status: A+$/" }
+"#);
+    let cut = "only the first 16 MiB of the body were read: its";
+    assert_messages(
+        &got,
+        &[
+            (
+                "miss-cut-css",
+                &format!("{cut} HTML for expect.css cannot be checked"),
+            ),
+            (
+                "miss-cut-xpath",
+                &format!("{cut} XML for expect.xpath cannot be checked"),
+            ),
+            ("miss-cut-json", &format!("{cut} JSON cannot be checked")),
+            (
+                "miss-cut-jsonpath-capture",
+                &format!("{cut} JSON cannot be checked"),
+            ),
+            (
+                "miss-cut-anchor",
+                "expected body to match /^status: A+$/, got \"status: AAAA",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn charsets_by_bom_prescan_and_quoted_parameters() {
+    if !common::python3() {
+        return;
+    }
+    let p = Project::new();
+    p.stage(
+        "00.yaml",
+        r#"stage: 0
+name: Charsets
+gates:
+  - { id: pass-bom16, title: t, http: "${R}/bom16", expect: { body: FATAL } }
+  - { id: miss-bom16, title: t, http: "${R}/bom16", expect: { body: "!FATAL" } }
+  - { id: miss-bom16-plain, title: t, http: "${R}/bom16-plain", expect: { body: "!FATAL" } }
+  - { id: pass-meta16, title: t, http: "${R}/meta16", expect: { css: { p: FATAL } } }
+  - { id: miss-meta16, title: t, http: "${R}/meta16", expect: { body: "!FATAL" } }
+  - { id: miss-xml16, title: t, http: "${R}/xml16", expect: { xpath: { "//a": "!FATAL" } } }
+  - { id: pass-meta-comment, title: t, http: "${R}/meta-comment", expect: { body: café } }
+  - { id: miss-meta-comment, title: t, http: "${R}/meta-comment", expect: { body: "!café" } }
+  - { id: miss-ct-quoted, title: t, http: "${R}/ct-quoted", expect: { body: "!FATAL" } }
+  - id: miss-secret
+    title: a secret in a body named UTF-16 by its BOM alone is masked
+    secrets: [S]
+    http: "${R}/bom16"
+    expect: { body: never-there }
+"#,
+    );
+    let server = Server::start();
+    let out = p
+        .cmd(&["stage", "0", "--verbose"])
+        .env("R", &server.url)
+        .env("S", "Top secret")
+        .output()
+        .expect("run gaterun");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let results = p.results("stage-00");
+    for g in results["gates"].as_array().expect("gates") {
+        let id = g["id"].as_str().expect("id");
+        let want = if id.starts_with("pass") {
+            "passed"
+        } else {
+            "failed"
+        };
+        assert_eq!(g["status"], want, "{id}: {}\n{stdout}", g["message"]);
+    }
+    assert!(stdout.contains("FATAL: ***"), "{stdout}");
+    let mut files = Vec::new();
+    common::collect_files(&p.path().join("evidence"), &mut files);
+    let mut masked = false;
+    for f in &files {
+        let text = String::from_utf8_lossy(&std::fs::read(f).expect("read")).into_owned();
+        assert!(
+            !text.contains("Top secret") && !text.contains("T\\u0000o"),
+            "{}:\n{text}",
+            f.display()
+        );
+        masked |= text.contains("FATAL: ***");
+    }
+    assert!(masked, "no evidence shows the masked body");
+    assert!(!stdout.contains("Top secret"), "{stdout}");
+}
+
+#[test]
+fn messages_escape_c1_controls_and_line_separators_in_every_report() {
+    if !common::python3() {
+        return;
+    }
+    let (p, got) = run_project(
+        r#"
+  - id: miss-c1
+    title: a value with U+009B and U+2028 in the message
+    http: ${R}/c1-json
+    expect: { json: { "$.a": x } }
+"#,
+    );
+    assert_messages(&got, &[("miss-c1", r#"got "A\u{9b}[31mB\u{2028}C""#)]);
+    let mut files = Vec::new();
+    common::collect_files(&p.path().join("evidence"), &mut files);
+    let mut reports = 0;
+    for f in files.iter().filter(|f| {
+        f.extension()
+            .is_some_and(|e| e == "json" || e == "xml" || e == "md")
+    }) {
+        let text = String::from_utf8_lossy(&std::fs::read(f).expect("read")).into_owned();
+        assert!(
+            !text.contains('\u{9b}') && !text.contains('\u{2028}'),
+            "{}:\n{text}",
+            f.display()
+        );
+        reports += usize::from(text.contains("miss-c1"));
+    }
+    assert!(reports >= 2, "{files:?}");
+}

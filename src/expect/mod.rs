@@ -4,6 +4,7 @@
 //! known; `Pattern::parse` checks them up front so `gaterun check` catches a bad regex before
 //! anything runs. Typed values (JSON, SQL cells, captures) are compared in [`value`].
 
+pub mod cut;
 pub mod error;
 pub mod number;
 pub mod pattern;

@@ -4,6 +4,7 @@
 
 use regex::Regex;
 
+use super::cut::{Edge, captures};
 use super::error::CheckError;
 use super::regexes::{compile, first_line, interpolate_regex};
 use super::value::json::render;
@@ -114,6 +115,16 @@ impl Matcher {
         found != self.negate
     }
 
+    /// [`Matcher::matches`] on a part of a text cut at `edge`: a regex must hold whatever
+    /// the cut removed (`cut`).
+    pub fn matches_cut(&self, part: &str, edge: Edge) -> bool {
+        let found = match &self.kind {
+            MatchKind::Regex(re) => captures(re, part, edge).is_some(),
+            _ => return self.matches(part),
+        };
+        found != self.negate
+    }
+
     pub fn negated(&self) -> bool {
         self.negate
     }
@@ -189,7 +200,11 @@ pub fn check_observed(
                 m.describe()
             )));
         }
-        if !(m.matches(text.head) || text.tail.is_some_and(|t| m.matches(t))) {
+        // The head was cut at its end, the tail at its start (a text with no tail was cut
+        // after its head).
+        if !(m.matches_cut(text.head, Edge::End)
+            || text.tail.is_some_and(|t| m.matches_cut(t, Edge::Start)))
+        {
             return Err(CheckError::Mismatch(format!(
                 "expected {what} {}, got {} ({cut})",
                 m.describe(),

@@ -179,13 +179,19 @@ pub(crate) fn capture(
     let body = expect::interpolate_regex(body, vars).map_err(CheckError::Invalid)?;
     let re =
         expect::compile(&body).map_err(|e| CheckError::Invalid(format!("invalid regex: {e}")))?;
-    let found = |text: &str| {
-        re.captures(text)
-            .and_then(|c| c.get(1))
-            .map(|m| m.as_str().to_owned())
+    // On a cut text, a match must hold whatever the cut removed (`expect::cut`).
+    let found = |text: &str, edge: expect::cut::Edge| {
+        if stdout.cut.is_none() {
+            return re
+                .captures(text)
+                .and_then(|c| c.get(1))
+                .map(|m| m.as_str().to_owned());
+        }
+        let groups = expect::cut::captures(&re, text, edge)?;
+        groups.get(1).cloned().flatten().map(|r| text[r].to_owned())
     };
-    found(stdout.head)
-        .or_else(|| stdout.tail.and_then(found))
+    found(stdout.head, expect::cut::Edge::End)
+        .or_else(|| stdout.tail.and_then(|t| found(t, expect::cut::Edge::Start)))
         .ok_or_else(|| {
             CheckError::Mismatch(format!(
                 "/{body}/ did not match {what}, got {}",

@@ -167,9 +167,16 @@ pub async fn run(
     }
     result.duration_ms = started.elapsed().as_millis() as u64;
     result.output = log.to_text_masked(&secrets);
-    result.message = result.message.map(|m| mask(&m, &secrets));
+    // A message may quote what a server or a command sent: its control, line-separator and
+    // bidi characters are written as visible escapes in every report (`text::message`).
+    result.message = result
+        .message
+        .map(|m| crate::text::message(&mask(&m, &secrets)));
     for s in &mut result.steps {
-        s.message = s.message.take().map(|m| mask(&m, &secrets));
+        s.message = s
+            .message
+            .take()
+            .map(|m| crate::text::message(&mask(&m, &secrets)));
         s.name = mask(&s.name, &secrets);
     }
     result

@@ -2,12 +2,15 @@
 //! reads as such in patterns, captures, XPath, CSS and the log, rather than as replacement
 //! characters a `!` pattern would pass over.
 //!
-//! The charset is the `charset=` of `Content-Type`; else, for HTML, a `<meta charset>` or
-//! `<meta http-equiv="Content-Type">` in the first 1024 bytes, and for XML the `encoding` of its
-//! declaration; else UTF-8. Labels are WHATWG's (encoding_rs): `latin1` and `iso-8859-1` are
-//! windows-1252, `gb2312` is GBK, as browsers read them. A label WHATWG does not know, or one
-//! it maps to its `replacement` decoder (which turns the whole body into one U+FFFD), leaves
-//! the body without text: its text checks fail in one line instead of reading it as UTF-8.
+//! The charset is the `charset=` of `Content-Type` (its parameters read with their quoting);
+//! else, for HTML, a `<meta charset>` or `<meta http-equiv="Content-Type">` in the first 1024
+//! bytes (not in a comment), and for XML the `encoding` of its declaration (a UTF-16 label
+//! found there means UTF-8, as the HTML prescan says: the bytes that spell it are ASCII); else
+//! UTF-8. A byte order mark decides over all of them. Labels are WHATWG's (encoding_rs):
+//! `latin1` and `iso-8859-1` are windows-1252, `gb2312` is GBK, as browsers read them. A label
+//! WHATWG does not know, or one it maps to its `replacement` decoder (which turns the whole
+//! body into one U+FFFD), leaves the body without text: its text checks fail in one line
+//! instead of reading it as UTF-8.
 
 use encoding_rs::{Encoding, UTF_8};
 
@@ -25,18 +28,35 @@ pub(super) struct BodyText {
 }
 
 pub(super) fn decode(content_type: Option<&str>, body: &[u8]) -> BodyText {
+    // A byte order mark decides over any label, as in browsers (WHATWG "decode").
+    if let Some((enc, bom)) = Encoding::for_bom(body) {
+        let (text, _) = enc.decode_without_bom_handling(&body[bom..]);
+        return BodyText {
+            text: text.into_owned(),
+            charset: (enc != UTF_8).then_some(enc.name()),
+            unknown: None,
+        };
+    }
     let media = content_type
         .and_then(|c| c.split(';').next())
         .map(|m| m.trim().to_ascii_lowercase())
         .unwrap_or_default();
     let label = content_type.and_then(charset_param).or_else(|| {
-        if media.contains("html") || media.is_empty() {
-            meta_charset(&body[..body.len().min(PRESCAN)])
+        let head = &body[..body.len().min(PRESCAN)];
+        let found = if media.contains("html") || media.is_empty() {
+            meta_charset(head)
         } else if media.ends_with("/xml") || media.ends_with("+xml") {
-            xml_encoding(&body[..body.len().min(PRESCAN)])
+            xml_encoding(head)
         } else {
             None
-        }
+        };
+        // Read from ASCII bytes, a UTF-16 label is wrong: the HTML prescan's rule, UTF-8.
+        found.map(|l| match Encoding::for_label(l.as_bytes()) {
+            Some(e) if e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE => {
+                "utf-8".to_owned()
+            }
+            _ => l,
+        })
     });
     let lossy = || String::from_utf8_lossy(body).into_owned();
     let Some(label) = label else {
@@ -48,7 +68,6 @@ pub(super) fn decode(content_type: Option<&str>, body: &[u8]) -> BodyText {
     };
     match Encoding::for_label(label.as_bytes()) {
         Some(enc) if enc != encoding_rs::REPLACEMENT => {
-            // A byte order mark overrides the label, as in browsers.
             let (text, used, _) = enc.decode(body);
             BodyText {
                 text: text.into_owned(),
@@ -67,15 +86,47 @@ pub(super) fn decode(content_type: Option<&str>, body: &[u8]) -> BodyText {
     }
 }
 
-/// The `charset` parameter of a `Content-Type` value, unquoted.
+/// The `charset` parameter of a `Content-Type` value (the first), unquoted. Parameters are
+/// read as RFC 9110 writes them: a `;` inside a quoted value does not start one.
 fn charset_param(content_type: &str) -> Option<String> {
-    content_type.split(';').skip(1).find_map(|param| {
-        let (name, value) = param.split_once('=')?;
-        name.trim()
-            .eq_ignore_ascii_case("charset")
-            .then(|| value.trim().trim_matches(['"', '\'']).trim().to_owned())
-            .filter(|v| !v.is_empty())
-    })
+    let mut rest = content_type.split_once(';')?.1;
+    loop {
+        rest = rest.trim_start_matches([' ', '\t', ';']);
+        if rest.is_empty() {
+            return None;
+        }
+        let name_end = rest.find(['=', ';']).unwrap_or(rest.len());
+        let name = rest[..name_end].trim();
+        rest = &rest[name_end..];
+        let Some(after) = rest.strip_prefix('=') else {
+            continue;
+        };
+        let after = after.trim_start();
+        let value = if let Some(quoted) = after.strip_prefix('"') {
+            let mut value = String::new();
+            let mut chars = quoted.char_indices();
+            let mut end = quoted.len();
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' => value.extend(chars.next().map(|(_, c)| c)),
+                    '"' => {
+                        end = i + 1;
+                        break;
+                    }
+                    c => value.push(c),
+                }
+            }
+            rest = &quoted[end..];
+            value
+        } else {
+            let end = after.find(';').unwrap_or(after.len());
+            rest = &after[end..];
+            after[..end].trim().trim_matches('\'').to_owned()
+        };
+        if name.eq_ignore_ascii_case("charset") {
+            return Some(value.trim().to_owned()).filter(|v| !v.is_empty());
+        }
+    }
 }
 
 /// The charset a `<meta charset=…>` or `<meta http-equiv="Content-Type" content="…;
@@ -84,8 +135,20 @@ fn meta_charset(head: &[u8]) -> Option<String> {
     // Tags are ASCII whatever the charset (those of a UTF-16 body aside, which a BOM names).
     let head = String::from_utf8_lossy(head).to_ascii_lowercase();
     let mut rest = head.as_str();
-    while let Some(at) = rest.find("<meta") {
-        let tag = &rest[at + 5..];
+    while let Some(at) = rest.find('<') {
+        rest = &rest[at..];
+        // A comment is skipped whole: a `<meta>` in it is not one.
+        if let Some(comment) = rest.strip_prefix("<!--") {
+            rest = comment.find("-->").map_or("", |e| &comment[e + 3..]);
+            continue;
+        }
+        let Some(tag) = rest
+            .strip_prefix("<meta")
+            .filter(|t| t.starts_with(|c: char| c.is_ascii_whitespace() || c == '/'))
+        else {
+            rest = &rest[1..];
+            continue;
+        };
         let end = tag.find('>').unwrap_or(tag.len());
         let attrs = &tag[..end];
         if let Some(v) = attribute(attrs, "charset") {
@@ -181,6 +244,44 @@ mod charset_tests {
         // JSON and plain text without a charset are UTF-8; a meta tag in them is text.
         let plain = decode(Some("text/plain"), b"<meta charset=latin1>caf\xc3\xa9");
         assert_eq!((plain.text.ends_with("café"), plain.charset), (true, None));
+    }
+
+    #[test]
+    fn a_bom_decides_and_utf16_labels_on_ascii_mean_utf8() {
+        let mut bom16: Vec<u8> = vec![0xff, 0xfe];
+        bom16.extend("FATAL é".encode_utf16().flat_map(u16::to_le_bytes));
+        for ct in [None, Some("text/plain"), Some("text/plain; charset=latin1")] {
+            let got = decode(ct, &bom16);
+            assert_eq!(
+                (got.text.as_str(), got.charset),
+                ("FATAL é", Some("UTF-16LE"))
+            );
+        }
+        let meta = decode(Some("text/html"), b"<meta charset=\"utf-16\"><p>FATAL</p>");
+        assert_eq!((meta.text.contains("FATAL"), meta.charset), (true, None));
+        let xml = decode(
+            Some("application/xml"),
+            b"<?xml version=\"1.0\" encoding=\"UTF-16\"?><a>FATAL</a>",
+        );
+        assert!(xml.text.contains("<a>FATAL</a>"), "{}", xml.text);
+        let commented = decode(
+            Some("text/html"),
+            "<!-- <meta charset=\"windows-1252\"> --><metadata><p>café".as_bytes(),
+        );
+        assert_eq!(
+            (commented.text.ends_with("café"), commented.charset),
+            (true, None)
+        );
+        let quoted = decode(
+            Some("text/plain; foo=\"a;charset=utf-16le\"; charset=utf-8"),
+            b"FATAL",
+        );
+        assert_eq!(quoted.text, "FATAL");
+        let escaped = decode(
+            Some("text/plain; a=\"x\\\";charset=latin1\";charset=\"utf-8\""),
+            b"ok",
+        );
+        assert_eq!((escaped.text.as_str(), escaped.charset), ("ok", None));
     }
 
     #[test]

@@ -6,14 +6,15 @@ use super::response::{BODY_CAP, Received};
 use crate::config::{HeaderCheck, HttpStep};
 use crate::expect;
 use crate::runner::gate::ctx::GateCtx;
-use crate::steps::outcome::Failure;
+use crate::steps::outcome::{Deadline, Failure};
 
-pub(super) fn check(
+pub(super) async fn check(
     ctx: &mut GateCtx,
     step: &HttpStep,
     captures: &[(String, String)],
     received: &Received,
     took: std::time::Duration,
+    deadline: &Deadline,
 ) -> Result<(), Failure> {
     let Received {
         status,
@@ -86,6 +87,18 @@ pub(super) fn check(
         readable()?;
     }
     expect::check_observed("body", &expect.body, &observed, &ctx.vars)?;
+    // JSON, XML and HTML are read whole: their first 16 MiB alone may say anything.
+    let parsed = [
+        (needs_json, "JSON"),
+        (!expect.xpath.is_empty(), "XML for expect.xpath"),
+        (!expect.css.is_empty(), "HTML for expect.css"),
+    ];
+    if body_cut && let Some((_, what)) = parsed.iter().find(|(used, _)| *used) {
+        return Err(Failure::Check(format!(
+            "only the first {} MiB of the body were read: its {what} cannot be checked",
+            BODY_CAP >> 20
+        )));
+    }
     let json: Option<serde_json::Value> = if needs_json {
         match parse_json(body) {
             Ok(v) => Some(v),
@@ -112,10 +125,10 @@ pub(super) fn check(
         readable()?;
     }
     if !expect.xpath.is_empty() {
-        super::xpath::check(ctx, &expect.xpath, text)?;
+        super::xpath::check(ctx, &expect.xpath, text, deadline).await?;
     }
     if !expect.css.is_empty() {
-        super::css::check(ctx, &expect.css, text)?;
+        super::css::check(ctx, &expect.css, text, deadline).await?;
     }
     for (name, sel) in captures {
         let value = if sel == "body" || sel.starts_with('/') {

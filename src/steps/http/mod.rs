@@ -6,9 +6,10 @@
 //! `response` reads, decodes (`decode` undoes the content coding, `charset` makes the text)
 //! and logs, `save` writes the body to a file, `version` and `checks` compare and capture,
 //! with `measures` (duration, bytes, text captures), `xpath` and `css` (judged alike by
-//! `nodes`); `json` and `redact` are their leaves; `paths` finds
-//! where a file read or written really is. The gate's cookie jar is `steps::cookies`,
-//! owned by the gate context.
+//! `nodes`, parsed on a thread of their own by `offload` once `nesting` and `open_elements`
+//! found the body cheap enough); `json` and `redact` are their leaves; `paths` finds where a
+//! file read or written really is. The gate's cookie jar is `steps::cookies`, owned by the
+//! gate context.
 
 mod body;
 mod charset;
@@ -19,6 +20,8 @@ mod json;
 mod measures;
 mod nesting;
 mod nodes;
+mod offload;
+mod open_elements;
 mod paths;
 mod redact;
 mod request;

@@ -23,5 +23,5 @@ pub async fn attempt(
         save::save(ctx, path, &received).await?;
     }
     version::check(step.expect.version, got)?;
-    checks::check(ctx, step, captures, &received, took)
+    checks::check(ctx, step, captures, &received, took, deadline).await
 }
