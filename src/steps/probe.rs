@@ -11,13 +11,32 @@ use std::time::Duration;
 /// sends no `Referer`, and never goes through a proxy: a CI proxy must not intercept requests
 /// to localhost. It speaks HTTP/1 (HTTP/1.1, or 1.0 when a request asks); `client_h2` is its
 /// HTTP/2 twin (prior knowledge: h2c on http://, h2 by ALPN on https://), for `version: "2"`.
+///
+/// A plain `http://` URL goes through a twin built without TLS roots (`plain`): loading the
+/// system's roots is most of a client's cost, milliseconds a run of local checks need not pay.
+/// It trusts no certificate, so an `https://` URL sent to it could only fail, never pass.
 #[derive(Clone, Default)]
 pub struct Http {
     client: Arc<OnceLock<Result<reqwest::Client, String>>>,
+    plain: Arc<OnceLock<Result<reqwest::Client, String>>>,
     h2: Arc<OnceLock<Result<reqwest::Client, String>>>,
 }
 
 impl Http {
+    /// The HTTP/1 client for `url`: the one without TLS roots for `http://`.
+    pub fn client_for(&self, url: &str) -> Result<&reqwest::Client, String> {
+        let plain = url
+            .get(..7)
+            .is_some_and(|s| s.eq_ignore_ascii_case("http://"));
+        if plain {
+            Self::built(&self.plain, |b| {
+                b.http1_only().tls_certs_only(std::iter::empty())
+            })
+        } else {
+            self.client()
+        }
+    }
+
     pub fn client(&self) -> Result<&reqwest::Client, String> {
         Self::built(&self.client, reqwest::ClientBuilder::http1_only)
     }
@@ -93,10 +112,27 @@ pub async fn tcp_connect(addr: &str, limit: Duration) -> Connect {
 
 /// A `GET` of `url` that must answer 2xx within `limit`; otherwise why not.
 pub async fn http_get(http: &Http, url: &str, limit: Duration) -> Result<(), String> {
-    let client = http.client()?;
+    let client = http.client_for(url)?;
     match client.get(url).timeout(limit).send().await {
         Ok(resp) if resp.status().is_success() => Ok(()),
         Ok(resp) => Err(format!("GET {url} answered {}", resp.status().as_u16())),
         Err(e) => Err(short_error(&e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Http;
+
+    #[test]
+    fn only_plain_http_goes_through_the_client_without_tls_roots() {
+        let http = Http::default();
+        let full = http.client().expect("client") as *const reqwest::Client;
+        let of = |url: &str| http.client_for(url).expect("client") as *const reqwest::Client;
+        assert_eq!(of("https://127.0.0.1/x"), full);
+        assert_eq!(of("HTTPS://example.org"), full);
+        assert_eq!(of("httpx://h"), full);
+        assert_ne!(of("http://127.0.0.1:8080/x"), full);
+        assert_eq!(of("HTTP://127.0.0.1/"), of("http://127.0.0.1/"));
     }
 }

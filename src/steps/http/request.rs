@@ -39,12 +39,6 @@ pub(super) async fn send(
     // gaterun follows redirects itself: to another origin, it sends none of the headers the
     // gate set (an API key, a token) and no body, and never a `Referer` (the URL may carry a
     // secret in its query).
-    let client = match step.version {
-        Some(HttpVersion::V2) => ctx.http.client_h2(),
-        _ => ctx.http.client(),
-    }
-    .map_err(Failure::Error)?
-    .clone();
     let headers: Vec<(String, String)> = step
         .headers
         .iter()
@@ -71,6 +65,13 @@ pub(super) async fn send(
     let mut hops = 0;
     let response = loop {
         let shown_url = redact_url(&current);
+        // Each hop's own client: a redirect may lead from http:// to https://.
+        let client = match step.version {
+            Some(HttpVersion::V2) => ctx.http.client_h2(),
+            _ => ctx.http.client_for(&current),
+        }
+        .map_err(Failure::Error)?
+        .clone();
         let mut request = client.request(method.clone(), &current);
         if let Some(v) = step.version {
             request = request.version(version::wire(v));
