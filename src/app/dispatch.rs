@@ -19,7 +19,21 @@ use super::{init, inspect, merge, run, signoff};
 
 /// Run the command line and return the process exit code.
 pub fn main_with(cli: Cli) -> i32 {
+    // A run's stage files are loaded before the runtime is built: how many gates can run at
+    // once sets its worker threads.
+    let preloaded = match cli.command {
+        CommandKind::Stage { .. } | CommandKind::Phase { .. } => {
+            let cwd = std::env::current_dir().unwrap_or_default();
+            Some(load(
+                &load_options(&cli, cwd),
+                github::enabled(cli.common.github),
+            ))
+        }
+        _ => None,
+    };
+    let workers = workers(&cli, preloaded.as_ref().and_then(|l| l.as_ref().ok()));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
         .enable_all()
         .build()
     {
@@ -31,7 +45,7 @@ pub fn main_with(cli: Cli) -> i32 {
     };
     let github = github::enabled(cli.common.github);
     let evidence_flag = cli.common.evidence.clone();
-    let code = match runtime.block_on(run(cli)) {
+    let code = match runtime.block_on(run(cli, preloaded)) {
         Ok(code) => code,
         Err(Error::Config(diags)) => {
             if github {
@@ -62,13 +76,35 @@ pub fn main_with(cli: Cli) -> i32 {
     code
 }
 
-async fn run(cli: Cli) -> Result<i32, Error> {
-    let cwd = std::env::current_dir()
-        .map_err(|e| Error::Internal(format!("failed to read the current directory: {e}")))?;
-    let opts = LoadOptions {
-        cwd: cwd.clone(),
+/// The runtime's worker threads: one per gate that can run at once (the most gates of any
+/// stage, `--jobs`, the machine's cores), at least one. A run of one gate at a time gets one
+/// worker, which hands nothing between threads: each of its HTTP requests wakes no second
+/// thread to steal what the first will do anyway.
+fn workers(cli: &Cli, loaded: Option<&Loaded>) -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let jobs = cli.common.jobs.map_or(cores, |j| j as usize);
+    let gates = loaded.map_or(cores, |l| {
+        l.stages.iter().map(|s| s.gates.len()).max().unwrap_or(1)
+    });
+    cores.min(jobs).min(gates).max(1)
+}
+
+fn load_options(cli: &Cli, cwd: PathBuf) -> LoadOptions {
+    LoadOptions {
+        cwd,
         gates: cli.common.gates.clone(),
         evidence: cli.common.evidence.clone(),
+    }
+}
+
+async fn run(cli: Cli, preloaded: Option<Result<Loaded, Error>>) -> Result<i32, Error> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::Internal(format!("failed to read the current directory: {e}")))?;
+    let opts = load_options(&cli, cwd.clone());
+    let mut preloaded = preloaded;
+    let mut load = |opts: &LoadOptions, on_github: bool| match preloaded.take() {
+        Some(loaded) => loaded,
+        None => load(opts, on_github),
     };
     let on_github = github::enabled(cli.common.github);
     let filters = plan::Filters {

@@ -35,6 +35,12 @@ pub(super) async fn execute(
     }
     let project = &loaded.project;
     let github = reporter::github::enabled(cli.common.github);
+    // Asked of git while the run sets up (a large work tree's `git status` takes a while);
+    // still before any gate starts, so a gate's writes cannot make the commit look dirty.
+    let commit = {
+        let root = project.root.clone();
+        std::thread::spawn(move || git_commit(&root))
+    };
     let run_root = runner::tmp::RunRoot::create().map_err(Error::Internal)?;
     #[cfg(target_os = "linux")]
     match process::contain::choose(cli.common.containment.into()) {
@@ -84,6 +90,7 @@ pub(super) async fn execute(
         tmp: runner::tmp::TmpDirs::new(tmp_root.clone(), cli.common.keep_tmp),
         log_cap: crate::about::LOG_CAP,
         events: events_tx,
+        step_events: progress && !github,
         http: steps::Http::default(),
         postgres: database::postgres::Provider::new(&tmp_root),
         templates: Default::default(),
@@ -99,7 +106,7 @@ pub(super) async fn execute(
             .map(|j| j as usize)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
         keep_going: cli.common.keep_going,
-        commit: git_commit(&project.root),
+        commit: commit.join().unwrap_or(None),
     };
     let mut recorder = evidence::recorder::Recorder::open(project, settings.commit.clone());
     let outcome = runner::run_stages(
@@ -159,6 +166,9 @@ pub(super) async fn execute(
 
 /// `HEAD`, with `+dirty` when the work tree has changes; `None` outside git.
 fn git_commit(root: &std::path::Path) -> Option<String> {
+    if !crate::config::may_be_in_git(root) {
+        return None;
+    }
     let out = std::process::Command::new("git")
         .arg("-C")
         .arg(root)

@@ -25,6 +25,9 @@ pub fn repo_prefix(root: &Path) -> PathBuf {
 }
 
 fn ask_repo_prefix(root: &Path) -> PathBuf {
+    if !may_be_in_git(root) {
+        return PathBuf::new();
+    }
     std::process::Command::new("git")
         .arg("-C")
         .arg(root)
@@ -36,6 +39,24 @@ fn ask_repo_prefix(root: &Path) -> PathBuf {
         .filter(|o| o.status.success())
         .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
         .unwrap_or_default()
+}
+
+/// Whether git could find a repository for `root`: an ancestor holds `.git` (or is a bare
+/// repository), or the environment names one (`GIT_DIR`, `GIT_WORK_TREE`). Git finds no more
+/// than this, so a `false` spares a process that could only fail (milliseconds a run pays
+/// twice).
+pub fn may_be_in_git(root: &Path) -> bool {
+    if ["GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some())
+    {
+        return true;
+    }
+    let absolute = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
+    absolute.ancestors().any(|d| {
+        d.join(".git").symlink_metadata().is_ok()
+            || (d.join("HEAD").is_file() && d.join("objects").is_dir())
+    })
 }
 
 pub fn find_root(cwd: &Path) -> Option<PathBuf> {
@@ -174,4 +195,39 @@ pub fn discover(dir: &Path) -> Result<Vec<PathBuf>, String> {
     }
     out.sort();
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn git_is_asked_only_where_a_repository_could_be() {
+        if ["GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some())
+        {
+            errln!("skipping: the environment names a git repository");
+            return;
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let project = dir.path().join("a/b");
+        std::fs::create_dir_all(&project).expect("mkdir");
+        // A temp dir may itself sit inside a repository: only judge below a known root.
+        if super::may_be_in_git(dir.path()) {
+            errln!("skipping: the temp directory is inside a git repository");
+            return;
+        }
+        assert!(!super::may_be_in_git(&project));
+        // A work tree (`.git` directory, or a worktree's `.git` file) above the project.
+        std::fs::write(dir.path().join("a/.git"), "gitdir: /elsewhere\n").expect("write");
+        assert!(super::may_be_in_git(&project));
+        std::fs::remove_file(dir.path().join("a/.git")).expect("rm");
+        // A bare repository: HEAD and objects/.
+        std::fs::write(dir.path().join("a/HEAD"), "ref: refs/heads/main\n").expect("write");
+        assert!(
+            !super::may_be_in_git(&project),
+            "HEAD alone is no repository"
+        );
+        std::fs::create_dir(dir.path().join("a/objects")).expect("mkdir");
+        assert!(super::may_be_in_git(&project));
+    }
 }

@@ -81,22 +81,24 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
     let mut stages: Vec<Stage> = Vec::new();
     let mut notes = Vec::new();
     let mut seen: BTreeMap<(u32, StageKey), (PathBuf, u64)> = BTreeMap::new();
-    for file in files {
-        let Some(text) = read(&file, &root, &mut diagnostics) else {
-            continue;
-        };
-        let display = relative(&file, &root);
-        let (stage, mut found) = parse_stage(&display, &text, &base);
+    let texts: Vec<(PathBuf, String)> = files
+        .into_iter()
+        .filter_map(|file| {
+            let text = read(&file, &root, &mut diagnostics)?;
+            Some((relative(&file, &root), text))
+        })
+        .collect();
+    for ((display, text), (stage, mut found)) in parse_all(&texts, &base) {
         if let Some((stage, _)) = &stage {
-            notes.extend(missing_workdirs(stage, &root, &display, &text));
-            found.extend(saves_into_evidence(stage, &project, &display, &text));
+            notes.extend(missing_workdirs(stage, &root, display, text));
+            found.extend(saves_into_evidence(stage, &project, display, text));
         }
         if let Some((stage, at)) = stage {
             let key = (stage.phase, stage.key);
             if let Some((other, other_line)) = seen.get(&key) {
                 found.push(
                     Diagnostic::error(
-                        &display,
+                        display,
                         at.line(),
                         at.column(),
                         format!(
@@ -106,7 +108,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
                             other.display()
                         ),
                     )
-                    .with_source(&text),
+                    .with_source(text),
                 );
             } else {
                 seen.insert(key, (display.clone(), at.line()));
@@ -223,20 +225,64 @@ fn saves_into_evidence(
     out
 }
 
+/// Every file parsed, in order; on the machine's cores at once (parsing is most of a load:
+/// a phase's eleven files, or one file of hundreds of steps).
+fn parse_all<'a>(
+    texts: &'a [(PathBuf, String)],
+    base: &Defaults,
+) -> Vec<(&'a (PathBuf, String), Parsed)> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = texts.len().div_ceil(cores).max(1);
+    std::thread::scope(|scope| {
+        let parse = |part: &'a [(PathBuf, String)]| -> Vec<Parsed> {
+            part.iter()
+                .map(|(display, text)| parse_stage(display, text, base))
+                .collect()
+        };
+        let mut parts = texts.chunks(chunk);
+        let first = parts.next().unwrap_or_default();
+        let others: Vec<_> = parts
+            .map(|part| {
+                let handle = std::thread::Builder::new().spawn_scoped(scope, move || parse(part));
+                (part, handle)
+            })
+            .collect();
+        let mut parsed = parse(first);
+        for (part, handle) in others {
+            match handle.map(|h| h.join()) {
+                Ok(Ok(p)) => parsed.extend(p),
+                // No thread to be had, or it panicked: parse here (a panic then repeats, as
+                // it would have without threads).
+                _ => parsed.extend(parse(part)),
+            }
+        }
+        texts.iter().zip(parsed).collect()
+    })
+}
+
+/// A stage file parsed: the stage and where its `stage:` key is, and every diagnostic found.
+pub type Parsed = (Option<(Stage, serde_saphyr::Location)>, Vec<Diagnostic>);
+
 /// Parse and validate one stage file's text: the stage (with where its `stage:` key is) if it
 /// is valid, and every diagnostic found. No file system access: the fuzz target calls this.
-pub fn parse_stage(
-    display: &Path,
-    text: &str,
-    base: &Defaults,
-) -> (Option<(Stage, serde_saphyr::Location)>, Vec<Diagnostic>) {
+pub fn parse_stage(display: &Path, text: &str, base: &Defaults) -> Parsed {
     let mut ctx = FileCtx::new(display, text);
     let mut stage = None;
-    match yaml::parse::<raw::RawStage>(text) {
+    // The definition hash parses the text a second time (into canonical JSON): beside the
+    // parse into the stage, on another core.
+    let (parsed, hash) = std::thread::scope(|scope| {
+        let hashing = std::thread::Builder::new().spawn_scoped(scope, || definition_hash(text));
+        let parsed = yaml::parse::<raw::RawStage>(text);
+        let hash = match hashing.map(|h| h.join()) {
+            Ok(Ok(hash)) => hash,
+            _ => definition_hash(text),
+        };
+        (parsed, hash)
+    });
+    match parsed {
         Err(e) => ctx.push(yaml_diagnostic(display, &e)),
         Ok(raw_stage) => {
             let at = raw_stage.stage.referenced;
-            let hash = definition_hash(text);
             stage = validate::stage(&mut ctx, raw_stage, base, display.to_path_buf(), hash).map(
                 |mut s| {
                     // gaterun.yaml's templates are part of the definition of a stage using

@@ -17,6 +17,9 @@ pub struct RunContext {
     pub tmp: tmp::TmpDirs,
     pub log_cap: usize,
     pub events: mpsc::UnboundedSender<Event>,
+    /// Whether the reporter shows each step as it starts (a progress bar): otherwise no
+    /// `StepStarted` is sent, sparing a wake-up of the reporter per step.
+    pub step_events: bool,
     pub http: crate::steps::Http,
     pub postgres: crate::database::postgres::Provider,
     /// Issue 18: the templates gates' databases are copied from.

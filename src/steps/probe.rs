@@ -54,6 +54,12 @@ impl Http {
                 .no_proxy()
                 .redirect(reqwest::redirect::Policy::none())
                 .referer(false)
+                // No TCP keepalive or user timeout: steps have their own deadlines, and each
+                // option is a system call on every connection (five of seven).
+                .tcp_keepalive(None)
+                .tcp_keepalive_interval(None)
+                .tcp_keepalive_retries(None)
+                .tcp_user_timeout(None)
                 .user_agent(concat!("gaterun/", env!("CARGO_PKG_VERSION")))
                 .build()
                 .map_err(|e| format!("failed to build the HTTP client: {e}"))

@@ -71,10 +71,12 @@ pub async fn run_steps(
             });
             continue;
         }
-        rc.send(Event::StepStarted {
-            gate: gate.id.clone(),
-            step: label.clone(),
-        });
+        if rc.step_events {
+            rc.send(Event::StepStarted {
+                gate: gate.id.clone(),
+                step: label.clone(),
+            });
+        }
         let heading = match number {
             Some(k) => format!("step {k}/{total}"),
             None => "setup".to_owned(),
