@@ -516,3 +516,90 @@ gates:
     let msg = gates[1]["message"].as_str().expect("message");
     assert!(msg.starts_with("expected $.text to be "), "{msg}");
 }
+
+/// A `file` step reads only a regular file: a FIFO, a device or a directory where the file
+/// should be fails at once, naming what is there (a FIFO never hangs the step), while the
+/// regular file passes and a near miss of its content fails.
+#[test]
+fn a_file_step_reads_only_a_regular_file() {
+    let p = Project::new();
+    p.file("data/real.txt", "state: done\n");
+    std::fs::create_dir_all(p.path().join("data/dir")).expect("mkdir");
+    let fifo = p.path().join("data/fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    std::os::unix::fs::symlink("/dev/zero", p.path().join("data/zero")).expect("symlink");
+    p.stage(
+        "00.yaml",
+        r#"
+stage: 0
+name: Files
+gates:
+  - id: real
+    title: a regular file
+    steps:
+      - file: data/real.txt
+        expect: { contains: ["state: done"] }
+  - id: near
+    title: one word off
+    steps:
+      - file: data/real.txt
+        expect: { contains: ["state: dona"] }
+  - id: fifo
+    title: a FIFO
+    steps:
+      - file: data/fifo
+        expect: { contains: ["x"] }
+  - id: zero
+    title: a device behind a link
+    steps:
+      - file: data/zero
+        expect: { contains: ["x"] }
+  - id: dir
+    title: a directory
+    steps:
+      - file: data/dir
+        expect: { contains: ["x"] }
+  - id: fifo-exists
+    title: a FIFO exists
+    steps:
+      - file: data/fifo
+"#,
+    );
+    let started = std::time::Instant::now();
+    let out = p.run(&["stage", "0"]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "the FIFO hung the step: {}",
+        out.stderr
+    );
+    let results = p.results("stage-00");
+    let gate = |id: &str| {
+        results["gates"]
+            .as_array()
+            .expect("gates")
+            .iter()
+            .find(|g| g["id"] == id)
+            .cloned()
+            .expect("gate")
+    };
+    assert_eq!(gate("real")["status"], "passed", "{}", out.stderr);
+    assert_eq!(gate("fifo-exists")["status"], "passed", "{}", out.stderr);
+    assert_eq!(gate("near")["status"], "failed");
+    for (id, what) in [
+        ("fifo", "a FIFO"),
+        ("zero", "a device"),
+        ("dir", "a directory"),
+    ] {
+        let g = gate(id);
+        assert_eq!(g["status"], "failed", "{g}");
+        let msg = g["message"].as_str().expect("message");
+        assert!(
+            msg.ends_with(&format!("to be a regular file to read, got {what}")),
+            "{msg}"
+        );
+    }
+}

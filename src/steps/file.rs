@@ -1,6 +1,8 @@
 //! The `file` step: a path relative to the gate's `workdir` exists (or not) and its content
 //! satisfies patterns.
 
+use std::os::unix::fs::FileTypeExt;
+
 use tokio::io::AsyncReadExt;
 
 use super::outcome::Failure;
@@ -32,11 +34,30 @@ pub async fn attempt(
             io_reason(&e)
         ))),
         (true, Ok(_)) if contains.is_empty() => Ok(()),
+        (true, Ok(m)) if !m.is_file() => Err(Failure::Check(format!(
+            "expected file {rel} to be a regular file to read, got {}",
+            kind_of(&m)
+        ))),
         (true, Ok(_)) => {
             let mut data = Vec::new();
-            let file = tokio::fs::File::open(&full)
+            // Without blocking: what was a file when looked at may be a FIFO by now, and
+            // opening a FIFO waits for a writer that may never come.
+            let file = tokio::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(&full)
                 .await
                 .map_err(|e| Failure::Check(format!("failed to read {rel}: {}", io_reason(&e))))?;
+            let m = file
+                .metadata()
+                .await
+                .map_err(|e| Failure::Check(format!("failed to read {rel}: {}", io_reason(&e))))?;
+            if !m.is_file() {
+                return Err(Failure::Check(format!(
+                    "expected file {rel} to be a regular file to read, got {}",
+                    kind_of(&m)
+                )));
+            }
             file.take(READ_CAP + 1)
                 .read_to_end(&mut data)
                 .await
@@ -53,5 +74,21 @@ pub async fn attempt(
             expect::check_observed(&format!("file {rel}"), contains, &observed, &ctx.vars)?;
             Ok(())
         }
+    }
+}
+
+/// What a path that is not a regular file is, in a word.
+fn kind_of(m: &std::fs::Metadata) -> &'static str {
+    let t = m.file_type();
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else {
+        "not a regular file"
     }
 }
