@@ -163,10 +163,12 @@ async fn run(cli: Cli) -> Result<i32, Error> {
         }
         CommandKind::Phase { phase } => {
             let loaded = load(&opts, on_github)?;
-            let runs = plan::for_phase(&loaded, *phase, &filters)?;
+            let select = || plan::for_phase(&loaded, *phase, cli.common.prereqs, &filters);
+            select()?;
             let _ = signals();
+            // As for a stage: the run waited for may have withdrawn an earlier phase's sign-off.
             let lock = lock_evidence(&loaded.project).await?;
-            run::execute(&loaded, runs, &cli, lock).await
+            run::execute(&loaded, select()?, &cli, lock).await
         }
     }
 }

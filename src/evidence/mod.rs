@@ -19,6 +19,7 @@ pub(crate) mod log;
 pub(crate) mod manifest;
 pub mod markdown;
 pub(crate) mod paths;
+pub(crate) mod phase_signoff;
 pub(crate) mod read;
 pub(crate) mod recorder;
 pub(crate) mod snapshot;
