@@ -37,10 +37,16 @@ pub enum CommandKind {
         #[arg(long)]
         phase: Option<u32>,
     },
-    /// Write a phase skeleton from the method: stages 0–10 with placeholder gates
+    /// Write a phase skeleton from the method: stages 0–10 with placeholder gates, under
+    /// gates/phase-N/ (N: the template's phase, 1, 2 or 3, else --phase). A phase that has
+    /// stage files already is never written a second time: init refuses and names the next free
+    /// phase
     Init {
         #[arg(long, default_value = "backend", value_parser = ["backend", "ui", "integrations"])]
         template: String,
+        /// The phase to write the template as (default: backend 1, ui 2, integrations 3)
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        phase: Option<u32>,
     },
     /// Rebuild the markdown implementation log from evidence
     Report {

@@ -318,3 +318,54 @@ fn a_forged_or_broken_ledger_is_an_error_never_a_pass() {
     p.run(&["stage", "10"]).code(0);
     p.run(&["stage", "0", "--phase", "2"]).code(0);
 }
+
+#[test]
+fn init_never_writes_a_second_copy_of_a_phase_and_names_the_phase_it_wrote() {
+    let p = Project::new();
+    let run = p.run(&["init"]);
+    run.code(0);
+    assert!(
+        run.stdout
+            .contains("next: replace each placeholder gate with real checks, then `gaterun check` and `gaterun stage 0 --phase 1`"),
+        "{}",
+        run.stdout
+    );
+    // Phase 2 defined already, under a layout of the project's own.
+    p.stage(
+        "ui/home.yaml",
+        "phase: 2\nstage: 0\nname: Home\ngates:\n  - {id: h, title: t, run: 'true'}\n",
+    );
+    let run = p.run(&["init", "--template", "ui"]);
+    run.code(2);
+    assert!(
+        run.stderr.contains(
+            "phase 2 already has stage files under gates: not writing a second copy; to write the ui template as another phase, `gaterun init --template ui --phase 3`"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!p.path().join("gates/phase-2").exists());
+    // The near miss of the old check: same phase, other file names, still refused.
+    p.run(&["init", "--template", "backend"]).code(2);
+    let run = p.run(&["init", "--template", "ui", "--phase", "3"]);
+    run.code(0);
+    assert!(
+        run.stdout
+            .contains("wrote gates/phase-3/00-pre-flight-verification.yaml")
+            && run.stdout.contains("`gaterun stage 0 --phase 3`"),
+        "{}",
+        run.stdout
+    );
+    let signoff = std::fs::read_to_string(p.path().join("gates/phase-3/10-phase-sign-off.yaml"))
+        .expect("stage 10");
+    assert!(
+        signoff.contains("phase: 3\n") && signoff.contains("--phase, \"3\""),
+        "{signoff}"
+    );
+    p.run(&["check"]).code(0);
+    // A phase directory whose stage file does not even parse still claims its phase.
+    p.file("gates/phase-4/broken.yaml", "phase: [\n");
+    let run = p.run(&["init", "--template", "integrations", "--phase", "4"]);
+    run.code(2);
+    assert!(run.stderr.contains("--phase 5`"), "{}", run.stderr);
+}

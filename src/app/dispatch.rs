@@ -82,9 +82,9 @@ async fn run(cli: Cli) -> Result<i32, Error> {
             let _ = write!(std::io::stdout().lock(), "{}", schema::json());
             Ok(exit::PASSED)
         }
-        CommandKind::Init { template } => {
+        CommandKind::Init { template, phase } => {
             let project = locate(&cwd, cli.common.gates.as_deref(), None);
-            init::command(&project.root, &project.gates_dir, template)
+            init::command(&project.root, &project.gates_dir, template, *phase)
         }
         CommandKind::Verify { dir } => {
             let loaded = match config::load(&opts) {
