@@ -204,6 +204,7 @@ fn render(
         results.len(),
         markdown::ms(duration)
     );
+    stage_sizes(&mut o, project, phase, results);
     flaky.sort();
     flaky.dedup();
     let _ = writeln!(o, "\n## Flaky gates\n");
@@ -248,4 +249,30 @@ fn render(
         );
     }
     o
+}
+
+/// Each stage's size from the history (first run to first pass, runs), those over the method's
+/// 4 hours flagged with the advice to split them.
+fn stage_sizes(o: &mut String, project: &Project, phase: u32, results: &[(&Stage, StageResult)]) {
+    let sizes = evidence::stage_size::sizes(project, phase);
+    let _ = writeln!(
+        o,
+        "\n## Stage size\n\nFrom history.jsonl: wall-clock time from each stage's first run to its first pass, and the runs it took (the method: 1–4 hours a stage).\n"
+    );
+    let mut over = 0;
+    for (s, _) in results {
+        let text = match sizes.get(&s.key) {
+            Some(size) => {
+                over += usize::from(size.over());
+                size.describe(s.key)
+            }
+            None => "no run in history.jsonl".to_owned(),
+        };
+        let _ = writeln!(o, "- Stage {} ({}): {text}", s.key, markdown::cell(&s.name));
+    }
+    let _ = writeln!(
+        o,
+        "\n{over} of {} stages over the method's 4 hours.",
+        results.len()
+    );
 }

@@ -369,3 +369,53 @@ fn init_never_writes_a_second_copy_of_a_phase_and_names_the_phase_it_wrote() {
     run.code(2);
     assert!(run.stderr.contains("--phase 5`"), "{}", run.stderr);
 }
+
+#[test]
+fn stage_size_from_history_flags_a_stage_over_four_hours() {
+    let p = two_phases();
+    p.stage(
+        "phase-1/01.yaml",
+        "stage: 1\nname: Next\ngates:\n  - {id: n, title: t, run: 'true'}\n",
+    );
+    // A history begun before: stage 0 first ran (and failed) 4h 10m ago, stage 1 3h 50m ago.
+    let ago = |mins: u64| {
+        humantime::format_rfc3339_seconds(
+            std::time::SystemTime::now() - std::time::Duration::from_secs(mins * 60),
+        )
+        .to_string()
+    };
+    let line = |stage: &str, at: &str| {
+        format!(
+            "{{\"started_at\":\"{at}\",\"phase\":1,\"stage\":\"{stage}\",\"status\":\"failed\",\"commit\":null,\"duration_ms\":1000,\"gates\":[{{\"id\":\"g\",\"status\":\"failed\",\"runs\":1,\"passes\":0}}]}}\n"
+        )
+    };
+    p.file(
+        "evidence/history.jsonl",
+        &format!("{}{}", line("0", &ago(250)), line("1", &ago(230))),
+    );
+    p.run(&["phase", "1"]).code(0);
+    let log = p.read("phase-1/IMPLEMENTATION_LOG.md");
+    assert!(
+        log.contains(
+            "- Stage size: 4h 10m from its first run to its first pass, 2 runs — over the method's 4 hours: too big; split it into sub-stages (0a, 0b) or across two stages"
+        ),
+        "{log}"
+    );
+    // The near miss: 3h 50m is within the method's hours.
+    assert!(
+        log.contains("- Stage size: 3h 50m from its first run to its first pass, 2 runs\n"),
+        "{log}"
+    );
+    assert!(
+        log.contains("s from its first run to its first pass, 1 run\n"),
+        "{log}"
+    );
+    let signoff = p.read("phase-1/SIGNOFF.md");
+    assert!(
+        signoff.contains("- Stage 0 (Base): 4h 10m from its first run to its first pass, 2 runs — over the method's 4 hours")
+            && signoff.contains("- Stage 1 (Next): 3h 50m from its first run to its first pass, 2 runs\n")
+            && signoff.contains("1 of 2 stages over the method's 4 hours."),
+        "{signoff}"
+    );
+    p.run(&["verify"]).code(0);
+}

@@ -24,6 +24,7 @@ pub(crate) mod read;
 pub(crate) mod recorder;
 pub(crate) mod snapshot;
 pub(crate) mod stage;
+pub(crate) mod stage_size;
 pub(crate) mod sweep;
 pub(crate) mod write;
 
