@@ -61,10 +61,11 @@ pub fn files(phase: u32) -> Vec<String> {
     ]
 }
 
-/// The phase no longer stands signed off: both files go.
+/// The phase no longer stands signed off: both files go, the ledger first (a kill between
+/// leaves a SIGNOFF.md that counts for nothing, never a ledger without its page).
 fn withdraw(project: &Project, phase: u32) {
-    let _ = std::fs::remove_file(evidence::phase_dir(project, phase).join("SIGNOFF.md"));
     phase_signoff::remove(project, phase);
+    let _ = std::fs::remove_file(evidence::phase_dir(project, phase).join("SIGNOFF.md"));
 }
 
 /// Write the phase's SIGNOFF.md and then its ledger, signoff.json, if its criteria are met

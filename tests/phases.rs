@@ -50,9 +50,20 @@ fn phase_2_on_fresh_evidence_is_blocked_naming_phase_1() {
         !p.evidence("phase-2").exists(),
         "a blocked phase writes nothing"
     );
-    // `ignore` is the way around it, as for stages.
+    // `ignore` is the way around it, as for stages; but a phase run that way is never signed
+    // off on top of one that is not.
     p.run(&["stage", "0", "--phase", "2", "--prereqs", "ignore"])
         .code(0);
+    let run = p.run(&["signoff", "--phase", "2"]);
+    run.code(1);
+    assert!(
+        run.stderr.contains(
+            "phase 1, which phase 2 builds on, is not signed off: no phase-1/signoff.json in the evidence; run `gaterun phase 1`"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!p.evidence("phase-2/signoff.json").exists());
 }
 
 #[test]
