@@ -69,7 +69,20 @@ fn phase_2_on_fresh_evidence_is_blocked_naming_phase_1() {
 #[test]
 fn phase_1_signed_off_lets_phase_2_run_and_an_edit_after_blocks_it_again() {
     let p = two_phases();
+    let list = p.run(&["list"]);
+    assert!(
+        list.stdout
+            .contains("phase 2 (blocked: phase 1 is not signed off)\n"),
+        "{}",
+        list.stdout
+    );
     p.run(&["phase", "1"]).code(0);
+    let list = p.run(&["list"]);
+    assert!(
+        list.stdout.contains("phase 1 (signed off at ") && list.stdout.contains("phase 2\n"),
+        "{}",
+        list.stdout
+    );
     let ledger: serde_json::Value =
         serde_json::from_str(&p.read("phase-1/signoff.json")).expect("signoff.json parses");
     assert_eq!(ledger["phase"], 1);
