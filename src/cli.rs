@@ -19,14 +19,16 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum CommandKind {
-    /// Run stage S of the current phase (e.g. `2`, `4a`)
+    /// Run stage S of the current phase (e.g. `2`, `4a`); a stage of phase N > 1 needs every
+    /// earlier phase signed off with its current definitions (exit 3 otherwise)
     Stage {
         stage: String,
         /// The phase, when the project has several and no `current_phase`
         #[arg(long)]
         phase: Option<u32>,
     },
-    /// Run the stages of phase N in order; stop at the first that fails
+    /// Run the stages of phase N in order; stop at the first that fails (phase N > 1 needs every
+    /// earlier phase signed off, as for `stage`)
     Phase { phase: u32 },
     /// Validate every gate file and print lint warnings
     Check,
@@ -35,17 +37,24 @@ pub enum CommandKind {
         #[arg(long)]
         phase: Option<u32>,
     },
-    /// Write a phase skeleton from the method: stages 0–10 with placeholder gates
+    /// Write a phase skeleton from the method: stages 0–10 with placeholder gates, under
+    /// gates/phase-N/ (N: the template's phase, 1, 2 or 3, else --phase). A phase that has
+    /// stage files already is never written a second time: init refuses and names the next free
+    /// phase
     Init {
         #[arg(long, default_value = "backend", value_parser = ["backend", "ui", "integrations"])]
         template: String,
+        /// The phase to write the template as (default: backend 1, ui 2, integrations 3)
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        phase: Option<u32>,
     },
     /// Rebuild the markdown implementation log from evidence
     Report {
         #[arg(long)]
         phase: Option<u32>,
     },
-    /// Stage 10: check the phase's exit criteria and write SIGNOFF.md
+    /// Stage 10: check the phase's exit criteria (its stages passed, earlier phases signed off)
+    /// and write SIGNOFF.md and the ledger later phases are held to, signoff.json
     Signoff {
         #[arg(long)]
         phase: u32,
@@ -68,9 +77,11 @@ pub enum CommandKind {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Prereqs {
-    /// Require every earlier stage of the phase to have passed with its current definition
+    /// Require every earlier stage of the phase to have passed with its current definition,
+    /// and every earlier phase to be signed off with its current definitions
     Check,
-    /// Run the earlier stages first, in order, stopping at the first failure
+    /// Run the earlier phases not signed off and the earlier stages first, in order, stopping
+    /// at the first failure
     Run,
     /// Skip the check
     Ignore,
@@ -100,7 +111,7 @@ pub struct Common {
     /// Run only gates with this tag (repeatable)
     #[arg(long = "tag", global = true, value_name = "T")]
     pub tags: Vec<String>,
-    /// What to do about earlier stages of the phase
+    /// What to do about earlier stages of the phase, and earlier phases not signed off
     #[arg(long, global = true, value_enum, default_value_t = Prereqs::Check)]
     pub prereqs: Prereqs,
     /// `phase`: go on past a failed stage (later stages still recorded blocked)

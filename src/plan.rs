@@ -1,5 +1,5 @@
 //! Selection: which phase, which stages, which gates (`--gate`, `--tag`), and the prerequisite
-//! ledger check that keeps stages in order.
+//! checks that keep stages in order and phases on top of signed-off ones.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -7,8 +7,9 @@ use std::sync::Arc;
 use crate::cli::Prereqs;
 use crate::config::{Loaded, Project, Stage, StageKey};
 use crate::exit::Error;
-// The prerequisite ledger's rule lives with the evidence checks it applies.
+// The prerequisite ledger's rules live with the evidence checks they apply.
 use crate::verify::not_passed;
+use crate::verify::phases::{signoff_command, unmet_phases};
 
 /// One stage to run, with the gates selected in it.
 pub struct StageRun {
@@ -125,7 +126,8 @@ pub fn for_stage(
         )));
     }
     let earlier: Vec<&&Stage> = in_phase.iter().filter(|s| s.key < key).collect();
-    let mut runs = Vec::new();
+    let again = format!("gaterun stage {key}{}", phase_flag(phase));
+    let mut runs = phase_prereqs(loaded, phase, prereqs, &again)?;
     match prereqs {
         Prereqs::Ignore => {}
         Prereqs::Check => {
@@ -151,8 +153,49 @@ pub fn for_stage(
     Ok(runs)
 }
 
-/// Every stage of phase N in order, filtered; stages with no selected gate are left out.
-pub fn for_phase(loaded: &Loaded, phase: u32, filters: &Filters) -> Result<Vec<StageRun>, Error> {
+/// Phases build on each other: before a stage of `phase` runs, every earlier phase must stand
+/// signed off with its current definitions. `check`: blocked (exit 3) naming the lowest that
+/// does not and what to run (`again` is the command asked for); `run`: the stages of each
+/// such phase, lowest first, whole (the run checks each is signed off before going on);
+/// `ignore`: nothing.
+fn phase_prereqs(
+    loaded: &Loaded,
+    phase: u32,
+    prereqs: Prereqs,
+    again: &str,
+) -> Result<Vec<StageRun>, Error> {
+    if prereqs == Prereqs::Ignore {
+        return Ok(Vec::new());
+    }
+    let unmet = unmet_phases(&loaded.project, &loaded.stages, phase);
+    if prereqs == Prereqs::Check {
+        return match unmet.first() {
+            None => Ok(Vec::new()),
+            Some((p, why)) => Err(Error::Blocked(format!(
+                "blocked: phase {p} is not signed off ({why}): run `{}` first, or `{again} --prereqs run` to run it first",
+                signoff_command(&loaded.stages, *p)
+            ))),
+        };
+    }
+    Ok(unmet
+        .iter()
+        .flat_map(|(p, _)| stages_of(loaded, *p))
+        .map(|s| StageRun {
+            stage: Arc::new(s.clone()),
+            selected: (0..s.gates.len()).collect(),
+            selection: None,
+        })
+        .collect())
+}
+
+/// Every stage of phase N in order, filtered; stages with no selected gate are left out. The
+/// earlier phases it builds on are checked (or run first) as `prereqs` says.
+pub fn for_phase(
+    loaded: &Loaded,
+    phase: u32,
+    prereqs: Prereqs,
+    filters: &Filters,
+) -> Result<Vec<StageRun>, Error> {
     let in_phase = stages_of(loaded, phase);
     if in_phase.is_empty() {
         let all: Vec<String> = phases(loaded).iter().map(u32::to_string).collect();
@@ -175,7 +218,9 @@ pub fn for_phase(loaded: &Loaded, phase: u32, filters: &Filters) -> Result<Vec<S
             "nothing selected: no gate of phase {phase} matches the --gate/--tag filters"
         )));
     }
-    Ok(runs)
+    let mut all = phase_prereqs(loaded, phase, prereqs, &format!("gaterun phase {phase}"))?;
+    all.extend(runs);
+    Ok(all)
 }
 
 /// Has `earlier` passed with its current definition? If not: exit 3, naming it and what to run.
@@ -382,14 +427,17 @@ mod tests {
             Err(Error::NothingSelected(_))
         ));
         assert!(matches!(
-            for_phase(&loaded, 1, &nothing),
+            for_phase(&loaded, 1, Prereqs::Check, &nothing),
             Err(Error::NothingSelected(_))
         ));
         // A phase run leaves out the stages the filters select nothing of.
         let ids = strings(&["b"]);
-        let runs = for_phase(&loaded, 1, &filters(&ids, &none)).expect("runs");
+        let runs = for_phase(&loaded, 1, Prereqs::Check, &filters(&ids, &none)).expect("runs");
         assert_eq!(runs.len(), 1);
         assert_eq!(runs[0].stage.key.to_string(), "4a");
-        assert!(matches!(for_phase(&loaded, 2, &all), Err(Error::Usage(_))));
+        assert!(matches!(
+            for_phase(&loaded, 2, Prereqs::Check, &all),
+            Err(Error::Usage(_))
+        ));
     }
 }

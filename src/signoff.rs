@@ -1,12 +1,13 @@
 //! The method's Stage 10, its rule: every earlier stage of the phase passed with its current
-//! definition; open questions are gathered as documented gaps; the next phase's stage files,
-//! if any, are valid. Writes `SIGNOFF.md`, or says what is unmet (`app::signoff` is the
-//! command that prints it).
+//! definition, and every earlier phase stands signed off; open questions are gathered as
+//! documented gaps; the next phase's stage files, if any, are valid. Writes `SIGNOFF.md` and
+//! the ledger later phases are held to (`signoff.json`), or says what is unmet
+//! (`app::signoff` is the command that prints it).
 
 use std::fmt::Write;
 
 use crate::config::{Project, Stage};
-use crate::evidence::{self, history, markdown};
+use crate::evidence::{self, history, markdown, phase_signoff};
 use crate::exit::Error;
 use crate::results::{StageResult, Status};
 use crate::verify;
@@ -33,7 +34,16 @@ pub fn criteria<'a>(
         .iter()
         .filter(|s| s.phase == phase && s.key.number < SIGNOFF_STAGE)
         .collect();
-    let problems: Vec<String> = criteria.iter().filter_map(|s| unmet(project, s)).collect();
+    let mut problems: Vec<String> = verify::phases::unmet_phases(project, stages, phase)
+        .into_iter()
+        .map(|(p, why)| {
+            format!(
+                "phase {p}, which phase {phase} builds on, is not signed off: {why}; run `{}`",
+                verify::phases::signoff_command(stages, p)
+            )
+        })
+        .collect();
+    problems.extend(criteria.iter().filter_map(|s| unmet(project, s)));
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -43,8 +53,24 @@ pub fn criteria<'a>(
         .collect())
 }
 
-/// Write the phase's SIGNOFF.md if its criteria are met (else what is unmet): the path and
-/// how many stages passed.
+/// The files a sign-off writes (or removes), relative to the evidence directory.
+pub fn files(phase: u32) -> Vec<String> {
+    vec![
+        format!("phase-{phase}/SIGNOFF.md"),
+        phase_signoff::rel(phase),
+    ]
+}
+
+/// The phase no longer stands signed off: both files go, the ledger first (a kill between
+/// leaves a SIGNOFF.md that counts for nothing, never a ledger without its page).
+fn withdraw(project: &Project, phase: u32) {
+    phase_signoff::remove(project, phase);
+    let _ = std::fs::remove_file(evidence::phase_dir(project, phase).join("SIGNOFF.md"));
+}
+
+/// Write the phase's SIGNOFF.md and then its ledger, signoff.json, if its criteria are met
+/// (else what is unmet): the path of SIGNOFF.md and how many stages passed. Whatever could not
+/// be written takes the other with it.
 pub fn write(
     project: &Project,
     stages: &[Stage],
@@ -56,26 +82,33 @@ pub fn write(
     };
     let text = render(project, stages, phase, &results);
     let path = evidence::phase_dir(project, phase).join("SIGNOFF.md");
-    evidence::write_file(&path, text.as_bytes())?;
+    let commit = results.iter().rev().find_map(|(_, r)| r.commit.clone());
+    let ledger = phase_signoff::new(stages, phase, commit);
+    let written = evidence::write_file(&path, text.as_bytes())
+        .and_then(|()| phase_signoff::write(project, &ledger));
+    if let Err(e) = written {
+        withdraw(project, phase);
+        return Err(e.into());
+    }
     Ok(Ok((path, results.len())))
 }
 
 /// The sign-off follows the ledger: a criteria stage that no longer passes takes the phase's
-/// SIGNOFF.md with it; the sign-off stage passing writes it — by gaterun, from the evidence,
-/// never by a gate (a gate's `gaterun signoff` only checks the criteria). Whether it wrote or
-/// removed SIGNOFF.md, as the files to re-hash (the runner calls it after each full stage run).
+/// SIGNOFF.md and signoff.json with it; the sign-off stage passing writes them — by gaterun,
+/// from the evidence, never by a gate (a gate's `gaterun signoff` only checks the criteria).
+/// Whether it wrote or removed them, as the files to re-hash (the runner calls it after each
+/// full stage run).
 pub fn follow(
     project: &Project,
     all_stages: &[Stage],
     stage: &Stage,
     result: &StageResult,
 ) -> Vec<String> {
-    let wrote = vec![format!("phase-{}/SIGNOFF.md", result.phase)];
+    let wrote = files(result.phase);
     let key = stage.key;
-    let path = evidence::phase_dir(project, result.phase).join("SIGNOFF.md");
     if key.number < SIGNOFF_STAGE {
         if result.status != Status::Passed {
-            let _ = std::fs::remove_file(&path);
+            withdraw(project, result.phase);
             return wrote;
         }
         return Vec::new();
@@ -86,7 +119,7 @@ pub fn follow(
     match write(project, all_stages, result.phase) {
         Ok(Ok(_)) => {}
         Ok(Err(unmet)) => {
-            let _ = std::fs::remove_file(&path);
+            withdraw(project, result.phase);
             errln!(
                 "warning: stage {} passed, but phase {} cannot be signed off: {}",
                 result.stage,
@@ -95,7 +128,7 @@ pub fn follow(
             );
         }
         Err(e) => {
-            let _ = std::fs::remove_file(&path);
+            withdraw(project, result.phase);
             errln!("warning: {e}");
         }
     }
@@ -172,6 +205,7 @@ fn render(
         results.len(),
         markdown::ms(duration)
     );
+    stage_sizes(&mut o, project, phase, results);
     flaky.sort();
     flaky.dedup();
     let _ = writeln!(o, "\n## Flaky gates\n");
@@ -216,4 +250,30 @@ fn render(
         );
     }
     o
+}
+
+/// Each stage's size from the history (first run to first pass, runs), those over the method's
+/// 4 hours flagged with the advice to split them.
+fn stage_sizes(o: &mut String, project: &Project, phase: u32, results: &[(&Stage, StageResult)]) {
+    let sizes = evidence::stage_size::sizes(project, phase);
+    let _ = writeln!(
+        o,
+        "\n## Stage size\n\nFrom history.jsonl: wall-clock time from each stage's first run to its first pass, and the runs it took (the method: 1–4 hours a stage).\n"
+    );
+    let mut over = 0;
+    for (s, _) in results {
+        let text = match sizes.get(&s.key) {
+            Some(size) => {
+                over += usize::from(size.over());
+                size.describe(s.key)
+            }
+            None => "no run in history.jsonl".to_owned(),
+        };
+        let _ = writeln!(o, "- Stage {} ({}): {text}", s.key, markdown::cell(&s.name));
+    }
+    let _ = writeln!(
+        o,
+        "\n{over} of {} stages over the method's 4 hours.",
+        results.len()
+    );
 }

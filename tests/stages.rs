@@ -305,10 +305,13 @@ fn several_phases_need_a_choice() {
         "{}",
         run.stderr
     );
-    p.run(&["stage", "0", "--phase", "2"]).code(0);
+    // Phase 2 builds on phase 1, never signed off here: blocked unless told to ignore it.
+    p.run(&["stage", "0", "--phase", "2"]).code(3);
+    p.run(&["stage", "0", "--phase", "2", "--prereqs", "ignore"])
+        .code(0);
     assert!(p.evidence("phase-2/stage-00/results.json").exists());
     p.file("gaterun.yaml", "current_phase: 2\nevidence: out\n");
-    p.run(&["stage", "0"]).code(0);
+    p.run(&["stage", "0", "--prereqs", "ignore"]).code(0);
     assert!(p.path().join("out/phase-2/stage-00/results.json").exists());
 }
 

@@ -118,9 +118,9 @@ async fn run(cli: Cli, preloaded: Option<Result<Loaded, Error>>) -> Result<i32, 
             let _ = write!(std::io::stdout().lock(), "{}", schema::json());
             Ok(exit::PASSED)
         }
-        CommandKind::Init { template } => {
+        CommandKind::Init { template, phase } => {
             let project = locate(&cwd, cli.common.gates.as_deref(), None);
-            init::command(&project.root, &project.gates_dir, template)
+            init::command(&project.root, &project.gates_dir, template, *phase)
         }
         CommandKind::Verify { dir } => {
             let loaded = match config::load(&opts) {
@@ -199,10 +199,12 @@ async fn run(cli: Cli, preloaded: Option<Result<Loaded, Error>>) -> Result<i32, 
         }
         CommandKind::Phase { phase } => {
             let loaded = load(&opts, on_github)?;
-            let runs = plan::for_phase(&loaded, *phase, &filters)?;
+            let select = || plan::for_phase(&loaded, *phase, cli.common.prereqs, &filters);
+            select()?;
             let _ = signals();
+            // As for a stage: the run waited for may have withdrawn an earlier phase's sign-off.
             let lock = lock_evidence(&loaded.project).await?;
-            run::execute(&loaded, runs, &cli, lock).await
+            run::execute(&loaded, select()?, &cli, lock).await
         }
     }
 }

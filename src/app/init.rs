@@ -211,31 +211,76 @@ fn stage_file(phase: u32, number: usize, (name, goal, gate): StageText) -> Strin
     out
 }
 
-/// `gaterun init`: the skeleton written, each file named, and what to do next.
-pub(super) fn command(root: &Path, gates_dir: &Path, template_name: &str) -> Result<i32, Error> {
-    for path in run(root, gates_dir, template_name)? {
+/// `gaterun init`: the skeleton written, each file named, and what to do next — the phase it
+/// wrote named, since a project with several phases needs it.
+pub(super) fn command(
+    root: &Path,
+    gates_dir: &Path,
+    template_name: &str,
+    phase: Option<u32>,
+) -> Result<i32, Error> {
+    let (phase, written) = run(root, gates_dir, template_name, phase)?;
+    for path in written {
         out!(
             "wrote {}",
             path.strip_prefix(root).unwrap_or(&path).display()
         );
     }
     out!(
-        "next: replace each placeholder gate with real checks, then `gaterun check` and `gaterun stage 0`"
+        "next: replace each placeholder gate with real checks, then `gaterun check` and `gaterun stage 0 --phase {phase}`"
     );
     Ok(crate::exit::PASSED)
 }
 
-/// Write the skeleton under `gates/phase-N/`; refuse to overwrite anything.
+/// The phases the gates root defines already: every stage file's `phase:` (1 when absent), and
+/// every `phase-N/` directory holding a YAML file (a stage file that does not parse still
+/// claims its directory's phase).
+fn existing_phases(gates_dir: &Path) -> std::collections::BTreeSet<u32> {
+    #[derive(serde::Deserialize)]
+    struct PhaseOnly {
+        phase: Option<u32>,
+    }
+    let mut out = std::collections::BTreeSet::new();
+    for file in crate::config::discover_files(gates_dir).unwrap_or_default() {
+        let in_dir: Option<u32> = file
+            .strip_prefix(gates_dir)
+            .ok()
+            .and_then(|rel| rel.components().next())
+            .and_then(|c| c.as_os_str().to_str()?.strip_prefix("phase-")?.parse().ok());
+        out.extend(in_dir);
+        // Only a regular file of a sane size is read (a FIFO named `x.yaml` is no wait).
+        let text = crate::config::read_stage_file(&file, gates_dir, &mut Vec::new());
+        if let Some(Ok(p)) = text.map(|t| crate::config::yaml::parse::<PhaseOnly>(&t)) {
+            out.insert(p.phase.unwrap_or(1));
+        }
+    }
+    out
+}
+
+/// Write the skeleton under `gates/phase-N/` (N: `--phase`, else the template's phase); never
+/// a second copy of a phase that exists, never over a file. The phase written, and the files.
 fn run(
     root: &Path,
     gates_dir: &Path,
     template_name: &str,
-) -> Result<Vec<std::path::PathBuf>, Error> {
-    let (phase, stages) = template(template_name).ok_or_else(|| {
+    phase: Option<u32>,
+) -> Result<(u32, Vec<std::path::PathBuf>), Error> {
+    let (default_phase, stages) = template(template_name).ok_or_else(|| {
         Error::Usage(format!(
             "unknown template `{template_name}`: use backend, ui or integrations"
         ))
     })?;
+    let phase = phase.unwrap_or(default_phase);
+    let existing = existing_phases(gates_dir);
+    if existing.contains(&phase) {
+        let free = (phase + 1..)
+            .find(|p| !existing.contains(p))
+            .unwrap_or(phase);
+        return Err(Error::Usage(format!(
+            "phase {phase} already has stage files under {}: not writing a second copy; to write the {template_name} template as another phase, `gaterun init --template {template_name} --phase {free}`",
+            crate::config::relative(gates_dir, root).display()
+        )));
+    }
     let dir = gates_dir.join(format!("phase-{phase}"));
     let files: Vec<(std::path::PathBuf, String)> = stages
         .iter()
@@ -282,7 +327,7 @@ fn run(
             .map_err(|e| Error::Internal(format!("failed to write {}: {e}", schema.display())))?;
         written.push(schema);
     }
-    Ok(written)
+    Ok((phase, written))
 }
 
 #[cfg(test)]

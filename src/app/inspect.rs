@@ -85,12 +85,26 @@ pub(super) fn check(loaded: &Loaded) -> i32 {
     exit::PASSED
 }
 
+/// A phase's standing for `list`: signed off (when), or blocked by an earlier phase that is not.
+fn phase_note(loaded: &Loaded, phase: u32) -> String {
+    let (project, stages) = (&loaded.project, &loaded.stages);
+    if let Some(Ok(l)) = evidence::phase_signoff::read(project, phase)
+        && verify::phases::not_signed_off(project, stages, phase).is_none()
+    {
+        return format!(" (signed off at {})", l.signed_off_at);
+    }
+    match verify::phases::unmet_phases(project, stages, phase).first() {
+        Some((p, _)) => format!(" (blocked: phase {p} is not signed off)"),
+        None => String::new(),
+    }
+}
+
 pub(super) fn list(loaded: &Loaded, only: Option<u32>) -> i32 {
     for phase in plan::phases(loaded) {
         if only.is_some_and(|p| p != phase) {
             continue;
         }
-        out!("phase {phase}");
+        out!("phase {phase}{}", phase_note(loaded, phase));
         for s in plan::stages_of(loaded, phase) {
             let full = evidence::read_stage(&loaded.project, phase, s.key);
             let partial = evidence::read_partial(&loaded.project, phase, s.key);

@@ -10,6 +10,7 @@ mod init;
 mod inspect;
 mod lock;
 mod merge;
+mod phases;
 mod project;
 mod run;
 mod signals;

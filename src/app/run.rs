@@ -18,7 +18,7 @@ use crate::runner;
 use crate::signoff;
 use crate::steps;
 
-use super::ci::for_runner;
+use super::ci::{for_runner, for_terminal};
 use super::signals::watch_signals;
 
 pub(super) async fn execute(
@@ -109,8 +109,8 @@ pub(super) async fn execute(
         commit: commit.join().unwrap_or(None),
     };
     let mut recorder = evidence::recorder::Recorder::open(project, settings.commit.clone());
-    let outcome = runner::run_stages(
-        &loaded.stages,
+    let phased = super::phases::run_by_phase(
+        loaded,
         runs,
         &settings,
         rc.clone(),
@@ -119,6 +119,7 @@ pub(super) async fn execute(
         &mut |stage, result| signoff::follow(project, &loaded.stages, stage, result),
     )
     .await;
+    let outcome = phased.results;
     // Whatever happened: template builds stop, the throw-away PostgreSQL cluster and MariaDB
     // server go.
     rc.templates.shutdown().await;
@@ -160,6 +161,10 @@ pub(super) async fn execute(
         || results.iter().any(|r| r.status != Status::Passed)
     {
         return Ok(exit::FAILED);
+    }
+    if let Some(blocked) = phased.blocked {
+        errln!("{}", for_runner(&for_terminal(&blocked), github));
+        return Ok(exit::BLOCKED);
     }
     Ok(exit::PASSED)
 }

@@ -24,7 +24,9 @@ pub(super) fn command(loaded: &Loaded, phase: u32, nested: Option<i32>) -> Resul
         }),
         None => signoff::write(project, &loaded.stages, phase)?.map(|(path, n)| {
             let mut m = evidence::manifest::Manifest::load_or_new(&project.evidence_dir);
-            m.record_file(&project.evidence_dir, &format!("phase-{phase}/SIGNOFF.md"));
+            for rel in signoff::files(phase) {
+                m.record_file(&project.evidence_dir, &rel);
+            }
             if let Err(e) = m.write(project, None) {
                 errln!("warning: {e}");
             }

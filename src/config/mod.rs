@@ -13,7 +13,10 @@ pub(crate) mod validate;
 pub mod yaml;
 
 pub use diagnostic::{Diagnostic, Severity};
-pub use discover::{PROJECT_FILE, find_root, may_be_in_git, project_at, repo_prefix};
+pub use discover::{
+    PROJECT_FILE, discover as discover_files, find_root, may_be_in_git, project_at,
+    read as read_stage_file, relative, repo_prefix,
+};
 pub use http_expect::{BytesExpect, DurationBound, NodeExpect};
 pub use lint::lints;
 pub use load::{LoadOptions, Loaded, load, parse_stage};

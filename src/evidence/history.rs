@@ -40,7 +40,7 @@ pub struct GateLine {
 /// a larger one unreadable, and a report never reads it whole into memory.
 pub const CAP: u64 = 256 << 20;
 
-fn path(project: &Project) -> std::path::PathBuf {
+pub(super) fn path(project: &Project) -> std::path::PathBuf {
     project.evidence_dir.join("history.jsonl")
 }
 

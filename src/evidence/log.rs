@@ -32,6 +32,7 @@ pub fn render(project: &Project, phase: u32, stages: &[&Stage]) -> String {
     let mut o = format!(
         "# Phase {phase} — implementation log\n\nEvery stage of phase {phase} in the method's tracking template, rebuilt by gaterun from `evidence/phase-{phase}` after each stage run (`gaterun report` rebuilds it).\n"
     );
+    let sizes = super::stage_size::sizes(project, phase);
     for s in stages {
         let last = super::ledger::read_stage(project, s.phase, s.key).and_then(Result::ok);
         let partial = super::ledger::read_partial(project, s.phase, s.key);
@@ -87,6 +88,9 @@ pub fn render(project: &Project, phase: u32, stages: &[&Stage]) -> String {
                     r.gates.len()
                 );
             }
+        }
+        if let Some(size) = sizes.get(&s.key) {
+            let _ = writeln!(o, "- Stage size: {}", size.describe(s.key));
         }
         if let Some(p) = &partial {
             let _ = writeln!(

@@ -19,10 +19,12 @@ pub(crate) mod log;
 pub(crate) mod manifest;
 pub mod markdown;
 pub(crate) mod paths;
+pub(crate) mod phase_signoff;
 pub(crate) mod read;
 pub(crate) mod recorder;
 pub(crate) mod snapshot;
 pub(crate) mod stage;
+pub(crate) mod stage_size;
 pub(crate) mod sweep;
 pub(crate) mod write;
 

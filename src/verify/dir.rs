@@ -132,6 +132,7 @@ pub fn all(dir: &Path, loaded: Option<&Loaded>) -> Vec<Problem> {
     }
     out.extend(invocation_problems(dir, &results));
     out.extend(signoff_problems(dir, &ledger, &results, loaded));
+    out.extend(super::phases::ledger_problems(dir, loaded));
     out.sort();
     out.dedup();
     out

@@ -13,6 +13,7 @@ pub mod dir;
 pub mod invocation;
 pub mod junit;
 pub mod ledger;
+pub mod phases;
 pub mod problem;
 pub mod report;
 pub mod signoff;
