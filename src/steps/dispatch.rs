@@ -4,7 +4,7 @@
 use std::future::Future;
 
 use super::outcome::{Deadline, Failure, cancelled};
-use super::{file, http, run, service, sql, tcp};
+use super::{browser, file, http, run, service, sql, tcp};
 use crate::config::{Step, StepKind};
 use crate::runner::gate::ctx::GateCtx;
 
@@ -67,6 +67,11 @@ pub async fn attempt(
             signal,
         } => {
             let work = service::attempt(ctx, *action, service, *signal, gate_deadline);
+            bounded(cancel, deadline, work).await
+        }
+        StepKind::Browser(b) => {
+            let own_timeout = step.timeout.is_some();
+            let work = browser::attempt(ctx, b, &step.captures, own_timeout, deadline);
             bounded(cancel, deadline, work).await
         }
         // A template's steps run each through the gate executor (`runner::gate::template`,

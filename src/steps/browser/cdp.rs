@@ -1,0 +1,182 @@
+//! The DevTools protocol over Chromium's `--remote-debugging-pipe`: JSON messages separated
+//! by NUL bytes, gaterun writing to the browser's fd 3 and reading its fd 4. No port is
+//! opened, so no other process (another run's browser, a page) can ever answer or listen.
+//!
+//! One reader task hands each reply to the call waiting for its `id`, and each event of a page
+//! session to that session's channel; when the browser goes, every waiting call fails at once.
+
+use std::collections::HashMap;
+use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot};
+
+/// The largest message read (a full-page screenshot is a few MiB of base64).
+const MESSAGE_CAP: usize = 64 << 20;
+
+/// An event of a page session: its method and parameters.
+pub struct Event {
+    pub method: String,
+    pub params: Value,
+}
+
+type Reply = Result<Value, String>;
+
+#[derive(Default)]
+struct Routes {
+    pending: HashMap<u64, oneshot::Sender<Reply>>,
+    sessions: HashMap<String, mpsc::UnboundedSender<Event>>,
+    /// Why the connection is gone, once it is.
+    closed: Option<String>,
+}
+
+pub struct Conn {
+    next: AtomicU64,
+    routes: Arc<Mutex<Routes>>,
+    out: mpsc::UnboundedSender<Vec<u8>>,
+}
+
+fn lock(routes: &Mutex<Routes>) -> MutexGuard<'_, Routes> {
+    routes.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Conn {
+    /// Speak over the two pipe ends (the one the browser reads, the one it writes).
+    pub fn new(to_browser: OwnedFd, from_browser: OwnedFd) -> std::io::Result<Conn> {
+        let mut writer = tokio::net::unix::pipe::Sender::from_owned_fd(to_browser)?;
+        let reader = tokio::net::unix::pipe::Receiver::from_owned_fd(from_browser)?;
+        let routes: Arc<Mutex<Routes>> = Default::default();
+        let (out, mut queue) = mpsc::unbounded_channel::<Vec<u8>>();
+        tokio::spawn(async move {
+            while let Some(msg) = queue.recv().await {
+                if writer.write_all(&msg).await.is_err() {
+                    return;
+                }
+            }
+        });
+        tokio::spawn(read_loop(reader, routes.clone()));
+        Ok(Conn {
+            next: AtomicU64::new(1),
+            routes,
+            out,
+        })
+    }
+
+    /// One command; its result, or the browser's error message.
+    pub async fn call(&self, method: &str, params: Value, session: Option<&str>) -> Reply {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut msg = json!({ "id": id, "method": method, "params": params });
+        if let Some(s) = session {
+            msg["sessionId"] = json!(s);
+        }
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut routes = lock(&self.routes);
+            if let Some(why) = &routes.closed {
+                return Err(why.clone());
+            }
+            routes.pending.insert(id, tx);
+        }
+        let mut bytes = serde_json::to_vec(&msg).map_err(|e| e.to_string())?;
+        bytes.push(0);
+        if self.out.send(bytes).is_err() {
+            lock(&self.routes).pending.remove(&id);
+            return Err("the browser's connection is closed".to_owned());
+        }
+        // Dropped before the reply (a deadline): its entry goes when the reply comes.
+        rx.await
+            .unwrap_or_else(|_| Err("the browser's connection is closed".to_owned()))
+    }
+
+    /// The events of a page session, from now on.
+    pub fn subscribe(&self, session: &str) -> mpsc::UnboundedReceiver<Event> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        lock(&self.routes).sessions.insert(session.to_owned(), tx);
+        rx
+    }
+
+    pub fn unsubscribe(&self, session: &str) {
+        lock(&self.routes).sessions.remove(session);
+    }
+
+    /// Why the connection is gone, if it is.
+    pub fn closed(&self) -> Option<String> {
+        lock(&self.routes).closed.clone()
+    }
+}
+
+async fn read_loop(mut reader: tokio::net::unix::pipe::Receiver, routes: Arc<Mutex<Routes>>) {
+    let mut buf: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; 64 << 10];
+    let why = loop {
+        let n = match reader.read(&mut chunk).await {
+            Ok(0) => break "the browser closed its connection".to_owned(),
+            Ok(n) => n,
+            Err(e) => break format!("reading from the browser failed: {e}"),
+        };
+        let start = buf.len();
+        buf.extend_from_slice(&chunk[..n]);
+        let mut from = 0;
+        let mut scan = start;
+        while let Some(i) = buf[scan..].iter().position(|&b| b == 0) {
+            let end = scan + i;
+            dispatch(&buf[from..end], &routes);
+            from = end + 1;
+            scan = from;
+        }
+        buf.drain(..from);
+        if buf.len() > MESSAGE_CAP {
+            break format!("the browser sent a message over {} MiB", MESSAGE_CAP >> 20);
+        }
+    };
+    let mut r = lock(&routes);
+    r.closed = Some(why.clone());
+    for (_, tx) in r.pending.drain() {
+        let _ = tx.send(Err(why.clone()));
+    }
+    r.sessions.clear();
+}
+
+fn dispatch(raw: &[u8], routes: &Mutex<Routes>) {
+    let Ok(mut msg) = serde_json::from_slice::<Value>(raw) else {
+        return;
+    };
+    if let Some(id) = msg.get("id").and_then(Value::as_u64) {
+        let reply = match msg.get_mut("error") {
+            Some(e) => Err(e
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown error")
+                .to_owned()),
+            None => Ok(msg
+                .get_mut("result")
+                .map(Value::take)
+                .unwrap_or(Value::Null)),
+        };
+        if let Some(tx) = lock(routes).pending.remove(&id) {
+            let _ = tx.send(reply);
+        }
+        return;
+    }
+    let (Some(session), Some(method)) = (
+        msg.get("sessionId")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        msg.get("method").and_then(Value::as_str).map(str::to_owned),
+    ) else {
+        return;
+    };
+    let event = Event {
+        method,
+        params: msg
+            .get_mut("params")
+            .map(Value::take)
+            .unwrap_or(Value::Null),
+    };
+    if let Some(tx) = lock(routes).sessions.get(&session) {
+        let _ = tx.send(event);
+    }
+}

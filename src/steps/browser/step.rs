@@ -1,0 +1,399 @@
+//! One `browser` step attempt: open the URL on the gate's page and wait for it to load, do
+//! the actions in order (each waiting for its target), then wait until every expectation and
+//! capture holds at once.
+//!
+//! How long a wait lasts: until the step's deadline when the step has a `timeout:`; else at
+//! most [`WAIT`] for each action and for the expectations (a near miss fails in seconds, not
+//! at the gate's deadline), never past the gate's. A wait that runs out is a failed check
+//! (`eventually` retries it), told by what it last saw, a little before the deadline would cut
+//! the step.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::keys::key_down;
+use super::script::{Unanswered, call};
+use super::session::{Page, seen};
+use crate::config::validate::selectors;
+use crate::config::{BrowserAction, BrowserStep};
+use crate::runner::gate::ctx::GateCtx;
+use crate::steps::log::GateLog;
+use crate::steps::outcome::{Deadline, Failure};
+use crate::text::redact_url;
+use crate::vars::{self, Vars};
+
+/// How long an action's target and the expectations are waited for without a `timeout:`.
+pub const WAIT: Duration = Duration::from_secs(5);
+/// Marks a mismatch no later look can mend (internal to `Judge`).
+const FINAL: &str = "\u{0}final:";
+/// Between two looks at the page.
+const POLL: Duration = Duration::from_millis(50);
+
+pub async fn attempt(
+    ctx: &mut GateCtx,
+    step: &BrowserStep,
+    captures: &[(String, String)],
+    own_timeout: bool,
+    deadline: &Deadline,
+) -> Result<(), Failure> {
+    let written =
+        vars::interpolate(&step.url, &ctx.vars).map_err(|e| Failure::Error(e.to_string()))?;
+    let log = ctx.log.clone();
+    let page = ctx.browser.page(&log).await.map_err(Failure::Error)?;
+    let errors_before = seen(&page.seen).errors.len();
+    navigate(page, &written, &log).await?;
+    let until = || wait_until(own_timeout, deadline);
+    for action in &step.actions {
+        act(page, action, &ctx.vars, &log, until()).await?;
+    }
+    let judge = Judge {
+        step,
+        captures,
+        vars: &ctx.vars,
+        typed: &ctx.typed,
+        errors_before,
+    };
+    let values = judge.wait(page, until()).await?;
+    for (name, value) in values {
+        ctx.capture(&name, Value::String(value));
+    }
+    Ok(())
+}
+
+/// When a wait ends: a little before the step's deadline, so it fails with what it saw.
+fn wait_until(own_timeout: bool, deadline: &Deadline) -> Instant {
+    let now = Instant::now();
+    let end = if own_timeout {
+        deadline.at
+    } else {
+        deadline.at.min(now + WAIT)
+    };
+    let left = end.saturating_duration_since(now);
+    end - (left / 10).min(Duration::from_millis(100))
+}
+
+/// Open `url` (relative to the page's) and wait for its `load` event.
+async fn navigate(page: &Page, url: &str, log: &GateLog) -> Result<(), Failure> {
+    let target = match url::Url::parse(url) {
+        Ok(u) => u,
+        Err(url::ParseError::RelativeUrlWithoutBase) => {
+            let here = match call(
+                page,
+                "state",
+                json!({"visible": [], "count": [], "captures": []}),
+            )
+            .await
+            {
+                Ok(state) => state["url"].as_str().unwrap_or_default().to_owned(),
+                Err(_) => String::new(),
+            };
+            url::Url::parse(&here)
+                .and_then(|base| base.join(url))
+                .map_err(|_| {
+                    Failure::Error(format!(
+                        "`{url}` is relative, and the page is not on a URL it could be relative to ({})",
+                        if here.is_empty() { "none" } else { &here }
+                    ))
+                })?
+        }
+        Err(e) => return Err(Failure::Error(format!("`{url}` is not a URL: {e}"))),
+    };
+    let shown = redact_url(target.as_str());
+    log.line(&format!("[page] open {shown}"));
+    let mut loads = page.loads.clone();
+    let before = *loads.borrow_and_update();
+    let reply = page
+        .browser
+        .conn
+        .call(
+            "Page.navigate",
+            json!({ "url": target.as_str() }),
+            Some(&page.session),
+        )
+        .await
+        .map_err(|e| Failure::Check(format!("opening {shown} failed: {e}")))?;
+    if let Some(e) = reply["errorText"].as_str().filter(|e| !e.is_empty()) {
+        return Err(Failure::Check(format!("opening {shown} failed: {e}")));
+    }
+    // No loader: the same document (a `#fragment`), nothing to load.
+    if reply["loaderId"].is_string() {
+        let _ = loads.wait_for(|n| *n > before).await;
+    }
+    Ok(())
+}
+
+/// What an action needs of its target.
+#[derive(Clone, Copy, PartialEq)]
+enum Need {
+    Visible,
+    Click,
+    Edit,
+}
+
+async fn act(
+    page: &Page,
+    action: &BrowserAction,
+    vars: &Vars,
+    log: &GateLog,
+    until: Instant,
+) -> Result<(), Failure> {
+    let conn = &page.browser.conn;
+    let session = Some(page.session.as_str());
+    let input = |method: &'static str, params: Value| async move {
+        conn.call(method, params, session)
+            .await
+            .map(|_| ())
+            .map_err(|e| Failure::Error(format!("the browser refused {method}: {e}")))
+    };
+    match action {
+        BrowserAction::Click(sel) => {
+            let sel = selector(sel, vars)?;
+            log.line(&format!("[action] click {sel}"));
+            let (x, y) = target(page, &sel, Need::Click, until).await?;
+            for kind in ["mouseMoved", "mousePressed", "mouseReleased"] {
+                let p = json!({ "type": kind, "x": x, "y": y, "button": "left", "clickCount": 1 });
+                input("Input.dispatchMouseEvent", p).await?;
+            }
+        }
+        BrowserAction::Fill(pairs) => {
+            for (sel, text) in pairs {
+                let sel = selector(sel, vars)?;
+                let text = vars::interpolate(text, vars)
+                    .map_err(|e| Failure::Error(format!("fill `{sel}`: {e}")))?;
+                log.line(&format!("[action] fill {sel} with {text:?}"));
+                target(page, &sel, Need::Edit, until).await?;
+                script(page, "clear", json!({ "sel": sel })).await?;
+                input("Input.insertText", json!({ "text": text })).await?;
+                script(page, "changed", json!({})).await?;
+            }
+        }
+        BrowserAction::Press(key) => {
+            log.line(&format!("[action] press {key}"));
+            let down = key_down(key)
+                .ok_or_else(|| Failure::Error(format!("`press` cannot type `{key}`")))?;
+            let mut up = down.clone();
+            up["type"] = json!("keyUp");
+            if let Some(o) = up.as_object_mut() {
+                o.remove("text");
+                o.remove("unmodifiedText");
+            }
+            input("Input.dispatchKeyEvent", down).await?;
+            input("Input.dispatchKeyEvent", up).await?;
+        }
+        BrowserAction::WaitFor(sel) => {
+            let sel = selector(sel, vars)?;
+            log.line(&format!("[action] wait_for {sel}"));
+            target(page, &sel, Need::Visible, until).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A selector with its variables filled in (a CSS one only with plain values).
+fn selector(written: &str, vars: &Vars) -> Result<String, Failure> {
+    if written.starts_with("text=") {
+        vars::interpolate(written, vars).map_err(|e| Failure::Error(e.to_string()))
+    } else {
+        selectors::interpolate(written, vars).map_err(Failure::Error)
+    }
+}
+
+/// A script call whose answer does not matter: done, or the step's error.
+async fn script(page: &Page, op: &str, args: Value) -> Result<(), Failure> {
+    match call(page, op, args).await {
+        Ok(_) | Err(Unanswered::Navigating) => Ok(()),
+        Err(Unanswered::Failed(e)) => Err(Failure::Error(e)),
+    }
+}
+
+/// Wait for the first visible element `sel` matches to be ready for `need`; its centre.
+async fn target(page: &Page, sel: &str, need: Need, until: Instant) -> Result<(f64, f64), Failure> {
+    let verb = match need {
+        Need::Visible => "wait_for",
+        Need::Click => "click",
+        Need::Edit => "fill",
+    };
+    loop {
+        let why = match call(page, "locate", json!({ "sel": sel })).await {
+            Ok(v) => match ready(&v, need) {
+                Ok(at) => return Ok(at),
+                Err(why) => why,
+            },
+            Err(Unanswered::Navigating) => "the page is loading".to_owned(),
+            Err(Unanswered::Failed(e)) => {
+                return Err(Failure::Error(format!("{verb} `{sel}`: {e}")));
+            }
+        };
+        if Instant::now() + POLL >= until {
+            return Err(Failure::Check(format!("{verb} `{sel}`: {why}")));
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Whether a located element is ready for `need`, else why not.
+fn ready(v: &Value, need: Need) -> Result<(f64, f64), String> {
+    let matched = v["matched"].as_u64().unwrap_or(0);
+    let (Some(x), Some(y)) = (v["x"].as_f64(), v["y"].as_f64()) else {
+        return Err(match matched {
+            0 => "no element matches".to_owned(),
+            1 => "the element it matches is not visible".to_owned(),
+            n => format!("{n} elements match, none visible"),
+        });
+    };
+    match need {
+        Need::Click if v["enabled"] == false => Err("the element is disabled".to_owned()),
+        Need::Click if v["covered"] == true => Err("another element covers it".to_owned()),
+        Need::Edit if v["editable"] == false => {
+            Err("the element is not an editable field".to_owned())
+        }
+        _ => Ok((x, y)),
+    }
+}
+
+/// The expectations and captures of a step, judged together on one look at the page.
+struct Judge<'a> {
+    step: &'a BrowserStep,
+    captures: &'a [(String, String)],
+    vars: &'a Vars,
+    typed: &'a crate::expect::value::Typed,
+    errors_before: usize,
+}
+
+impl Judge<'_> {
+    /// Look until everything holds (the captured values) or `until` (the last mismatch).
+    async fn wait(&self, page: &Page, until: Instant) -> Result<Vec<(String, String)>, Failure> {
+        let e = &self.step.expect;
+        if e.is_empty() && self.captures.is_empty() {
+            return Ok(Vec::new());
+        }
+        let visible: Vec<String> = e
+            .visible
+            .iter()
+            .map(|s| selector(s.strip_prefix('!').unwrap_or(s), self.vars))
+            .collect::<Result<_, _>>()?;
+        let count: Vec<String> = e
+            .count
+            .iter()
+            .map(|(s, _)| selector(s, self.vars))
+            .collect::<Result<_, _>>()?;
+        let mut wanted = Vec::new();
+        for (_, sel) in self.captures {
+            let sel = selector(sel, self.vars)?;
+            let (elements, attr) = selectors::split_attribute(&sel).map_err(Failure::Error)?;
+            wanted.push((elements.to_owned(), attr.map(str::to_owned)));
+        }
+        let args = json!({ "visible": visible, "count": count, "captures": wanted });
+        loop {
+            let why = match call(page, "state", args.clone()).await {
+                Ok(state) => match self.judge(page, &state, &visible, &count, &wanted) {
+                    Ok(values) => return Ok(values),
+                    Err(Failure::Check(why)) => why,
+                    Err(Failure::Error(m)) if m.starts_with(FINAL) => {
+                        return Err(Failure::Check(m[FINAL.len()..].to_owned()));
+                    }
+                    Err(other) => return Err(other),
+                },
+                Err(Unanswered::Navigating) => "the page is loading".to_owned(),
+                Err(Unanswered::Failed(e)) => return Err(Failure::Error(e)),
+            };
+            if Instant::now() + POLL >= until {
+                return Err(Failure::Check(why));
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    fn judge(
+        &self,
+        page: &Page,
+        state: &Value,
+        visible: &[String],
+        count: &[String],
+        wanted: &[(String, Option<String>)],
+    ) -> Result<Vec<(String, String)>, Failure> {
+        use crate::expect::check_all;
+        let e = &self.step.expect;
+        let text = |k: &str| state[k].as_str().unwrap_or_default().to_owned();
+        check_all("title", &e.title, &text("title"), self.vars)?;
+        check_all("URL", &e.url, &text("url"), self.vars)?;
+        check_all("page text", &e.text, &text("text"), self.vars)?;
+        for (i, written) in e.visible.iter().enumerate() {
+            let seen = &state["visible"][i];
+            let (matched, shown) = (
+                seen["matched"].as_u64().unwrap_or(0),
+                seen["visible"].as_u64().unwrap_or(0),
+            );
+            let sel = &visible[i];
+            if written.starts_with('!') && shown > 0 {
+                return Err(Failure::Check(format!(
+                    "expected `{sel}` not to be visible, got {shown} visible"
+                )));
+            }
+            if !written.starts_with('!') && shown == 0 {
+                let got = match matched {
+                    0 => "no element".to_owned(),
+                    1 => "1 element, hidden".to_owned(),
+                    n => format!("{n} elements, all hidden"),
+                };
+                return Err(Failure::Check(format!(
+                    "expected `{sel}` to be visible, got {got}"
+                )));
+            }
+        }
+        let bindings = crate::expect::value::Bindings {
+            text: self.vars,
+            typed: self.typed,
+        };
+        for (i, (_, check)) in e.count.iter().enumerate() {
+            let n = Value::from(state["count"][i].as_u64().unwrap_or(0));
+            check.check(
+                &format!("count of `{}`", count[i]),
+                Some(&n),
+                false,
+                bindings,
+            )?;
+        }
+        if let Some(check) = &e.console_errors {
+            let errors = seen(&page.seen).errors[self.errors_before..].to_vec();
+            let n = errors.len() as u64;
+            let holds =
+                |n: u64| check.check("console errors", Some(&Value::from(n)), false, bindings);
+            holds(n).map_err(|err| {
+                let message = match (Failure::from(err), errors.first()) {
+                    (Failure::Check(m), Some(first)) => {
+                        format!("{m} (first: {})", crate::expect::preview(first))
+                    }
+                    (Failure::Check(m), None) => m,
+                    (f, _) => return f,
+                };
+                // Errors only add up: past what the check allows, waiting cannot help.
+                if (n..n + 10_000).any(|m| holds(m).is_ok()) {
+                    Failure::Check(message)
+                } else {
+                    Failure::Error(format!("{FINAL}{message}"))
+                }
+            })?;
+        }
+        let mut values = Vec::new();
+        for (i, (name, _)) in self.captures.iter().enumerate() {
+            let got = &state["captures"][i];
+            let (sel, attr) = &wanted[i];
+            match (got["found"] == true, got["value"].as_str(), attr) {
+                (false, _, _) => {
+                    return Err(Failure::Check(format!(
+                        "capture `{name}`: no element matches `{sel}`"
+                    )));
+                }
+                (true, None, Some(attr)) => {
+                    return Err(Failure::Check(format!(
+                        "capture `{name}`: `{sel}` has no attribute `{attr}`"
+                    )));
+                }
+                (true, v, _) => values.push((name.clone(), v.unwrap_or_default().to_owned())),
+            }
+        }
+        Ok(values)
+    }
+}
