@@ -70,8 +70,15 @@ pub async fn attempt(
             bounded(cancel, deadline, work).await
         }
         StepKind::Browser(b) => {
-            let own_timeout = step.timeout.is_some();
-            let work = browser::attempt(ctx, b, &step.captures, own_timeout, deadline);
+            // Starting the run's browser and the gate's page is not the step's own time.
+            let opening = std::time::Instant::now();
+            bounded(cancel.clone(), gate_deadline, browser::open(ctx)).await?;
+            let deadline = &browser::later(deadline, opening.elapsed(), gate_deadline);
+            let waits = browser::Waits {
+                own_timeout: step.timeout.is_some(),
+                eventually: step.eventually.is_some(),
+            };
+            let work = browser::attempt(ctx, b, &step.captures, waits, deadline);
             bounded(cancel, deadline, work).await
         }
         // A template's steps run each through the gate executor (`runner::gate::template`,

@@ -252,6 +252,10 @@ fn args(dir: &Path) -> Vec<String> {
         "--disable-dev-shm-usage",
         "--mute-audio",
         "--hide-scrollbars",
+        // A page of a context of its own is a background tab: its timers must not slow down.
+        "--disable-background-timer-throttling",
+        "--disable-renderer-backgrounding",
+        "--disable-backgrounding-occluded-windows",
         "--window-size=1280,800",
     ]
     .map(str::to_owned)

@@ -18,4 +18,4 @@ mod step;
 
 pub use launch::Browser;
 pub use shot::after;
-pub use step::attempt;
+pub use step::{Waits, attempt, later, open};

@@ -4,9 +4,10 @@
 //!
 //! How long a wait lasts: until the step's deadline when the step has a `timeout:`; else at
 //! most [`WAIT`] for each action and for the expectations (a near miss fails in seconds, not
-//! at the gate's deadline), never past the gate's. A wait that runs out is a failed check
-//! (`eventually` retries it), told by what it last saw, a little before the deadline would cut
-//! the step.
+//! at the gate's deadline), never past the gate's. A wait that runs out is a failed check,
+//! told by what it last saw, a little before the deadline would cut the step. Under
+//! `eventually` the expectations are looked at once per attempt: the retries (each opening the
+//! page again) are the waiting, as for other steps.
 
 use std::time::{Duration, Instant};
 
@@ -30,11 +31,20 @@ const FINAL: &str = "\u{0}final:";
 /// Between two looks at the page.
 const POLL: Duration = Duration::from_millis(50);
 
+/// What bounds a step's waits.
+#[derive(Clone, Copy)]
+pub struct Waits {
+    /// The step has a `timeout:` of its own: wait up to its deadline.
+    pub own_timeout: bool,
+    /// The step has `eventually`: look at the expectations once per attempt.
+    pub eventually: bool,
+}
+
 pub async fn attempt(
     ctx: &mut GateCtx,
     step: &BrowserStep,
     captures: &[(String, String)],
-    own_timeout: bool,
+    waits: Waits,
     deadline: &Deadline,
 ) -> Result<(), Failure> {
     let written =
@@ -43,7 +53,7 @@ pub async fn attempt(
     let page = ctx.browser.page(&log).await.map_err(Failure::Error)?;
     let errors_before = seen(&page.seen).errors.len();
     navigate(page, &written, &log).await?;
-    let until = || wait_until(own_timeout, deadline);
+    let until = || wait_until(waits.own_timeout, deadline);
     for action in &step.actions {
         act(page, action, &ctx.vars, &log, until()).await?;
     }
@@ -54,11 +64,39 @@ pub async fn attempt(
         typed: &ctx.typed,
         errors_before,
     };
-    let values = judge.wait(page, until()).await?;
+    let values = judge
+        .wait(
+            page,
+            if waits.eventually {
+                Instant::now()
+            } else {
+                until()
+            },
+        )
+        .await?;
     for (name, value) in values {
         ctx.capture(&name, Value::String(value));
     }
     Ok(())
+}
+
+/// Open the gate's page (and start the run's browser) if it is not: before the step's clock
+/// starts, so the first `browser` step of a run is not cut short by the browser's start.
+pub async fn open(ctx: &mut GateCtx) -> Result<(), Failure> {
+    let log = ctx.log.clone();
+    ctx.browser
+        .page(&log)
+        .await
+        .map(|_| ())
+        .map_err(Failure::Error)
+}
+
+/// The step's deadline moved on by the time opening took, never past the gate's.
+pub fn later(deadline: &Deadline, took: Duration, gate: &Deadline) -> Deadline {
+    Deadline {
+        at: (deadline.at + took).min(gate.at),
+        message: deadline.message.clone(),
+    }
 }
 
 /// When a wait ends: a little before the step's deadline, so it fails with what it saw.
