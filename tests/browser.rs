@@ -115,6 +115,15 @@ const EXPECTATIONS: &str = r##"
       - name: a relative URL, on the same page's origin
         browser: /list
         expect: { url: "/127.0.0.1:\\d+\\/list$/", title: { equals: List } }
+  - id: pass-secret
+    title: a secret typed into the page is masked in what the gate leaves
+    secrets: [PAGE_SECRET]
+    browser: ${WEB_URL}/tasks
+    actions:
+      - click: "text=New task"
+      - fill: { "#title": "${PAGE_SECRET}" }
+      - press: Enter
+    expect: { title: "${PAGE_SECRET}", text: "!${PAGE_SECRET}x" }
   - id: pass-late
     title: text that comes after 3 s, waited for with a 6 s timeout
     browser: ${WEB_URL}/late
@@ -228,7 +237,7 @@ fn expectations_pass_and_their_near_misses_fail_with_one_line() {
     }
     let p = project(EXPECTATIONS);
     let run = common::run_guarded(
-        &mut cmd(&p, &["stage", "0", "--jobs", "4"]),
+        cmd(&p, &["stage", "0", "--jobs", "4"]).env("PAGE_SECRET", "s3cr3t-page-value"),
         Duration::from_secs(240),
     )
     .0;
@@ -321,7 +330,19 @@ fn expectations_pass_and_their_near_misses_fail_with_one_line() {
             "{id}: {message}\n  wanted: {expected}"
         );
     }
-    assert_eq!(got.len(), want.len() + 9, "{got:?}");
+    assert_eq!(got.len(), want.len() + 10, "{got:?}");
+    let log = p.read("phase-1/stage-00/logs/pass-secret.log");
+    assert!(log.contains("[action] fill #title with \"***\""), "{log}");
+    let mut files = Vec::new();
+    common::collect_files(&p.path().join("evidence"), &mut files);
+    for f in files {
+        let bytes = std::fs::read(&f).expect("read");
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("s3cr3t-page-value"),
+            "{} holds the secret",
+            f.display()
+        );
+    }
     // The late text failed by its check, not by the step's timeout.
     let log = p.read("phase-1/stage-00/logs/pass-create.log");
     for line in [

@@ -161,7 +161,10 @@ async fn pump(
         match method.as_str() {
             "Page.loadEventFired" => loaded.send_modify(|n| *n += 1),
             "Page.frameNavigated" if p["frame"]["parentId"].is_null() => {
-                log.line(&format!("[page] navigated to {}", s(&p["frame"]["url"])));
+                log.line(&format!(
+                    "[page] navigated to {}",
+                    crate::text::redact_url(&s(&p["frame"]["url"]))
+                ));
             }
             "Runtime.consoleAPICalled" => {
                 let kind = s(&p["type"]);

@@ -199,7 +199,7 @@ async fn act(
                 let sel = selector(sel, vars)?;
                 let text = vars::interpolate(text, vars)
                     .map_err(|e| Failure::Error(format!("fill `{sel}`: {e}")))?;
-                log.line(&format!("[action] fill {sel} with {text:?}"));
+                log.line(&format!("[action] fill {sel} with \"{text}\""));
                 target(page, &sel, Need::Edit, until).await?;
                 script(page, "clear", json!({ "sel": sel })).await?;
                 input("Input.insertText", json!({ "text": text })).await?;
