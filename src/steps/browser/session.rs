@@ -123,15 +123,16 @@ async fn open(browser: Arc<Running>, log: &GateLog) -> Result<Page, String> {
     let seen: Arc<Mutex<Seen>> = Default::default();
     let (loaded, loads) = watch::channel(0);
     tokio::spawn(pump(events, log.clone(), seen.clone(), loaded));
-    for domain in [
-        "Page.enable",
-        "Runtime.enable",
-        "Network.enable",
-        "Log.enable",
-    ] {
-        conn.call(domain, json!({}), Some(&session))
-            .await
-            .map_err(fail)?;
+    // The four at once: one round trip instead of four.
+    let enable = |domain: &'static str| conn.call(domain, json!({}), Some(&session));
+    let (a, b, c, d) = tokio::join!(
+        enable("Page.enable"),
+        enable("Runtime.enable"),
+        enable("Network.enable"),
+        enable("Log.enable")
+    );
+    for r in [a, b, c, d] {
+        r.map_err(fail)?;
     }
     log.line(&format!("── browser: {}, a new context", browser.version));
     Ok(Page {
