@@ -14,9 +14,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::keys::key_down;
-use super::script::{Unanswered, call};
+use super::script::{POLL, Unanswered, call, selector};
 use super::session::{Page, seen};
-use crate::config::validate::selectors;
 use crate::config::{BrowserAction, BrowserStep};
 use crate::runner::gate::ctx::GateCtx;
 use crate::steps::log::GateLog;
@@ -26,10 +25,6 @@ use crate::vars::{self, Vars};
 
 /// How long an action's target and the expectations are waited for without a `timeout:`.
 pub const WAIT: Duration = Duration::from_secs(5);
-/// Marks a mismatch no later look can mend (internal to `Judge`).
-const FINAL: &str = "\u{0}final:";
-/// Between two looks at the page.
-const POLL: Duration = Duration::from_millis(50);
 
 /// What bounds a step's waits.
 #[derive(Clone, Copy)]
@@ -57,7 +52,7 @@ pub async fn attempt(
     for action in &step.actions {
         act(page, action, &ctx.vars, &log, until()).await?;
     }
-    let judge = Judge {
+    let judge = super::judge::Judge {
         step,
         captures,
         vars: &ctx.vars,
@@ -228,15 +223,6 @@ async fn act(
     Ok(())
 }
 
-/// A selector with its variables filled in (a CSS one only with plain values).
-fn selector(written: &str, vars: &Vars) -> Result<String, Failure> {
-    if written.starts_with("text=") {
-        vars::interpolate(written, vars).map_err(|e| Failure::Error(e.to_string()))
-    } else {
-        selectors::interpolate(written, vars).map_err(Failure::Error)
-    }
-}
-
 /// A script call whose answer does not matter: done, or the step's error.
 async fn script(page: &Page, op: &str, args: Value) -> Result<(), Failure> {
     match call(page, op, args).await {
@@ -287,151 +273,5 @@ fn ready(v: &Value, need: Need) -> Result<(f64, f64), String> {
             Err("the element is not an editable field".to_owned())
         }
         _ => Ok((x, y)),
-    }
-}
-
-/// The expectations and captures of a step, judged together on one look at the page.
-struct Judge<'a> {
-    step: &'a BrowserStep,
-    captures: &'a [(String, String)],
-    vars: &'a Vars,
-    typed: &'a crate::expect::value::Typed,
-    errors_before: usize,
-}
-
-impl Judge<'_> {
-    /// Look until everything holds (the captured values) or `until` (the last mismatch).
-    async fn wait(&self, page: &Page, until: Instant) -> Result<Vec<(String, String)>, Failure> {
-        let e = &self.step.expect;
-        if e.is_empty() && self.captures.is_empty() {
-            return Ok(Vec::new());
-        }
-        let visible: Vec<String> = e
-            .visible
-            .iter()
-            .map(|s| selector(s.strip_prefix('!').unwrap_or(s), self.vars))
-            .collect::<Result<_, _>>()?;
-        let count: Vec<String> = e
-            .count
-            .iter()
-            .map(|(s, _)| selector(s, self.vars))
-            .collect::<Result<_, _>>()?;
-        let mut wanted = Vec::new();
-        for (_, sel) in self.captures {
-            let sel = selector(sel, self.vars)?;
-            let (elements, attr) = selectors::split_attribute(&sel).map_err(Failure::Error)?;
-            wanted.push((elements.to_owned(), attr.map(str::to_owned)));
-        }
-        let args = json!({ "visible": visible, "count": count, "captures": wanted });
-        loop {
-            let why = match call(page, "state", args.clone()).await {
-                Ok(state) => match self.judge(page, &state, &visible, &count, &wanted) {
-                    Ok(values) => return Ok(values),
-                    Err(Failure::Check(why)) => why,
-                    Err(Failure::Error(m)) if m.starts_with(FINAL) => {
-                        return Err(Failure::Check(m[FINAL.len()..].to_owned()));
-                    }
-                    Err(other) => return Err(other),
-                },
-                Err(Unanswered::Navigating) => "the page is loading".to_owned(),
-                Err(Unanswered::Failed(e)) => return Err(Failure::Error(e)),
-            };
-            if Instant::now() + POLL >= until {
-                return Err(Failure::Check(why));
-            }
-            tokio::time::sleep(POLL).await;
-        }
-    }
-
-    fn judge(
-        &self,
-        page: &Page,
-        state: &Value,
-        visible: &[String],
-        count: &[String],
-        wanted: &[(String, Option<String>)],
-    ) -> Result<Vec<(String, String)>, Failure> {
-        use crate::expect::check_all;
-        let e = &self.step.expect;
-        let text = |k: &str| state[k].as_str().unwrap_or_default().to_owned();
-        check_all("title", &e.title, &text("title"), self.vars)?;
-        check_all("URL", &e.url, &text("url"), self.vars)?;
-        check_all("page text", &e.text, &text("text"), self.vars)?;
-        for (i, written) in e.visible.iter().enumerate() {
-            let seen = &state["visible"][i];
-            let (matched, shown) = (
-                seen["matched"].as_u64().unwrap_or(0),
-                seen["visible"].as_u64().unwrap_or(0),
-            );
-            let sel = &visible[i];
-            if written.starts_with('!') && shown > 0 {
-                return Err(Failure::Check(format!(
-                    "expected `{sel}` not to be visible, got {shown} visible"
-                )));
-            }
-            if !written.starts_with('!') && shown == 0 {
-                let got = match matched {
-                    0 => "no element".to_owned(),
-                    1 => "1 element, hidden".to_owned(),
-                    n => format!("{n} elements, all hidden"),
-                };
-                return Err(Failure::Check(format!(
-                    "expected `{sel}` to be visible, got {got}"
-                )));
-            }
-        }
-        let bindings = crate::expect::value::Bindings {
-            text: self.vars,
-            typed: self.typed,
-        };
-        for (i, (_, check)) in e.count.iter().enumerate() {
-            let n = Value::from(state["count"][i].as_u64().unwrap_or(0));
-            check.check(
-                &format!("count of `{}`", count[i]),
-                Some(&n),
-                false,
-                bindings,
-            )?;
-        }
-        if let Some(check) = &e.console_errors {
-            let errors = seen(&page.seen).errors[self.errors_before..].to_vec();
-            let n = errors.len() as u64;
-            let holds =
-                |n: u64| check.check("console errors", Some(&Value::from(n)), false, bindings);
-            holds(n).map_err(|err| {
-                let message = match (Failure::from(err), errors.first()) {
-                    (Failure::Check(m), Some(first)) => {
-                        format!("{m} (first: {})", crate::expect::preview(first))
-                    }
-                    (Failure::Check(m), None) => m,
-                    (f, _) => return f,
-                };
-                // Errors only add up: past what the check allows, waiting cannot help.
-                if (n..n + 10_000).any(|m| holds(m).is_ok()) {
-                    Failure::Check(message)
-                } else {
-                    Failure::Error(format!("{FINAL}{message}"))
-                }
-            })?;
-        }
-        let mut values = Vec::new();
-        for (i, (name, _)) in self.captures.iter().enumerate() {
-            let got = &state["captures"][i];
-            let (sel, attr) = &wanted[i];
-            match (got["found"] == true, got["value"].as_str(), attr) {
-                (false, _, _) => {
-                    return Err(Failure::Check(format!(
-                        "capture `{name}`: no element matches `{sel}`"
-                    )));
-                }
-                (true, None, Some(attr)) => {
-                    return Err(Failure::Check(format!(
-                        "capture `{name}`: `{sel}` has no attribute `{attr}`"
-                    )));
-                }
-                (true, v, _) => values.push((name.clone(), v.unwrap_or_default().to_owned())),
-            }
-        }
-        Ok(values)
     }
 }
