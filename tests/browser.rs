@@ -55,8 +55,9 @@ fn cmd(p: &Project, args: &[&str]) -> std::process::Command {
     c
 }
 
-/// Chromium processes of the project's runs: their environment names its temp root (the
-/// browser's HOME is there, and every process Chromium starts inherits it).
+/// Chromium processes of the project's runs: their command line (`--user-data-dir`) or their
+/// environment (the browser's HOME) names its temp root. Zygotes and renderers overwrite their
+/// environment with their titles, but keep the profile in their command line.
 fn browsers_of(p: &Project) -> Vec<String> {
     let needle = p.path().join("tmp").display().to_string();
     let mut found = Vec::new();
@@ -70,7 +71,8 @@ fn browsers_of(p: &Project) -> Vec<String> {
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
         let zombie =
             std::fs::read_to_string(e.path().join("stat")).is_ok_and(|s| s.contains(") Z "));
-        if !zombie && cmdline.contains("chrom") && String::from_utf8_lossy(&env).contains(&needle) {
+        let named = cmdline.contains(&needle) || String::from_utf8_lossy(&env).contains(&needle);
+        if !zombie && cmdline.contains("chrom") && named {
             found.push(format!("{name}: {cmdline}"));
         }
     }
@@ -462,8 +464,12 @@ const LONG: &str = r##"
 "##;
 
 /// Start a run of [`LONG`], wait until its browser step is under way, and send `signal`.
-fn signal_mid_step(p: &Project, signal: rustix::process::Signal) -> std::process::ExitStatus {
-    let mut child = cmd(p, &["stage", "0"])
+fn signal_mid_step(
+    p: &Project,
+    containment: &str,
+    signal: rustix::process::Signal,
+) -> std::process::ExitStatus {
+    let mut child = cmd(p, &["stage", "0", "--containment", containment])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -481,7 +487,7 @@ fn ctrl_c_mid_step_leaves_no_chromium() {
         return;
     }
     let p = project(LONG);
-    let status = signal_mid_step(&p, rustix::process::Signal::INT);
+    let status = signal_mid_step(&p, "auto", rustix::process::Signal::INT);
     assert_eq!(status.code(), Some(130), "{status:?}");
     assert_no_browser(&p);
     let got = outcomes(&p);
@@ -493,19 +499,22 @@ fn a_sigkilled_run_leaves_its_chromium_to_the_next_run_sweep() {
     if !ready() {
         return;
     }
-    let p = project(LONG);
-    signal_mid_step(&p, rustix::process::Signal::KILL);
-    // The next run: its sweep ends whatever the killed run's browser left.
-    let p2 = Project::new();
-    p2.stage(
-        "stage-00.yaml",
-        "stage: 0\nname: Next\ngates:\n  - { id: a, title: t, run: 'true' }\n",
-    );
-    let next = p2
-        .cmd(&["stage", "0"])
-        .env("TMPDIR", p.path().join("tmp"))
-        .output()
-        .expect("run");
-    assert_eq!(next.status.code(), Some(0), "{next:?}");
-    assert_no_browser(&p);
+    // With cgroups (`auto` here as root) and with the token search alone.
+    for containment in ["auto", "token"] {
+        let p = project(LONG);
+        signal_mid_step(&p, containment, rustix::process::Signal::KILL);
+        // The next run: its sweep ends whatever the killed run's browser left.
+        let p2 = Project::new();
+        p2.stage(
+            "stage-00.yaml",
+            "stage: 0\nname: Next\ngates:\n  - { id: a, title: t, run: 'true' }\n",
+        );
+        let next = p2
+            .cmd(&["stage", "0", "--containment", containment])
+            .env("TMPDIR", p.path().join("tmp"))
+            .output()
+            .expect("run");
+        assert_eq!(next.status.code(), Some(0), "{next:?}");
+        assert_no_browser(&p);
+    }
 }
