@@ -126,6 +126,10 @@ const EXPECTATIONS: &str = r##"
       - fill: { "#title": "${PAGE_SECRET}" }
       - press: Enter
     expect: { title: "${PAGE_SECRET}", text: "!${PAGE_SECRET}x" }
+  - id: pass-dialog
+    title: a dialog is answered, not left to stop the page
+    browser: ${WEB_URL}/dialog
+    expect: { text: "after the dialog" }
   - id: pass-late
     title: text that comes after 3 s, waited for with a 6 s timeout
     browser: ${WEB_URL}/late
@@ -332,7 +336,7 @@ fn expectations_pass_and_their_near_misses_fail_with_one_line() {
             "{id}: {message}\n  wanted: {expected}"
         );
     }
-    assert_eq!(got.len(), want.len() + 10, "{got:?}");
+    assert_eq!(got.len(), want.len() + 11, "{got:?}");
     let log = p.read("phase-1/stage-00/logs/pass-secret.log");
     assert!(log.contains("[action] fill #title with \"***\""), "{log}");
     let mut files = Vec::new();
@@ -357,6 +361,8 @@ fn expectations_pass_and_their_near_misses_fail_with_one_line() {
     ] {
         assert!(log.contains(line), "the gate log lacks {line:?}:\n{log}");
     }
+    let log = p.read("phase-1/stage-00/logs/pass-dialog.log");
+    assert!(log.contains("[dialog] alert: hello from the page"), "{log}");
     let log = p.read("phase-1/stage-00/logs/miss-console.log");
     assert!(log.contains("[console.error] boom from the page"), "{log}");
     let log = p.read("phase-1/stage-00/logs/miss-request.log");

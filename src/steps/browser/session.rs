@@ -3,7 +3,8 @@
 //! step and closed when the gate ends. Later `browser` steps of the gate continue on the same
 //! page, with its cookies (a login stays logged in).
 //!
-//! The page's events go to the gate log as they come: each navigation, console message,
+//! The page's events go to the gate log as they come: each navigation, dialog (accepted: it
+//! would stop the page), console message,
 //! uncaught exception and failed request (a network error, or an HTTP status of 400 or more;
 //! not `/favicon.ico`, which the browser asks for by itself). The errors among them are
 //! counted for `expect.console_errors`.
@@ -122,7 +123,11 @@ async fn open(browser: Arc<Running>, log: &GateLog) -> Result<Page, String> {
     let events = conn.subscribe(&session);
     let seen: Arc<Mutex<Seen>> = Default::default();
     let (loaded, loads) = watch::channel(0);
-    tokio::spawn(pump(events, log.clone(), seen.clone(), loaded));
+    let answer = Answer {
+        browser: browser.clone(),
+        session: session.clone(),
+    };
+    tokio::spawn(pump(events, log.clone(), seen.clone(), loaded, answer));
     // The four at once: one round trip instead of four.
     let enable = |domain: &'static str| conn.call(domain, json!({}), Some(&session));
     let (a, b, c, d) = tokio::join!(
@@ -145,11 +150,18 @@ async fn open(browser: Arc<Running>, log: &GateLog) -> Result<Page, String> {
 }
 
 /// The page's events, into the log and the counts, until the page is closed.
+/// How the pump answers a page's dialog: on the page's own session.
+struct Answer {
+    browser: Arc<Running>,
+    session: String,
+}
+
 async fn pump(
     mut events: mpsc::UnboundedReceiver<Event>,
     log: GateLog,
     seen: Arc<Mutex<Seen>>,
     loaded: watch::Sender<u64>,
+    answer: Answer,
 ) {
     // Requests by id: their method and URL, for a failure's line.
     let mut requests: HashMap<String, String> = HashMap::new();
@@ -161,6 +173,19 @@ async fn pump(
         let s = |v: &Value| v.as_str().unwrap_or_default().to_owned();
         match method.as_str() {
             "Page.loadEventFired" => loaded.send_modify(|n| *n += 1),
+            // `alert`, `confirm`, `prompt`, `beforeunload` would stop the page until answered:
+            // logged and accepted (a prompt with its default).
+            "Page.javascriptDialogOpening" => {
+                log.line(&format!("[dialog] {}: {}", s(&p["type"]), s(&p["message"])));
+                let accept = json!({ "accept": true, "promptText": s(&p["defaultPrompt"]) });
+                let (browser, session) = (answer.browser.clone(), answer.session.clone());
+                tokio::spawn(async move {
+                    let conn = &browser.conn;
+                    let _ = conn
+                        .call("Page.handleJavaScriptDialog", accept, Some(&session))
+                        .await;
+                });
+            }
             "Page.frameNavigated" if p["frame"]["parentId"].is_null() => {
                 log.line(&format!(
                     "[page] navigated to {}",
