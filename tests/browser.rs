@@ -130,6 +130,14 @@ const EXPECTATIONS: &str = r##"
     title: a dialog is answered, not left to stop the page
     browser: ${WEB_URL}/dialog
     expect: { text: "after the dialog" }
+  - id: pass-huge
+    title: a page of 1.5 MB read in its first 1 MiB
+    browser: ${WEB_URL}/huge
+    expect: { text: word }
+  - id: miss-huge
+    title: a `!` check on a page read only in part
+    browser: ${WEB_URL}/huge
+    expect: { text: "!needle" }
   - id: pass-late
     title: text that comes after 3 s, waited for with a 6 s timeout
     browser: ${WEB_URL}/late
@@ -298,6 +306,10 @@ fn expectations_pass_and_their_near_misses_fail_with_one_line() {
             r#"expected page text not to contain "three", got "one two three""#,
         ),
         (
+            "miss-huge",
+            "expected page text not to contain \"needle\", but the page text was cut at its first 1 MiB: a `!` or `equals` check needs the whole text",
+        ),
+        (
             "miss-eventually",
             r#"expected page text to contain "ready", got "not yet""#,
         ),
@@ -336,7 +348,7 @@ fn expectations_pass_and_their_near_misses_fail_with_one_line() {
             "{id}: {message}\n  wanted: {expected}"
         );
     }
-    assert_eq!(got.len(), want.len() + 11, "{got:?}");
+    assert_eq!(got.len(), want.len() + 12, "{got:?}");
     let log = p.read("phase-1/stage-00/logs/pass-secret.log");
     assert!(log.contains("[action] fill #title with \"***\""), "{log}");
     let mut files = Vec::new();

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
-/// The largest message read (a full-page screenshot is a few MiB of base64).
+/// The largest message read (a screenshot is a few MiB of base64); a longer one is skipped.
 const MESSAGE_CAP: usize = 64 << 20;
 
 /// An event of a page session: its method and parameters.
@@ -111,14 +111,27 @@ impl Conn {
 async fn read_loop(mut reader: tokio::net::unix::pipe::Receiver, routes: Arc<Mutex<Routes>>) {
     let mut buf: Vec<u8> = Vec::new();
     let mut chunk = vec![0u8; 64 << 10];
+    // A message over the cap (a page logging 100 MB) is skipped to its end, not kept: the
+    // browser stays usable; a call whose reply it was runs into its deadline.
+    let mut skipping = false;
     let why = loop {
         let n = match reader.read(&mut chunk).await {
             Ok(0) => break "the browser closed its connection".to_owned(),
             Ok(n) => n,
             Err(e) => break format!("reading from the browser failed: {e}"),
         };
+        let mut new = &chunk[..n];
+        if skipping {
+            match new.iter().position(|&b| b == 0) {
+                Some(i) => {
+                    skipping = false;
+                    new = &new[i + 1..];
+                }
+                None => continue,
+            }
+        }
         let start = buf.len();
-        buf.extend_from_slice(&chunk[..n]);
+        buf.extend_from_slice(new);
         let mut from = 0;
         let mut scan = start;
         while let Some(i) = buf[scan..].iter().position(|&b| b == 0) {
@@ -129,7 +142,8 @@ async fn read_loop(mut reader: tokio::net::unix::pipe::Receiver, routes: Arc<Mut
         }
         buf.drain(..from);
         if buf.len() > MESSAGE_CAP {
-            break format!("the browser sent a message over {} MiB", MESSAGE_CAP >> 20);
+            buf.clear();
+            skipping = true;
         }
     };
     let mut r = lock(&routes);

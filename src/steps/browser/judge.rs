@@ -96,12 +96,25 @@ impl Judge<'_> {
         count: &[String],
         wanted: &[(String, Option<String>)],
     ) -> Result<Vec<(String, String)>, Miss> {
-        use crate::expect::check_all;
+        use crate::expect::{Observed, check_observed};
         let e = &self.step.expect;
         let text = |k: &str| state[k].as_str().unwrap_or_default().to_owned();
-        check_all("title", &e.title, &text("title"), self.vars)?;
-        check_all("URL", &e.url, &text("url"), self.vars)?;
-        check_all("page text", &e.text, &text("text"), self.vars)?;
+        for (what, key, patterns) in [
+            ("title", "title", &e.title),
+            ("URL", "url", &e.url),
+            ("page text", "text", &e.text),
+        ] {
+            let head = text(key);
+            // `page.js` reads at most 1 MiB of each: a `!` or `equals` check needs all of it.
+            let cut = (state[format!("{key}Cut")] == true)
+                .then(|| format!("the {what} was cut at its first 1 MiB"));
+            let observed = Observed {
+                head: &head,
+                tail: None,
+                cut,
+            };
+            check_observed(what, patterns, &observed, self.vars)?;
+        }
         for (i, written) in e.visible.iter().enumerate() {
             let seen = &state["visible"][i];
             let (matched, shown) = (

@@ -30,6 +30,9 @@
     return all.filter((el) => !all.some((o) => o !== el && el.contains(o)));
   };
   const first = (sel) => find(sel).find(visible);
+  // What a look returns stays small whatever the page holds: each text at most 1 MiB.
+  const CAP = 1 << 20;
+  const cut = (s) => (s.length > CAP ? s.slice(0, CAP) : s);
   if (op === "locate") {
     const all = find(args.sel);
     const el = all.find(visible);
@@ -75,14 +78,18 @@
     const capture = ([sel, attr]) => {
       const el = sel.startsWith("text=") ? first(sel) : document.querySelector(sel);
       if (!el) return { found: false };
-      if (attr === null) return { found: true, value: norm(textOf(el)) };
+      if (attr === null) return { found: true, value: cut(norm(textOf(el))) };
       const v = el.getAttribute(attr);
-      return v === null ? { found: true } : { found: true, value: v };
+      return v === null ? { found: true } : { found: true, value: cut(v) };
     };
+    const text = document.body ? document.body.innerText : "";
     return {
-      title: document.title,
-      url: location.href,
-      text: document.body ? document.body.innerText : "",
+      title: cut(document.title),
+      titleCut: document.title.length > CAP,
+      url: cut(location.href),
+      urlCut: location.href.length > CAP,
+      text: cut(text),
+      textCut: text.length > CAP,
       visible: args.visible.map((sel) => {
         const all = find(sel);
         return { matched: all.length, visible: all.filter(visible).length };
