@@ -194,3 +194,64 @@ fn dispatch(raw: &[u8], routes: &Mutex<Routes>) {
         let _ = tx.send(event);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::{FromRawFd, OwnedFd};
+
+    use serde_json::json;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::unix::pipe;
+
+    use super::{Conn, MESSAGE_CAP};
+
+    /// (read end, write end)
+    fn fifo() -> (OwnedFd, OwnedFd) {
+        let mut fds = [0; 2];
+        // SAFETY: a valid array of two fds, owned by the result.
+        unsafe {
+            assert_eq!(libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC), 0);
+            (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reply_finds_its_call_past_an_oversize_message_and_a_closed_pipe_fails_calls() {
+        let (browser_reads, to_browser) = fifo();
+        let (from_browser, browser_writes) = fifo();
+        let conn = Conn::new(to_browser, from_browser).expect("conn");
+        let fake = tokio::spawn(async move {
+            let mut input = pipe::Receiver::from_owned_fd(browser_reads).expect("receiver");
+            let mut output = pipe::Sender::from_owned_fd(browser_writes).expect("sender");
+            let mut got = Vec::new();
+            while !got.contains(&0) {
+                let mut b = [0u8; 4096];
+                let n = input.read(&mut b).await.expect("read");
+                got.extend_from_slice(&b[..n]);
+            }
+            let end = got.iter().position(|&b| b == 0).expect("NUL");
+            let call: serde_json::Value = serde_json::from_slice(&got[..end]).expect("json");
+            assert_eq!(call["method"], "Page.navigate");
+            // A message too long to keep, then the reply: the reply still arrives.
+            let mut junk = vec![b'x'; MESSAGE_CAP + 10];
+            junk.push(0);
+            output.write_all(&junk).await.expect("junk");
+            let reply = json!({ "id": call["id"], "result": { "frameId": "F" } });
+            let mut bytes = serde_json::to_vec(&reply).expect("reply");
+            bytes.push(0);
+            output.write_all(&bytes).await.expect("write");
+            // Then the browser goes.
+        });
+        let reply = conn
+            .call("Page.navigate", json!({ "url": "about:blank" }), Some("S"))
+            .await;
+        assert_eq!(reply.expect("reply")["frameId"], "F");
+        fake.await.expect("fake browser");
+        let failed = conn.call("Browser.getVersion", json!({}), None).await;
+        assert_eq!(
+            failed.expect_err("a closed pipe"),
+            "the browser closed its connection"
+        );
+        assert!(conn.closed().is_some());
+    }
+}

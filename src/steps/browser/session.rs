@@ -93,6 +93,7 @@ impl Session {
 }
 
 async fn open(browser: Arc<Running>, log: &GateLog) -> Result<Page, String> {
+    let started = std::time::Instant::now();
     let conn = &browser.conn;
     let fail = |e: String| format!("the browser could not open a page: {e}");
     // Each call answers with the id the next one needs.
@@ -139,7 +140,11 @@ async fn open(browser: Arc<Running>, log: &GateLog) -> Result<Page, String> {
     for r in [a, b, c, d] {
         r.map_err(fail)?;
     }
-    log.line(&format!("── browser: {}, a new context", browser.version));
+    log.line(&format!(
+        "── browser: {}, a new context in {}ms",
+        browser.version,
+        started.elapsed().as_millis()
+    ));
     Ok(Page {
         browser,
         context,

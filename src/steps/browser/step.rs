@@ -136,6 +136,7 @@ async fn navigate(page: &Page, url: &str, log: &GateLog) -> Result<(), Failure> 
     log.line(&format!("[page] open {shown}"));
     let mut loads = page.loads.clone();
     let before = *loads.borrow_and_update();
+    let started = Instant::now();
     let reply = page
         .browser
         .conn
@@ -152,6 +153,10 @@ async fn navigate(page: &Page, url: &str, log: &GateLog) -> Result<(), Failure> 
     // No loader: the same document (a `#fragment`), nothing to load.
     if reply["loaderId"].is_string() {
         let _ = loads.wait_for(|n| *n > before).await;
+        log.line(&format!(
+            "[page] loaded in {}ms",
+            started.elapsed().as_millis()
+        ));
     }
     Ok(())
 }
