@@ -138,6 +138,16 @@ const EXPECTATIONS: &str = r##"
     title: a `!` check on a page read only in part
     browser: ${WEB_URL}/huge
     expect: { text: "!needle" }
+  - id: pass-nav
+    title: a click that navigates is followed to the new page
+    browser: ${WEB_URL}/nav
+    actions: [ click: "text=Go" ]
+    expect: { text: "it broke", url: "/slow-error$/" }
+  - id: miss-nav
+    title: a `!` check is judged on the page the click led to, not the one it left
+    browser: ${WEB_URL}/nav
+    actions: [ click: "text=Go" ]
+    expect: { text: "!Error" }
   - id: pass-late
     title: text that comes after 3 s, waited for with a 6 s timeout
     browser: ${WEB_URL}/late
@@ -306,6 +316,10 @@ fn expectations_pass_and_their_near_misses_fail_with_one_line() {
             r#"expected page text not to contain "three", got "one two three""#,
         ),
         (
+            "miss-nav",
+            r#"expected page text not to contain "Error", got "Error: it broke""#,
+        ),
+        (
             "miss-huge",
             "expected page text not to contain \"needle\", but the page text was cut at its first 1 MiB: a `!` or `equals` check needs the whole text",
         ),
@@ -348,7 +362,7 @@ fn expectations_pass_and_their_near_misses_fail_with_one_line() {
             "{id}: {message}\n  wanted: {expected}"
         );
     }
-    assert_eq!(got.len(), want.len() + 12, "{got:?}");
+    assert_eq!(got.len(), want.len() + 13, "{got:?}");
     let log = p.read("phase-1/stage-00/logs/pass-secret.log");
     assert!(log.contains("[action] fill #title with \"***\""), "{log}");
     let mut files = Vec::new();

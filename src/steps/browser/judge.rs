@@ -71,7 +71,13 @@ impl Judge<'_> {
         }
         let args = json!({ "visible": visible, "count": count, "captures": wanted });
         loop {
-            let why = match call(page, "state", args.clone()).await {
+            let look = async {
+                if page.is_loading() {
+                    return Err(Unanswered::Navigating);
+                }
+                call(page, "state", args.clone()).await
+            };
+            let why = match look.await {
                 Ok(state) => match self.judge(page, &state, &visible, &count, &wanted) {
                     Ok(values) => return Ok(values),
                     Err(Miss::Later(why)) => why,

@@ -38,6 +38,8 @@ pub struct Page {
     pub seen: Arc<Mutex<Seen>>,
     /// How many times the page finished loading.
     pub loads: watch::Receiver<u64>,
+    /// How many documents the page's main frame is loading (started, not yet stopped).
+    pub loading: watch::Receiver<i64>,
 }
 
 /// What the page did that a check reads.
@@ -45,6 +47,21 @@ pub struct Page {
 pub struct Seen {
     /// Console errors, uncaught exceptions and failed requests, in order (as logged).
     pub errors: Vec<String>,
+}
+
+impl Page {
+    /// The main frame is loading a document: what a look would see is the old one, or none.
+    pub fn is_loading(&self) -> bool {
+        *self.loading.borrow() > 0
+    }
+
+    /// After an action that may navigate (a click, a key): a moment for a navigation it caused
+    /// to start, so the next look waits for the new document instead of judging the old one.
+    pub async fn settle(&self) {
+        let mut loading = self.loading.clone();
+        let started = loading.wait_for(|n| *n > 0);
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(50), started).await;
+    }
 }
 
 pub fn seen(s: &Mutex<Seen>) -> MutexGuard<'_, Seen> {
@@ -124,9 +141,13 @@ async fn open(browser: Arc<Running>, log: &GateLog) -> Result<Page, String> {
     let events = conn.subscribe(&session);
     let seen: Arc<Mutex<Seen>> = Default::default();
     let (loaded, loads) = watch::channel(0);
+    let (in_flight, loading) = watch::channel(0);
     let answer = Answer {
         browser: browser.clone(),
         session: session.clone(),
+        // Chromium names a page's main frame by its target's id.
+        main_frame: target.clone(),
+        loading: in_flight,
     };
     tokio::spawn(pump(events, log.clone(), seen.clone(), loaded, answer));
     // The four at once: one round trip instead of four.
@@ -151,14 +172,18 @@ async fn open(browser: Arc<Running>, log: &GateLog) -> Result<Page, String> {
         session,
         seen,
         loads,
+        loading,
     })
 }
 
 /// The page's events, into the log and the counts, until the page is closed.
-/// How the pump answers a page's dialog: on the page's own session.
+/// How the pump answers a page's dialog (on the page's own session), and tells when its main
+/// frame is loading a document.
 struct Answer {
     browser: Arc<Running>,
     session: String,
+    main_frame: String,
+    loading: watch::Sender<i64>,
 }
 
 async fn pump(
@@ -178,6 +203,12 @@ async fn pump(
         let s = |v: &Value| v.as_str().unwrap_or_default().to_owned();
         match method.as_str() {
             "Page.loadEventFired" => loaded.send_modify(|n| *n += 1),
+            "Page.frameStartedLoading" if p["frameId"] == answer.main_frame.as_str() => {
+                answer.loading.send_modify(|n| *n += 1);
+            }
+            "Page.frameStoppedLoading" if p["frameId"] == answer.main_frame.as_str() => {
+                answer.loading.send_modify(|n| *n = (*n - 1).max(0));
+            }
             // `alert`, `confirm`, `prompt`, `beforeunload` would stop the page until answered:
             // logged and accepted (a prompt with its default).
             "Page.javascriptDialogOpening" => {

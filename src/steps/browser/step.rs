@@ -153,6 +153,8 @@ async fn navigate(page: &Page, url: &str, log: &GateLog) -> Result<(), Failure> 
     // No loader: the same document (a `#fragment`), nothing to load.
     if reply["loaderId"].is_string() {
         let _ = loads.wait_for(|n| *n > before).await;
+        // And its loading stopped (which Chromium says just after `load`).
+        let _ = page.loading.clone().wait_for(|n| *n == 0).await;
         log.line(&format!(
             "[page] loaded in {}ms",
             started.elapsed().as_millis()
@@ -193,6 +195,7 @@ async fn act(
                 let p = json!({ "type": kind, "x": x, "y": y, "button": "left", "clickCount": 1 });
                 input("Input.dispatchMouseEvent", p).await?;
             }
+            page.settle().await;
         }
         BrowserAction::Fill(pairs) => {
             for (sel, text) in pairs {
@@ -218,6 +221,7 @@ async fn act(
             }
             input("Input.dispatchKeyEvent", down).await?;
             input("Input.dispatchKeyEvent", up).await?;
+            page.settle().await;
         }
         BrowserAction::WaitFor(sel) => {
             let sel = selector(sel, vars)?;
@@ -244,7 +248,13 @@ async fn target(page: &Page, sel: &str, need: Need, until: Instant) -> Result<(f
         Need::Edit => "fill",
     };
     loop {
-        let why = match call(page, "locate", json!({ "sel": sel })).await {
+        let look = async {
+            if page.is_loading() {
+                return Err(Unanswered::Navigating);
+            }
+            call(page, "locate", json!({ "sel": sel })).await
+        };
+        let why = match look.await {
             Ok(v) => match ready(&v, need) {
                 Ok(at) => return Ok(at),
                 Err(why) => why,
