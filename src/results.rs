@@ -71,6 +71,18 @@ pub struct GateResult {
     /// Everything the gate's steps printed, capped, secrets masked (written to `log`).
     #[serde(skip)]
     pub output: String,
+    /// Issue 19: the pages `browser` steps kept, in the order taken.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub screenshots: Vec<Screenshot>,
+}
+
+/// A browser screenshot: where the evidence keeps it (`logs/<gate>/03.png`, relative to the
+/// stage's directory) and, until it is written, its bytes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Screenshot {
+    pub path: String,
+    #[serde(skip)]
+    pub png: Vec<u8>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -183,6 +195,7 @@ impl GateResult {
             peak_memory_bytes: None,
             cpu_time_ms: None,
             output: String::new(),
+            screenshots: Vec::new(),
         }
     }
 }

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::Project;
+use common::{Project, outcomes};
 
 /// A stage of `gates` (YAML list items) sharing one fixture server (`WEB_URL`), run.
 fn run_stage(gates: &str) -> (Project, common::Run) {
@@ -49,20 +49,6 @@ fn check_errors(yaml: &str, wants: &[&str]) {
         assert!(out.contains(want), "missing `{want}` in:\n{out}");
     }
     assert_eq!(out.matches("error:").count(), wants.len(), "{out}");
-}
-
-/// Each gate's id, status and message.
-fn outcomes(p: &Project) -> Vec<(String, String, String)> {
-    let r = p.results("stage-00");
-    r["gates"]
-        .as_array()
-        .expect("gates")
-        .iter()
-        .map(|g| {
-            let s = |k: &str| g[k].as_str().unwrap_or("").to_owned();
-            (s("id"), s("status"), s("message"))
-        })
-        .collect()
 }
 
 /// Asserts that the gates named `pass-…` passed and every other one failed with a message

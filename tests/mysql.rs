@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Project, processes_with, wait_for_file};
+use common::{Project, outcomes, processes_with, wait_for_file};
 
 /// Whether the MariaDB (or MySQL) server binaries are here; a printed reason when not, a
 /// failure under CI (where `.ci/run` installs mariadb-server).
@@ -79,23 +79,6 @@ fn on_server(p: &Project, want: i32) -> String {
         logs.join("\n")
     );
     marker
-}
-
-/// Each gate's status and message from the stage's results.
-fn outcomes(p: &Project) -> Vec<(String, String, String)> {
-    let r = p.results("stage-00");
-    r["gates"]
-        .as_array()
-        .expect("gates")
-        .iter()
-        .map(|g| {
-            (
-                g["id"].as_str().unwrap_or_default().to_owned(),
-                g["status"].as_str().unwrap_or_default().to_owned(),
-                g["message"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
 }
 
 #[test]

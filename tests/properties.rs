@@ -74,6 +74,7 @@ fn stage_with_output(output: &[u8], message: &[u8]) -> StageResult {
         peak_memory_bytes: None,
         cpu_time_ms: None,
         output: text.clone(),
+        screenshots: Vec::new(),
     };
     StageResult {
         gaterun_version: "0.0.0".into(),
@@ -262,7 +263,7 @@ fn any_output_gives_valid_junit_and_well_formed_markdown() {
         .run(&(hostile_bytes(), hostile_bytes()), |(output, message)| {
             let r = stage_with_output(&output, &message);
             let mut report = quick_junit::Report::new("gaterun");
-            report.add_test_suite(junit::stage_suite(&r));
+            report.add_test_suite(junit::stage_suite(&r, "evidence/phase-1/stage-00"));
             let xml = junit::to_xml(&report);
             assert_well_formed(&xml)?;
             let report = markdown::stage_report(&r, &notes(), &Default::default());

@@ -98,6 +98,7 @@ pub(super) async fn execute(
         repeat: cli.common.repeat,
         secrets,
         fixed_ports: Default::default(),
+        browser: steps::browser::Browser::new(&tmp_root),
     });
     let settings = runner::Settings {
         jobs: cli
@@ -123,7 +124,11 @@ pub(super) async fn execute(
     // Whatever happened: template builds stop, the throw-away PostgreSQL cluster and MariaDB
     // server go.
     rc.templates.shutdown().await;
-    tokio::join!(rc.postgres.shutdown(), rc.mysql.shutdown());
+    tokio::join!(
+        rc.postgres.shutdown(),
+        rc.mysql.shutdown(),
+        rc.browser.shutdown()
+    );
     drop(rc);
     let _ = reporter.await;
     let interrupted = *cancel_rx.borrow();

@@ -21,10 +21,10 @@ pub use http_expect::{BytesExpect, DurationBound, NodeExpect};
 pub use lint::lints;
 pub use load::{LoadOptions, Loaded, load, parse_stage};
 pub use model::{
-    Command, Database, DatabaseKind, DbInit, Eventually, Gate, HeaderCheck, HttpBody, HttpExpect,
-    HttpStep, HttpVersion, JsonExpect, MultipartPart, Probe, Project, Ready, RunExpect,
-    ServiceAction, ServiceDef, Signal, SqlExpect, Stage, StageKey, StageScope, StatusMatch, Step,
-    StepKind,
+    BrowserAction, BrowserExpect, BrowserStep, Command, Database, DatabaseKind, DbInit, Eventually,
+    Gate, HeaderCheck, HttpBody, HttpExpect, HttpStep, HttpVersion, JsonExpect, MultipartPart,
+    NAMED_KEYS, Probe, Project, Ready, RunExpect, Screenshot, ServiceAction, ServiceDef, Signal,
+    SqlExpect, Stage, StageKey, StageScope, StatusMatch, Step, StepKind,
 };
 pub use validate::Defaults;
 

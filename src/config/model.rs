@@ -1,5 +1,6 @@
 //! The validated plan: what the runner trusts. Built only by `validate`.
 
+mod browser;
 mod request;
 
 use std::fmt;
@@ -7,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use browser::{BrowserAction, BrowserExpect, BrowserStep, NAMED_KEYS, Screenshot};
 pub use request::{HttpBody, HttpVersion, MultipartPart};
 
 use crate::expect::Pattern;
@@ -186,6 +188,7 @@ impl Step {
                 action, service, ..
             } => format!("{}: {service}", action.as_str()),
             StepKind::Use { template, .. } => format!("use: {template}"),
+            StepKind::Browser(b) => format!("browser: {}", crate::text::redact_url(&b.url)),
         }
     }
 
@@ -198,6 +201,7 @@ impl Step {
             StepKind::File { .. } => "file",
             StepKind::Service { action, .. } => action.as_str(),
             StepKind::Use { .. } => "use",
+            StepKind::Browser(_) => "browser",
         }
     }
 }
@@ -247,6 +251,8 @@ pub enum StepKind {
         /// The captures copied back to the caller.
         outputs: Vec<String>,
     },
+    /// Issue 19: a page in the run's headless Chromium.
+    Browser(Box<BrowserStep>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,8 @@ use crate::results::StageResult;
 pub fn write_invocation(project: &Project, results: &[StageResult]) -> Result<(), EvidenceError> {
     let mut report = quick_junit::Report::new("gaterun");
     for r in results {
-        report.add_test_suite(super::junit::stage_suite(r));
+        let dir = super::paths::stage_dir_for_reports(project, r);
+        report.add_test_suite(super::junit::stage_suite(r, &dir));
     }
     write_file(
         &project.evidence_dir.join("junit.xml"),

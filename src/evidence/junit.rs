@@ -14,7 +14,8 @@ use crate::text::sanitize;
 /// What a failed gate's testcase keeps of its output.
 const OUTPUT_TAIL: usize = 64 * 1024;
 
-pub fn stage_suite(r: &StageResult) -> TestSuite {
+/// `dir`: the stage's evidence directory as a CI tool resolves it, for attachments.
+pub fn stage_suite(r: &StageResult, dir: &str) -> TestSuite {
     let label = format!("phase-{}/{}", r.phase, stage_dir_name(&r.stage));
     let mut suite = TestSuite::new(format!("{label} {}", r.name));
     suite.set_time(Duration::from_millis(r.duration_ms));
@@ -37,12 +38,12 @@ pub fn stage_suite(r: &StageResult) -> TestSuite {
     }
     let classname = label.replace('/', ".");
     for g in &r.gates {
-        suite.add_test_case(test_case(g, &classname));
+        suite.add_test_case(test_case(g, &classname, dir));
     }
     suite
 }
 
-fn test_case(g: &GateResult, classname: &str) -> TestCase {
+fn test_case(g: &GateResult, classname: &str, dir: &str) -> TestCase {
     let message = g.message.as_deref().map(sanitize).unwrap_or_default();
     let status = match g.status {
         Status::Passed if g.flaky => {
@@ -93,8 +94,18 @@ fn test_case(g: &GateResult, classname: &str) -> TestCase {
     tc.set_time(Duration::from_millis(g.duration_ms));
     tc.extra.insert("file".into(), sanitize(&g.file).into());
     tc.extra.insert("line".into(), g.line.to_string().into());
+    // Issue 19: screenshots as Jenkins' junit-attachments and GitLab read them, a path from
+    // the top of the repository (their working directory) in `system-out`.
+    let mut out: String = g
+        .screenshots
+        .iter()
+        .map(|s| format!("[[ATTACHMENT|{dir}/{}]]\n", s.path))
+        .collect();
     if g.status != Status::Passed && !g.output.is_empty() {
-        tc.set_system_out(sanitize(tail(&g.output, OUTPUT_TAIL)));
+        out.push_str(tail(&g.output, OUTPUT_TAIL));
+    }
+    if !out.is_empty() {
+        tc.set_system_out(sanitize(&out));
     }
     tc
 }

@@ -192,6 +192,17 @@ pub fn stage_report(
             format!(", logs: {}", logs.join(", "))
         }
     );
+    // Issue 19: the pages `browser` steps kept.
+    let shots: Vec<String> = r
+        .gates
+        .iter()
+        .chain(&r.setup)
+        .flat_map(|g| g.screenshots.iter())
+        .map(|s| format!("[{}]({})", s.path.trim_start_matches("logs/"), s.path))
+        .collect();
+    if !shots.is_empty() {
+        let _ = writeln!(o, "- Screenshots: {}", shots.join(", "));
+    }
     let _ = writeln!(
         o,
         "- Run: {} · commit {} · gaterun {} · {} · stage file `{}`",

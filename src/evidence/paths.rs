@@ -22,5 +22,18 @@ pub fn stage_dir_name(stage: &str) -> String {
         .unwrap_or_else(|| format!("stage-{stage}"))
 }
 
+/// Issue 19. A stage's evidence directory as CI tools resolve a path written in a report
+/// (JUnit attachments): from the top of the git repository (else the project root),
+/// `/`-separated.
+pub fn stage_dir_for_reports(project: &Project, r: &crate::results::StageResult) -> String {
+    let mut dir = phase_dir(project, r.phase).join(stage_dir_name(&r.stage));
+    if r.partial {
+        dir.push(PARTIAL_DIR);
+    }
+    let rel = dir.strip_prefix(&project.root).unwrap_or(&dir);
+    let full = crate::config::repo_prefix(&project.root).join(rel);
+    full.to_string_lossy().into_owned()
+}
+
 /// Where a partial run's evidence goes, inside its stage's directory.
 pub const PARTIAL_DIR: &str = "partial";

@@ -98,7 +98,8 @@ impl StageWriter {
         let json = serde_json::to_string_pretty(result).expect("results serialize");
         put("results.json", json.as_bytes())?;
         let mut report = quick_junit::Report::new(format!("gaterun {}", result.name));
-        report.add_test_suite(super::junit::stage_suite(result));
+        let dir = super::paths::stage_dir_for_reports(project, result);
+        report.add_test_suite(super::junit::stage_suite(result, &dir));
         put("junit.xml", super::junit::to_xml(&report).as_bytes())?;
         let rates = super::history::pass_rates(project, result.phase, &result.stage);
         put(
@@ -113,6 +114,14 @@ impl StageWriter {
             {
                 put(&g.log, g.output.as_bytes())?;
             }
+            // Issue 19: its browser screenshots, `logs/<gate>/NN.png`.
+            for shot in &g.screenshots {
+                let path = self.aside.join(&shot.path);
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(err(dir))?;
+                }
+                put(&shot.path, &shot.png)?;
+            }
         }
         let mut ours: std::collections::HashSet<&str> =
             ["results.json", "junit.xml", "report.md"].into();
@@ -122,6 +131,13 @@ impl StageWriter {
                 .iter()
                 .chain(&result.setup)
                 .map(|g| g.log.as_str()),
+        );
+        ours.extend(
+            result
+                .gates
+                .iter()
+                .chain(&result.setup)
+                .flat_map(|g| g.screenshots.iter().map(|s| s.path.as_str())),
         );
         prune_foreign(&self.aside, "", &ours);
         swap_in(&self.aside, &self.target)?;
@@ -148,7 +164,8 @@ fn prune_foreign(dir: &Path, rel: &str, ours: &std::collections::HashSet<&str>) 
         let Ok(meta) = std::fs::symlink_metadata(&path) else {
             continue;
         };
-        if meta.is_dir() && child == "logs" {
+        // `logs/<gate>/` holds a gate's screenshots.
+        if meta.is_dir() && (child == "logs" || rel == "logs") {
             prune_foreign(dir, &child, ours);
         } else if meta.is_dir() {
             let _ = std::fs::remove_dir_all(&path);

@@ -148,6 +148,15 @@ pub fn kill_dead_runs(dead: &mut dyn FnMut(&str) -> bool) -> Vec<String> {
         .filter(|(_, run)| dead(run))
         .map(|(pid, _)| pid)
         .collect();
+    // A stray leading a process group takes the group with it: a run's browser (issue 19)
+    // leads one, and its zygotes and renderers overwrite their environment (the token with
+    // it) with their process titles.
+    let leaders: Vec<u32> = strays
+        .iter()
+        .filter(|&&p| super::procfs::group_of(p) == Some(p))
+        .map(|&p| p as u32)
+        .collect();
+    signal_groups(&leaders, Signal::KILL);
     signal_pids(&strays, Signal::KILL);
     problems
 }

@@ -86,6 +86,7 @@ mod tests {
             peak_memory_bytes: Some(ms * 10),
             cpu_time_ms: Some(ms),
             output: format!("{out}\n"),
+            screenshots: Vec::new(),
         }
     }
 

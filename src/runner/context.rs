@@ -32,6 +32,8 @@ pub struct RunContext {
     pub secrets: Secrets,
     /// Gates asking for the same fixed port take turns.
     pub fixed_ports: super::fixed_ports::FixedPorts,
+    /// Issue 19: the run's headless Chromium, started by the first `browser` step.
+    pub browser: crate::steps::browser::Browser,
 }
 
 /// The project's declared secrets.

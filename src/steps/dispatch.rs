@@ -4,7 +4,7 @@
 use std::future::Future;
 
 use super::outcome::{Deadline, Failure, cancelled};
-use super::{file, http, run, service, sql, tcp};
+use super::{browser, file, http, run, service, sql, tcp};
 use crate::config::{Step, StepKind};
 use crate::runner::gate::ctx::GateCtx;
 
@@ -67,6 +67,18 @@ pub async fn attempt(
             signal,
         } => {
             let work = service::attempt(ctx, *action, service, *signal, gate_deadline);
+            bounded(cancel, deadline, work).await
+        }
+        StepKind::Browser(b) => {
+            // Starting the run's browser and the gate's page is not the step's own time.
+            let opening = std::time::Instant::now();
+            bounded(cancel.clone(), gate_deadline, browser::open(ctx)).await?;
+            let deadline = &browser::later(deadline, opening.elapsed(), gate_deadline);
+            let waits = browser::Waits {
+                own_timeout: step.timeout.is_some(),
+                eventually: step.eventually.is_some(),
+            };
+            let work = browser::attempt(ctx, b, &step.captures, waits, deadline);
             bounded(cancel, deadline, work).await
         }
         // A template's steps run each through the gate executor (`runner::gate::template`,

@@ -3,6 +3,7 @@
 //! around them. `outcome`, `probe` and `log` are leaves the services share; `cookies` is the
 //! gate's cookie jar, a leaf the gate context owns.
 
+pub mod browser;
 pub mod cookies;
 pub mod dispatch;
 pub mod file;

@@ -64,6 +64,23 @@ impl Project {
     }
 }
 
+/// Each gate's status and message from the stage's results.
+pub fn outcomes(p: &Project) -> Vec<(String, String, String)> {
+    let r = p.results("stage-00");
+    r["gates"]
+        .as_array()
+        .expect("gates")
+        .iter()
+        .map(|g| {
+            (
+                g["id"].as_str().unwrap_or_default().to_owned(),
+                g["status"].as_str().unwrap_or_default().to_owned(),
+                g["message"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_gaterun"))
 }

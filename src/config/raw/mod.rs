@@ -6,6 +6,7 @@
 //! small hand-written visitors instead of `#[serde(untagged)]`, which would lose both the
 //! location and the error message.
 
+mod browser;
 mod capture;
 mod command;
 mod count;
@@ -21,6 +22,7 @@ mod step;
 mod template;
 mod values;
 
+pub use browser::{RawAction, RawCount};
 pub use command::RawCommand;
 pub use database::{RawDatabase, RawInit};
 pub use eventually::RawEventually;

@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_saphyr::Location;
 
+use super::browser::{RawAction, RawCount};
 use super::capture::RawCapture;
 use super::command::RawCommand;
 use super::count::Count;
@@ -156,6 +157,10 @@ step_keys! {
         // A template and its params (validate/uses.rs).
         r#use: kind Sp<String>,
         with: key OrderedMap<Sp<Scalar>>,
+        // Issue 19, a page in a real browser (validate/browser.rs).
+        browser: kind Sp<String>,
+        actions: key Sp<Vec<Sp<RawAction>>>,
+        screenshot: key Sp<String>,
     }
     step_only {
         // A step's own variables and directory (validate/scope.rs).
@@ -198,7 +203,7 @@ expect_keys! {
     json: OrderedMap<ExactValue>,
     open: bool,
     rows: Vec<Vec<ExactValue>>,
-    count: u64,
+    count: Sp<RawCount>,
     #[serde(default, deserialize_with = "present")]
     value: ExactValue,
     error: Sp<OneOrMany<RawPattern>>,
@@ -211,4 +216,10 @@ expect_keys! {
     bytes: Sp<RawBytes>,
     xpath: Sp<OrderedMap<OneOrMany<RawPattern>>>,
     css: Sp<OrderedMap<OneOrMany<RawPattern>>>,
+    // Issue 19, a `browser` step's page (validate/browser.rs; `count` is shared with `sql`).
+    title: Sp<OneOrMany<RawPattern>>,
+    url: Sp<OneOrMany<RawPattern>>,
+    text: Sp<OneOrMany<RawPattern>>,
+    visible: Sp<OneOrMany<String>>,
+    console_errors: Sp<serde_json::Value>,
 }

@@ -15,7 +15,7 @@ use super::matrix::{self, DATABASE_VARS};
 use super::service::services;
 use super::stage_scope::{clashes_with_shared, controls_shared};
 use super::step::step;
-use crate::config::model::{Gate, var_prefix};
+use crate::config::model::{Gate, StepKind, var_prefix};
 use crate::config::raw::RawGate;
 use crate::vars;
 
@@ -201,8 +201,13 @@ pub fn gate(
         }
         None => {
             if !controls_shared(ctx, &inline, at, &defaults.shared_services)
-                && let Some(step) = step(ctx, inline, at, &names, &dbs)
+                && let Some(mut step) = step(ctx, inline, at, &names, &dbs)
             {
+                // Issue 19: a `browser` step waits up to its own `timeout:`; written inline,
+                // the gate's is its own.
+                if matches!(step.kind, StepKind::Browser(_)) && gate_timeout.is_some() {
+                    step.timeout = Some(timeout);
+                }
                 steps.push(step);
             }
         }

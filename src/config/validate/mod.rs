@@ -4,6 +4,7 @@
 //! holds the table of step kinds; `template` the templates a file defines, `uses` a step that
 //! uses one.
 
+mod browser;
 mod command;
 mod ctx;
 mod databases;

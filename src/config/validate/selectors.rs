@@ -27,8 +27,29 @@ pub fn css(sel: &str) -> Result<(scraper::Selector, Option<String>), String> {
     })
 }
 
+/// Issue 19. An element of a page in the browser: `text=Some text` (`text="…"` exactly), or
+/// a CSS selector, which Chromium reads (checked here with the `http` step's parser).
+pub fn page(sel: &str) -> Result<(), String> {
+    if let Some(text) = sel.strip_prefix("text=") {
+        let quoted = text.len() >= 2 && text.starts_with('"') && text.ends_with('"');
+        return match text.trim() {
+            "" | "\"\"" => Err(format!("`{sel}` names no text: write `text=Some text`")),
+            _ if text.starts_with('"') && !quoted => Err(format!(
+                "`{sel}`: a quoted text ends with `\"` (`text=\"Exact text\"`)"
+            )),
+            _ => Ok(()),
+        };
+    }
+    match css(sel)? {
+        (_, Some(_)) => Err(format!(
+            "`{sel}` reads an attribute: an action or expectation names an element (`SELECTOR @NAME` is for `capture`)"
+        )),
+        (_, None) => Ok(()),
+    }
+}
+
 /// `"a.next @href"`: the elements, and the attribute after ` @`.
-fn split_attribute(sel: &str) -> Result<(&str, Option<&str>), String> {
+pub fn split_attribute(sel: &str) -> Result<(&str, Option<&str>), String> {
     let Some((elements, attribute)) = sel.rsplit_once('@') else {
         return Ok((sel, None));
     };

@@ -4,6 +4,7 @@ use super::ctx::{FileCtx, check_template};
 use super::kind::Input;
 use super::patterns::patterns;
 use crate::config::model::{SqlExpect, StepKind};
+use crate::config::raw::{RawCount, Sp};
 use crate::expect::value::ValueCheck;
 
 pub fn build(ctx: &mut FileCtx, input: Input) -> Option<StepKind> {
@@ -43,9 +44,20 @@ pub fn build(ctx: &mut FileCtx, input: Input) -> Option<StepKind> {
             ctx.error(expect_at, format!("expect.rows: {e}"));
         }
     }
+    let count = match expect.count {
+        Some(Sp {
+            value: RawCount::Rows(n),
+            ..
+        }) => Some(n),
+        Some(Sp { referenced, .. }) => {
+            ctx.error(referenced, "`count` of a `sql` step is a number of rows");
+            None
+        }
+        None => None,
+    };
     let sql_expect = SqlExpect {
         rows,
-        count: expect.count,
+        count,
         value,
         error,
     };

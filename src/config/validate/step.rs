@@ -9,7 +9,7 @@ use super::databases::Choices;
 use super::kind::{Input, Kind};
 use super::matrix::{BUILT_INS, DATABASE_VARS};
 use super::patterns::patterns;
-use super::{http, http_expect, run, scope, sql, uses};
+use super::{browser, http, http_expect, run, scope, sql, uses};
 use crate::config::model::{ServiceAction, Signal, Step, StepKind};
 use crate::config::raw::{RawExpect, RawStep, Sp};
 use crate::vars;
@@ -52,6 +52,10 @@ const KINDS: &[Kind] = &[
     Kind::new("stop", control).keys(&["signal"]),
     Kind::new("restart", control).keys(&["signal"]),
     Kind::new("use", uses::build).keys(&["with"]),
+    Kind::new("browser", browser::build)
+        .keys(&["actions", "screenshot"])
+        .expect(&["title", "url", "text", "visible", "count", "console_errors"])
+        .capture(browser::capture),
 ];
 
 pub fn step(

@@ -51,6 +51,8 @@ pub struct GateCtx {
     /// The names gaterun sets for the gate, each with what it is: a step's `env` may not
     /// replace them.
     pub fixed: Vec<(String, &'static str)>,
+    /// Issue 19: the gate's context and page of the run's browser, and its screenshots.
+    pub browser: crate::steps::browser::session::Session,
 }
 
 impl GateCtx {

@@ -48,6 +48,8 @@ pub async fn run_finally(gate: &Gate, ctx: &mut GateCtx, result: &mut GateResult
         let (mut outcome, attempts) = if process::is_forced() {
             (Err(Failure::Interrupted), 0)
         } else {
+            // A screenshot's number: the finally steps count on after the gate's steps.
+            ctx.browser.step = gate.steps.len() + n + 1;
             run_step(step, ctx, &deadline, &heading).await
         };
         // A `run` step sees its gate's services exit: say which, as the steps do.

@@ -95,6 +95,7 @@ pub async fn run(
                     .flatten(),
                 dbs: Vec::new(),
                 fixed: Vec::new(),
+                browser: crate::steps::browser::session::Session::new(rc.browser.clone()),
             };
             if let Some(db) = &gate.database {
                 provision(db, None, gate, &mut ctx, &rc, &tmp, &mut result, &mut fixed).await;
@@ -130,8 +131,17 @@ pub async fn run(
                 let known: Vec<String> = secrets.iter().chain(&ctx.secrets).cloned().collect();
                 hold.share(&ctx, &fixed, &result, |m| mask(m, &known)).await;
             }
-            // Teardown, whatever happened: services in reverse order, then every process
-            // still carrying the gate's token. No process outlives its gate.
+            // Teardown, whatever happened: the gate's browser context, services in reverse
+            // order, then every process still carrying the gate's token. No process outlives
+            // its gate.
+            ctx.browser.close().await;
+            result.screenshots = std::mem::take(&mut ctx.browser.shots)
+                .into_iter()
+                .map(|(name, png)| crate::results::Screenshot {
+                    path: format!("logs/{}/{name}", gate.id),
+                    png,
+                })
+                .collect();
             let (services, mut host) = ctx.split();
             services.stop_all(&mut host).await;
             if let Some(problem) = process::terminate(&token, &ctx.groups, gate.grace).await {

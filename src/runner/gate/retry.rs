@@ -22,6 +22,9 @@ pub async fn with_retries(
         Err(failure) => return (Err(failure), 1),
     };
     let outcome = attempts(step, ctx, gate_deadline).await;
+    if let crate::config::StepKind::Browser(b) = &step.kind {
+        steps::browser::after(ctx, b.screenshot, &outcome.0).await;
+    }
     scope::leave(saved, ctx);
     outcome
 }
@@ -117,6 +120,7 @@ mod tests {
             services: Services::new(Vec::new()),
             http: Default::default(),
             cookies: Default::default(),
+            browser: Default::default(),
             db: None,
             dbs: Vec::new(),
             fixed: Vec::new(),

@@ -96,7 +96,10 @@ pub async fn run_steps(
                     let (services, mut host) = ctx.split();
                     (services.start(*i, &mut host, &gate_deadline).await, 1)
                 }
-                Action::Step(step) => run_step(step, ctx, &gate_deadline, &heading).await,
+                Action::Step(step) => {
+                    ctx.browser.step = number.unwrap_or(0);
+                    run_step(step, ctx, &gate_deadline, &heading).await
+                }
             }
         };
         let (mut outcome, attempts, shared_died) = tokio::select! {
