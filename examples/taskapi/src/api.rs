@@ -44,7 +44,7 @@ pub fn handle(req: &Request) -> Response {
     };
     let id = |i: usize| segments.get(i).and_then(|s| s.parse::<i64>().ok());
     let result = match (req.method.as_str(), segments.as_slice()) {
-        ("GET", ["tasks"]) => list_tasks(&conn),
+        ("GET", ["tasks"]) => list_tasks(&conn, req),
         ("GET", ["stats"]) => stats(&conn).map(|s| Response::json(200, s)),
         ("POST", ["tasks"]) => create_task(&mut conn, &body),
         ("GET", ["tasks", _]) => get_task(&conn, id(1)),
@@ -75,11 +75,12 @@ pub fn next_states(from: &str) -> impl Iterator<Item = &'static str> + '_ {
         .map(|(_, t)| *t)
 }
 
-/// Every task, newest first.
-pub fn tasks(conn: &Connection) -> Result<Vec<Value>, rusqlite::Error> {
-    let mut stmt = conn.prepare("SELECT id FROM tasks ORDER BY id DESC")?;
+/// The tasks whose title contains `q` (every task for ""), newest first.
+pub fn tasks(conn: &Connection, q: &str) -> Result<Vec<Value>, rusqlite::Error> {
+    let mut stmt =
+        conn.prepare("SELECT id FROM tasks WHERE instr(title, ?1) > 0 ORDER BY id DESC")?;
     let ids: Vec<i64> = stmt
-        .query_map([], |r| r.get(0))?
+        .query_map([q], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     Ok(ids
         .into_iter()
@@ -87,8 +88,11 @@ pub fn tasks(conn: &Connection) -> Result<Vec<Value>, rusqlite::Error> {
         .collect())
 }
 
-fn list_tasks(conn: &Connection) -> Handled {
-    Ok(Response::json(200, Value::Array(tasks(conn)?)))
+fn list_tasks(conn: &Connection, req: &Request) -> Handled {
+    Ok(Response::json(
+        200,
+        Value::Array(tasks(conn, &req.query_value("q"))?),
+    ))
 }
 
 /// What the status page shows: tasks by state, open escalations, jobs by state.

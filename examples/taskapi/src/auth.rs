@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use serde_json::{Value, json};
 
-use crate::http::{Request, Response, form_pairs};
+use crate::http::{Form, Request, Response};
 
 pub const COOKIE: &str = "taskapi_session";
 
@@ -77,16 +77,11 @@ pub fn login(req: &Request) -> Response {
         let field = |k: &str| body[k].as_str().unwrap_or("").to_owned();
         (field("user"), field("password"))
     } else {
-        let text = String::from_utf8_lossy(&req.body);
-        let pairs: Vec<(String, String)> = form_pairs(&text).collect();
-        let field = |k: &str| {
-            pairs
-                .iter()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default()
-        };
-        (field("user"), field("password"))
+        let form = Form::parse(&req.body);
+        (
+            form.field("user").to_owned(),
+            form.field("password").to_owned(),
+        )
     };
     let known = users().iter().any(|(u, p)| *u == user && *p == password);
     if !known {

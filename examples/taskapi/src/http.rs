@@ -38,6 +38,14 @@ impl Request {
     pub fn query_has(&self, name: &str) -> bool {
         form_pairs(&self.query).any(|(n, _)| n == name)
     }
+
+    /// A query parameter's value, "" when absent.
+    pub fn query_value(&self, name: &str) -> String {
+        form_pairs(&self.query)
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
+            .unwrap_or_default()
+    }
 }
 
 /// The pairs of an `application/x-www-form-urlencoded` text, decoded.
@@ -46,6 +54,22 @@ pub fn form_pairs(text: &str) -> impl Iterator<Item = (String, String)> + '_ {
         let (n, v) = pair.split_once('=').unwrap_or((pair, ""));
         (url_decode(n), url_decode(v))
     })
+}
+
+/// A form body's fields, and one of them by name ("" when absent).
+pub struct Form(Vec<(String, String)>);
+
+impl Form {
+    pub fn parse(body: &[u8]) -> Form {
+        Form(form_pairs(&String::from_utf8_lossy(body)).collect())
+    }
+
+    pub fn field(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
 }
 
 fn url_decode(s: &str) -> String {

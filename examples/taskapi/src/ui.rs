@@ -97,7 +97,7 @@ fn text(v: &Value) -> String {
 fn layout(title: &str, user: Option<&str>, main: &str) -> String {
     let account = match user {
         Some(u) if !u.is_empty() => format!(
-            "<span id=\"user\">Signed in as {}</span>\
+            "<span id=\"account\">Signed in as {}</span>\
              <form method=\"post\" action=\"/logout\"><button type=\"submit\" id=\"logout\">Log out</button></form>",
             escape(u)
         ),
@@ -164,14 +164,14 @@ fn dashboard(conn: &Connection, req: &Request) -> Rendered {
         ));
     }
     let main = format!(
-        "<h1>Status</h1><p id=\"health\" data-page=\"status\">Service: <strong>checking…</strong></p>\
+        "<h1>Status</h1><p id=\"health\" data-state=\"checking\">Service: <strong>checking…</strong></p>\
          <dl id=\"status\">{rows}</dl>"
     );
     Ok(html(200, req, "Status", &main))
 }
 
 pub fn list(conn: &Connection, req: &Request, status: u16, error: Option<&str>) -> Rendered {
-    let tasks = api::tasks(conn)?;
+    let tasks = api::tasks(conn, &req.query_value("q"))?;
     let items: String = tasks.iter().map(item).collect();
     let empty = if tasks.is_empty() { "" } else { " hidden" };
     let main = format!(

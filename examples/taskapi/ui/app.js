@@ -67,7 +67,7 @@ function tasksPage() {
     try {
       await call("POST", "/tasks", { title: input.value });
       input.value = "";
-      if (!FAULTS.includes("ui-stale-list")) renderList(await call("GET", "/tasks"));
+      if (!FAULTS.includes("ui-stale-list")) renderList(await call("GET", `/tasks${location.search}`));
     } catch (e) {
       showError(e.message);
     }
@@ -82,8 +82,10 @@ async function statusPage() {
     const response = await fetch(FAULTS.includes("ui-console-error") ? "/healthz/v2" : "/healthz");
     if (!response.ok) throw new Error(`the health check answered ${response.status}`);
     shown.textContent = (await response.text()).trim();
+    health.dataset.state = "ok";
   } catch (e) {
     shown.textContent = "unreachable";
+    health.dataset.state = "unreachable";
     console.error(`status: ${e.message}`);
   }
 }

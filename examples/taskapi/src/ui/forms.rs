@@ -7,17 +7,11 @@ use serde_json::{Value, json};
 
 use super::{detail, list, not_found, render};
 use crate::api;
-use crate::http::{Request, Response, form_pairs};
+use crate::http::{Form, Request, Response};
 
 pub fn submit(req: &Request, segments: &[&str]) -> Response {
-    let text = String::from_utf8_lossy(&req.body);
-    let fields: Vec<(String, String)> = form_pairs(&text).collect();
-    let field = |name: &str| {
-        fields
-            .iter()
-            .find(|(n, _)| n == name)
-            .map_or("", |(_, v)| v.as_str())
-    };
+    let form = Form::parse(&req.body);
+    let field = |name: &str| form.field(name);
     let id = segments.get(2).and_then(|s| s.parse::<i64>().ok());
     match (segments, id) {
         (["ui", "tasks"], _) => {
