@@ -73,6 +73,8 @@ fn route(req: &http::Request) -> http::Response {
     match (req.method.as_str(), req.path.as_str()) {
         ("POST", "/login") => auth::login(req),
         ("POST", "/logout") => auth::logout(req),
+        // A browser asks for it on its own; no icon is no error.
+        ("GET", "/favicon.ico") => http::Response::of(204, "image/x-icon", String::new()),
         (_, path) if path == "/ui" || path.starts_with("/ui/") => ui::page(req),
         _ => api::handle(req),
     }

@@ -5,7 +5,8 @@
 //!
 //! Faults for gaterun's UI gates to catch (`TASKAPI_FAULT`, comma-separated):
 //! `ui-stale-list` — after creating a task the list is not refreshed, so the new task does not
-//! appear; `ui-console-error` — the status page's script logs an error to the console.
+//! appear; `ui-console-error` — the status page looks right but its script logs an error to the
+//! console.
 
 mod forms;
 
@@ -19,6 +20,7 @@ use crate::http::{Request, Response};
 
 const APP_JS: &str = include_str!("../ui/app.js");
 const STYLE_CSS: &str = include_str!("../ui/style.css");
+const ICON_SVG: &str = include_str!("../ui/icon.svg");
 const FAULTS: &[&str] = &["ui-stale-list", "ui-console-error"];
 
 pub fn page(req: &Request) -> Response {
@@ -33,6 +35,7 @@ pub fn page(req: &Request) -> Response {
         ["ui", "login"] => login_page(200, None),
         ["ui", "app.js"] => script(),
         ["ui", "style.css"] => Response::of(200, "text/css; charset=utf-8", STYLE_CSS.to_owned()),
+        ["ui", "icon.svg"] => Response::of(200, "image/svg+xml", ICON_SVG.to_owned()),
         _ => with_store(req, &segments),
     }
 }
@@ -106,6 +109,7 @@ fn layout(title: &str, user: Option<&str>, main: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <title>{} — taskapi</title><link rel=\"stylesheet\" href=\"/ui/style.css\">\
+         <link rel=\"icon\" href=\"/ui/icon.svg\" type=\"image/svg+xml\">\
          <script src=\"/ui/app.js\" defer></script></head>\n<body><header><nav>\
          <a href=\"/ui/\">Status</a> <a href=\"/ui/tasks\">Tasks</a></nav>{account}</header>\n\
          <main>\n{main}\n</main></body></html>\n",

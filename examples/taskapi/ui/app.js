@@ -79,10 +79,12 @@ async function statusPage() {
   if (!health) return;
   const shown = health.querySelector("strong");
   try {
-    const response = await fetch(FAULTS.includes("ui-console-error") ? "/healthz/v2" : "/healthz");
+    const response = await fetch("/healthz");
     if (!response.ok) throw new Error(`the health check answered ${response.status}`);
     shown.textContent = (await response.text()).trim();
     health.dataset.state = "ok";
+    // The fault: the page looks right, and only the console says something went wrong.
+    if (FAULTS.includes("ui-console-error")) console.error("status: the counts could not be refreshed");
   } catch (e) {
     shown.textContent = "unreachable";
     health.dataset.state = "unreachable";
