@@ -5,12 +5,11 @@
 //! without one redirects to the login page; an API route answers 401.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::sync::Mutex;
 
 use serde_json::{Value, json};
 
-use crate::http::{Form, Request, Response};
+use crate::http::{Form, Request, Response, random_hex};
 
 pub const COOKIE: &str = "taskapi_session";
 
@@ -46,7 +45,7 @@ pub fn public(req: &Request) -> bool {
         (req.method.as_str(), req.path.as_str()),
         (
             "GET",
-            "/healthz" | "/ui/login" | "/ui/app.js" | "/ui/style.css"
+            "/healthz" | "/favicon.ico" | "/ui/login" | "/ui/app.js" | "/ui/icon.svg"
         ) | ("POST", "/login")
     )
 }
@@ -60,14 +59,6 @@ pub fn refuse(req: &Request) -> Option<Response> {
         return Some(Response::redirect("/ui/login"));
     }
     Some(Response::error(401, "not logged in"))
-}
-
-fn token() -> Result<String, String> {
-    let mut bytes = [0u8; 24];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(|e| format!("failed to read /dev/urandom: {e}"))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// `POST /login`: a form (from the login page) or JSON `{user, password}`.
@@ -91,7 +82,7 @@ pub fn login(req: &Request) -> Response {
             crate::ui::login_page(401, Some("Invalid user or password."))
         };
     }
-    let token = match token() {
+    let token = match random_hex(24) {
         Ok(t) => t,
         Err(e) => return Response::error(500, e),
     };

@@ -56,6 +56,15 @@ pub fn form_pairs(text: &str) -> impl Iterator<Item = (String, String)> + '_ {
     })
 }
 
+/// `bytes` random bytes from the kernel, in hex.
+pub fn random_hex(bytes: usize) -> Result<String, String> {
+    let mut buf = vec![0u8; bytes];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut buf))
+        .map_err(|e| format!("failed to read /dev/urandom: {e}"))?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// A form body's fields, and one of them by name ("" when absent).
 pub struct Form(Vec<(String, String)>);
 
@@ -115,13 +124,13 @@ impl Response {
         Response::json(status, serde_json::json!({ "error": message.into() }))
     }
 
-    /// A page: never cached, never framed, scripts only from the service itself.
-    pub fn html(status: u16, body: String) -> Response {
+    /// A page: never cached, never framed, scripts only from the service itself, styles from
+    /// it or from the page's own `<style nonce>`.
+    pub fn html(status: u16, body: String, nonce: &str) -> Response {
+        let policy =
+            format!("default-src 'self'; style-src 'self' 'nonce-{nonce}'; frame-ancestors 'none'");
         Response::of(status, "text/html; charset=utf-8", body)
-            .with(
-                "Content-Security-Policy",
-                "default-src 'self'; frame-ancestors 'none'",
-            )
+            .with("Content-Security-Policy", policy)
             .with("X-Frame-Options", "DENY")
             .with("Cache-Control", "no-store")
     }

@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::api::{self, fault};
 use crate::auth;
 use crate::db;
-use crate::http::{Request, Response};
+use crate::http::{Request, Response, random_hex};
 
 const APP_JS: &str = include_str!("../ui/app.js");
 const STYLE_CSS: &str = include_str!("../ui/style.css");
@@ -34,7 +34,6 @@ pub fn page(req: &Request) -> Response {
     match segments.as_slice() {
         ["ui", "login"] => login_page(200, None),
         ["ui", "app.js"] => script(),
-        ["ui", "style.css"] => Response::of(200, "text/css; charset=utf-8", STYLE_CSS.to_owned()),
         ["ui", "icon.svg"] => Response::of(200, "image/svg+xml", ICON_SVG.to_owned()),
         _ => with_store(req, &segments),
     }
@@ -97,7 +96,14 @@ fn text(v: &Value) -> String {
     }
 }
 
-fn layout(title: &str, user: Option<&str>, main: &str) -> String {
+/// A page. The style sheet is in the page, under the response's nonce, so the page is laid
+/// out once, styled, as it is parsed: a click aimed at a button the moment it exists lands
+/// where the button stays (a linked sheet that loads a moment later moves everything).
+fn layout(status: u16, title: &str, user: Option<&str>, main: &str) -> Response {
+    let nonce = match random_hex(16) {
+        Ok(n) => n,
+        Err(e) => return Response::error(500, e),
+    };
     let account = match user {
         Some(u) if !u.is_empty() => format!(
             "<span id=\"account\">Signed in as {}</span>\
@@ -106,19 +112,20 @@ fn layout(title: &str, user: Option<&str>, main: &str) -> String {
         ),
         _ => String::new(),
     };
-    format!(
+    let page = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>{} — taskapi</title><link rel=\"stylesheet\" href=\"/ui/style.css\">\
+         <title>{} — taskapi</title><style nonce=\"{nonce}\">\n{STYLE_CSS}</style>\
          <link rel=\"icon\" href=\"/ui/icon.svg\" type=\"image/svg+xml\">\
          <script src=\"/ui/app.js\" defer></script></head>\n<body><header><nav>\
          <a href=\"/ui/\">Status</a> <a href=\"/ui/tasks\">Tasks</a></nav>{account}</header>\n\
          <main>\n{main}\n</main></body></html>\n",
         escape(title)
-    )
+    );
+    Response::html(status, page, &nonce)
 }
 
 fn html(status: u16, req: &Request, title: &str, main: &str) -> Response {
-    Response::html(status, layout(title, auth::user(req).as_deref(), main))
+    layout(status, title, auth::user(req).as_deref(), main)
 }
 
 pub fn login_page(status: u16, error: Option<&str>) -> Response {
@@ -131,7 +138,7 @@ pub fn login_page(status: u16, error: Option<&str>) -> Response {
          <label for=\"password\">Password</label> <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\">\
          <button type=\"submit\">Log in</button></form>"
     );
-    Response::html(status, layout("Log in", None, &main))
+    layout(status, "Log in", None, &main)
 }
 
 fn not_found(req: &Request, status: u16, message: &str) -> Response {
