@@ -1,7 +1,7 @@
 //! The pilot's Phase 2 (README): after phase 1, taskapi's UI passes every stage of phase 2 in a
 //! real browser, with screenshots in the evidence; and each UI fault fails the browser gate
 //! that should catch it (a near miss of the whole UI: one behaviour broken), and a failing
-//! stage blocks the stages after it.
+//! stage blocks the stages after it; a hole in the API's auth fails an http gate.
 
 mod common;
 
@@ -133,6 +133,19 @@ fn pilot_phase_2_passes_and_each_ui_fault_fails_its_gate() {
         "console",
     );
     assert_eq!(gate(&stage2, "counts-rendered")["status"], "passed");
+
+    // The API lets reads through without a session: an http gate of auth hardening sees it.
+    let (_, stage6) = bite(
+        evidence.path(),
+        &["stage", "6", "--phase", "2"],
+        "api-without-session",
+        ("stage-06", "api-needs-session"),
+        "expected status 401, got 200",
+    );
+    // Writes and pages are still guarded: those gates pass.
+    for id in ["nothing-written-without-session", "pages-need-session"] {
+        assert_eq!(gate(&stage6, id)["status"], "passed", "{id}");
+    }
 }
 
 /// Runs `args` with `fault` on a copy of a passed evidence directory: the run fails, and the

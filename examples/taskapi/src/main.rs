@@ -10,8 +10,9 @@
 //! turns authentication on (src/auth.rs).
 //!
 //! `TASKAPI_FAULT=allow-invalid-transitions` switches the transition rule off, and
-//! `TASKAPI_FAULT=ui-stale-list` or `ui-console-error` breaks one UI behaviour (src/ui.rs), so
-//! gaterun's tests can show that the right gate catches it.
+//! `TASKAPI_FAULT=ui-stale-list` or `ui-console-error` breaks one UI behaviour (src/ui.rs), and
+//! `api-without-session` lets API reads through without a session (src/auth.rs), so gaterun's
+//! tests can show that the right gate catches it.
 
 mod api;
 mod auth;
