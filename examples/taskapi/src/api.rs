@@ -21,7 +21,7 @@ fn int(v: &Value) -> Option<i64> {
     v.as_i64().or_else(|| v.as_str()?.trim().parse().ok())
 }
 
-fn fault(name: &str) -> bool {
+pub fn fault(name: &str) -> bool {
     std::env::var("TASKAPI_FAULT").is_ok_and(|f| f.split(',').any(|x| x.trim() == name))
 }
 
@@ -44,6 +44,8 @@ pub fn handle(req: &Request) -> Response {
     };
     let id = |i: usize| segments.get(i).and_then(|s| s.parse::<i64>().ok());
     let result = match (req.method.as_str(), segments.as_slice()) {
+        ("GET", ["tasks"]) => list_tasks(&conn, req),
+        ("GET", ["stats"]) => stats(&conn).map(|s| Response::json(200, s)),
         ("POST", ["tasks"]) => create_task(&mut conn, &body),
         ("GET", ["tasks", _]) => get_task(&conn, id(1)),
         ("POST", ["tasks", _, "transition"]) => transition(&mut conn, id(1), &body),
@@ -52,7 +54,9 @@ pub fn handle(req: &Request) -> Response {
         ("POST", ["tasks", _, "costs"]) => add_cost(&mut conn, id(1), &body),
         ("POST", ["jobs"]) => enqueue(&mut conn, &body),
         ("GET", ["jobs", _]) => get_job(&conn, id(1)),
-        ("GET", ["tasks", _, "evidence"]) => evidence(&conn, id(1)),
+        ("GET", ["tasks", _, "evidence"]) => {
+            evidence(&conn, id(1)).map(|r| download(r, req, id(1)))
+        }
         _ => Ok(Response::error(
             404,
             format!("no route for {} {}", req.method, req.path),
@@ -62,6 +66,70 @@ pub fn handle(req: &Request) -> Response {
 }
 
 type Handled = Result<Response, rusqlite::Error>;
+
+/// The states a task may move to from `from`, in the order of the state machine.
+pub fn next_states(from: &str) -> impl Iterator<Item = &'static str> + '_ {
+    ALLOWED
+        .iter()
+        .filter(move |(f, _)| *f == from)
+        .map(|(_, t)| *t)
+}
+
+/// The tasks whose title contains `q` (every task for ""), newest first.
+pub fn tasks(conn: &Connection, q: &str) -> Result<Vec<Value>, rusqlite::Error> {
+    let mut stmt =
+        conn.prepare("SELECT id FROM tasks WHERE instr(title, ?1) > 0 ORDER BY id DESC")?;
+    let ids: Vec<i64> = stmt
+        .query_map([q], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(ids
+        .into_iter()
+        .filter_map(|id| db::task_json(conn, id).ok().flatten())
+        .collect())
+}
+
+fn list_tasks(conn: &Connection, req: &Request) -> Handled {
+    Ok(Response::json(
+        200,
+        Value::Array(tasks(conn, &req.query_value("q"))?),
+    ))
+}
+
+/// What the status page shows: tasks by state, open escalations, jobs by state.
+pub fn stats(conn: &Connection) -> Result<Value, rusqlite::Error> {
+    let count = |sql: &str, key: &str| -> Result<i64, rusqlite::Error> {
+        conn.query_row(sql, [key], |r| r.get(0))
+    };
+    let mut tasks = serde_json::Map::new();
+    for state in ["new", "planned", "in_progress", "review", "done"] {
+        let n = count("SELECT count(*) FROM tasks WHERE state = ?1", state)?;
+        tasks.insert(state.to_owned(), json!(n));
+    }
+    let total: i64 = conn.query_row("SELECT count(*) FROM tasks", [], |r| r.get(0))?;
+    tasks.insert("total".to_owned(), json!(total));
+    let mut jobs = serde_json::Map::new();
+    for state in ["queued", "running", "done", "dead"] {
+        let n = count("SELECT count(*) FROM jobs WHERE state = ?1", state)?;
+        jobs.insert(state.to_owned(), json!(n));
+    }
+    Ok(json!({
+        "tasks": tasks,
+        "open_escalations": count("SELECT count(*) FROM escalations WHERE state = ?1", "open")?,
+        "jobs": jobs,
+    }))
+}
+
+/// `?download` asks for the evidence as a file to keep.
+fn download(response: Response, req: &Request, id: Option<i64>) -> Response {
+    if response.status != 200 || !req.query_has("download") {
+        return response;
+    }
+    let name = format!("task-{}-evidence.json", id.unwrap_or(0));
+    response.with(
+        "Content-Disposition",
+        format!("attachment; filename=\"{name}\""),
+    )
+}
 
 fn not_found(what: &str) -> Response {
     Response::error(404, format!("no such {what}"))
@@ -268,21 +336,22 @@ fn get_job(conn: &Connection, id: Option<i64>) -> Handled {
 }
 
 /// One task's whole history: the task, every transition, escalation, cost and job.
-fn evidence(conn: &Connection, id: Option<i64>) -> Handled {
-    let Some(id) = id else {
-        return Ok(not_found("task"));
-    };
+pub fn evidence_json(conn: &Connection, id: i64) -> Result<Option<Value>, rusqlite::Error> {
     let Some(task) = db::task_json(conn, id)? else {
-        return Ok(not_found("task"));
+        return Ok(None);
     };
-    Ok(Response::json(
-        200,
-        json!({
-            "task": task,
-            "transitions": db::rows(conn, "SELECT from_state, to_state, at FROM audit_log WHERE task_id = ?1 ORDER BY id", id)?,
-            "escalations": db::rows(conn, "SELECT id, reason, state FROM escalations WHERE task_id = ?1 ORDER BY id", id)?,
-            "costs": db::rows(conn, "SELECT amount, at FROM costs WHERE task_id = ?1 ORDER BY id", id)?,
-            "jobs": db::rows(conn, "SELECT id, kind, state, attempts, result FROM jobs WHERE task_id = ?1 ORDER BY id", id)?,
-        }),
-    ))
+    Ok(Some(json!({
+        "task": task,
+        "transitions": db::rows(conn, "SELECT from_state, to_state, at FROM audit_log WHERE task_id = ?1 ORDER BY id", id)?,
+        "escalations": db::rows(conn, "SELECT id, reason, state FROM escalations WHERE task_id = ?1 ORDER BY id", id)?,
+        "costs": db::rows(conn, "SELECT amount, at FROM costs WHERE task_id = ?1 ORDER BY id", id)?,
+        "jobs": db::rows(conn, "SELECT id, kind, state, attempts, result FROM jobs WHERE task_id = ?1 ORDER BY id", id)?,
+    })))
+}
+
+fn evidence(conn: &Connection, id: Option<i64>) -> Handled {
+    match id.map(|id| evidence_json(conn, id)).transpose()?.flatten() {
+        Some(e) => Ok(Response::json(200, e)),
+        None => Ok(not_found("task")),
+    }
 }

@@ -6,12 +6,19 @@
 //!   taskapi serve            HTTP on 127.0.0.1:$PORT (migrates first)
 //!   taskapi worker [--once]  process jobs; --once stops when none is left
 //!
-//! `TASKAPI_FAULT=allow-invalid-transitions` switches the transition rule off, so gaterun's
+//! `serve` also serves the UI under `/ui/` (the method's Phase 2). `TASKAPI_USERS=user:pw,…`
+//! turns authentication on (src/auth.rs).
+//!
+//! `TASKAPI_FAULT=allow-invalid-transitions` switches the transition rule off, and
+//! `TASKAPI_FAULT=ui-stale-list` or `ui-console-error` breaks one UI behaviour (src/ui.rs), and
+//! `api-without-session` lets API reads through without a session (src/auth.rs), so gaterun's
 //! tests can show that the right gate catches it.
 
 mod api;
+mod auth;
 mod db;
 mod http;
+mod ui;
 mod worker;
 
 fn main() {
@@ -56,5 +63,20 @@ fn serve() -> Result<(), String> {
     let listener = std::net::TcpListener::bind(("127.0.0.1", port))
         .map_err(|e| format!("failed to listen on port {port}: {e}"))?;
     println!("taskapi listening on 127.0.0.1:{port}");
-    http::serve(listener, api::handle)
+    http::serve(listener, route)
+}
+
+/// Who may ask is decided first; then the login routes, the UI's pages, and the API.
+fn route(req: &http::Request) -> http::Response {
+    if let Some(refused) = auth::refuse(req) {
+        return refused;
+    }
+    match (req.method.as_str(), req.path.as_str()) {
+        ("POST", "/login") => auth::login(req),
+        ("POST", "/logout") => auth::logout(req),
+        // A browser asks for it on its own; no icon is no error.
+        ("GET", "/favicon.ico") => http::Response::of(204, "image/x-icon", String::new()),
+        (_, path) if path == "/ui" || path.starts_with("/ui/") => ui::page(req),
+        _ => api::handle(req),
+    }
 }
