@@ -94,6 +94,12 @@ fn assert_no_browser(p: &Project) {
 }
 
 const EXPECTATIONS: &str = r##"
+  - id: miss-moving
+    title: a click waits for its target to stand still, and one that never does fails
+    steps:
+      - browser: ${WEB_URL}/moving
+        timeout: 1s
+        actions: [{ click: "#sway" }]
   - id: pass-create
     title: the issue's example, its capture used by the next step
     steps:
@@ -328,6 +334,7 @@ fn expectations_pass_and_their_near_misses_fail_with_one_line() {
             r#"expected page text to contain "ready", got "not yet""#,
         ),
         ("miss-click", "click `text=Nowhere`: no element matches"),
+        ("miss-moving", "click `#sway`: the element kept moving"),
         (
             "miss-fill",
             "fill `#title`: the element it matches is not visible",

@@ -240,6 +240,9 @@ async fn script(page: &Page, op: &str, args: Value) -> Result<(), Failure> {
     }
 }
 
+/// Between two looks at a click's target: a frame and a little more.
+const STILL: Duration = Duration::from_millis(25);
+
 /// Wait for the first visible element `sel` matches to be ready for `need`; its centre.
 async fn target(page: &Page, sel: &str, need: Need, until: Instant) -> Result<(f64, f64), Failure> {
     let verb = match need {
@@ -247,6 +250,10 @@ async fn target(page: &Page, sel: &str, need: Need, until: Instant) -> Result<(f
         Need::Click => "click",
         Need::Edit => "fill",
     };
+    // A click waits for its target to stand still: the same centre on two looks a frame
+    // apart (a stylesheet or an image arriving late moves the layout, and a click at where
+    // the element was lands on something else).
+    let mut last = None;
     loop {
         let look = async {
             if page.is_loading() {
@@ -256,7 +263,15 @@ async fn target(page: &Page, sel: &str, need: Need, until: Instant) -> Result<(f
         };
         let why = match look.await {
             Ok(v) => match ready(&v, need) {
-                Ok(at) => return Ok(at),
+                Ok(at) if need != Need::Click || last == Some(at) => return Ok(at),
+                Ok(at) => {
+                    last = Some(at);
+                    if Instant::now() + STILL < until {
+                        tokio::time::sleep(STILL).await;
+                        continue;
+                    }
+                    "the element kept moving".to_owned()
+                }
                 Err(why) => why,
             },
             Err(Unanswered::Navigating) => "the page is loading".to_owned(),
