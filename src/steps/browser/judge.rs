@@ -77,7 +77,12 @@ impl Judge<'_> {
                 }
                 call(page, "state", args.clone()).await
             };
-            let why = match look.await {
+            let looked = Instant::now();
+            let answer = look.await;
+            // Room for another look as long as this one took: the step's own timeout must not
+            // end it first, without the reason.
+            let room = looked.elapsed() * 2;
+            let why = match answer {
                 Ok(state) => match self.judge(page, &state, &visible, &count, &wanted) {
                     Ok(values) => return Ok(values),
                     Err(Miss::Later(why)) => why,
@@ -87,7 +92,7 @@ impl Judge<'_> {
                 Err(Unanswered::Navigating) => "the page is loading".to_owned(),
                 Err(Unanswered::Failed(e)) => return Err(Failure::Error(e)),
             };
-            if Instant::now() + POLL >= until {
+            if Instant::now() + POLL + room >= until {
                 return Err(Failure::Check(why));
             }
             tokio::time::sleep(POLL).await;

@@ -261,12 +261,17 @@ async fn target(page: &Page, sel: &str, need: Need, until: Instant) -> Result<(f
             }
             call(page, "locate", json!({ "sel": sel })).await
         };
-        let why = match look.await {
+        let looked = Instant::now();
+        let answer = look.await;
+        // Another look must fit before the deadline, with room to spare for how long this
+        // one took: otherwise the step's own timeout would end it first, without the reason.
+        let room = looked.elapsed() * 2;
+        let why = match answer {
             Ok(v) => match ready(&v, need) {
                 Ok(at) if need != Need::Click || last == Some(at) => return Ok(at),
                 Ok(at) => {
                     last = Some(at);
-                    if Instant::now() + STILL < until {
+                    if Instant::now() + STILL + room < until {
                         tokio::time::sleep(STILL).await;
                         continue;
                     }
@@ -279,7 +284,7 @@ async fn target(page: &Page, sel: &str, need: Need, until: Instant) -> Result<(f
                 return Err(Failure::Error(format!("{verb} `{sel}`: {e}")));
             }
         };
-        if Instant::now() + POLL >= until {
+        if Instant::now() + POLL + room >= until {
             return Err(Failure::Check(format!("{verb} `{sel}`: {why}")));
         }
         tokio::time::sleep(POLL).await;
