@@ -1,6 +1,6 @@
 //! Secrets out of everything gaterun writes: one masking function for logs, messages and
 //! names. A secret is masked in every form a program or gaterun itself may print it in (as is;
-//! JSON-, Debug- and URL-escaped; base64; each line of a multi-line secret), longest first, and
+//! JSON-, Debug- and URL-escaped; base64; hex; in capitals and in small letters; each line of a multi-line secret), longest first, and
 //! then every run of text that shares 8 or more bytes with a form is masked too, so a secret
 //! cut by a cap, a preview, a line break or a control character leaves no piece of 8 or more
 //! characters in clear.
@@ -23,6 +23,10 @@ pub fn forms(secret: &str) -> Vec<String> {
     out.push(url_encode(secret, true));
     out.push(base64(secret.as_bytes(), true));
     out.push(base64(secret.as_bytes(), false));
+    // Shown in capitals or small letters (`text-transform`, `toUpperCase()`), or as hex.
+    out.push(secret.to_uppercase());
+    out.push(secret.to_lowercase());
+    out.push(secret.bytes().map(|b| format!("{b:02x}")).collect());
     // A multi-line secret (a key file) may be printed a line at a time.
     if secret.contains('\n') {
         out.extend(
@@ -252,6 +256,9 @@ mod tests {
             url_encode(secret, false),
             url_encode(secret, true),
             base64(secret.as_bytes(), true),
+            secret.to_uppercase(),
+            secret.to_lowercase(),
+            secret.bytes().map(|b| format!("{b:02x}")).collect(),
         ] {
             let text = format!("before {shown} after");
             let masked = m.mask_text(&text);
@@ -259,7 +266,11 @@ mod tests {
                 masked.starts_with("before ") && masked.ends_with(" after"),
                 "{masked}"
             );
-            for w in secret.as_bytes().windows(PIECE) {
+            for w in secret
+                .as_bytes()
+                .windows(PIECE)
+                .chain(shown.as_bytes().windows(PIECE))
+            {
                 assert!(
                     !masked.as_bytes().windows(PIECE).any(|x| x == w),
                     "{masked}"

@@ -94,6 +94,40 @@ fn assert_no_browser(p: &Project) {
 }
 
 const EXPECTATIONS: &str = r##"
+  - id: miss-shout
+    title: a secret the page shows in capitals is masked, and the page is not photographed
+    secrets: [PAGE_SECRET]
+    browser: ${WEB_URL}/shout#${PAGE_SECRET}
+    expect: { text: ["nothing like it"] }
+  - id: pass-jsredirect
+    title: a page that replaces itself by script is judged once the new one loaded
+    steps:
+      - browser: ${WEB_URL}/jsredirect
+        timeout: 10s
+        expect: { title: { equals: List } }
+      - browser: ${WEB_URL}/to-jsredirect
+        timeout: 10s
+        actions: [{ click: "text=Go" }]
+        expect: { title: { equals: List }, count: { "#items li": 3 } }
+  - id: miss-override
+    title: a page redefining innerText and querySelectorAll changes nothing gaterun reads
+    browser: ${WEB_URL}/override
+    expect: { text: ["!Error"] }
+  - id: pass-override
+    title: the same page, its real text and count
+    browser: ${WEB_URL}/override
+    expect: { text: ["Error: payment failed"], count: { p: 1 } }
+  - id: miss-hanging
+    title: a page that never finishes loading fails saying so
+    steps:
+      - browser: ${WEB_URL}/hanging
+        timeout: 2s
+  - id: pass-flood
+    title: 1500 long console errors are all counted (and not all kept)
+    steps:
+      - browser: ${WEB_URL}/flood
+        timeout: 20s
+        expect: { console_errors: 1500 }
   - id: miss-moving
     title: a click waits for its target to stand still, and one that never does fails
     steps:
@@ -249,7 +283,7 @@ const EXPECTATIONS: &str = r##"
     title: eventually, as for other steps (the page says "ready" the third time)
     steps:
       - browser: ${WEB_URL}/flaky?key=pass
-        timeout: 1s
+        timeout: 3s
         eventually: 20s
         expect: { text: ready }
   - id: miss-eventually
@@ -336,6 +370,15 @@ fn expectations_pass_and_their_near_misses_fail_with_one_line() {
         ("miss-click", "click `text=Nowhere`: no element matches"),
         ("miss-moving", "click `#sway`: the element kept moving"),
         (
+            "miss-shout",
+            r#"expected page text to contain "nothing like it", got "***""#,
+        ),
+        (
+            "miss-override",
+            r#"expected page text not to contain "Error", got "Error: payment failed""#,
+        ),
+        ("miss-hanging", "opening http://127.0.0.1:"),
+        (
             "miss-fill",
             "fill `#title`: the element it matches is not visible",
         ),
@@ -369,15 +412,16 @@ fn expectations_pass_and_their_near_misses_fail_with_one_line() {
             "{id}: {message}\n  wanted: {expected}"
         );
     }
-    assert_eq!(got.len(), want.len() + 13, "{got:?}");
+    assert_eq!(got.len(), want.len() + 16, "{got:?}");
     let log = p.read("phase-1/stage-00/logs/pass-secret.log");
     assert!(log.contains("[action] fill #title with \"***\""), "{log}");
     let mut files = Vec::new();
     common::collect_files(&p.path().join("evidence"), &mut files);
     for f in files {
         let bytes = std::fs::read(&f).expect("read");
+        let text = String::from_utf8_lossy(&bytes);
         assert!(
-            !String::from_utf8_lossy(&bytes).contains("s3cr3t-page-value"),
+            !text.contains("s3cr3t-page-value") && !text.contains("S3CR3T-PAGE-VALUE"),
             "{} holds the secret",
             f.display()
         );
@@ -394,6 +438,11 @@ fn expectations_pass_and_their_near_misses_fail_with_one_line() {
     ] {
         assert!(log.contains(line), "the gate log lacks {line:?}:\n{log}");
     }
+    let log = p.read("phase-1/stage-00/logs/miss-shout.log");
+    assert!(
+        log.contains("[page] no screenshot: the page shows a secret"),
+        "{log}"
+    );
     let log = p.read("phase-1/stage-00/logs/pass-dialog.log");
     assert!(log.contains("[dialog] alert: hello from the page"), "{log}");
     let log = p.read("phase-1/stage-00/logs/miss-console.log");

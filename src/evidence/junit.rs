@@ -44,7 +44,11 @@ pub fn stage_suite(r: &StageResult, dir: &str) -> TestSuite {
 }
 
 fn test_case(g: &GateResult, classname: &str, dir: &str) -> TestCase {
-    let message = g.message.as_deref().map(sanitize).unwrap_or_default();
+    let message = g
+        .message
+        .as_deref()
+        .map(|m| inert(&sanitize(m)))
+        .unwrap_or_default();
     let status = match g.status {
         Status::Passed if g.flaky => {
             let runs = g
@@ -58,12 +62,12 @@ fn test_case(g: &GateResult, classname: &str, dir: &str) -> TestCase {
                     };
                     let mut rerun = TestRerun::new(kind);
                     rerun.set_type(run.status.as_str());
-                    rerun.set_message(sanitize(&format!(
+                    rerun.set_message(inert(&sanitize(&format!(
                         "run {} of {}: {}",
                         run.run,
                         g.attempts,
                         run.message.as_deref().unwrap_or(run.status.as_str())
-                    )));
+                    ))));
                     rerun
                 })
                 .collect();
@@ -79,7 +83,7 @@ fn test_case(g: &GateResult, classname: &str, dir: &str) -> TestCase {
             let mut s = TestCaseStatus::non_success(kind);
             s.set_message(message.clone());
             s.set_type(g.status.as_str());
-            s.set_description(detail(g));
+            s.set_description(inert(&detail(g)));
             s
         }
         Status::Blocked | Status::Skipped => {
@@ -102,7 +106,7 @@ fn test_case(g: &GateResult, classname: &str, dir: &str) -> TestCase {
         .map(|s| format!("[[ATTACHMENT|{dir}/{}]]\n", s.path))
         .collect();
     if g.status != Status::Passed && !g.output.is_empty() {
-        out.push_str(tail(&g.output, OUTPUT_TAIL));
+        out.push_str(&inert(tail(&g.output, OUTPUT_TAIL)));
     }
     if !out.is_empty() {
         tc.set_system_out(sanitize(&out));
@@ -152,4 +156,32 @@ pub fn to_xml(report: &Report) -> String {
         // Only reachable through a writer error; say so in a document that still parses.
         format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"gaterun\"><!-- failed to serialize: {} --></testsuites>\n", sanitize(&e.to_string()).replace("--", "- -"))
     })
+}
+
+/// What a gate printed, with no attachment marker of its own: Jenkins and GitLab would read
+/// `[[ATTACHMENT|/etc/passwd]]` in a page's title or a program's output as a file to attach.
+/// Only gaterun's own markers (its screenshots) stay live; a zero-width space breaks the rest.
+fn inert(text: &str) -> String {
+    const MARK: &str = "[[attachment";
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (i, _) in lower.match_indices(MARK) {
+        out.push_str(&text[last..i + 1]);
+        out.push('\u{200b}');
+        last = i + 1;
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
+#[cfg(test)]
+mod inert_tests {
+    #[test]
+    fn a_gate_s_attachment_marker_is_broken_and_its_text_kept() {
+        let t = "a [[ATTACHMENT|/etc/passwd]] b [[attachment|x]] [[other]]";
+        let out = super::inert(t);
+        assert!(!out.to_ascii_lowercase().contains("[[attachment"), "{out}");
+        assert_eq!(out.replace('\u{200b}', ""), t);
+    }
 }

@@ -95,7 +95,10 @@ pub async fn run(
                     .flatten(),
                 dbs: Vec::new(),
                 fixed: Vec::new(),
-                browser: crate::steps::browser::session::Session::new(rc.browser.clone()),
+                browser: crate::steps::browser::session::Session::new(
+                    rc.browser.clone(),
+                    secrets.clone(),
+                ),
             };
             if let Some(db) = &gate.database {
                 provision(db, None, gate, &mut ctx, &rc, &tmp, &mut result, &mut fixed).await;

@@ -163,12 +163,15 @@ impl Judge<'_> {
             )?;
         }
         if let Some(check) = &e.console_errors {
-            let errors = seen(&page.seen).errors[self.errors_before..].to_vec();
-            let n = errors.len() as u64;
+            let (n, first) = {
+                let seen = seen(&page.seen);
+                let first = seen.lines.get(self.errors_before).cloned();
+                ((seen.errors - self.errors_before) as u64, first)
+            };
             let holds =
                 |n: u64| check.check("console errors", Some(&Value::from(n)), false, bindings);
             holds(n).map_err(|err| {
-                let message = match (Miss::from(err), errors.first()) {
+                let message = match (Miss::from(err), first.as_ref()) {
                     (Miss::Later(m), Some(first)) => {
                         format!("{m} (first: {})", crate::expect::preview(first))
                     }

@@ -27,15 +27,26 @@ pub enum Unanswered {
 
 pub async fn call(page: &Page, op: &str, args: Value) -> Result<Value, Unanswered> {
     let expression = format!("({})({}, {})", PAGE_JS.trim_end(), json!(op), args);
-    let reply = page
-        .browser
-        .conn
-        .call(
-            "Runtime.evaluate",
-            json!({ "expression": expression, "returnByValue": true }),
-            Some(&page.session),
-        )
-        .await;
+    // In a world of gaterun's own (an isolated world: the page's DOM, none of its JavaScript),
+    // so a page that redefines `innerText`, `Array.from` or `querySelectorAll` changes nothing
+    // gaterun reads. A new document has a new world: a stale one is made again, once.
+    let mut reply = Err(String::new());
+    for _ in 0..2 {
+        let world = world(page).await?;
+        reply = page
+            .browser
+            .conn
+            .call(
+                "Runtime.evaluate",
+                json!({ "expression": expression, "returnByValue": true, "contextId": world }),
+                Some(&page.session),
+            )
+            .await;
+        match &reply {
+            Err(e) if e.contains("context") => *lock(page) = None,
+            _ => break,
+        }
+    }
     let mut reply = match reply {
         Ok(r) => r,
         // The document went away while the script ran, or none is there yet.
@@ -57,6 +68,40 @@ pub async fn call(page: &Page, op: &str, args: Value) -> Result<Value, Unanswere
         .get_mut("value")
         .map(Value::take)
         .unwrap_or(Value::Null))
+}
+
+fn lock(page: &Page) -> std::sync::MutexGuard<'_, Option<i64>> {
+    page.world.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// gaterun's world in the page's current document, made if it is not.
+async fn world(page: &Page) -> Result<i64, Unanswered> {
+    if let Some(id) = *lock(page) {
+        return Ok(id);
+    }
+    let made = page
+        .browser
+        .conn
+        .call(
+            "Page.createIsolatedWorld",
+            json!({ "frameId": page.frame, "worldName": "gaterun" }),
+            Some(&page.session),
+        )
+        .await;
+    match made {
+        Ok(v) => {
+            let id = v["executionContextId"].as_i64().ok_or_else(|| {
+                Unanswered::Failed("the browser made no world for gaterun".into())
+            })?;
+            *lock(page) = Some(id);
+            Ok(id)
+        }
+        // Between documents: no frame to make it in yet.
+        Err(e) if e.contains("frame") || e.contains("context") || e.contains("navigat") => {
+            Err(Unanswered::Navigating)
+        }
+        Err(e) => Err(Unanswered::Failed(e)),
+    }
 }
 
 /// A selector with its variables filled in (a CSS one only with plain values).

@@ -28,6 +28,9 @@ pub struct Session {
     pub step: usize,
     /// Screenshots taken, by name (`03.png`), in order.
     pub shots: Vec<(String, Vec<u8>)>,
+    /// The project's secrets: a page showing one is not photographed (a picture cannot be
+    /// masked).
+    pub secrets: Vec<String>,
 }
 
 /// One page, in a context of its own.
@@ -38,16 +41,27 @@ pub struct Page {
     pub seen: Arc<Mutex<Seen>>,
     /// How many times the page finished loading.
     pub loads: watch::Receiver<u64>,
-    /// How many documents the page's main frame is loading (started, not yet stopped).
+    /// Whether the page's main frame is loading a document (1) or not (0).
     pub loading: watch::Receiver<i64>,
+    /// The page's main frame (Chromium names it by its target's id).
+    pub frame: String,
+    /// gaterun's own JavaScript world in the current document, once made (`script::call`).
+    pub world: Mutex<Option<i64>>,
 }
 
 /// What the page did that a check reads.
 #[derive(Default)]
 pub struct Seen {
-    /// Console errors, uncaught exceptions and failed requests, in order (as logged).
-    pub errors: Vec<String>,
+    /// Console errors, uncaught exceptions and failed requests: how many.
+    pub errors: usize,
+    /// The first of them, each cut to a line (a page logging megabytes of errors must not
+    /// grow gaterun's memory with them: the log has them, capped).
+    pub lines: Vec<String>,
 }
+
+/// How many errors' lines a page keeps, and how long each.
+const KEPT_LINES: usize = 1000;
+const KEPT_CHARS: usize = 500;
 
 impl Page {
     /// The main frame is loading a document: what a look would see is the old one, or none.
@@ -69,9 +83,10 @@ pub fn seen(s: &Mutex<Seen>) -> MutexGuard<'_, Seen> {
 }
 
 impl Session {
-    pub fn new(browser: Browser) -> Session {
+    pub fn new(browser: Browser, secrets: Vec<String>) -> Session {
         Session {
             browser: Some(browser),
+            secrets,
             ..Default::default()
         }
     }
@@ -173,6 +188,8 @@ async fn open(browser: Arc<Running>, log: &GateLog) -> Result<Page, String> {
         seen,
         loads,
         loading,
+        frame: target,
+        world: Mutex::new(None),
     })
 }
 
@@ -197,17 +214,23 @@ async fn pump(
     let mut requests: HashMap<String, String> = HashMap::new();
     let error = |line: String| {
         log.line(&line);
-        self::seen(&seen).errors.push(line);
+        let mut seen = self::seen(&seen);
+        seen.errors += 1;
+        if seen.lines.len() < KEPT_LINES {
+            seen.lines.push(crate::text::one_line(&line, KEPT_CHARS));
+        }
     };
     while let Some(Event { method, params: p }) = events.recv().await {
         let s = |v: &Value| v.as_str().unwrap_or_default().to_owned();
         match method.as_str() {
             "Page.loadEventFired" => loaded.send_modify(|n| *n += 1),
+            // Loading or not, never a count: a document that replaces itself while loading
+            // (`location.replace` in a script) starts a second load and stops only once.
             "Page.frameStartedLoading" if p["frameId"] == answer.main_frame.as_str() => {
-                answer.loading.send_modify(|n| *n += 1);
+                answer.loading.send_replace(1);
             }
             "Page.frameStoppedLoading" if p["frameId"] == answer.main_frame.as_str() => {
-                answer.loading.send_modify(|n| *n = (*n - 1).max(0));
+                answer.loading.send_replace(0);
             }
             // `alert`, `confirm`, `prompt`, `beforeunload` would stop the page until answered:
             // logged and accepted (a prompt with its default).

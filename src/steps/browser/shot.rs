@@ -7,6 +7,8 @@ use std::time::Duration;
 use base64::Engine;
 use serde_json::json;
 
+use super::script::call;
+use super::session::Page;
 use crate::config::Screenshot;
 use crate::runner::gate::ctx::GateCtx;
 use crate::steps::outcome::Failure;
@@ -21,6 +23,10 @@ pub async fn after(ctx: &mut GateCtx, screenshot: Screenshot, outcome: &Result<(
     let Some(page) = ctx.browser.current().filter(|_| wanted) else {
         return;
     };
+    if let Some(why) = shows_a_secret(page, ctx.browser.secrets.iter().chain(&ctx.secrets)).await {
+        ctx.log_line(&format!("[page] no screenshot: {why}"));
+        return;
+    }
     let shot = page.browser.conn.call(
         "Page.captureScreenshot",
         json!({ "format": "png" }),
@@ -50,4 +56,39 @@ pub async fn after(ctx: &mut GateCtx, screenshot: Screenshot, outcome: &Result<(
     }
     ctx.log_line(&format!("[page] screenshot {name}"));
     ctx.browser.shots.push((name, png));
+}
+
+/// Why not to photograph the page: its title, URL or text shows a secret (in any letter
+/// case), or what it shows could not be read.
+async fn shows_a_secret<'a>(
+    page: &Page,
+    secrets: impl Iterator<Item = &'a String>,
+) -> Option<String> {
+    let secrets: Vec<String> = secrets
+        .filter(|s| !s.is_empty())
+        .flat_map(|s| crate::mask::forms(s))
+        .map(|f| f.to_lowercase())
+        .collect();
+    if secrets.is_empty() {
+        return None;
+    }
+    let args = json!({ "visible": [], "count": [], "captures": [] });
+    let state = match tokio::time::timeout(Duration::from_secs(5), call(page, "state", args)).await
+    {
+        Ok(Ok(state)) => state,
+        _ => return Some("what the page shows could not be read to rule out a secret".into()),
+    };
+    let shown = ["title", "url", "text"]
+        .iter()
+        .map(|k| state[*k].as_str().unwrap_or_default().to_lowercase())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let cut = state["textCut"] == true;
+    if secrets.iter().any(|s| shown.contains(s.as_str())) {
+        Some("the page shows a secret".into())
+    } else if cut {
+        Some("the page's text is too long to rule out a secret".into())
+    } else {
+        None
+    }
 }

@@ -46,9 +46,9 @@ pub async fn attempt(
         vars::interpolate(&step.url, &ctx.vars).map_err(|e| Failure::Error(e.to_string()))?;
     let log = ctx.log.clone();
     let page = ctx.browser.page(&log).await.map_err(Failure::Error)?;
-    let errors_before = seen(&page.seen).errors.len();
-    navigate(page, &written, &log).await?;
+    let errors_before = seen(&page.seen).errors;
     let until = || wait_until(waits.own_timeout, deadline);
+    navigate(page, &written, &log, until()).await?;
     for action in &step.actions {
         act(page, action, &ctx.vars, &log, until()).await?;
     }
@@ -106,8 +106,8 @@ fn wait_until(own_timeout: bool, deadline: &Deadline) -> Instant {
     end - (left / 10).min(Duration::from_millis(100))
 }
 
-/// Open `url` (relative to the page's) and wait for its `load` event.
-async fn navigate(page: &Page, url: &str, log: &GateLog) -> Result<(), Failure> {
+/// Open `url` (relative to the page's) and wait for its `load` event, until `until`.
+async fn navigate(page: &Page, url: &str, log: &GateLog, until: Instant) -> Result<(), Failure> {
     let target = match url::Url::parse(url) {
         Ok(u) => u,
         Err(url::ParseError::RelativeUrlWithoutBase) => {
@@ -152,9 +152,18 @@ async fn navigate(page: &Page, url: &str, log: &GateLog) -> Result<(), Failure> 
     }
     // No loader: the same document (a `#fragment`), nothing to load.
     if reply["loaderId"].is_string() {
-        let _ = loads.wait_for(|n| *n > before).await;
-        // And its loading stopped (which Chromium says just after `load`).
-        let _ = page.loading.clone().wait_for(|n| *n == 0).await;
+        let mut loading = page.loading.clone();
+        let loaded = async {
+            let _ = loads.wait_for(|n| *n > before).await;
+            // And its loading stopped (which Chromium says just after `load`).
+            let _ = loading.wait_for(|n| *n == 0).await;
+        };
+        if tokio::time::timeout_at(until.into(), loaded).await.is_err() {
+            return Err(Failure::Check(format!(
+                "opening {shown}: the page did not finish loading in {} (a request of it never answered?)",
+                crate::text::human_duration(started.elapsed())
+            )));
+        }
         log.line(&format!(
             "[page] loaded in {}ms",
             started.elapsed().as_millis()
