@@ -26,7 +26,7 @@ pub use browser::{RawAction, RawCount};
 pub use command::RawCommand;
 pub use database::{RawDatabase, RawInit};
 pub use eventually::RawEventually;
-pub use http_expect::{RawBytes, RawDuration};
+pub use http_expect::{NodePattern, RawBytes, RawDuration};
 pub use part::RawPart;
 pub use pattern::RawPattern;
 pub use project::{RawDefaults, RawProject, RawStage};

@@ -17,7 +17,7 @@ use super::count::Count;
 use super::database::RawDatabase;
 use super::eventually::RawEventually;
 use super::exact::{ExactValue, present};
-use super::http_expect::{RawBytes, RawDuration};
+use super::http_expect::{NodePattern, RawBytes, RawDuration};
 use super::part::RawPart;
 use super::pattern::RawPattern;
 use super::service::RawService;
@@ -214,8 +214,8 @@ expect_keys! {
     // Issue 18, an `http` response (validate/http_expect.rs).
     duration: Sp<RawDuration>,
     bytes: Sp<RawBytes>,
-    xpath: Sp<OrderedMap<OneOrMany<RawPattern>>>,
-    css: Sp<OrderedMap<OneOrMany<RawPattern>>>,
+    xpath: Sp<OrderedMap<OneOrMany<NodePattern>>>,
+    css: Sp<OrderedMap<OneOrMany<NodePattern>>>,
     // Issue 19, a `browser` step's page (validate/browser.rs; `count` is shared with `sql`).
     title: Sp<OneOrMany<RawPattern>>,
     url: Sp<OneOrMany<RawPattern>>,

@@ -8,7 +8,9 @@ use super::ctx::{FileCtx, duration};
 use super::patterns::text_pattern;
 use super::selectors;
 use crate::config::http_expect::{BytesExpect, DurationBound, NodeExpect};
-use crate::config::raw::{OneOrMany, OrderedMap, RawBytes, RawDuration, RawPattern, Sp};
+use crate::config::raw::{
+    NodePattern, OneOrMany, OrderedMap, RawBytes, RawDuration, RawPattern, Sp,
+};
 use crate::expect::value::parse::MATCHERS;
 use crate::expect::value::{Matcher, ValueCheck, count_check};
 
@@ -20,7 +22,7 @@ pub struct Response {
     pub css: Vec<(String, NodeExpect)>,
 }
 
-type Selections = Option<Sp<OrderedMap<OneOrMany<RawPattern>>>>;
+type Selections = Option<Sp<OrderedMap<OneOrMany<NodePattern>>>>;
 
 pub fn response(
     ctx: &mut FileCtx,
@@ -113,7 +115,7 @@ fn selections(ctx: &mut FileCtx, raw: Selections, key: &str) -> Vec<(String, Nod
             ctx.error(at, format!("expect.{key}: {e}"));
             continue;
         }
-        match node_expect(expect.0, key) {
+        match node_expect(expect.0.into_iter().map(|p| p.0).collect(), key) {
             Ok(e) => out.push((selector, e)),
             Err(e) => ctx.error(at, format!("expect.{key} `{selector}`: {e}")),
         }
