@@ -405,15 +405,7 @@ gates:
     );
     let out = p.run(&["stage", "0", "--repeat", "20", "--jobs", "2"]);
     let results = p.results("stage-00");
-    let gate = |id: &str| {
-        results["gates"]
-            .as_array()
-            .expect("gates")
-            .iter()
-            .find(|g| g["id"] == id)
-            .cloned()
-            .expect("gate")
-    };
+    let gate = |id: &str| gate_of(&results, id);
     let late = gate("late-file");
     assert_eq!(late["status"], "passed", "{}\n{}", late, out.stderr);
     assert_eq!(late["flaky"], serde_json::Value::Null, "{late}");
@@ -577,15 +569,7 @@ gates:
         out.stderr
     );
     let results = p.results("stage-00");
-    let gate = |id: &str| {
-        results["gates"]
-            .as_array()
-            .expect("gates")
-            .iter()
-            .find(|g| g["id"] == id)
-            .cloned()
-            .expect("gate")
-    };
+    let gate = |id: &str| gate_of(&results, id);
     assert_eq!(gate("real")["status"], "passed", "{}", out.stderr);
     assert_eq!(gate("fifo-exists")["status"], "passed", "{}", out.stderr);
     assert_eq!(gate("near")["status"], "failed");
@@ -602,4 +586,15 @@ gates:
             "{msg}"
         );
     }
+}
+
+/// Gate `id` of a stage's results.json.
+fn gate_of(results: &serde_json::Value, id: &str) -> serde_json::Value {
+    results["gates"]
+        .as_array()
+        .expect("gates")
+        .iter()
+        .find(|g| g["id"] == id)
+        .cloned()
+        .expect("gate")
 }

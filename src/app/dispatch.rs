@@ -101,10 +101,13 @@ async fn run(cli: Cli, preloaded: Option<Result<Loaded, Error>>) -> Result<i32, 
     let cwd = std::env::current_dir()
         .map_err(|e| Error::Internal(format!("failed to read the current directory: {e}")))?;
     let opts = load_options(&cli, cwd.clone());
+    // `load` below is this closure: the stage files `main_with` loaded already, else loaded
+    // now (the `load` it calls is the function).
     let mut preloaded = preloaded;
-    let mut load = |opts: &LoadOptions, on_github: bool| match preloaded.take() {
-        Some(loaded) => loaded,
-        None => load(opts, on_github),
+    let mut load = |opts: &LoadOptions, on_github: bool| {
+        preloaded
+            .take()
+            .unwrap_or_else(|| self::load(opts, on_github))
     };
     let on_github = github::enabled(cli.common.github);
     let filters = plan::Filters {

@@ -81,24 +81,22 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
     let mut stages: Vec<Stage> = Vec::new();
     let mut notes = Vec::new();
     let mut seen: BTreeMap<(u32, StageKey), (PathBuf, u64)> = BTreeMap::new();
-    let texts: Vec<(PathBuf, String)> = files
-        .into_iter()
-        .filter_map(|file| {
-            let text = read(&file, &root, &mut diagnostics)?;
-            Some((relative(&file, &root), text))
-        })
-        .collect();
-    for ((display, text), (stage, mut found)) in parse_all(&texts, &base) {
+    for file in files {
+        let Some(text) = read(&file, &root, &mut diagnostics) else {
+            continue;
+        };
+        let display = relative(&file, &root);
+        let (stage, mut found) = parse_stage(&display, &text, &base);
         if let Some((stage, _)) = &stage {
-            notes.extend(missing_workdirs(stage, &root, display, text));
-            found.extend(saves_into_evidence(stage, &project, display, text));
+            notes.extend(missing_workdirs(stage, &root, &display, &text));
+            found.extend(saves_into_evidence(stage, &project, &display, &text));
         }
         if let Some((stage, at)) = stage {
             let key = (stage.phase, stage.key);
             if let Some((other, other_line)) = seen.get(&key) {
                 found.push(
                     Diagnostic::error(
-                        display,
+                        &display,
                         at.line(),
                         at.column(),
                         format!(
@@ -108,7 +106,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
                             other.display()
                         ),
                     )
-                    .with_source(text),
+                    .with_source(&text),
                 );
             } else {
                 seen.insert(key, (display.clone(), at.line()));
@@ -223,41 +221,6 @@ fn saves_into_evidence(
         }
     }
     out
-}
-
-/// Every file parsed, in order; on the machine's cores at once (parsing is most of a load:
-/// a phase's eleven files, or one file of hundreds of steps).
-fn parse_all<'a>(
-    texts: &'a [(PathBuf, String)],
-    base: &Defaults,
-) -> Vec<(&'a (PathBuf, String), Parsed)> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = texts.len().div_ceil(cores).max(1);
-    std::thread::scope(|scope| {
-        let parse = |part: &'a [(PathBuf, String)]| -> Vec<Parsed> {
-            part.iter()
-                .map(|(display, text)| parse_stage(display, text, base))
-                .collect()
-        };
-        let mut parts = texts.chunks(chunk);
-        let first = parts.next().unwrap_or_default();
-        let others: Vec<_> = parts
-            .map(|part| {
-                let handle = std::thread::Builder::new().spawn_scoped(scope, move || parse(part));
-                (part, handle)
-            })
-            .collect();
-        let mut parsed = parse(first);
-        for (part, handle) in others {
-            match handle.map(|h| h.join()) {
-                Ok(Ok(p)) => parsed.extend(p),
-                // No thread to be had, or it panicked: parse here (a panic then repeats, as
-                // it would have without threads).
-                _ => parsed.extend(parse(part)),
-            }
-        }
-        texts.iter().zip(parsed).collect()
-    })
 }
 
 /// A stage file parsed: the stage and where its `stage:` key is, and every diagnostic found.

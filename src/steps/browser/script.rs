@@ -70,6 +70,16 @@ pub async fn call(page: &Page, op: &str, args: Value) -> Result<Value, Unanswere
         .unwrap_or(Value::Null))
 }
 
+/// The page's title, URL and text, and nothing selected.
+pub async fn plain_state(page: &Page) -> Result<Value, Unanswered> {
+    call(
+        page,
+        "state",
+        json!({ "visible": [], "count": [], "captures": [] }),
+    )
+    .await
+}
+
 fn lock(page: &Page) -> std::sync::MutexGuard<'_, Option<i64>> {
     page.world.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use base64::Engine;
 use serde_json::json;
 
-use super::script::call;
+use super::script::plain_state;
 use super::session::Page;
 use crate::config::Screenshot;
 use crate::runner::gate::ctx::GateCtx;
@@ -72,9 +72,7 @@ async fn shows_a_secret<'a>(
     if secrets.is_empty() {
         return None;
     }
-    let args = json!({ "visible": [], "count": [], "captures": [] });
-    let state = match tokio::time::timeout(Duration::from_secs(5), call(page, "state", args)).await
-    {
+    let state = match tokio::time::timeout(Duration::from_secs(5), plain_state(page)).await {
         Ok(Ok(state)) => state,
         _ => return Some("what the page shows could not be read to rule out a secret".into()),
     };

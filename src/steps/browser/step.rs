@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::keys::key_down;
-use super::script::{POLL, Unanswered, call, selector};
+use super::script::{POLL, Unanswered, call, plain_state, selector};
 use super::session::{Page, seen};
 use crate::config::{BrowserAction, BrowserStep};
 use crate::runner::gate::ctx::GateCtx;
@@ -111,13 +111,7 @@ async fn navigate(page: &Page, url: &str, log: &GateLog, until: Instant) -> Resu
     let target = match url::Url::parse(url) {
         Ok(u) => u,
         Err(url::ParseError::RelativeUrlWithoutBase) => {
-            let here = match call(
-                page,
-                "state",
-                json!({"visible": [], "count": [], "captures": []}),
-            )
-            .await
-            {
+            let here = match plain_state(page).await {
                 Ok(state) => state["url"].as_str().unwrap_or_default().to_owned(),
                 Err(_) => String::new(),
             };
