@@ -39,7 +39,13 @@ pub(super) fn write_target(workdir: &Path, evidence: &Path, rel: &str) -> Result
         match std::fs::symlink_metadata(&next) {
             Ok(_) => dir = real(&next)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::create_dir(&next).map_err(|e| io_reason(&e))?;
+                // Another gate saving into the same directory may make it first: then it is
+                // there, and resolved like any that was.
+                match std::fs::create_dir(&next) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(io_reason(&e)),
+                }
                 dir = real(&next)?;
             }
             Err(e) => return Err(io_reason(&e)),
