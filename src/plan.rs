@@ -25,6 +25,15 @@ impl StageRun {
     pub fn partial(&self) -> bool {
         self.selection.is_some()
     }
+
+    /// Whether running it starts a process: the stage's own scope, or a selected gate.
+    pub fn starts_processes(&self) -> bool {
+        !self.stage.scope.is_empty()
+            || self
+                .selected
+                .iter()
+                .any(|&i| self.stage.gates[i].starts_processes())
+    }
 }
 
 pub struct Filters<'a> {

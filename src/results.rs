@@ -152,7 +152,8 @@ pub struct StageResult {
     /// Why a blocked stage was blocked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocked_by: Option<String>,
-    /// What held the gates' processes: `cgroup2`, `cgroup1`, `pid-namespace` or `token`.
+    /// What held the gates' processes: `cgroup2`, `cgroup1`, `pid-namespace` or `token`;
+    /// `None` in a run that started no process.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub containment: Option<String>,
     /// The stage's own scope (`setup:`, shared `services:`, `database:`), run once before its

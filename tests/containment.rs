@@ -950,3 +950,51 @@ fn a_temp_root_left_without_its_lock_is_swept_and_lookalikes_are_not() {
     assert!(!swept.exists(), "{} left", swept.display());
     assert!(kept, "a directory that is no run's temp root was removed");
 }
+
+/// A run that starts no process chooses no containment: nothing said at start, none recorded,
+/// no cgroup made. A gate of such a run that reads `${GATERUN_EVIDENCE}` by a `file` step still
+/// finds its copy (and a wrong expectation on it still fails). The near miss: the same run with
+/// one `run` step chooses and records a mechanism.
+#[test]
+fn a_run_that_starts_no_process_chooses_no_containment() {
+    let p = Project::new();
+    p.file("data.txt", "hello\n");
+    p.stage(
+        "phase-1/01.yaml",
+        "stage: 1\nname: s\ngates:\n  - id: f\n    title: t\n    steps:\n      - file: data.txt\n        expect: { contains: hello }\n",
+    );
+    let evidence = |status: &str| {
+        format!(
+            "stage: 2\nname: t\ngates:\n  - id: e\n    title: t\n    steps:\n      - file: ${{GATERUN_EVIDENCE}}/phase-1/stage-01/results.json\n        expect: {{ contains: '\"status\": \"{status}\"' }}\n"
+        )
+    };
+    p.stage("phase-1/02.yaml", &evidence("passed"));
+    let run = p.run(&["phase", "1"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(!run.stderr.contains("contained"), "{}", run.stderr);
+    for stage in ["stage-01", "stage-02"] {
+        let r = p.results(stage);
+        assert!(r.get("containment").is_none(), "{r}");
+    }
+    let verify = p.run(&["verify"]);
+    assert_eq!(verify.code, 0, "{}", verify.stderr);
+
+    p.stage("phase-1/02.yaml", &evidence("failed"));
+    let miss = p.run(&["stage", "2"]);
+    assert_eq!(miss.code, 1, "{}\n{}", miss.stdout, miss.stderr);
+    assert_eq!(p.results("stage-02")["gates"][0]["status"], "failed");
+
+    p.stage(
+        "phase-1/02.yaml",
+        "stage: 2\nname: t\ngates:\n  - id: r\n    title: t\n    run: 'true'\n",
+    );
+    let run = p.run(&["stage", "2"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("processes contained by"),
+        "{}",
+        run.stderr
+    );
+    let r = p.results("stage-02");
+    assert!(r["containment"].as_str().is_some(), "{r}");
+}

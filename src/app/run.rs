@@ -42,14 +42,19 @@ pub(super) async fn execute(
         std::thread::spawn(move || git_commit(&root))
     };
     let run_root = runner::tmp::RunRoot::create().map_err(Error::Internal)?;
+    // Chosen only for a run that starts a process (or when asked for by name, so a request
+    // that cannot be met is still an error): a run of plain checks has nothing to contain,
+    // and its results say no containment.
     #[cfg(target_os = "linux")]
-    match process::contain::choose(cli.common.containment.into()) {
-        Ok(containment) => {
-            if !cli.common.quiet {
-                errln!("{}", for_runner(&containment.description, github));
-            }
+    let contain = cli.common.containment != cli::Containment::Auto
+        || runs.iter().any(crate::plan::StageRun::starts_processes);
+    #[cfg(target_os = "linux")]
+    match contain.then(|| process::contain::choose(cli.common.containment.into())) {
+        Some(Ok(containment)) if !cli.common.quiet => {
+            errln!("{}", for_runner(&containment.description, github));
         }
-        Err(e) => {
+        None | Some(Ok(_)) => {}
+        Some(Err(e)) => {
             let _ = std::fs::remove_dir_all(&run_root.path);
             return Err(Error::Usage(format!("--containment: {e}")));
         }

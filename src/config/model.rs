@@ -1,6 +1,7 @@
 //! The validated plan: what the runner trusts. Built only by `validate`.
 
 mod browser;
+mod footprint;
 mod request;
 
 use std::fmt;

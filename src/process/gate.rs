@@ -12,6 +12,14 @@ pub fn containment() -> Containment {
     Containment::Token
 }
 
+/// The containment this run chose, if it chose one (a run that starts no process does not).
+pub fn containment_chosen() -> Option<Containment> {
+    #[cfg(target_os = "linux")]
+    return contain::chosen_if_any();
+    #[cfg(not(target_os = "linux"))]
+    Some(Containment::Token)
+}
+
 /// Whether gate commands run in a PID namespace per gate (`--containment pid-namespace`, or
 /// `auto` where no cgroup may be made).
 pub fn pid_namespaces() -> bool {

@@ -47,8 +47,8 @@ pub use force::{force_kill, forced, is_forced};
 #[cfg(target_os = "linux")]
 pub use gate::is_dying;
 pub use gate::{
-    close_gate, containment, forget_token, kill_service_cgroup, open_gate, pid_namespaces,
-    prepare_service, service_cgroup_procs,
+    close_gate, containment, containment_chosen, forget_token, kill_service_cgroup, open_gate,
+    pid_namespaces, prepare_service, service_cgroup_procs,
 };
 pub use group::{forget_group_if_empty, note_group};
 pub use kill::{

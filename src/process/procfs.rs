@@ -23,6 +23,17 @@ fn read_small(path: &str, buf: &mut [u8]) -> Option<usize> {
     Some(n)
 }
 
+/// A process's initial environment (`/proc/<pid>/environ`), read into a buffer big enough for
+/// most in one `read`: `fs::read` sees a size of 0 and grows from 32 bytes, a dozen reads a
+/// process, and the start-up sweep reads every process on the machine.
+pub(super) fn environ(pid: i32) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(format!("/proc/{pid}/environ")).ok()?;
+    let mut env = Vec::with_capacity(16 * 1024);
+    f.read_to_end(&mut env).ok()?;
+    Some(env)
+}
+
 /// The last pid the kernel handed out in this pid namespace.
 pub fn last_pid() -> Option<i32> {
     let mut buf = [0u8; 16];

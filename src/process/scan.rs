@@ -9,7 +9,7 @@ use std::io;
 use rustix::process::{Pid, WaitOptions};
 
 use super::owned::is_owned;
-use super::procfs::{all_pids, candidates, contains, snapshot, stat};
+use super::procfs::{all_pids, candidates, contains, environ, snapshot, stat};
 use super::token::{TOKEN_VAR, floor_of, token_run};
 
 /// Make gaterun the reaper of everything its children orphan, so a daemonized process stays
@@ -50,7 +50,7 @@ pub fn service_processes(token: &str, leader: i32, marker: &str) -> Vec<i32> {
             **pid == leader
                 || *pgrp == leader
                 || ((*ppid == me || *ppid == reaper)
-                    && std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| {
+                    && environ(**pid).is_some_and(|env| {
                         contains(&env, gate.as_bytes()) && contains(&env, service.as_bytes())
                     }))
         })
@@ -102,7 +102,7 @@ pub fn sweep(token: Option<&str>, everywhere: bool) -> Vec<i32> {
         if procs.get(&pid).is_some_and(|p| p.zombie) {
             continue;
         }
-        if let Ok(env) = std::fs::read(format!("/proc/{pid}/environ"))
+        if let Some(env) = environ(pid)
             && contains(&env, needle.as_bytes())
         {
             found.push(pid);
@@ -121,7 +121,7 @@ pub fn token_processes() -> Vec<(i32, String)> {
         if pid == me {
             continue;
         }
-        let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) else {
+        let Some(env) = environ(pid) else {
             continue;
         };
         if let Some(run) = env

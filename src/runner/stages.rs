@@ -11,7 +11,7 @@ use super::context::RunContext;
 use super::gates::run_gates;
 use super::rerun::not_run;
 use super::scope;
-use super::snapshot::{evidence_copy, evidence_copy_dir};
+use super::snapshot::evidence_copy_dir;
 use crate::config::Stage;
 use crate::events::Event;
 use crate::evidence;
@@ -57,14 +57,11 @@ pub async fn run_stages(
                 });
                 let w = recorder.begin_stage(stage.phase, stage.key, run.partial())?;
                 writer = Some(w.clone());
-                // One copy of the evidence for the stage's gates (`GATERUN_EVIDENCE`): the
-                // evidence does not change while they run, and a copy per gate would cost
-                // the whole evidence once per gate.
+                // One copy of the evidence for the stage's gates (`GATERUN_EVIDENCE`), made by
+                // the first gate that can read it: the evidence does not change while they
+                // run, and a copy per gate would cost the whole evidence once per gate.
                 let copy = evidence_copy_dir(&rc, &stage);
                 let _ = std::fs::remove_dir_all(&copy);
-                if let Err(e) = evidence_copy(&rc, &stage) {
-                    errln!("warning: {e}");
-                }
                 let scope = scope::open(&stage, &rc, &cancel).await;
                 let share = scope.as_ref().map(|s| s.share.clone()).unwrap_or_default();
                 let gates = match &share.failure {
@@ -123,7 +120,7 @@ pub async fn run_stages(
             duration_ms: started.elapsed().as_millis() as u64,
             commit: settings.commit.clone(),
             blocked_by,
-            containment: Some(crate::process::containment().as_str().to_owned()),
+            containment: crate::process::containment_chosen().map(|c| c.as_str().to_owned()),
             setup,
             gates,
         };

@@ -38,5 +38,5 @@ mod run;
 mod tree;
 
 pub use gate::{Usage, finish, gate_of, open_gate};
-pub use run::{Containment, Request, choose, chosen, close_run};
+pub use run::{Containment, Request, choose, chosen, chosen_if_any, close_run};
 pub use tree::{remove_dead_run, run_cgroups};

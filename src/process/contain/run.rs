@@ -67,6 +67,11 @@ pub fn chosen() -> Containment {
     RUN.get().map_or(Containment::Token, |r| r.kind)
 }
 
+/// The mechanism chosen, `None` before [`choose`] (a run that starts no process never does).
+pub fn chosen_if_any() -> Option<Containment> {
+    RUN.get().map(|r| r.kind)
+}
+
 /// The run's containment, once chosen.
 pub fn run() -> Option<&'static RunCgroups> {
     RUN.get()

@@ -42,7 +42,13 @@ pub async fn run(
     let tmp_dir = rc.tmp.take(&token);
     match tmp_dir
         .clone()
-        .and_then(|tmp| process::open_gate(&token).map(|()| tmp))
+        // A gate that starts no process has nothing for a cgroup to hold.
+        .and_then(|tmp| {
+            if gate.starts_processes() {
+                process::open_gate(&token)?;
+            }
+            Ok(tmp)
+        })
         .and_then(|tmp| setup(&stage, gate, &rc, &tmp, &share).map(|s| (s, tmp)))
     {
         Err(message) => {

@@ -223,8 +223,12 @@ fn environment(
         ("GATERUN_STAGE", stage.key.to_string()),
         ("PROJECT_ROOT", rc.project_root.display().to_string()),
         ("GATERUN_GATES", rc.gates_dir.display().to_string()),
-        // A copy of the evidence, not the evidence: gates get no writable path into it.
-        ("GATERUN_EVIDENCE", evidence_copy(rc, stage)?),
+        // A copy of the evidence, not the evidence: gates get no writable path into it. Made
+        // only for a gate that can read it (a process, a file it reads).
+        (
+            "GATERUN_EVIDENCE",
+            evidence_copy(rc, stage, gate.reads_evidence())?,
+        ),
         // This gaterun, for gates that run it (stage 10 runs `gaterun signoff`).
         (
             "GATERUN",
@@ -253,9 +257,14 @@ fn environment(
     Ok((vars, fixed))
 }
 
-/// The copy of the evidence the stage's gates share (`GATERUN_EVIDENCE`).
-fn evidence_copy(rc: &RunContext, stage: &Stage) -> Result<String, String> {
-    crate::runner::snapshot::evidence_copy(rc, stage).map(|p| p.display().to_string())
+/// The copy of the evidence the stage's gates share (`GATERUN_EVIDENCE`), made if `made`.
+fn evidence_copy(rc: &RunContext, stage: &Stage, made: bool) -> Result<String, String> {
+    use crate::runner::snapshot;
+    let copy = match made {
+        true => snapshot::evidence_copy(rc, stage)?,
+        false => snapshot::evidence_copy_dir(rc, stage),
+    };
+    Ok(copy.display().to_string())
 }
 
 /// The gate's `env` in order (a value may use every other gate variable and the entries
