@@ -153,7 +153,10 @@ pub async fn run(
                 .collect();
             let (services, mut host) = ctx.split();
             services.stop_all(&mut host).await;
-            if let Some(problem) = process::terminate(&token, &ctx.groups, gate.grace).await {
+            // Nothing carries the token of a gate that started no process: no look at /proc.
+            if gate.starts_processes()
+                && let Some(problem) = process::terminate(&token, &ctx.groups, gate.grace).await
+            {
                 ctx.log_line(&format!("── teardown: {problem}"));
             }
             let named = ctx.dbs.drain(..).map(|(_, db)| db);
