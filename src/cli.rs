@@ -8,7 +8,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(
     name = "gaterun",
     version,
-    about = "Run a phase's stage acceptance gates and write the evidence"
+    about = "Run a phase's stage acceptance gates and write the evidence",
+    after_help = EXIT_CODES
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -22,14 +23,22 @@ pub enum CommandKind {
     /// Run stage S of the current phase (e.g. `2`, `4a`); a stage of phase N > 1 needs every
     /// earlier phase signed off with its current definitions (exit 3 otherwise)
     Stage {
+        /// The stage: its number, 0 to 10, with an optional letter for a sub-stage (`4a`)
         stage: String,
         /// The phase, when the project has several and no `current_phase`
         #[arg(long)]
         phase: Option<u32>,
+        #[command(flatten)]
+        run: RunOptions,
     },
     /// Run the stages of phase N in order; stop at the first that fails (phase N > 1 needs every
     /// earlier phase signed off, as for `stage`)
-    Phase { phase: u32 },
+    Phase {
+        /// The phase's number (its stage files are under gates/phase-N/)
+        phase: u32,
+        #[command(flatten)]
+        run: RunOptions,
+    },
     /// Validate every gate file and print lint warnings
     Check,
     /// List phases, stages and gates with the last result from evidence
@@ -94,6 +103,7 @@ pub enum Progress {
     Never,
 }
 
+/// What every command may take: where the project's gates and evidence are, GitHub output.
 #[derive(Debug, Args)]
 pub struct Common {
     /// Gates root (default: `gates/` under the project root)
@@ -102,47 +112,58 @@ pub struct Common {
     /// Evidence root (default: `evidence/` under the project root)
     #[arg(long, global = true, value_name = "DIR")]
     pub evidence: Option<PathBuf>,
-    /// Gates run at once within a stage (default: number of CPUs)
-    #[arg(long, short = 'j', global = true, value_parser = clap::value_parser!(u32).range(1..=1024))]
-    pub jobs: Option<u32>,
-    /// Run only the gate with this id (repeatable)
-    #[arg(long = "gate", global = true, value_name = "ID")]
-    pub gate_ids: Vec<String>,
-    /// Run only gates with this tag (repeatable)
-    #[arg(long = "tag", global = true, value_name = "T")]
-    pub tags: Vec<String>,
-    /// What to do about earlier stages of the phase, and earlier phases not signed off
-    #[arg(long, global = true, value_enum, default_value_t = Prereqs::Check)]
-    pub prereqs: Prereqs,
-    /// `phase`: go on past a failed stage (later stages still recorded blocked)
-    #[arg(long, global = true)]
-    pub keep_going: bool,
-    #[arg(long, global = true, value_enum, default_value_t = Progress::Auto)]
-    pub progress: Progress,
-    /// Keep each gate's temp directory
-    #[arg(long, global = true)]
-    pub keep_tmp: bool,
-    /// Print only failures and the stage summaries
-    #[arg(long, short, global = true)]
-    pub quiet: bool,
-    /// Print the tail of a failed gate's output
-    #[arg(long, short, global = true)]
-    pub verbose: bool,
-    /// Run each gate N times; mixed results are reported as flaky
-    #[arg(long, global = true, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
-    pub repeat: u32,
-    /// Run only shard K of N (e.g. 2/4), split by a stable hash of phase, stage and gate id
-    #[arg(long, global = true, value_name = "K/N", value_parser = parse_shard)]
-    pub shard: Option<(u32, u32)>,
-    /// What holds each gate's processes: `auto` takes a cgroup where gaterun may make one, else
-    /// a PID namespace, else the token search; an explicit mechanism that is unavailable is an
-    /// error
-    #[arg(long, global = true, value_enum, default_value_t = Containment::Auto)]
-    pub containment: Containment,
     /// GitHub Actions output: groups, annotations, masks, step summary and outputs
     /// (default on when GITHUB_ACTIONS=true)
     #[arg(long, global = true)]
     pub github: bool,
+    /// Run options written before the command (`gaterun --jobs 2 stage 1`): hidden from the
+    /// help, taken by `stage` and `phase` (where they are written after the command too),
+    /// refused by the others. After [`parse`], the options of the run.
+    #[command(flatten)]
+    pub run: RunOptions,
+}
+
+/// The options of the commands that run gates, `stage` and `phase`.
+#[derive(Debug, Clone, Args)]
+pub struct RunOptions {
+    /// Gates run at once within a stage (default: number of CPUs)
+    #[arg(long, short = 'j', value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub jobs: Option<u32>,
+    /// Run only the gate with this id (repeatable)
+    #[arg(long = "gate", value_name = "ID")]
+    pub gate_ids: Vec<String>,
+    /// Run only gates with this tag (repeatable)
+    #[arg(long = "tag", value_name = "T")]
+    pub tags: Vec<String>,
+    /// What to do about earlier stages of the phase, and earlier phases not signed off
+    #[arg(long, value_enum, default_value_t = Prereqs::Check)]
+    pub prereqs: Prereqs,
+    /// `phase`: go on past a failed stage (later stages still recorded blocked)
+    #[arg(long)]
+    pub keep_going: bool,
+    /// The progress bar: `auto` on a terminal outside CI, `always`, `never`
+    #[arg(long, value_enum, default_value_t = Progress::Auto)]
+    pub progress: Progress,
+    /// Keep each gate's temp directory
+    #[arg(long)]
+    pub keep_tmp: bool,
+    /// Print only failures and the stage summaries
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print the tail of a failed gate's output
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Run each gate N times; mixed results are reported as flaky
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub repeat: u32,
+    /// Run only shard K of N (e.g. 2/4), split by a stable hash of phase, stage and gate id
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<(u32, u32)>,
+    /// What holds each gate's processes: `auto` takes a cgroup where gaterun may make one, else
+    /// a PID namespace, else the token search; an explicit mechanism that is unavailable is an
+    /// error
+    #[arg(long, value_enum, default_value_t = Containment::Auto)]
+    pub containment: Containment,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -170,6 +191,97 @@ impl From<Containment> for crate::process::contain::Request {
             Containment::Token => Request::Token,
         }
     }
+}
+
+/// The exit codes, at the end of `gaterun --help` (GATES.md section 8).
+const EXIT_CODES: &str = "Exit codes:
+  0    every selected gate passed (check, verify: all is well)
+  1    a gate failed (verify: the evidence does not agree)
+  2    invalid usage or invalid gate files
+  3    blocked: an earlier stage or phase has not passed (signed off)
+  4    nothing selected
+  130  interrupted (Ctrl-C, SIGTERM, SIGHUP): what ran is recorded as interrupted";
+
+/// The ids of [`RunOptions`]' arguments.
+const RUN_IDS: [&str; 12] = [
+    "jobs",
+    "gate_ids",
+    "tags",
+    "prereqs",
+    "keep_going",
+    "progress",
+    "keep_tmp",
+    "quiet",
+    "verbose",
+    "repeat",
+    "shard",
+    "containment",
+];
+
+/// The command line, parsed. The run options are in the help of `stage` and `phase` alone;
+/// written before the command they are still taken by those two (`gaterun --containment
+/// token stage 1`), where the ones written after the command win, and refused by the others
+/// (exit 2), never silently ignored. `cli.common.run` holds the run's options.
+pub fn parse() -> Cli {
+    use clap::parser::ValueSource;
+    use clap::{CommandFactory, FromArgMatches};
+    let cmd = Cli::command().mut_args(|a| {
+        let early = RUN_IDS.contains(&a.get_id().as_str());
+        a.hide(early)
+    });
+    let matches = cmd.clone().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let given =
+        |m: &clap::ArgMatches, id: &str| m.value_source(id) == Some(ValueSource::CommandLine);
+    let Some((name, sub)) = matches.subcommand() else {
+        return cli;
+    };
+    let early = cli.common.run.clone();
+    match &mut cli.command {
+        CommandKind::Stage { run, .. } | CommandKind::Phase { run, .. } => {
+            let mut merged = run.clone();
+            macro_rules! early_unless_given {
+                ($($field:ident),*) => {
+                    $(if !given(sub, stringify!($field)) {
+                        merged.$field = early.$field.clone();
+                    })*
+                };
+            }
+            early_unless_given!(
+                jobs,
+                gate_ids,
+                tags,
+                prereqs,
+                keep_going,
+                progress,
+                keep_tmp,
+                quiet,
+                verbose,
+                repeat,
+                shard,
+                containment
+            );
+            *run = merged.clone();
+            cli.common.run = merged;
+        }
+        _ => {
+            if let Some(id) = RUN_IDS.iter().find(|id| given(&matches, id)) {
+                let long = cmd
+                    .get_arguments()
+                    .find(|a| a.get_id() == *id)
+                    .and_then(|a| a.get_long())
+                    .unwrap_or(id)
+                    .to_owned();
+                let mut cmd = cmd;
+                cmd.error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    format!("`gaterun {name}` does not take --{long}: only `stage` and `phase` run gates"),
+                )
+                .exit();
+            }
+        }
+    }
+    cli
 }
 
 pub fn parse_shard(s: &str) -> Result<(u32, u32), String> {

@@ -1,7 +1,5 @@
 //! The `gaterun` binary: parse arguments, run, exit with the documented code.
 
-use clap::Parser;
-
 fn main() {
     // gaterun's own PID-namespace init and joiner: before anything else (single-threaded,
     // whatever the environment holds), and never in `--help`.
@@ -12,6 +10,6 @@ fn main() {
     {
         gaterun::process::pidns::init_main(std::env::args_os().collect());
     }
-    let cli = gaterun::cli::Cli::parse();
+    let cli = gaterun::cli::parse();
     std::process::exit(gaterun::main_with(cli));
 }

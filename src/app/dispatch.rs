@@ -82,7 +82,7 @@ pub fn main_with(cli: Cli) -> i32 {
 /// thread to steal what the first will do anyway.
 fn workers(cli: &Cli, loaded: Option<&Loaded>) -> usize {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let jobs = cli.common.jobs.map_or(cores, |j| j as usize);
+    let jobs = cli.common.run.jobs.map_or(cores, |j| j as usize);
     let gates = loaded.map_or(cores, |l| {
         l.stages.iter().map(|s| s.gates.len()).max().unwrap_or(1)
     });
@@ -111,9 +111,9 @@ async fn run(cli: Cli, preloaded: Option<Result<Loaded, Error>>) -> Result<i32, 
     };
     let on_github = github::enabled(cli.common.github);
     let filters = plan::Filters {
-        gate_ids: &cli.common.gate_ids,
-        tags: &cli.common.tags,
-        shard: cli.common.shard,
+        gate_ids: &cli.common.run.gate_ids,
+        tags: &cli.common.run.tags,
+        shard: cli.common.run.shard,
     };
     match &cli.command {
         CommandKind::Schema => {
@@ -170,7 +170,7 @@ async fn run(cli: Cli, preloaded: Option<Result<Loaded, Error>>) -> Result<i32, 
             merge::command(&project, loaded.as_ref(), &dirs)
         }
         CommandKind::Check => Ok(inspect::check(&load(&opts, on_github)?)),
-        CommandKind::List { phase } => Ok(inspect::list(&load(&opts, on_github)?, *phase)),
+        CommandKind::List { phase } => inspect::list(&load(&opts, on_github)?, *phase),
         CommandKind::Report { phase } => {
             let loaded = load(&opts, on_github)?;
             let _lock = lock_evidence(&loaded.project).await?;
@@ -184,11 +184,11 @@ async fn run(cli: Cli, preloaded: Option<Result<Loaded, Error>>) -> Result<i32, 
                 Err(pid) => signoff::command(&loaded, *phase, Some(pid)),
             }
         }
-        CommandKind::Stage { stage, phase } => {
+        CommandKind::Stage { stage, phase, .. } => {
             let loaded = load(&opts, on_github)?;
             let select = || {
                 let phase = plan::current_phase(&loaded, *phase)?;
-                plan::for_stage(&loaded, phase, stage, cli.common.prereqs, &filters)
+                plan::for_stage(&loaded, phase, stage, cli.common.run.prereqs, &filters)
             };
             select()?;
             // Signals are counted from here on, whether or not the lock must be waited for:
@@ -200,9 +200,9 @@ async fn run(cli: Cli, preloaded: Option<Result<Loaded, Error>>) -> Result<i32, 
             let runs = select()?;
             run::execute(&loaded, runs, &cli, lock).await
         }
-        CommandKind::Phase { phase } => {
+        CommandKind::Phase { phase, .. } => {
             let loaded = load(&opts, on_github)?;
-            let select = || plan::for_phase(&loaded, *phase, cli.common.prereqs, &filters);
+            let select = || plan::for_phase(&loaded, *phase, cli.common.run.prereqs, &filters);
             select()?;
             let _ = signals();
             // As for a stage: the run waited for may have withdrawn an earlier phase's sign-off.

@@ -99,8 +99,21 @@ fn phase_note(loaded: &Loaded, phase: u32) -> String {
     }
 }
 
-pub(super) fn list(loaded: &Loaded, only: Option<u32>) -> i32 {
-    for phase in plan::phases(loaded) {
+pub(super) fn list(loaded: &Loaded, only: Option<u32>) -> Result<i32, Error> {
+    let phases = plan::phases(loaded);
+    if let Some(p) = only
+        && !phases.contains(&p)
+    {
+        return Err(Error::Usage(format!(
+            "phase {p} has no stages (phases defined: {})",
+            phases
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    for phase in phases {
         if only.is_some_and(|p| p != phase) {
             continue;
         }
@@ -177,7 +190,7 @@ pub(super) fn list(loaded: &Loaded, only: Option<u32>) -> i32 {
             }
         }
     }
-    exit::PASSED
+    Ok(exit::PASSED)
 }
 
 pub(super) fn report(loaded: &Loaded, only: Option<u32>) -> Result<i32, Error> {

@@ -46,11 +46,11 @@ pub(super) async fn execute(
     // that cannot be met is still an error): a run of plain checks has nothing to contain,
     // and its results say no containment.
     #[cfg(target_os = "linux")]
-    let contain = cli.common.containment != cli::Containment::Auto
+    let contain = cli.common.run.containment != cli::Containment::Auto
         || runs.iter().any(crate::plan::StageRun::starts_processes);
     #[cfg(target_os = "linux")]
-    match contain.then(|| process::contain::choose(cli.common.containment.into())) {
-        Some(Ok(containment)) if !cli.common.quiet => {
+    match contain.then(|| process::contain::choose(cli.common.run.containment.into())) {
+        Some(Ok(containment)) if !cli.common.run.quiet => {
             errln!("{}", for_runner(&containment.description, github));
         }
         None | Some(Ok(_)) => {}
@@ -65,7 +65,7 @@ pub(super) async fn execute(
     }
     let tmp_root = run_root.path.clone();
 
-    let progress = match cli.common.progress {
+    let progress = match cli.common.run.progress {
         cli::Progress::Always => true,
         cli::Progress::Never => false,
         cli::Progress::Auto => std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(),
@@ -80,8 +80,8 @@ pub(super) async fn execute(
         events_rx,
         reporter::ReporterOptions {
             progress: progress && !github,
-            quiet: cli.common.quiet,
-            verbose: cli.common.verbose,
+            quiet: cli.common.run.quiet,
+            verbose: cli.common.run.verbose,
             github: github.then(|| project.root.clone()),
         },
     ));
@@ -92,7 +92,7 @@ pub(super) async fn execute(
         project_root: project.root.clone(),
         gates_dir: project.gates_dir.clone(),
         evidence_dir: project.evidence_dir.clone(),
-        tmp: runner::tmp::TmpDirs::new(tmp_root.clone(), cli.common.keep_tmp),
+        tmp: runner::tmp::TmpDirs::new(tmp_root.clone(), cli.common.run.keep_tmp),
         log_cap: crate::about::LOG_CAP,
         events: events_tx,
         step_events: progress && !github,
@@ -100,7 +100,7 @@ pub(super) async fn execute(
         postgres: database::postgres::Provider::new(&tmp_root),
         templates: Default::default(),
         mysql: database::mysql::Provider::new(&tmp_root),
-        repeat: cli.common.repeat,
+        repeat: cli.common.run.repeat,
         secrets,
         fixed_ports: Default::default(),
         browser: steps::browser::Browser::new(&tmp_root),
@@ -108,10 +108,11 @@ pub(super) async fn execute(
     let settings = runner::Settings {
         jobs: cli
             .common
+            .run
             .jobs
             .map(|j| j as usize)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
-        keep_going: cli.common.keep_going,
+        keep_going: cli.common.run.keep_going,
         commit: commit.join().unwrap_or(None),
     };
     let mut recorder = evidence::recorder::Recorder::open(project, settings.commit.clone());
@@ -140,7 +141,7 @@ pub(super) async fn execute(
     signals.abort();
     #[cfg(target_os = "linux")]
     process::contain::close_run();
-    if !cli.common.keep_tmp {
+    if !cli.common.run.keep_tmp {
         let _ = std::fs::remove_dir_all(&tmp_root);
     }
     drop(run_root);
@@ -156,7 +157,7 @@ pub(super) async fn execute(
         .evidence_dir
         .strip_prefix(&project.root)
         .unwrap_or(&project.evidence_dir);
-    if !cli.common.quiet {
+    if !cli.common.run.quiet {
         out!("evidence: {}", evidence_dir.join("summary.md").display());
     }
     let any = |s: Status| results.iter().flat_map(|r| &r.gates).any(|g| g.status == s);
