@@ -62,7 +62,7 @@ impl Mock {
             let respond = r
                 .respond
                 .iter()
-                .map(|x| fill(x, vars))
+                .map(|x| fill(x, vars, typed))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(at)?;
             routes.push(LiveRoute {
@@ -73,7 +73,7 @@ impl Mock {
                 line: r.line,
             });
         }
-        let unmatched = fill(&self.def.unmatched, vars)
+        let unmatched = fill(&self.def.unmatched, vars, typed)
             .map_err(|e| format!("mock `{name}`, unmatched: {e}"))?;
         let shared = Arc::new(Shared {
             name: name.clone(),
@@ -118,8 +118,10 @@ impl Drop for Mock {
     }
 }
 
-/// A response with the gate's `${VAR}` filled in (its `{{request.…}}` stay for each request).
-fn fill(r: &MockResponse, vars: &Vars) -> Result<MockResponse, String> {
+/// A response with the gate's `${VAR}` filled in (its `{{request.…}}` stay for each request);
+/// in JSON, a string that is one `${NAME}` alone keeps the variable's type (a port, a
+/// capture), as in an expectation.
+fn fill(r: &MockResponse, vars: &Vars, typed: &Typed) -> Result<MockResponse, String> {
     let text = |t: &str| vars::interpolate(t, vars).map_err(|e| e.to_string());
     let headers = r
         .headers
@@ -130,7 +132,10 @@ fn fill(r: &MockResponse, vars: &Vars) -> Result<MockResponse, String> {
         MockBody::Empty => MockBody::Empty,
         MockBody::Text(t) => MockBody::Text(text(t)?),
         MockBody::Json(v) => {
-            MockBody::Json(vars::interpolate_json(v, vars).map_err(|e| e.to_string())?)
+            let b = crate::expect::value::Bindings { text: vars, typed };
+            MockBody::Json(crate::expect::value::resolve(v, b).map_err(|e| match e {
+                crate::expect::CheckError::Mismatch(m) | crate::expect::CheckError::Invalid(m) => m,
+            })?)
         }
     };
     Ok(MockResponse {
