@@ -380,3 +380,44 @@ gates:
         run.stderr
     );
 }
+
+#[test]
+fn a_mock_may_not_set_the_variables_of_a_service_or_another_mock() {
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        r#"stage: 0
+name: Mocks
+mocks:
+  tracker:
+    routes: [ { match: GET /a, respond: { status: 200 } } ]
+gates:
+  - id: a
+    title: t
+    services:
+      api: { run: sleep 5 }
+      tracker: { run: sleep 5 }
+    mocks:
+      api:
+        routes: [ { match: GET /a, respond: { status: 200 } } ]
+      my-hook:
+        routes: [ { match: GET /a, respond: { status: 200 } } ]
+      my_hook:
+        routes: [ { match: GET /a, respond: { status: 200 } } ]
+    run: "true"
+"#,
+    );
+    let run = p.run(&["check"]);
+    run.code(2);
+    for w in [
+        "gates/s.yaml:11:23: error: service `tracker` would set the variables of `tracker`, a mock of the stage: give it another name",
+        "gates/s.yaml:14:17: error: mock `api` would set API_URL and API_PORT, as `api`, a service of this gate, does: give it another name",
+        "gates/s.yaml:18:17: error: mock `my_hook` would set MY_HOOK_URL and MY_HOOK_PORT, as `my-hook`, another mock, does: give it another name",
+    ] {
+        assert!(
+            run.stderr.contains(w),
+            "missing {w}\n--- stderr\n{}",
+            run.stderr
+        );
+    }
+}
