@@ -15,6 +15,10 @@ fn run_stage(yaml: &str) -> (Project, Vec<(String, String, String)>) {
     (p, o)
 }
 
+fn regex_found(text: &str, re: &str) -> bool {
+    regex::Regex::new(re).expect("regex").is_match(text)
+}
+
 #[track_caller]
 fn assert_outcome(got: &[(String, String, String)], id: &str, status: &str, message: &str) {
     let g = got
@@ -191,11 +195,17 @@ gates:
     let log = p.read("phase-1/stage-00/logs/g.log");
     assert!(log.contains("── mock github: http://127.0.0.1:"), "{log}");
     assert!(
-        log.contains("── mock github #1: POST /repos/acme/app/pulls?dry=no → route 1 (line 10)"),
+        regex_found(
+            &log,
+            r"── mock github #1 at \+\d+\.\d{3}s: POST /repos/acme/app/pulls\?dry=no → route 1 \(line 10\)"
+        ),
         "{log}"
     );
     assert!(
-        log.contains("── mock github #2: POST /repos/acme/app/pulls?dry=no → no route: unexpected"),
+        regex_found(
+            &log,
+            r"── mock github #2 at \+\d+\.\d{3}s: POST /repos/acme/app/pulls\?dry=no → no route: unexpected"
+        ),
         "{log}"
     );
     assert!(log.contains("github< 429\ngithub< Retry-After: 1"), "{log}");

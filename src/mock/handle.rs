@@ -83,6 +83,7 @@ impl Mock {
             typed: typed.clone(),
             journal: Default::default(),
             log: log.clone(),
+            started: std::time::Instant::now(),
         });
         let listener = self
             .listener
