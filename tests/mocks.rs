@@ -431,3 +431,41 @@ gates:
         );
     }
 }
+
+#[test]
+fn a_retry_that_ignores_retry_after_fails_on_its_gap() {
+    let gate = |id: &str, wait: &str| {
+        format!(
+            r#"  - id: {id}
+    title: retries after a 429
+    mocks:
+      tracker:
+        routes:
+          - match: POST /notify
+            respond: [ {{ status: 429, headers: {{ Retry-After: "1" }} }}, {{ status: 200 }} ]
+    steps:
+      - run: curl -s -o /dev/null -XPOST "$TRACKER_URL/notify"; {wait} curl -s -o /dev/null -XPOST "$TRACKER_URL/notify"
+      - received: tracker
+        match: POST /notify
+        expect: {{ count: 2, gap: {{ ge: 1s }} }}
+"#
+        )
+    };
+    let yaml = format!(
+        "stage: 0\nname: Mocks\ngates:\n{}{}",
+        gate("waits", "sleep 1;"),
+        gate("hurries", "")
+    );
+    let (_p, got) = run_stage(&yaml);
+    assert_outcome(&got, "waits", "passed", "");
+    let hurries = got.iter().find(|g| g.0 == "hurries").expect("hurries");
+    assert_eq!(hurries.1, "failed");
+    assert!(
+        regex_found(
+            &hurries.2,
+            r"^step 2 \(received: tracker POST /notify\): expected the gap between POST /notify requests to mock `tracker` >= 1s, got \d+(\.\d+)?ms \(#1 → #2\)$"
+        ),
+        "{}",
+        hurries.2
+    );
+}

@@ -64,6 +64,24 @@ pub async fn attempt(ctx: &mut GateCtx, step: &ReceivedStep) -> Result<(), Failu
             other => other,
         })?;
     }
+    if !step.gap.is_empty() {
+        if chosen.len() < 2 {
+            return Err(Failure::Check(format!(
+                "expected at least 2 {kind}requests to mock `{name}` to measure the gap between them, got {}",
+                chosen.len()
+            )));
+        }
+        for pair in chosen.windows(2) {
+            let gap = pair[1].at.saturating_duration_since(pair[0].at);
+            let what = format!("the gap between {kind}requests to mock `{name}`");
+            crate::steps::http::measures::within(&what, &step.gap, gap).map_err(|f| match f {
+                Failure::Check(m) => {
+                    Failure::Check(format!("{m} (#{} → #{})", pair[0].seq, pair[1].seq))
+                }
+                other => other,
+            })?;
+        }
+    }
     if !step.order.is_empty() {
         let order = step
             .order
