@@ -469,3 +469,27 @@ fn a_retry_that_ignores_retry_after_fails_on_its_gap() {
         hurries.2
     );
 }
+
+#[test]
+fn an_undefined_variable_in_a_route_is_the_gates_error_at_start_not_a_silent_404() {
+    let yaml = r#"stage: 0
+name: Mocks
+gates:
+  - id: g
+    title: t
+    mocks:
+      gh:
+        routes:
+          - match: GET /a
+            headers: { x-token: "${NOPE}" }
+            respond: { status: 200 }
+    http: GET ${GH_URL}/a
+"#;
+    let (_p, got) = run_stage(yaml);
+    assert_outcome(
+        &got,
+        "g",
+        "error",
+        "mock `gh`, route at line 9: undefined variable `${NOPE}`",
+    );
+}

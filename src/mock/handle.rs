@@ -65,6 +65,7 @@ impl Mock {
                 .map(|x| fill(x, vars, typed))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(at)?;
+            super::preflight::defined(&r.matchers, vars).map_err(at)?;
             routes.push(LiveRoute {
                 target: Resolved::new(&r.target, vars).map_err(at)?,
                 matchers: r.matchers.clone(),
