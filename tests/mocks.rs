@@ -230,6 +230,16 @@ gates:
         match: POST /done
         eventually: 5s
         expect: { count: 1 }
+  - id: quiet
+    title: a mock sent nothing got nothing unexpected
+    mocks:
+      hook:
+        routes:
+          - match: POST /done
+            respond: { status: 200 }
+    steps:
+      - received: hook
+        expect: { unexpected: 0 }
   - id: never
     title: a call that never comes
     mocks:
@@ -246,6 +256,7 @@ gates:
 "#;
     let (_p, got) = run_stage(yaml);
     assert_outcome(&got, "late", "passed", "");
+    assert_outcome(&got, "quiet", "passed", "");
     let never = got.iter().find(|g| g.0 == "never").expect("never");
     assert_eq!(never.1, "failed");
     assert!(
