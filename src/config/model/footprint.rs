@@ -1,6 +1,6 @@
 //! What a gate reaches outside gaterun's own process: processes it starts (a command, a
-//! service, a database's init command, the browser) and files it reads by a path the gate
-//! names. A gate with neither needs no containment (no cgroup, no proof that one can be
+//! service, a database's init command, the browser; not a mock, which is gaterun's) and files
+//! it reads by a path the gate names. A gate with neither needs no containment (no cgroup, no proof that one can be
 //! joined) and no copy of the evidence: the run skips both, which is most of what a run of
 //! plain `http` checks costs beyond its requests.
 
@@ -14,7 +14,8 @@ impl Step {
             StepKind::Run { .. } | StepKind::Service { .. } | StepKind::Browser(_) => true,
             StepKind::Use { steps, .. } => steps.iter().any(Step::starts_processes),
             StepKind::Http(_) | StepKind::Tcp { .. } | StepKind::Sql { .. } => false,
-            StepKind::File { .. } => false,
+            // A mock runs in gaterun's own process.
+            StepKind::File { .. } | StepKind::Received(_) => false,
         }
     }
 
