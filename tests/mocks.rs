@@ -15,6 +15,10 @@ fn run_stage(yaml: &str) -> (Project, Vec<(String, String, String)>) {
     (p, o)
 }
 
+fn regex_found(text: &str, re: &str) -> bool {
+    regex::Regex::new(re).expect("regex").is_match(text)
+}
+
 #[track_caller]
 fn assert_outcome(got: &[(String, String, String)], id: &str, status: &str, message: &str) {
     let g = got
@@ -191,11 +195,17 @@ gates:
     let log = p.read("phase-1/stage-00/logs/g.log");
     assert!(log.contains("── mock github: http://127.0.0.1:"), "{log}");
     assert!(
-        log.contains("── mock github #1: POST /repos/acme/app/pulls?dry=no → route 1 (line 10)"),
+        regex_found(
+            &log,
+            r"── mock github #1 at \+\d+\.\d{3}s: POST /repos/acme/app/pulls\?dry=no → route 1 \(line 10\)"
+        ),
         "{log}"
     );
     assert!(
-        log.contains("── mock github #2: POST /repos/acme/app/pulls?dry=no → no route: unexpected"),
+        regex_found(
+            &log,
+            r"── mock github #2 at \+\d+\.\d{3}s: POST /repos/acme/app/pulls\?dry=no → no route: unexpected"
+        ),
         "{log}"
     );
     assert!(log.contains("github< 429\ngithub< Retry-After: 1"), "{log}");
@@ -379,4 +389,45 @@ gates:
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn a_mock_may_not_set_the_variables_of_a_service_or_another_mock() {
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        r#"stage: 0
+name: Mocks
+mocks:
+  tracker:
+    routes: [ { match: GET /a, respond: { status: 200 } } ]
+gates:
+  - id: a
+    title: t
+    services:
+      api: { run: sleep 5 }
+      tracker: { run: sleep 5 }
+    mocks:
+      api:
+        routes: [ { match: GET /a, respond: { status: 200 } } ]
+      my-hook:
+        routes: [ { match: GET /a, respond: { status: 200 } } ]
+      my_hook:
+        routes: [ { match: GET /a, respond: { status: 200 } } ]
+    run: "true"
+"#,
+    );
+    let run = p.run(&["check"]);
+    run.code(2);
+    for w in [
+        "gates/s.yaml:11:23: error: service `tracker` would set the variables of `tracker`, a mock of the stage: give it another name",
+        "gates/s.yaml:14:17: error: mock `api` would set API_URL and API_PORT, as `api`, a service of this gate, does: give it another name",
+        "gates/s.yaml:18:17: error: mock `my_hook` would set MY_HOOK_URL and MY_HOOK_PORT, as `my-hook`, another mock, does: give it another name",
+    ] {
+        assert!(
+            run.stderr.contains(w),
+            "missing {w}\n--- stderr\n{}",
+            run.stderr
+        );
+    }
 }

@@ -83,6 +83,7 @@ impl Mock {
             typed: typed.clone(),
             journal: Default::default(),
             log: log.clone(),
+            started: std::time::Instant::now(),
         });
         let listener = self
             .listener
@@ -164,6 +165,61 @@ impl Mocks {
 
     pub async fn stop_all(&mut self) {
         for m in self.own.iter_mut().rev() {
+            m.stop().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{MockDef, PathMatch, RequestMatch, Route, Target};
+
+    fn def() -> MockDef {
+        let ok = MockResponse {
+            status: 200,
+            headers: Vec::new(),
+            body: MockBody::Empty,
+            delay: None,
+            drop: false,
+        };
+        MockDef {
+            name: "api".to_owned(),
+            routes: vec![Route {
+                target: Target {
+                    method: Some("GET".to_owned()),
+                    path: PathMatch::Regex("^/users/${ID}$".to_owned()),
+                },
+                matchers: RequestMatch::default(),
+                respond: vec![ok.clone()],
+                line: 1,
+            }],
+            unmatched: MockResponse { status: 404, ..ok },
+            line: 1,
+        }
+    }
+
+    /// Acceptance 3 of issue 20: a mock costs well under 2 ms per gate to start (a lease, a
+    /// listener, a task). Measured over many, after the first (which reads the port pool).
+    #[tokio::test]
+    async fn a_mock_starts_in_well_under_two_milliseconds() {
+        let vars: Vars = [("ID".to_owned(), "7".to_owned())].into();
+        let log = GateLog::new(1 << 20);
+        let mut warm = Mock::bind(&def()).expect("bind");
+        warm.start(&vars, &Typed::default(), &log).expect("start");
+        let n = 100;
+        let started = std::time::Instant::now();
+        let mut mocks = Vec::new();
+        for _ in 0..n {
+            let mut m = Mock::bind(&def()).expect("bind");
+            m.start(&vars, &Typed::default(), &log).expect("start");
+            mocks.push(m);
+        }
+        let each = started.elapsed() / n;
+        eprintln!("a mock starts in {each:?}");
+
+        assert!(each < std::time::Duration::from_millis(2), "{each:?}");
+        for m in &mut mocks {
             m.stop().await;
         }
     }
