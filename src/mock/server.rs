@@ -160,7 +160,11 @@ async fn read(req: hyper::Request<Incoming>) -> Request {
     let mut kept = Vec::new();
     let mut cut = false;
     while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else { break };
+        let Ok(frame) = frame else {
+            // The client went away mid-body: what was read is not the body.
+            cut = true;
+            break;
+        };
         if let Ok(data) = frame.into_data() {
             let room = BODY_CAP.saturating_sub(kept.len());
             kept.extend_from_slice(&data[..data.len().min(room)]);
