@@ -1,5 +1,5 @@
 //! Evidence: `results.json` (the prerequisite ledger), JUnit, markdown and logs per stage, and
-//! the invocation's `junit.xml` and `summary.md`.
+//! the invocation's `junit.xml`, `summary.md` and `index.html` (the page of the whole evidence).
 //!
 //! A stage's directory is built aside and swapped in with one atomic rename (`RENAME_EXCHANGE`),
 //! so a crash or kill leaves either the old complete evidence or the new complete evidence,
@@ -11,6 +11,7 @@
 //! older partial run with it.
 
 pub(crate) mod history;
+pub(crate) mod html;
 pub(crate) mod invocation;
 pub mod junit;
 pub(crate) mod ledger;
