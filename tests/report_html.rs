@@ -1,7 +1,8 @@
 //! `evidence/index.html` (issue 21): the page of the whole evidence. A run with passed,
 //! failed, flaky and blocked gates gets its stage row and sparklines; whatever a gate prints —
 //! a script, a `javascript:` link, a workflow command, a secret — is neither live nor visible
-//! in it; the page is listed in MANIFEST.json and `verify` names it when changed. And the
+//! in it; the page is listed in MANIFEST.json, `report` rebuilds it, and `verify` names it when
+//! changed. And the
 //! acceptance test: the page opened in a real headless Chromium (gaterun's own `browser` step)
 //! with no console error, its stage row and a sparkline found by DOM queries, and its
 //! screenshot written to `target/ci-artifacts/report_html.png` for CI to keep; a copy of the
@@ -150,6 +151,17 @@ fn a_run_of_every_kind_of_gate_has_its_stage_row_sparklines_and_trends() {
     // Listed like the other invocation files; `verify` holds it to its hash.
     let manifest = p.read("MANIFEST.json");
     assert!(manifest.contains("\"index.html\": \"sha256:"), "{manifest}");
+    p.run(&["verify"]).code(0);
+    // `gaterun report` rebuilds it, listed again.
+    std::fs::remove_file(p.evidence("index.html")).expect("rm");
+    let out = p.run(&["report"]);
+    out.code(0);
+    assert!(
+        out.stdout.contains("wrote evidence/index.html"),
+        "{}",
+        out.stdout
+    );
+    assert!(p.read("index.html").contains("<ol class=\"stage-row\">"));
     p.run(&["verify"]).code(0);
     std::fs::write(p.evidence("index.html"), page.replace("Basics", "Basic")).expect("write");
     let out = p.run(&["verify"]);
