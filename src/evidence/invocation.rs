@@ -25,12 +25,12 @@ pub fn write_invocation(project: &Project, results: &[StageResult]) -> Result<()
 }
 
 /// The files `write_invocation` writes, as the manifest lists them.
-pub const FILES: [&str; 3] = ["junit.xml", "summary.md", super::html::INDEX];
+pub const INVOCATION_FILES: [&str; 3] = ["junit.xml", "summary.md", super::html::INDEX];
 
 /// A run that failed to write its evidence: the invocation files of an earlier run would
 /// otherwise stand for this one.
 pub fn discard_invocation(project: &Project) {
-    for name in FILES {
+    for name in INVOCATION_FILES {
         let _ = std::fs::remove_file(project.evidence_dir.join(name));
     }
 }

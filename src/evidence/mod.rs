@@ -29,7 +29,7 @@ pub(crate) mod stage_size;
 pub(crate) mod sweep;
 pub(crate) mod write;
 
-pub use invocation::{discard_invocation, write_invocation};
+pub use invocation::{INVOCATION_FILES, discard_invocation, write_invocation};
 pub use ledger::{LedgerError, read_partial, read_stage};
 pub use paths::{PARTIAL_DIR, phase_dir, stage_dir};
 pub use read::{LOG_READ_CAP, RESULTS_CAP, ReadError, open_regular, read_confined, read_regular};

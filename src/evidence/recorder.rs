@@ -93,7 +93,7 @@ impl<'a> Recorder<'a> {
         if written.is_err() {
             invocation::discard_invocation(project);
         }
-        for name in invocation::FILES {
+        for name in invocation::INVOCATION_FILES {
             self.manifest.record_file(&project.evidence_dir, name);
         }
         let recorded = self.manifest.write(project, self.commit.clone());
