@@ -329,3 +329,45 @@ gates:
     std::fs::write(&kept, &bytes).expect("write the artifact");
     eprintln!("the report's screenshot: {}", kept.display());
 }
+
+/// Evidence is untrusted: a results.json edited to name screenshots and a log outside the
+/// stage's directory, through a link, or as a URL, and a title holding markup. `report`
+/// rebuilds the page from it: only the real screenshot is shown, no file outside is read, and
+/// the markup is text.
+#[test]
+fn crafted_evidence_names_no_file_outside_and_no_markup() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let p = project(&tmp.path().join("count"), false);
+    run_all(&p);
+    let stage = p.evidence("phase-1/stage-00");
+    std::fs::write(stage.join("logs/ok.png"), b"\x89PNG\r\n\x1a\n").expect("png");
+    std::os::unix::fs::symlink("/etc/hostname", stage.join("logs/link.png")).expect("link");
+    let path = stage.join("results.json");
+    let mut r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+    r["gates"][0]["screenshots"] = serde_json::json!([
+        {"path": "../../../../etc/hostname.png"},
+        {"path": "/etc/hostname.png"},
+        {"path": "logs/link.png"},
+        {"path": "javascript:alert(1)//logs/x.png"},
+        {"path": "logs/../../stage-01/x.png"},
+        {"path": "logs/ok.png"},
+    ]);
+    r["gates"][1]["log"] = "../../../../../../../etc/passwd".into();
+    r["gates"][1]["title"] = "<img src=x onerror=alert(1)>".into();
+    std::fs::write(&path, serde_json::to_string(&r).expect("json")).expect("write");
+    p.run(&["report"]).code(0);
+    let page = p.read("index.html");
+    assert_eq!(
+        attrs(&page, "src"),
+        ["phase-1/stage-00/logs/ok.png"],
+        "{page}"
+    );
+    assert!(!page.contains("root:x:0"), "/etc/passwd read into the page");
+    assert!(!page.contains("<img src=x"), "{page}");
+    assert!(
+        page.contains("&lt;img src&#61;x onerror&#61;alert(1)&gt;"),
+        "{page}"
+    );
+    assert!(page.contains("(nothing in the log)"), "{page}");
+}
