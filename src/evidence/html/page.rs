@@ -208,18 +208,26 @@ fn run(o: &mut String, s: &StageView, r: &StageResult, partial: bool) {
             line(&log, 300),
         );
     }
+    let mut figures = String::new();
     for g in r.setup.iter().chain(&r.gates) {
         for shot in &g.screenshots {
             let found = s.shots.get(&(partial, shot.path.clone()));
             if let Some(src) = found.and_then(|rel| href(rel)) {
                 let _ = writeln!(
-                    o,
+                    figures,
                     "<figure><img class=\"shot\" src=\"{src}\" alt=\"screenshot of gate {0}\" loading=\"lazy\"><figcaption><code>{0}</code> {1}</figcaption></figure>",
                     line(&g.id, 200),
                     line(&shot.path, 300)
                 );
             }
         }
+    }
+    if !figures.is_empty() {
+        let _ = write!(
+            o,
+            "<div class=\"shots\"><p class=\"meta\">Screenshots{}:</p>\n{figures}</div>\n",
+            if partial { " of the partial run" } else { "" }
+        );
     }
 }
 
