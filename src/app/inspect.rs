@@ -217,5 +217,20 @@ pub(super) fn report(loaded: &Loaded, only: Option<u32>) -> Result<i32, Error> {
                 .display()
         );
     }
+    // The page of the whole evidence, rebuilt with the logs it links to.
+    let dir = &loaded.project.evidence_dir;
+    let written = evidence::html::write(&loaded.project);
+    let mut manifest = evidence::manifest::Manifest::load_or_new(dir);
+    manifest.record_file(dir, evidence::html::INDEX);
+    let recorded = manifest.write(&loaded.project, None);
+    written?;
+    recorded?;
+    let page = dir.join(evidence::html::INDEX);
+    out!(
+        "wrote {}",
+        page.strip_prefix(&loaded.project.root)
+            .unwrap_or(&page)
+            .display()
+    );
     Ok(exit::PASSED)
 }

@@ -290,7 +290,7 @@ pub fn stage_report(
 
 /// The last `n` lines, each cut at `LINE_CAP` characters and all of them at `EXCERPT_CAP`
 /// bytes (the last ones kept), so one 5 MB line cannot make a 5 MB report.
-fn last_lines(text: &str, n: usize) -> String {
+pub(crate) fn last_lines(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     let mut kept: Vec<String> = Vec::new();
     let mut size = 0;

@@ -1,5 +1,5 @@
 //! Evidence: `results.json` (the prerequisite ledger), JUnit, markdown and logs per stage, and
-//! the invocation's `junit.xml` and `summary.md`.
+//! the invocation's `junit.xml`, `summary.md` and `index.html` (the page of the whole evidence).
 //!
 //! A stage's directory is built aside and swapped in with one atomic rename (`RENAME_EXCHANGE`),
 //! so a crash or kill leaves either the old complete evidence or the new complete evidence,
@@ -11,6 +11,7 @@
 //! older partial run with it.
 
 pub(crate) mod history;
+pub(crate) mod html;
 pub(crate) mod invocation;
 pub mod junit;
 pub(crate) mod ledger;
@@ -28,7 +29,7 @@ pub(crate) mod stage_size;
 pub(crate) mod sweep;
 pub(crate) mod write;
 
-pub use invocation::{discard_invocation, write_invocation};
+pub use invocation::{INVOCATION_FILES, discard_invocation, write_invocation};
 pub use ledger::{LedgerError, read_partial, read_stage};
 pub use paths::{PARTIAL_DIR, phase_dir, stage_dir};
 pub use read::{LOG_READ_CAP, RESULTS_CAP, ReadError, open_regular, read_confined, read_regular};

@@ -20,6 +20,36 @@ pub fn read_confined(
     cap: u64,
     within: &str,
 ) -> Result<Vec<u8>, ReadError> {
+    confined(root, path, within)?;
+    read_regular(path, cap)
+}
+
+/// At most the last `tail` bytes of `path`, read as [`read_confined`] allows it (a log's tail
+/// for an excerpt, without reading the 8 MiB before it).
+pub fn read_confined_tail(
+    root: &Path,
+    path: &Path,
+    cap: u64,
+    tail: u64,
+    within: &str,
+) -> Result<Vec<u8>, ReadError> {
+    use std::io::{Read, Seek, SeekFrom};
+    confined(root, path, within)?;
+    let io = |source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut f = open_regular(path, cap)?;
+    let len = f.metadata().map_err(io)?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(tail)))
+        .map_err(io)?;
+    let mut data = Vec::new();
+    f.take(tail).read_to_end(&mut data).map_err(io)?;
+    Ok(data)
+}
+
+/// `path` lies inside `root` with no symbolic link on the way.
+pub(crate) fn confined(root: &Path, path: &Path, within: &str) -> Result<(), ReadError> {
     let refuse = |why: &str| ReadError::Refused {
         path: path.to_path_buf(),
         why: why.to_owned(),
@@ -43,5 +73,5 @@ pub fn read_confined(
             )));
         }
     }
-    read_regular(path, cap)
+    Ok(())
 }

@@ -2,7 +2,7 @@
 //! begun aside (`begin_stage`), each gate's log written into it as the gate ends (the
 //! `StageWriter`), the stage finished — its history line, its directory swapped in, the
 //! phase's implementation log, the manifest — before the next stage starts (`finish_stage`),
-//! and the invocation's junit.xml and summary.md last (`finish_run`). What could not be
+//! and the invocation's junit.xml, summary.md and index.html last (`finish_run`). What could not be
 //! written takes the files it would have contradicted with it.
 
 use std::sync::Arc;
@@ -78,7 +78,7 @@ impl<'a> Recorder<'a> {
         m.write(project, self.commit.clone())
     }
 
-    /// The invocation's junit.xml and summary.md, and the manifest last. A run that failed to
+    /// The invocation's junit.xml, summary.md and index.html, and the manifest last. A run that failed to
     /// write its evidence leaves no invocation file of an earlier run standing for it; the
     /// manifest then says what is left.
     pub fn finish_run(
@@ -93,7 +93,7 @@ impl<'a> Recorder<'a> {
         if written.is_err() {
             invocation::discard_invocation(project);
         }
-        for name in ["junit.xml", "summary.md"] {
+        for name in invocation::INVOCATION_FILES {
             self.manifest.record_file(&project.evidence_dir, name);
         }
         let recorded = self.manifest.write(project, self.commit.clone());

@@ -128,7 +128,7 @@ pub fn merge(
     if written.is_err() {
         evidence::discard_invocation(project);
     }
-    for name in ["junit.xml", "summary.md", "history.jsonl"] {
+    for name in evidence::INVOCATION_FILES.iter().chain(&["history.jsonl"]) {
         manifest.record_file(&project.evidence_dir, name);
     }
     let commit = merged.iter().find_map(|r| r.commit.clone());
