@@ -6,6 +6,7 @@
 
 pub mod cut;
 pub mod error;
+pub mod memo;
 pub mod number;
 pub mod pattern;
 pub mod regexes;

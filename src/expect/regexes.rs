@@ -20,10 +20,7 @@ pub fn interpolate_regex(re: &str, vars: &Vars) -> Result<String, String> {
 /// Output is text in lines: `^` and `$` match at line boundaries, so `/^ok$/` matches a
 /// command that printed `ok` and a newline.
 pub fn compile(re: &str) -> Result<Regex, regex::Error> {
-    regex::RegexBuilder::new(re)
-        .multi_line(true)
-        .size_limit(1 << 22)
-        .build()
+    super::memo::regex(re, true)
 }
 
 /// The detail line of the regex crate's error, without its multi-line drawing.

@@ -260,5 +260,5 @@ pub fn fits_several(check: &ValueCheck) -> bool {
 /// A regex on a value: `^` and `$` are the value's start and end (a value is not lines of
 /// output).
 pub(super) fn value_regex(re: &str) -> Result<regex::Regex, regex::Error> {
-    regex::RegexBuilder::new(re).size_limit(1 << 22).build()
+    crate::expect::memo::regex(re, false)
 }

@@ -25,7 +25,7 @@ pub(crate) fn select(
             .or_else(|| b.text.get(name).cloned().map(serde_json::Value::String))
     })
     .map_err(Failure::Error)?;
-    let compiled = serde_json_path::JsonPath::parse(&expanded).map_err(|e| {
+    let compiled = crate::expect::memo::json_path(&expanded).map_err(|e| {
         Failure::Error(format!(
             "invalid JSONPath `{path}` once its variables are filled in: {e}"
         ))
