@@ -37,6 +37,7 @@ pub(crate) mod expect;
 pub(crate) mod files;
 pub mod mask;
 pub(crate) mod merge;
+pub(crate) mod mock;
 pub(crate) mod plan;
 pub(crate) mod ports;
 pub mod process;

@@ -20,6 +20,9 @@ pub use discover::{
 pub use http_expect::{BytesExpect, DurationBound, NodeExpect};
 pub use lint::lints;
 pub use load::{LoadOptions, Loaded, load, parse_stage};
+pub use model::mock::{
+    MockBody, MockDef, MockResponse, PathMatch, ReceivedStep, RequestMatch, Route, Target,
+};
 pub use model::{
     BrowserAction, BrowserExpect, BrowserStep, Command, Database, DatabaseKind, DbInit, Eventually,
     Gate, HeaderCheck, HttpBody, HttpExpect, HttpSign, HttpStep, HttpVersion, JsonExpect,

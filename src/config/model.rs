@@ -1,6 +1,8 @@
 //! The validated plan: what the runner trusts. Built only by `validate`.
 
 mod browser;
+mod checks;
+pub mod mock;
 mod request;
 
 use std::fmt;
@@ -9,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use browser::{BrowserAction, BrowserExpect, BrowserStep, NAMED_KEYS, Screenshot};
+pub use checks::{HeaderCheck, JsonExpect};
 pub use request::{HttpBody, HttpSign, HttpVersion, MultipartPart};
 
 use crate::expect::Pattern;
@@ -109,6 +112,7 @@ pub struct StageScope {
     pub setup: Vec<Step>,
     pub services: Vec<ServiceDef>,
     pub database: Option<Database>,
+    pub mocks: Vec<mock::MockDef>,
     pub timeout: Duration,
     pub grace: Duration,
     pub env: Vec<(String, String)>,
@@ -117,7 +121,8 @@ pub struct StageScope {
 impl StageScope {
     /// Nothing to run before the gates: the stage runs as it did before stage scopes.
     pub fn is_empty(&self) -> bool {
-        self.setup.is_empty() && self.services.is_empty() && self.database.is_none()
+        let nothing = self.services.is_empty() && self.mocks.is_empty();
+        nothing && self.setup.is_empty() && self.database.is_none()
     }
 }
 
@@ -145,6 +150,7 @@ pub struct Gate {
     pub retries: u32,
     /// Background processes, in the order written.
     pub services: Vec<ServiceDef>,
+    pub mocks: Vec<mock::MockDef>,
     pub steps: Vec<Step>,
     /// Run after the steps whatever they did, before the services stop.
     pub finally: Vec<Step>,
@@ -189,6 +195,7 @@ impl Step {
             } => format!("{}: {service}", action.as_str()),
             StepKind::Use { template, .. } => format!("use: {template}"),
             StepKind::Browser(b) => format!("browser: {}", crate::text::redact_url(&b.url)),
+            StepKind::Received(r) => r.label(),
         }
     }
 
@@ -202,6 +209,7 @@ impl Step {
             StepKind::Service { action, .. } => action.as_str(),
             StepKind::Use { .. } => "use",
             StepKind::Browser(_) => "browser",
+            StepKind::Received(_) => "received",
         }
     }
 }
@@ -253,6 +261,7 @@ pub enum StepKind {
     },
     /// Issue 19: a page in the run's headless Chromium.
     Browser(Box<BrowserStep>),
+    Received(Box<mock::ReceivedStep>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -376,16 +385,6 @@ pub struct HttpExpect {
     pub css: Vec<(String, crate::config::http_expect::NodeExpect)>,
 }
 
-/// One expectation on a response header, which may be repeated (`Set-Cookie`).
-#[derive(Debug, Clone)]
-pub enum HeaderCheck {
-    /// A positive pattern must match at least one value, a `!` pattern none.
-    Pattern(Pattern),
-    Exists(bool),
-    /// How many times the header is present.
-    Count(ValueCheck),
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusMatch {
     Exact(u16),
@@ -409,15 +408,6 @@ impl fmt::Display for StatusMatch {
             StatusMatch::Class(c) => write!(f, "{c}xx"),
         }
     }
-}
-
-/// An expectation on what a JSONPath selects.
-#[derive(Debug, Clone)]
-pub struct JsonExpect {
-    pub check: ValueCheck,
-    /// The path can select several nodes (wildcard, slice, filter, descendants): what it
-    /// selects is compared as an array, even one node.
-    pub many: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -72,7 +72,7 @@ fn error_table() {
         ),
         (
             "stage: 1\nname: S\ngates:\n  - id: a\n    title: t\n    steps:\n      - name: nothing\n",
-            "gates/s.yaml:7:9: error: a step needs one of `run`, `http`, `tcp`, `sql`, `file`, `start`, `stop`, `restart`, `use`, `browser`",
+            "gates/s.yaml:7:9: error: a step needs one of `run`, `http`, `tcp`, `sql`, `file`, `start`, `stop`, `restart`, `use`, `browser`, `received`",
         ),
         (
             "stage: x1\nname: S\ngates:\n  - id: a\n    title: t\n    run: 'true'\n",

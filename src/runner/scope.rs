@@ -54,6 +54,7 @@ pub async fn open(
         secrets: Vec::new(),
         database: s.database.clone(),
         services: s.services.clone(),
+        mocks: s.mocks.clone(),
         steps: s.setup.clone(),
         finally: Vec::new(),
         line: 1,

@@ -4,7 +4,7 @@
 use std::future::Future;
 
 use super::outcome::{Deadline, Failure, cancelled};
-use super::{browser, file, http, run, service, sql, tcp};
+use super::{browser, file, http, received, run, service, sql, tcp};
 use crate::config::{Step, StepKind};
 use crate::runner::gate::ctx::GateCtx;
 
@@ -81,6 +81,7 @@ pub async fn attempt(
             let work = browser::attempt(ctx, b, &step.captures, waits, deadline);
             bounded(cancel, deadline, work).await
         }
+        StepKind::Received(r) => bounded(cancel, deadline, received::attempt(ctx, r)).await,
         // A template's steps run each through the gate executor (`runner::gate::template`,
         // which steps may not import); a `use` never comes here as one attempt.
         StepKind::Use { template, .. } => Err(Failure::Error(format!(

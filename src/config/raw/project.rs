@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::database::RawDatabase;
+use super::mock::RawMock;
 use super::service::RawService;
 use super::step::{RawGate, RawStep};
 use super::template::RawTemplates;
@@ -49,5 +50,7 @@ pub struct RawStage {
     pub services: Option<Sp<OrderedMap<RawService>>>,
     /// A fresh database for the stage's scope (`sqlite`, `postgres` or `mysql`, or `{ kind, init }`).
     pub database: Option<Sp<RawDatabase>>,
+    /// Fake HTTP APIs up for the whole stage, shared by all its gates.
+    pub mocks: Option<Sp<OrderedMap<RawMock>>>,
     pub gates: Sp<Vec<Sp<RawGate>>>,
 }

@@ -18,6 +18,7 @@ use super::database::RawDatabase;
 use super::eventually::RawEventually;
 use super::exact::{ExactValue, present};
 use super::http_expect::{NodePattern, RawBytes, RawDuration};
+use super::mock::RawMock;
 use super::part::RawPart;
 use super::pattern::RawPattern;
 use super::service::RawService;
@@ -83,6 +84,7 @@ macro_rules! step_keys {
     };
     // `use` is a keyword: the field is `r#use`, the key `use`.
     (@name r#use) => { "use" };
+    (@name r#match) => { "match" };
     (@name $key:ident) => { stringify!($key) };
     (@inline own $s:ident $key:ident) => { None };
     (@inline $role:ident $s:ident $key:ident) => { $s.$key.take() };
@@ -124,6 +126,8 @@ step_keys! {
         services: Option<Sp<OrderedMap<RawService>>>,
         steps: Option<Sp<Vec<Sp<RawStep>>>>,
         finally: Option<Sp<Vec<Sp<RawStep>>>>,
+        // Issue 20: fake HTTP APIs (validate/mock.rs).
+        mocks: Option<Sp<OrderedMap<RawMock>>>,
     }
     step {
         name: common String,
@@ -164,6 +168,9 @@ step_keys! {
         browser: kind Sp<String>,
         actions: key Sp<Vec<Sp<RawAction>>>,
         screenshot: key Sp<String>,
+        // Issue 20: what a mock was sent (validate/received.rs).
+        received: kind Sp<String>,
+        r#match: key Sp<String>,
     }
     step_only {
         // A step's own variables and directory (validate/scope.rs).
@@ -225,4 +232,7 @@ expect_keys! {
     text: Sp<OneOrMany<RawPattern>>,
     visible: Sp<OneOrMany<String>>,
     console_errors: Sp<serde_json::Value>,
+    // Issue 20, a `received` step (validate/received.rs; `count`, `json`, `headers` shared).
+    order: Sp<Vec<Sp<String>>>,
+    unexpected: Sp<RawCount>,
 }

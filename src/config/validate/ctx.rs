@@ -21,6 +21,9 @@ pub struct FileCtx<'a> {
     /// While a gate's steps are read: the names gaterun sets for that gate alone (its matrix
     /// keys, its services' variables, its secrets), which a capture may not replace.
     pub gate_fixed: Vec<(String, &'static str)>,
+    /// Issue 20: while a gate's (or a stage setup's) steps are read, the mocks a `received`
+    /// step may name; `None` (a template's steps) takes any name.
+    pub mocks: Option<Vec<String>>,
 }
 
 impl<'a> FileCtx<'a> {
@@ -31,6 +34,7 @@ impl<'a> FileCtx<'a> {
             diagnostics: Vec::new(),
             templates: Templates::default(),
             gate_fixed: Vec::new(),
+            mocks: None,
         }
     }
 

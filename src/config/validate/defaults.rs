@@ -25,6 +25,8 @@ pub struct Defaults {
     /// gate may not control them or reuse their names) and whether it has a database.
     pub shared_services: Vec<String>,
     pub shared_ports: Vec<u16>,
+    /// The names of the stage's mocks (issue 20).
+    pub shared_mocks: Vec<String>,
     pub stage_database: bool,
 }
 

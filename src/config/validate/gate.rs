@@ -70,7 +70,16 @@ pub fn gate(
         .services
         .iter()
         .flat_map(|l| l.value.0.iter().map(|(n, _)| n));
-    for name in gate_services.chain(&defaults.shared_services) {
+    // Issue 20: mocks set the same two names.
+    let gate_mocks = raw
+        .mocks
+        .iter()
+        .flat_map(|l| l.value.0.iter().map(|(n, _)| n));
+    let shared = defaults
+        .shared_services
+        .iter()
+        .chain(&defaults.shared_mocks);
+    for name in gate_services.chain(gate_mocks).chain(shared) {
         let prefix = var_prefix(name);
         service_vars.push(format!("{prefix}_PORT"));
         service_vars.push(format!("{prefix}_URL"));
@@ -165,6 +174,12 @@ pub fn gate(
         None => Vec::new(),
     };
     let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
+    let mocks = match raw.mocks.take() {
+        Some(list) => super::mock::mocks(ctx, list, &mock_names_taken(&names, defaults)),
+        None => Vec::new(),
+    };
+    let in_scope = mocks.iter().map(|m| m.name.clone());
+    ctx.mocks = Some(in_scope.chain(defaults.shared_mocks.clone()).collect());
 
     let inline = raw.take_inline_step();
     let inline_kinds = inline.kinds();
@@ -230,6 +245,7 @@ pub fn gate(
     };
     let finally = finally(ctx, raw.finally.take(), &names, &dbs, defaults);
     ctx.gate_fixed.clear();
+    ctx.mocks = None;
     let template = Gate {
         id: id.clone(),
         base_id: id.clone(),
@@ -245,6 +261,7 @@ pub fn gate(
         database: None,
         databases: Vec::new(),
         services,
+        mocks,
         steps,
         finally,
         line: at.line(),
@@ -287,4 +304,22 @@ pub fn gate(
         return None;
     }
     Some(gates)
+}
+
+/// The names a gate's mock may not take (issue 20): its services', and the stage's services'
+/// and mocks', which set the same `<NAME>_URL` and `<NAME>_PORT`.
+fn mock_names_taken<'a>(
+    services: &[&'a str],
+    defaults: &'a Defaults,
+) -> Vec<(&'a str, &'static str)> {
+    let own = services.iter().map(|n| (*n, "a service of this gate"));
+    let stage = defaults
+        .shared_services
+        .iter()
+        .map(|n| (n.as_str(), "a service of the stage"));
+    let mocks = defaults
+        .shared_mocks
+        .iter()
+        .map(|n| (n.as_str(), "a mock of the stage"));
+    own.chain(stage).chain(mocks).collect()
 }

@@ -9,7 +9,7 @@ use super::jsonpath::{can_select_many, jsonpath};
 use super::kind::Input;
 use super::patterns::{patterns, text_pattern};
 use crate::config::model::{HeaderCheck, HttpExpect, HttpStep, JsonExpect, StatusMatch, StepKind};
-use crate::config::raw::{RawPattern, Scalar};
+use crate::config::raw::{ExactValue, OneOrMany, OrderedMap, RawPattern, Scalar};
 use crate::expect::value::ValueCheck;
 use crate::vars;
 
@@ -37,41 +37,8 @@ pub fn build(ctx: &mut FileCtx, input: Input) -> Option<StepKind> {
         Some(s) => status_spec(ctx, s.value.0, s.referenced),
         None => vec![StatusMatch::Class(2)],
     };
-    let mut header_expect = Vec::new();
-    for (name, checks) in expect.headers.map(|h| h.0).unwrap_or_default() {
-        // A name no response can carry would make a `!` check hold vacuously.
-        if name.is_empty() || !name.bytes().all(is_token_byte) {
-            ctx.error(
-                    expect_at,
-                    format!("expect.headers: `{name}` is not a header name (letters, digits and !#$%&'*+-.^_`|~, no spaces)"),
-                );
-            continue;
-        }
-        let mut list = Vec::new();
-        for c in checks.0 {
-            match header_check(c) {
-                Ok(c) => list.extend(c),
-                Err(e) => ctx.error(expect_at, format!("expect.headers.{name}: {e}")),
-            }
-        }
-        header_expect.push((name.to_ascii_lowercase(), list));
-    }
-    let mut json_expect = Vec::new();
-    for (path, value) in expect.json.map(|j| j.0).unwrap_or_default() {
-        if let Err(e) = jsonpath(&path) {
-            ctx.error(expect_at, format!("expect.json: {e}"));
-            continue;
-        }
-        let many = can_select_many(&path);
-        match ValueCheck::parse(&value.to_json(ctx.text)) {
-                Ok(check) if many && !crate::expect::value::fits_several(&check) => ctx.error(
-                    expect_at,
-                    format!("expect.json `{path}` can select several nodes, so it is compared as a list: write a list ([…]) or use `contains`, `count` or `exists`"),
-                ),
-                Ok(check) => json_expect.push((path.clone(), JsonExpect { check, many })),
-                Err(e) => ctx.error(expect_at, format!("expect.json `{path}`: {e}")),
-            }
-    }
+    let header_expect = headers_expect(ctx, expect.headers, expect_at, "expect.headers");
+    let json_expect = json_expect(ctx, expect.json, expect_at, "expect.json");
     let response =
         super::http_expect::response(ctx, expect.duration, expect.bytes, expect.xpath, expect.css);
     let http_expect = HttpExpect {
@@ -181,9 +148,65 @@ fn status_spec(ctx: &mut FileCtx, raw: Vec<Scalar>, at: Location) -> Vec<StatusM
     out
 }
 
+/// `expect.headers` (and a mock's `headers` and `query`, issue 20): each name, lower case,
+/// with its checks; `what` names the key in messages.
+pub(super) fn headers_expect(
+    ctx: &mut FileCtx,
+    raw: Option<OrderedMap<OneOrMany<RawPattern>>>,
+    at: Location,
+    what: &str,
+) -> Vec<(String, Vec<HeaderCheck>)> {
+    let mut out = Vec::new();
+    for (name, checks) in raw.map(|h| h.0).unwrap_or_default() {
+        // A name no response can carry would make a `!` check hold vacuously.
+        if name.is_empty() || !name.bytes().all(is_token_byte) {
+            ctx.error(
+                at,
+                format!("{what}: `{name}` is not a header name (letters, digits and !#$%&'*+-.^_`|~, no spaces)"),
+            );
+            continue;
+        }
+        let mut list = Vec::new();
+        for c in checks.0 {
+            match header_check(c) {
+                Ok(c) => list.extend(c),
+                Err(e) => ctx.error(at, format!("{what}.{name}: {e}")),
+            }
+        }
+        out.push((name.to_ascii_lowercase(), list));
+    }
+    out
+}
+
+/// `expect.json` (and a mock's `json`, issue 20): each JSONPath with its check.
+pub(super) fn json_expect(
+    ctx: &mut FileCtx,
+    raw: Option<OrderedMap<ExactValue>>,
+    at: Location,
+    what: &str,
+) -> Vec<(String, JsonExpect)> {
+    let mut out = Vec::new();
+    for (path, value) in raw.map(|j| j.0).unwrap_or_default() {
+        if let Err(e) = jsonpath(&path) {
+            ctx.error(at, format!("{what}: {e}"));
+            continue;
+        }
+        let many = can_select_many(&path);
+        match ValueCheck::parse(&value.to_json(ctx.text)) {
+            Ok(check) if many && !crate::expect::value::fits_several(&check) => ctx.error(
+                at,
+                format!("{what} `{path}` can select several nodes, so it is compared as a list: write a list ([…]) or use `contains`, `count` or `exists`"),
+            ),
+            Ok(check) => out.push((path.clone(), JsonExpect { check, many })),
+            Err(e) => ctx.error(at, format!("{what} `{path}`: {e}")),
+        }
+    }
+    out
+}
+
 /// A header expectation: a text pattern, `{ exists: BOOL }`, `{ count: N }`, or several of
 /// these in one map.
-fn header_check(raw: RawPattern) -> Result<Vec<HeaderCheck>, String> {
+pub(super) fn header_check(raw: RawPattern) -> Result<Vec<HeaderCheck>, String> {
     let entries = match raw {
         RawPattern::Text(_) => return text_pattern(raw).map(|p| vec![HeaderCheck::Pattern(p)]),
         RawPattern::Map(entries) => entries,

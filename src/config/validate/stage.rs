@@ -48,6 +48,7 @@ pub fn stage(
     defaults.shared_services = scope.services.iter().map(|s| s.name.clone()).collect();
     defaults.shared_ports = scope.services.iter().filter_map(|s| s.port).collect();
     defaults.stage_database = scope.database.is_some();
+    defaults.shared_mocks = scope.mocks.iter().map(|m| m.name.clone()).collect();
     if raw.name.trim().is_empty() {
         ctx.error(raw.stage.referenced, "a stage needs a `name`");
     }

@@ -24,6 +24,17 @@ pub fn scope(ctx: &mut FileCtx, raw: &mut RawStage, defaults: &Defaults) -> Stag
         None => Vec::new(),
     };
     let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
+    let mocks = match raw.mocks.take() {
+        Some(list) => {
+            let taken: Vec<(&str, &str)> = names
+                .iter()
+                .map(|n| (*n, "a service of the stage"))
+                .collect();
+            super::mock::mocks(ctx, list, &taken)
+        }
+        None => Vec::new(),
+    };
+    ctx.mocks = Some(mocks.iter().map(|m| m.name.clone()).collect());
     let mut setup = Vec::new();
     if let Some(list) = raw.setup.take() {
         if list.value.is_empty() {
@@ -41,10 +52,12 @@ pub fn scope(ctx: &mut FileCtx, raw: &mut RawStage, defaults: &Defaults) -> Stag
             setup.extend(step(ctx, s.value, s.referenced, &names, &dbs));
         }
     }
+    ctx.mocks = None;
     StageScope {
         setup,
         services,
         database,
+        mocks,
         timeout: defaults.timeout.unwrap_or(DEFAULT_TIMEOUT),
         grace: defaults.grace.unwrap_or(DEFAULT_GRACE),
         env: defaults.env.clone(),

@@ -9,7 +9,7 @@ use super::databases::Choices;
 use super::kind::{Input, Kind};
 use super::matrix::{BUILT_INS, DATABASE_VARS};
 use super::patterns::patterns;
-use super::{browser, http, http_expect, run, scope, sql, uses};
+use super::{browser, http, http_expect, received, run, scope, sql, uses};
 use crate::config::model::{ServiceAction, Signal, Step, StepKind};
 use crate::config::raw::{RawExpect, RawStep, Sp};
 use crate::vars;
@@ -57,6 +57,9 @@ const KINDS: &[Kind] = &[
         .keys(&["actions", "screenshot"])
         .expect(&["title", "url", "text", "visible", "count", "console_errors"])
         .capture(browser::capture),
+    Kind::new("received", received::build)
+        .keys(&["match"])
+        .expect(&["count", "json", "headers", "order", "unexpected"]),
 ];
 
 pub fn step(

@@ -39,6 +39,8 @@ pub struct GateCtx {
     pub cancel: watch::Receiver<bool>,
     /// The gate's services, in definition order, with the news of their exits.
     pub services: Services,
+    /// Issue 20: the gate's mocks, and its stage's.
+    pub mocks: crate::mock::Mocks,
     /// The exits of the stage's shared services (empty without any).
     pub shared: SharedWatch,
     pub http: Http,

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use super::ctx::GateCtx;
 use super::finally::run_finally;
 use super::sequence::run_steps;
-use super::setup::{provision, resolve_env, setup};
+use super::setup::{provision, resolve_env, setup, start_mocks};
 use super::share::{Hold, StageShare};
 use crate::config::Stage;
 use crate::database;
@@ -49,7 +49,7 @@ pub async fn run(
             result.status = Status::Error;
             result.message = Some(message);
         }
-        Ok(((vars, services, mut fixed), tmp)) => {
+        Ok(((vars, services, mocks, mut fixed), tmp)) => {
             // Every secret of the project, whichever gate declares it: a gate that does not
             // declare one may still print it (from a file, a service, a response).
             secrets = rc.secrets.values.clone();
@@ -64,6 +64,10 @@ pub async fn run(
                     )
                 })
                 .collect();
+            typed.extend(mocks.iter().map(|m| {
+                let prefix = crate::config::model::var_prefix(&m.def.name);
+                (format!("{prefix}_PORT"), serde_json::Value::from(m.port))
+            }));
             typed.extend(share.typed.clone());
             let mut ctx = GateCtx {
                 vars,
@@ -84,6 +88,10 @@ pub async fn run(
                 readers: Vec::new(),
                 cancel,
                 services: Services::new(services),
+                mocks: crate::mock::Mocks {
+                    own: mocks,
+                    stage: share.mocks.clone(),
+                },
                 shared: share.watch.clone(),
                 http: rc.http.clone(),
                 cookies: Default::default(),
@@ -114,6 +122,12 @@ pub async fn run(
             // start after this and see it.
             if result.status == Status::Passed
                 && let Err(message) = resolve_env(gate, &rc, &mut ctx, &fixed)
+            {
+                result.status = Status::Error;
+                result.message = Some(message);
+            }
+            if result.status == Status::Passed
+                && let Err(message) = start_mocks(&mut ctx)
             {
                 result.status = Status::Error;
                 result.message = Some(message);
@@ -150,6 +164,8 @@ pub async fn run(
             if let Some(problem) = process::terminate(&token, &ctx.groups, gate.grace).await {
                 ctx.log_line(&format!("── teardown: {problem}"));
             }
+            // The mocks last: a service may still call one while it stops.
+            ctx.mocks.stop_all().await;
             let named = ctx.dbs.drain(..).map(|(_, db)| db);
             for db in ctx.db.take().into_iter().chain(named.collect::<Vec<_>>()) {
                 for note in database::release(db, &rc.postgres, &rc.mysql).await {

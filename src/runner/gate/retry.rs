@@ -118,6 +118,7 @@ mod tests {
             cancel,
             shared: Default::default(),
             services: Services::new(Vec::new()),
+            mocks: Default::default(),
             http: Default::default(),
             cookies: Default::default(),
             browser: Default::default(),

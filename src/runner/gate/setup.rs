@@ -10,6 +10,7 @@ use super::from_template::{Request, template};
 use super::share::StageShare;
 use crate::config::{Database, DatabaseKind, DbInit, Gate, Stage};
 use crate::database;
+use crate::mock::Mock;
 use crate::process;
 use crate::results::{GateResult, Status, StepResult};
 use crate::runner::context::RunContext;
@@ -164,7 +165,7 @@ pub fn setup(
     rc: &RunContext,
     tmp: &std::path::Path,
     share: &StageShare,
-) -> Result<(Vars, Vec<Service>, Fixed), String> {
+) -> Result<(Vars, Vec<Service>, Vec<Mock>, Fixed), String> {
     let (mut vars, mut fixed) = environment(stage, gate, rc, tmp)?;
     // The stage's: its shared services' variables and setup's captures; its database's for a
     // gate without its own.
@@ -196,7 +197,24 @@ pub fn setup(
         }
         services.push(svc);
     }
-    Ok((vars, services, fixed))
+    // Issue 20: each mock's port, bound now so the gate's `env` may use its variables.
+    let mut mocks = Vec::new();
+    for def in &gate.mocks {
+        let mock = Mock::bind(def)?;
+        let prefix = crate::config::model::var_prefix(&def.name);
+        for ((k, v), what) in [
+            (
+                (format!("{prefix}_PORT"), mock.port.to_string()),
+                "a mock port",
+            ),
+            ((format!("{prefix}_URL"), mock.url()), "a mock URL"),
+        ] {
+            fixed.push((k.clone(), what));
+            vars.insert(k, v);
+        }
+        mocks.push(mock);
+    }
+    Ok((vars, services, mocks, fixed))
 }
 
 /// gaterun's environment, then the built-ins and the secrets (checked to be set). The gate's
@@ -283,5 +301,21 @@ pub fn resolve_env(
         return Err(format!("workdir {} is not a directory", workdir.display()));
     }
     ctx.workdir = workdir;
+    Ok(())
+}
+
+/// Issue 20: start the gate's mocks, their routes' `${VAR}` filled in from the gate's
+/// variables (its `env` included), before its services start.
+pub fn start_mocks(ctx: &mut GateCtx) -> Result<(), String> {
+    for m in &mut ctx.mocks.own {
+        m.start(&ctx.vars, &ctx.typed, &ctx.log)?;
+        ctx.log.line(&format!(
+            "── mock {}: {} ({} route{})",
+            m.def.name,
+            m.url(),
+            m.def.routes.len(),
+            crate::text::plural(m.def.routes.len())
+        ));
+    }
     Ok(())
 }

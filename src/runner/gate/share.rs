@@ -26,6 +26,8 @@ pub struct StageShare {
     pub watch: SharedWatch,
     /// Values of setup's `secret: true` captures: masked in every gate's output.
     pub secrets: Vec<String>,
+    /// Issue 20: the stage's mocks, for the gates' `received` steps.
+    pub mocks: Vec<std::sync::Arc<crate::mock::Shared>>,
     /// The scope did not come up: every gate of the stage ends with this, unrun.
     pub failure: Option<(Status, String)>,
 }
@@ -52,6 +54,12 @@ impl Hold {
             secrets: ctx.secrets.clone(),
             db: ctx.db.as_ref().map(GateDb::share),
             failure: failure(result).map(|(s, m)| (s, mask(&m))),
+            mocks: ctx
+                .mocks
+                .own
+                .iter()
+                .filter_map(crate::mock::Mock::shared)
+                .collect(),
             ..StageShare::default()
         };
         for (name, what) in fixed {
@@ -60,7 +68,7 @@ impl Hold {
             };
             match *what {
                 "a database variable" => share.db_vars.push((name.clone(), value.clone())),
-                "a service port" | "a service URL" => {
+                "a service port" | "a service URL" | "a mock port" | "a mock URL" => {
                     share.vars.push((name.clone(), value.clone()))
                 }
                 _ => {}

@@ -168,51 +168,5 @@ pub(super) fn check_header(
     values: &[String],
     ctx: &GateCtx,
 ) -> Result<(), Failure> {
-    // A value shown is redacted as the log redacts it: a failure message reaches the
-    // terminal and every report.
-    let preview = |v: &String| expect::preview(&super::redact::redact_header(name, v));
-    let shown = || match values {
-        [] => "none".to_owned(),
-        [one] => preview(one),
-        many => format!(
-            "{} values: {}",
-            many.len(),
-            many.iter().map(preview).collect::<Vec<_>>().join(", ")
-        ),
-    };
-    match check {
-        HeaderCheck::Pattern(p) => {
-            let m = p.resolve(&ctx.vars).map_err(Failure::Error)?;
-            // A positive pattern needs one value that matches; a negated one, that no value
-            // fails it (every value lacks what it forbids).
-            let holds = if m.negated() {
-                values.iter().all(|v| m.matches(v))
-            } else {
-                values.iter().any(|v| m.matches(v))
-            };
-            if holds {
-                return Ok(());
-            }
-            let scope = if m.negated() { "every value of " } else { "" };
-            Err(Failure::Check(format!(
-                "expected {scope}header {name} {}, got {}",
-                m.describe(),
-                shown()
-            )))
-        }
-        HeaderCheck::Exists(want) => match (values.is_empty(), want) {
-            (false, true) | (true, false) => Ok(()),
-            (true, true) => Err(Failure::Check(format!("expected header {name}, got none"))),
-            (false, false) => Err(Failure::Check(format!(
-                "expected no header {name}, got {}",
-                shown()
-            ))),
-        },
-        HeaderCheck::Count(c) => Ok(c.check(
-            &format!("the count of header {name}"),
-            Some(&serde_json::Value::from(values.len())),
-            false,
-            ctx.bindings(),
-        )?),
-    }
+    crate::steps::headers::check("header", name, check, values, ctx.bindings())
 }

@@ -10,7 +10,7 @@ pub(super) fn invalid(e: impl std::fmt::Display) -> Failure {
 
 /// What a JSONPath selects, and whether the path (with its variables filled in) can select
 /// several nodes: then always their array, even of one; else the node, or `None`.
-pub(super) fn select(
+pub(crate) fn select(
     path: &str,
     body: &serde_json::Value,
     b: Bindings,
@@ -44,7 +44,7 @@ pub(super) fn select(
 /// The body as JSON, numbers kept exactly. The bytes must be UTF-8 (no replacement character
 /// stands in for what the server sent), and the key serde_json reserves for an exact number
 /// (`$serde_json::private::Number`) is refused, so an object can never pose as a number.
-pub(super) fn parse_json(body: &[u8]) -> Result<serde_json::Value, String> {
+pub(crate) fn parse_json(body: &[u8]) -> Result<serde_json::Value, String> {
     const RESERVED: &str = "serde_json::private::Number";
     let text = std::str::from_utf8(body).map_err(|e| e.to_string())?;
     if text.contains(RESERVED) || (text.contains("\\u") && json_strings_hold(text, RESERVED)) {

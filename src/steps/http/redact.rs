@@ -2,9 +2,9 @@
 //! value, URLs without their password, bodies capped.
 
 /// How much of a body the log shows.
-pub(super) const LOG_BODY_CAP: usize = 64 * 1024;
+pub(crate) const LOG_BODY_CAP: usize = 64 * 1024;
 
-pub(super) fn capped(text: &str, cap: usize) -> String {
+pub(crate) fn capped(text: &str, cap: usize) -> String {
     if text.len() <= cap {
         return text.to_owned();
     }
@@ -25,7 +25,7 @@ pub(super) const CREDENTIAL_HEADERS: &[&str] = &[
     "api-key",
 ];
 
-pub(super) fn redact_header(name: &str, value: &str) -> String {
+pub(crate) fn redact_header(name: &str, value: &str) -> String {
     if CREDENTIAL_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
         // The scheme (`Bearer`) or the cookie's name help a reader; the rest is the secret.
         let keep = value

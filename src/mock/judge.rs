@@ -1,0 +1,55 @@
+//! Whether a request shows what a route (or a `received` step) asks of it: headers and query
+//! parameters judged like an `http` step's response headers, the body's text like its body,
+//! JSONPaths like its `expect.json`. The same judges, so a mock matches exactly as an
+//! expectation would, and a `received` step fails with the message one would give.
+
+use super::request::Request;
+use crate::config::RequestMatch;
+use crate::expect;
+use crate::expect::value::Bindings;
+use crate::steps::headers;
+use crate::steps::http::json::select;
+use crate::steps::outcome::Failure;
+
+pub fn judge(m: &RequestMatch, req: &Request, b: Bindings) -> Result<(), Failure> {
+    for (name, checks) in &m.headers {
+        let values = req.header_values(name);
+        for c in checks {
+            headers::check("header", name, c, &values, b)?;
+        }
+    }
+    for (name, checks) in &m.query {
+        let values = req.query_values(name);
+        for c in checks {
+            headers::check("query parameter", name, c, &values, b)?;
+        }
+    }
+    if !m.body.is_empty() {
+        let text = req.text();
+        let observed = expect::Observed {
+            head: &text,
+            tail: None,
+            cut: req.cut.then(|| {
+                format!(
+                    "only the first {} MiB of the body were kept",
+                    super::request::BODY_CAP >> 20
+                )
+            }),
+        };
+        expect::check_observed("body", &m.body, &observed, b.text)?;
+    }
+    if !m.json.is_empty() {
+        let json = req.json().map_err(|reason| {
+            Failure::Check(format!(
+                "expected a JSON body, got {} ({})",
+                expect::preview(&req.text()),
+                expect::value::render(&serde_json::Value::String(reason))
+            ))
+        })?;
+        for (path, want) in &m.json {
+            let (got, many) = select(path, json, b)?;
+            want.check.check(path, got.as_ref(), many || want.many, b)?;
+        }
+    }
+    Ok(())
+}

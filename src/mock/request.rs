@@ -1,0 +1,91 @@
+//! A request a mock was sent, as recorded: method, path and query as sent, headers (names in
+//! lower case), and the body up to a cap. Read by the routes' judges, the templates and the
+//! `received` step alike.
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+/// How much of a request body is kept; the rest is read and dropped.
+pub const BODY_CAP: usize = 4 << 20;
+
+#[derive(Debug)]
+pub struct Request {
+    pub method: String,
+    /// The path as sent, percent-encoding kept, without the query.
+    pub path: String,
+    /// The query as sent, without `?`; empty when none.
+    pub query: String,
+    /// In the order sent; names in lower case, values read as UTF-8 (lossy).
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The body was longer than [`BODY_CAP`].
+    pub cut: bool,
+    json: OnceLock<Result<serde_json::Value, String>>,
+}
+
+impl Request {
+    pub fn new(
+        method: String,
+        path: String,
+        query: String,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+        cut: bool,
+    ) -> Request {
+        Request {
+            method,
+            path,
+            query,
+            headers,
+            body,
+            cut,
+            json: OnceLock::new(),
+        }
+    }
+
+    /// Every value of header `name` (lower case).
+    pub fn header_values(&self, name: &str) -> Vec<String> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// Every value of query parameter `name`, decoded.
+    pub fn query_values(&self, name: &str) -> Vec<String> {
+        url::form_urlencoded::parse(self.query.as_bytes())
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.into_owned())
+            .collect()
+    }
+
+    pub fn text(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.body)
+    }
+
+    /// The body as JSON (parsed once), as the `http` step reads a response's.
+    pub fn json(&self) -> Result<&serde_json::Value, String> {
+        self.json
+            .get_or_init(|| {
+                if self.cut {
+                    return Err(format!(
+                        "only the first {} MiB of the body were kept",
+                        BODY_CAP >> 20
+                    ));
+                }
+                crate::steps::http::json::parse_json(&self.body)
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// `POST /x?y=1`, for the log and messages.
+    pub fn line(&self) -> String {
+        if self.query.is_empty() {
+            format!("{} {}", self.method, self.path)
+        } else {
+            format!("{} {}?{}", self.method, self.path, self.query)
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! One mock's server: the accept loop (a task; each connection a task of a `JoinSet` it owns,
+//! so ending the loop ends every connection), and each request read, matched against the
+//! routes in order, answered from the route's sequence, recorded, and written to the gate log
+//! (credential headers redacted; masked and sanitized with the rest of the log).
+
+use std::fmt::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+use super::journal::Journal;
+use super::judge::judge;
+use super::request::{BODY_CAP, Request};
+use super::target::Resolved;
+use super::template::Source;
+use crate::config::{MockBody, MockResponse, RequestMatch};
+use crate::expect::value::{Bindings, Typed};
+use crate::steps::http::redact::{LOG_BODY_CAP, capped, redact_header};
+use crate::steps::log::GateLog;
+use crate::steps::outcome::Failure;
+use crate::vars::Vars;
+
+/// What a running mock shares with its connections and with `received` steps.
+pub struct Shared {
+    pub name: String,
+    pub routes: Vec<LiveRoute>,
+    pub unmatched: MockResponse,
+    /// The gate's variables when the mock started: what its matchers' `${VAR}` read.
+    pub vars: Vars,
+    pub typed: Typed,
+    pub journal: Journal,
+    pub log: GateLog,
+}
+
+pub struct LiveRoute {
+    pub target: Resolved,
+    pub matchers: RequestMatch,
+    pub respond: Vec<MockResponse>,
+    /// How many requests this route took: which response of the sequence is next.
+    pub taken: AtomicUsize,
+    pub line: u64,
+}
+
+impl Shared {
+    pub fn bindings(&self) -> Bindings<'_> {
+        Bindings {
+            text: &self.vars,
+            typed: &self.typed,
+        }
+    }
+}
+
+/// The accept loop; it runs until its task is aborted.
+pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    let shared = shared.clone();
+                    connections.spawn(async move {
+                        let service = service_fn(move |req| answer(shared.clone(), req));
+                        let _ = http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    });
+                }
+                // Out of descriptors, or a connection reset before it was taken: try again.
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(5)).await,
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+/// `drop: true`: the service fails, and hyper closes the connection without an answer.
+#[derive(Debug)]
+struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by the mock")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+async fn answer(
+    shared: Arc<Shared>,
+    req: hyper::Request<Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, Dropped> {
+    let request = Arc::new(read(req).await);
+    let b = shared.bindings();
+    let mut notes = Vec::new();
+    let chosen = shared.routes.iter().enumerate().find(|(_, r)| {
+        r.target.matches(&request.method, &request.path)
+            && match judge(&r.matchers, &request, b) {
+                Ok(()) => true,
+                Err(Failure::Check(_)) => false,
+                Err(e) => {
+                    notes.push(format!("route at line {}: {}", r.line, e.message()));
+                    false
+                }
+            }
+    });
+    let (route, response, groups) = match chosen {
+        Some((i, r)) => {
+            let n = r.taken.fetch_add(1, Ordering::Relaxed);
+            let response = &r.respond[n.min(r.respond.len().saturating_sub(1))];
+            (Some(i), response, r.target.groups(&request.path))
+        }
+        None => (None, &shared.unmatched, Vec::new()),
+    };
+    let status = (!response.drop).then_some(response.status);
+    let seq = shared.journal.record(request.clone(), route, status);
+    let source = Source {
+        request: &request,
+        groups: &groups,
+        bindings: b,
+    };
+    let (head, body) = build(response, &source, &mut notes);
+    log(
+        &shared, seq, &request, route, response, &head, &body, &notes,
+    );
+    if let Some(delay) = response.delay {
+        tokio::time::sleep(delay).await;
+    }
+    if response.drop {
+        return Err(Dropped);
+    }
+    let mut out = hyper::Response::new(Full::new(Bytes::from(body)));
+    *out.status_mut() =
+        hyper::StatusCode::from_u16(response.status).unwrap_or(hyper::StatusCode::OK);
+    for (name, value) in head {
+        if let (Ok(n), Ok(v)) = (
+            hyper::header::HeaderName::from_bytes(name.as_bytes()),
+            hyper::header::HeaderValue::from_str(&value),
+        ) {
+            out.headers_mut().append(n, v);
+        }
+    }
+    Ok(out)
+}
+
+/// The request, its body kept up to [`BODY_CAP`] (the rest read and dropped).
+async fn read(req: hyper::Request<Incoming>) -> Request {
+    let (parts, mut body) = req.into_parts();
+    let mut kept = Vec::new();
+    let mut cut = false;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else { break };
+        if let Ok(data) = frame.into_data() {
+            let room = BODY_CAP.saturating_sub(kept.len());
+            kept.extend_from_slice(&data[..data.len().min(room)]);
+            cut |= data.len() > room;
+        }
+    }
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    Request::new(
+        parts.method.as_str().to_owned(),
+        parts.uri.path().to_owned(),
+        parts.uri.query().unwrap_or_default().to_owned(),
+        headers,
+        kept,
+        cut,
+    )
+}
+
+/// The response's headers and body, templates filled in. A header whose value a request
+/// made invalid (a line break) is left out, with a note.
+fn build(
+    response: &MockResponse,
+    source: &Source,
+    notes: &mut Vec<String>,
+) -> (Vec<(String, String)>, Vec<u8>) {
+    let mut head: Vec<(String, String)> = Vec::new();
+    for (name, value) in &response.headers {
+        let value = source.text(value);
+        if hyper::header::HeaderValue::from_str(&value).is_err() {
+            notes.push(format!(
+                "header {name} left out: its value is not a valid header value"
+            ));
+            continue;
+        }
+        head.push((name.clone(), value));
+    }
+    let has =
+        |head: &[(String, String)], n: &str| head.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
+    let body = match &response.body {
+        MockBody::Empty => Vec::new(),
+        MockBody::Text(t) => source.text(t).into_bytes(),
+        MockBody::Json(v) => {
+            if !has(&head, "content-type") {
+                head.push(("content-type".to_owned(), "application/json".to_owned()));
+            }
+            serde_json::to_vec(&source.json(v)).unwrap_or_default()
+        }
+    };
+    (head, body)
+}
+
+/// One exchange in the gate log, in one piece (requests arrive concurrently).
+#[allow(clippy::too_many_arguments)]
+fn log(
+    shared: &Shared,
+    seq: usize,
+    request: &Request,
+    route: Option<usize>,
+    response: &MockResponse,
+    head: &[(String, String)],
+    body: &[u8],
+    notes: &[String],
+) {
+    let taken = match route {
+        Some(i) => format!("route {} (line {})", i + 1, shared.routes[i].line),
+        None => "no route: unexpected".to_owned(),
+    };
+    let n = &shared.name;
+    let mut text = format!("── mock {n} #{seq}: {} → {taken}\n", request.line());
+    for (name, value) in &request.headers {
+        let _ = writeln!(text, "{n}> {name}: {}", redact_header(name, value));
+    }
+    if !request.body.is_empty() {
+        let _ = writeln!(text, "{n}>\n{}", capped(&request.text(), LOG_BODY_CAP));
+        if request.cut {
+            let _ = writeln!(text, "{n}> [body cut at {} MiB]", BODY_CAP >> 20);
+        }
+    }
+    for note in notes {
+        let _ = writeln!(text, "[{note}]");
+    }
+    if let Some(d) = response.delay {
+        let _ = writeln!(text, "{n}< [after {}]", humantime::format_duration(d));
+    }
+    if response.drop {
+        let _ = writeln!(text, "{n}< [connection dropped, no answer]");
+    } else {
+        let _ = writeln!(text, "{n}< {}", response.status);
+        for (name, value) in head {
+            let _ = writeln!(text, "{n}< {name}: {}", redact_header(name, value));
+        }
+        if !body.is_empty() {
+            let _ = writeln!(
+                text,
+                "{n}<\n{}",
+                capped(&String::from_utf8_lossy(body), LOG_BODY_CAP)
+            );
+        }
+    }
+    shared.log.line(text.trim_end());
+}

@@ -1,0 +1,138 @@
+//! Issue 20, the `received` step: what a mock was sent, judged from its journal. `match`
+//! selects requests (none: all); `count` (default: at least one), then each selected request
+//! against `json` and `headers`; `order`, the requests matching any of its entries in arrival
+//! order; `unexpected`, the requests no route took. Each failure is one line, expected
+//! against actual, naming the request that broke it.
+
+use crate::config::ReceivedStep;
+use crate::mock::{Exchange, ResolvedTarget, judge};
+use crate::runner::gate::ctx::GateCtx;
+use crate::steps::outcome::Failure;
+
+/// How many requests a message lists.
+const LISTED: usize = 5;
+
+pub async fn attempt(ctx: &mut GateCtx, step: &ReceivedStep) -> Result<(), Failure> {
+    let name = &step.mock;
+    let mock = ctx.mocks.find(name).ok_or_else(|| {
+        Failure::Error(format!("no mock `{name}` runs for this gate or its stage"))
+    })?;
+    let all = mock.journal.snapshot();
+    let b = ctx.bindings();
+    let resolve = |t| ResolvedTarget::new(t, &ctx.vars).map_err(Failure::Error);
+    let target = step.target.as_ref().map(resolve).transpose()?;
+    let chosen: Vec<&Exchange> = all
+        .iter()
+        .filter(|e| {
+            target
+                .as_ref()
+                .is_none_or(|t| t.matches(&e.request.method, &e.request.path))
+        })
+        .collect();
+    let kind = target
+        .as_ref()
+        .map(|t| format!("{} ", t.shown))
+        .unwrap_or_default();
+    match &step.count {
+        Some(c) => c
+            .check(
+                &format!("the number of {kind}requests to mock `{name}`"),
+                Some(&serde_json::Value::from(chosen.len())),
+                false,
+                b,
+            )
+            .map_err(|e| with_list(Failure::from(e), &chosen))?,
+        None if chosen.is_empty() => {
+            let got = if all.is_empty() {
+                "none".to_owned()
+            } else {
+                format!("none (it got {})", lines(&all.iter().collect::<Vec<_>>()))
+            };
+            return Err(Failure::Check(format!(
+                "expected a {kind}request to mock `{name}`, got {got}"
+            )));
+        }
+        None => {}
+    }
+    for e in &chosen {
+        judge(&step.each, &e.request, b).map_err(|f| match f {
+            Failure::Check(m) => Failure::Check(format!(
+                "{m} (request #{} to mock `{name}`: {})",
+                e.seq,
+                line(e)
+            )),
+            other => other,
+        })?;
+    }
+    if !step.order.is_empty() {
+        let order = step
+            .order
+            .iter()
+            .map(resolve)
+            .collect::<Result<Vec<_>, _>>()?;
+        let arrived: Vec<&Exchange> = all
+            .iter()
+            .filter(|e| {
+                order
+                    .iter()
+                    .any(|t| t.matches(&e.request.method, &e.request.path))
+            })
+            .collect();
+        let holds = arrived.len() == order.len()
+            && arrived
+                .iter()
+                .zip(&order)
+                .all(|(e, t)| t.matches(&e.request.method, &e.request.path));
+        if !holds {
+            let want: Vec<&str> = order.iter().map(|t| t.shown.as_str()).collect();
+            let got = if arrived.is_empty() {
+                "none".to_owned()
+            } else {
+                lines(&arrived)
+            };
+            return Err(Failure::Check(format!(
+                "expected requests to mock `{name}` in the order {}, got {got}",
+                want.join(", ")
+            )));
+        }
+    }
+    if let Some(c) = &step.unexpected {
+        let stray: Vec<&Exchange> = all.iter().filter(|e| e.route.is_none()).collect();
+        c.check(
+            &format!("the number of unexpected requests to mock `{name}` (no route matched)"),
+            Some(&serde_json::Value::from(stray.len())),
+            false,
+            b,
+        )
+        .map_err(|e| with_list(Failure::from(e), &stray))?;
+    }
+    Ok(())
+}
+
+/// A failed count, with the requests it counted.
+fn with_list(f: Failure, list: &[&Exchange]) -> Failure {
+    match f {
+        Failure::Check(m) if !list.is_empty() => Failure::Check(format!("{m}: {}", lines(list))),
+        other => other,
+    }
+}
+
+/// `#1 POST /a, #2 GET /b` (the first few).
+fn lines(list: &[&Exchange]) -> String {
+    let mut shown: Vec<String> = list
+        .iter()
+        .take(LISTED)
+        .map(|e| match e.status {
+            Some(s) => format!("#{} {} → {s}", e.seq, line(e)),
+            None => format!("#{} {} → dropped", e.seq, line(e)),
+        })
+        .collect();
+    if list.len() > LISTED {
+        shown.push(format!("… {} more", list.len() - LISTED));
+    }
+    shown.join(", ")
+}
+
+fn line(e: &Exchange) -> String {
+    crate::text::one_line(&e.request.line(), 100)
+}
