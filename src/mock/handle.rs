@@ -62,7 +62,7 @@ impl Mock {
             let respond = r
                 .respond
                 .iter()
-                .map(|x| fill(x, vars))
+                .map(|x| fill(x, vars, typed))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(at)?;
             routes.push(LiveRoute {
@@ -73,7 +73,7 @@ impl Mock {
                 line: r.line,
             });
         }
-        let unmatched = fill(&self.def.unmatched, vars)
+        let unmatched = fill(&self.def.unmatched, vars, typed)
             .map_err(|e| format!("mock `{name}`, unmatched: {e}"))?;
         let shared = Arc::new(Shared {
             name: name.clone(),
@@ -118,8 +118,10 @@ impl Drop for Mock {
     }
 }
 
-/// A response with the gate's `${VAR}` filled in (its `{{request.…}}` stay for each request).
-fn fill(r: &MockResponse, vars: &Vars) -> Result<MockResponse, String> {
+/// A response with the gate's `${VAR}` filled in (its `{{request.…}}` stay for each request);
+/// in JSON, a string that is one `${NAME}` alone keeps the variable's type (a port, a
+/// capture), as in an expectation.
+fn fill(r: &MockResponse, vars: &Vars, typed: &Typed) -> Result<MockResponse, String> {
     let text = |t: &str| vars::interpolate(t, vars).map_err(|e| e.to_string());
     let headers = r
         .headers
@@ -130,7 +132,10 @@ fn fill(r: &MockResponse, vars: &Vars) -> Result<MockResponse, String> {
         MockBody::Empty => MockBody::Empty,
         MockBody::Text(t) => MockBody::Text(text(t)?),
         MockBody::Json(v) => {
-            MockBody::Json(vars::interpolate_json(v, vars).map_err(|e| e.to_string())?)
+            let b = crate::expect::value::Bindings { text: vars, typed };
+            MockBody::Json(crate::expect::value::resolve(v, b).map_err(|e| match e {
+                crate::expect::CheckError::Mismatch(m) | crate::expect::CheckError::Invalid(m) => m,
+            })?)
         }
     };
     Ok(MockResponse {
@@ -159,6 +164,61 @@ impl Mocks {
 
     pub async fn stop_all(&mut self) {
         for m in self.own.iter_mut().rev() {
+            m.stop().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{MockDef, PathMatch, RequestMatch, Route, Target};
+
+    fn def() -> MockDef {
+        let ok = MockResponse {
+            status: 200,
+            headers: Vec::new(),
+            body: MockBody::Empty,
+            delay: None,
+            drop: false,
+        };
+        MockDef {
+            name: "api".to_owned(),
+            routes: vec![Route {
+                target: Target {
+                    method: Some("GET".to_owned()),
+                    path: PathMatch::Regex("^/users/${ID}$".to_owned()),
+                },
+                matchers: RequestMatch::default(),
+                respond: vec![ok.clone()],
+                line: 1,
+            }],
+            unmatched: MockResponse { status: 404, ..ok },
+            line: 1,
+        }
+    }
+
+    /// Acceptance 3 of issue 20: a mock costs well under 2 ms per gate to start (a lease, a
+    /// listener, a task). Measured over many, after the first (which reads the port pool).
+    #[tokio::test]
+    async fn a_mock_starts_in_well_under_two_milliseconds() {
+        let vars: Vars = [("ID".to_owned(), "7".to_owned())].into();
+        let log = GateLog::new(1 << 20);
+        let mut warm = Mock::bind(&def()).expect("bind");
+        warm.start(&vars, &Typed::default(), &log).expect("start");
+        let n = 100;
+        let started = std::time::Instant::now();
+        let mut mocks = Vec::new();
+        for _ in 0..n {
+            let mut m = Mock::bind(&def()).expect("bind");
+            m.start(&vars, &Typed::default(), &log).expect("start");
+            mocks.push(m);
+        }
+        let each = started.elapsed() / n;
+        eprintln!("a mock starts in {each:?}");
+
+        assert!(each < std::time::Duration::from_millis(2), "{each:?}");
+        for m in &mut mocks {
             m.stop().await;
         }
     }

@@ -16,8 +16,12 @@ pub struct Exchange {
     pub status: Option<u16>,
 }
 
+/// How many bytes of request bodies a mock keeps in all: past it, a request is recorded
+/// without its body, marked cut (its `json` and `body` checks fail, never pass on a part).
+const BODIES_CAP: usize = 64 << 20;
+
 #[derive(Debug, Default)]
-pub struct Journal(Mutex<Vec<Exchange>>);
+pub struct Journal(Mutex<(Vec<Exchange>, usize)>);
 
 impl Journal {
     /// Record a request; its sequence number.
@@ -27,7 +31,14 @@ impl Journal {
         route: Option<usize>,
         status: Option<u16>,
     ) -> usize {
-        let mut list = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let (list, kept) = &mut *guard;
+        let request = if *kept + request.body.len() > BODIES_CAP {
+            Arc::new(request.without_body())
+        } else {
+            *kept += request.body.len();
+            request
+        };
         let seq = list.len() + 1;
         list.push(Exchange {
             seq,
@@ -39,6 +50,6 @@ impl Journal {
     }
 
     pub fn snapshot(&self) -> Vec<Exchange> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).0.clone()
     }
 }

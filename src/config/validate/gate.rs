@@ -168,6 +168,7 @@ pub fn gate(
     };
     if let Some(list) = &raw.services {
         clashes_with_shared(ctx, &list.value, defaults);
+        super::mock::services_clash(ctx, &list.value, &defaults.shared_mocks);
     }
     let services = match raw.services.take() {
         Some(list) => services(ctx, list.value, list.referenced),

@@ -33,7 +33,7 @@ pub fn mocks(
             "`mocks` is empty: name a mock and its `routes`, or remove it",
         );
     }
-    let mut out = Vec::new();
+    let mut out: Vec<MockDef> = Vec::new();
     for (name, mock) in raw.value.0 {
         let at = mock
             .routes
@@ -46,7 +46,15 @@ pub fn mocks(
             continue;
         }
         let prefix = var_prefix(&name);
-        if let Some((other, what)) = taken.iter().find(|(n, _)| var_prefix(n) == prefix) {
+        let before: Vec<(&str, &str)> = out
+            .iter()
+            .map(|m| (m.name.as_str(), "another mock"))
+            .collect();
+        if let Some((other, what)) = taken
+            .iter()
+            .chain(&before)
+            .find(|(n, _)| var_prefix(n) == prefix)
+        {
             ctx.error(at, format!("mock `{name}` would set {prefix}_URL and {prefix}_PORT, as `{other}`, {what}, does: give it another name"));
             continue;
         }
@@ -229,5 +237,24 @@ fn strings(ctx: &mut FileCtx, at: Location, v: &serde_json::Value, what: &str) {
             }
         }
         _ => {}
+    }
+}
+
+/// A gate's service named like one of the stage's mocks: both would set `<NAME>_URL`.
+pub fn services_clash(
+    ctx: &mut FileCtx,
+    raw: &OrderedMap<crate::config::raw::RawService>,
+    shared_mocks: &[String],
+) {
+    for (name, svc) in &raw.0 {
+        if let Some(m) = shared_mocks
+            .iter()
+            .find(|m| var_prefix(m) == var_prefix(name))
+        {
+            ctx.error(
+                svc.run.referenced,
+                format!("service `{name}` would set the variables of `{m}`, a mock of the stage: give it another name"),
+            );
+        }
     }
 }

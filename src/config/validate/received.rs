@@ -13,7 +13,6 @@ use crate::expect::value::{ValueCheck, count_check};
 pub fn build(ctx: &mut FileCtx, input: Input) -> Option<StepKind> {
     let Input {
         mut raw,
-        at,
         expect,
         expect_at,
         ..
@@ -32,10 +31,10 @@ pub fn build(ctx: &mut FileCtx, input: Input) -> Option<StepKind> {
             format!("`received` names an unknown mock `{}` ({have})", mock.value),
         );
     }
-    let selected = match raw.r#match.take() {
-        Some(m) => Some(target(ctx, &m.value, m.referenced, "match")?),
-        None => None,
-    };
+    let selected = raw
+        .r#match
+        .take()
+        .map(|m| target(ctx, &m.value, m.referenced, "match"));
     let count = expect.count.and_then(|c| count_of(ctx, c, "count"));
     let unexpected = expect
         .unexpected
@@ -58,10 +57,13 @@ pub fn build(ctx: &mut FileCtx, input: Input) -> Option<StepKind> {
     if none && !each.is_empty() {
         ctx.error(expect_at, "`expect.count: 0` says no request arrives, so `json` and `headers` would hold for nothing: drop them, or expect a count");
     }
-    let _ = at;
     Some(StepKind::Received(Box::new(ReceivedStep {
         mock: mock.value,
-        target: selected,
+        // A `match` written but wrong was reported: the step is not built.
+        target: match selected {
+            Some(t) => Some(t?),
+            None => None,
+        },
         count,
         each,
         order,

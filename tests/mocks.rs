@@ -1,0 +1,423 @@
+//! Issue 20: `mocks:` (fake HTTP APIs a gate or a stage runs) and the `received` step, against
+//! the real binary. The system under test is played by `http` steps sending to the mock; each
+//! near miss stands beside a passing twin, and fails with its one-line message.
+
+mod common;
+
+use common::{Project, outcomes};
+
+/// Run stage 0 and return each gate's (id, status, message).
+fn run_stage(yaml: &str) -> (Project, Vec<(String, String, String)>) {
+    let p = Project::new();
+    p.stage("s.yaml", yaml);
+    p.run(&["stage", "0"]);
+    let o = outcomes(&p);
+    (p, o)
+}
+
+#[track_caller]
+fn assert_outcome(got: &[(String, String, String)], id: &str, status: &str, message: &str) {
+    let g = got
+        .iter()
+        .find(|(i, _, _)| i == id)
+        .unwrap_or_else(|| panic!("no gate {id} in {got:?}"));
+    assert_eq!((g.1.as_str(), g.2.as_str()), (status, message), "gate {id}");
+}
+
+const GH: &str = "
+    mocks:
+      gh:
+        routes:
+          - match: POST /pulls
+            respond: { status: 201 }
+          - match: GET /a
+            respond: { status: 200 }
+          - match: GET /b
+            respond: { status: 200 }
+";
+
+#[test]
+fn near_misses_fail_in_one_line_beside_their_passing_twins() {
+    let gates = [
+        (
+            "once",
+            "- http: POST ${GH_URL}/pulls\n        expect: { status: 201 }\n      - received: gh\n        match: POST /pulls\n        expect: { count: 1 }",
+        ),
+        (
+            "twice",
+            "- http: POST ${GH_URL}/pulls\n        expect: { status: 201 }\n      - http: POST ${GH_URL}/pulls\n        expect: { status: 201 }\n      - received: gh\n        match: POST /pulls\n        expect: { count: 1 }",
+        ),
+        (
+            "in-order",
+            "- http: GET ${GH_URL}/a\n      - http: GET ${GH_URL}/b\n      - received: gh\n        expect: { order: [ GET /a, GET /b ] }",
+        ),
+        (
+            "out-of-order",
+            "- http: GET ${GH_URL}/b\n      - http: GET ${GH_URL}/a\n      - received: gh\n        expect: { order: [ GET /a, GET /b ] }",
+        ),
+        (
+            "with-header",
+            "- http: POST ${GH_URL}/pulls\n        headers: { Authorization: Bearer t0k }\n        expect: { status: 201 }\n      - received: gh\n        match: POST /pulls\n        expect: { headers: { authorization: \"/^Bearer /\" } }",
+        ),
+        (
+            "without-header",
+            "- http: POST ${GH_URL}/pulls\n        expect: { status: 201 }\n      - received: gh\n        match: POST /pulls\n        expect: { headers: { authorization: \"/^Bearer /\" } }",
+        ),
+        (
+            "expected-call",
+            "- http: GET ${GH_URL}/a\n      - received: gh\n        expect: { unexpected: 0 }",
+        ),
+        (
+            "unexpected-call",
+            "- http: GET ${GH_URL}/nope\n        expect: { status: 404 }\n      - received: gh\n        expect: { unexpected: 0 }",
+        ),
+    ];
+    let mut yaml = "stage: 0\nname: Mocks\ngates:\n".to_owned();
+    for (id, steps) in gates {
+        yaml.push_str(&format!(
+            "  - id: {id}\n    title: {id}\n{GH}    steps:\n      {steps}\n"
+        ));
+    }
+    let (_p, got) = run_stage(&yaml);
+    for id in ["once", "in-order", "with-header", "expected-call"] {
+        assert_outcome(&got, id, "passed", "");
+    }
+    assert_outcome(
+        &got,
+        "twice",
+        "failed",
+        "step 3 (received: gh POST /pulls): expected the number of POST /pulls requests to mock `gh` to be 1, got 2: #1 POST /pulls → 201, #2 POST /pulls → 201",
+    );
+    assert_outcome(
+        &got,
+        "out-of-order",
+        "failed",
+        "step 3 (received: gh): expected requests to mock `gh` in the order GET /a, GET /b, got #1 GET /b → 200, #2 GET /a → 200",
+    );
+    assert_outcome(
+        &got,
+        "without-header",
+        "failed",
+        "step 2 (received: gh POST /pulls): expected header authorization to match /^Bearer /, got none (request #1 to mock `gh`: POST /pulls)",
+    );
+    assert_outcome(
+        &got,
+        "unexpected-call",
+        "failed",
+        "step 2 (received: gh): expected the number of unexpected requests to mock `gh` (no route matched) to be 0, got 1: #1 GET /nope → 404",
+    );
+}
+
+#[test]
+fn routes_match_as_expectations_judge_and_answer_in_sequence_with_templates() {
+    let yaml = r#"stage: 0
+name: Mocks
+gates:
+  - id: g
+    title: routes, matchers, sequences, templates
+    env: { REPO: acme/app }
+    mocks:
+      github:
+        routes:
+          - match: POST /repos/${REPO}/pulls
+            json: { "$.title": "/fix/", "$.draft": false }
+            headers: { x-token: "t0k" }
+            query: { dry: { equals: "no" } }
+            respond: { status: 201, json: { number: 7, head: "{{request.json.$.head}}", n: "{{request.json.$.n}}", port: "${GITHUB_PORT}" } }
+          - match: GET /rate_limit
+            respond:
+              - { status: 429, headers: { Retry-After: "1" } }
+              - { status: 200, json: { remaining: 10 } }
+          - match: GET /^/users/(?P<id>\d+)$/
+            respond: { body: "user {{request.match.id}} of ${REPO} by {{request.method}} {{request.query.q}}", headers: { X-Echo: "{{request.headers.x-in}}" } }
+          - match: "* /body"
+            body: "needle"
+            respond: { status: 204 }
+        unmatched: { status: 418, body: "no route" }
+    steps:
+      - http: POST ${GITHUB_URL}/repos/acme/app/pulls?dry=no
+        headers: { X-Token: t0k }
+        json: { title: "a fix", head: "fix-1", n: 3, draft: false }
+        expect: { status: 201, json: { "$.number": 7, "$.head": "fix-1", "$.n": 3, "$.port": "${GITHUB_PORT}" } }
+      # Near misses of each matcher: unmatched.
+      - http: POST ${GITHUB_URL}/repos/acme/app/pulls?dry=no
+        headers: { X-Token: t0k }
+        json: { title: "a fax", head: "fix-1", draft: false }
+        expect: { status: 418, body: { equals: "no route" } }
+      - http: POST ${GITHUB_URL}/repos/acme/app/pulls?dry=no
+        headers: { X-Token: t0k }
+        json: { title: "a fix", head: "fix-1", draft: "false" }
+        expect: { status: 418 }
+      - http: POST ${GITHUB_URL}/repos/acme/app/pulls?dry=no
+        headers: { X-Token: x0k }
+        json: { title: "a fix", head: "fix-1", draft: false }
+        expect: { status: 418 }
+      - http: POST ${GITHUB_URL}/repos/acme/app/pulls?dry=nope
+        headers: { X-Token: t0k }
+        json: { title: "a fix", head: "fix-1", draft: false }
+        expect: { status: 418 }
+      - http: POST ${GITHUB_URL}/repos/acme/app/pulls/
+        headers: { X-Token: t0k }
+        json: { title: "a fix", head: "fix-1", draft: false }
+        expect: { status: 418 }
+      - http: GET ${GITHUB_URL}/rate_limit
+        expect: { status: 429, headers: { retry-after: { equals: "1" } } }
+      - http: GET ${GITHUB_URL}/rate_limit
+        expect: { status: 200, json: { "$.remaining": 10 } }
+      - http: GET ${GITHUB_URL}/rate_limit
+        expect: { status: 200 }
+      - http: GET ${GITHUB_URL}/users/42?q=hi
+        headers: { X-In: echoed }
+        expect: { body: { equals: "user 42 of acme/app by GET hi" }, headers: { x-echo: { equals: echoed } } }
+      - http: GET ${GITHUB_URL}/users/42x
+        expect: { status: 418 }
+      - http: PUT ${GITHUB_URL}/body
+        body: "a needle in it"
+        expect: { status: 204 }
+      - http: PUT ${GITHUB_URL}/body
+        body: "a needl in it"
+        expect: { status: 418 }
+      - received: github
+        match: POST /repos/${REPO}/pulls
+        expect: { count: 5, headers: { x-token: "/^(t0k|x0k)$/" } }
+      - received: github
+        match: GET /rate_limit
+        expect: { count: { ge: 3 } }
+      - received: github
+        expect: { unexpected: 7 }
+"#;
+    let (p, got) = run_stage(yaml);
+    assert_outcome(&got, "g", "passed", "");
+    let log = p.read("phase-1/stage-00/logs/g.log");
+    assert!(log.contains("── mock github: http://127.0.0.1:"), "{log}");
+    assert!(
+        log.contains("── mock github #1: POST /repos/acme/app/pulls?dry=no → route 1 (line 10)"),
+        "{log}"
+    );
+    assert!(
+        log.contains("── mock github #2: POST /repos/acme/app/pulls?dry=no → no route: unexpected"),
+        "{log}"
+    );
+    assert!(log.contains("github< 429\ngithub< Retry-After: 1"), "{log}");
+}
+
+#[test]
+fn a_received_count_under_eventually_waits_for_a_late_call_and_a_missing_one_fails() {
+    let yaml = r#"stage: 0
+name: Mocks
+gates:
+  - id: late
+    title: a call that comes later
+    mocks:
+      hook:
+        routes:
+          - match: POST /done
+            respond: { status: 200 }
+    steps:
+      - run: (sleep 0.3; curl -s -XPOST "$HOOK_URL/done") > /dev/null 2>&1 &
+        expect: { exit: 0 }
+      - received: hook
+        match: POST /done
+        eventually: 5s
+        expect: { count: 1 }
+  - id: never
+    title: a call that never comes
+    mocks:
+      hook:
+        routes:
+          - match: POST /done
+            respond: { status: 200 }
+    steps:
+      - http: GET ${HOOK_URL}/other
+        expect: { status: 404 }
+      - received: hook
+        match: POST /done
+        eventually: 300ms
+"#;
+    let (_p, got) = run_stage(yaml);
+    assert_outcome(&got, "late", "passed", "");
+    let never = got.iter().find(|g| g.0 == "never").expect("never");
+    assert_eq!(never.1, "failed");
+    assert!(
+        never.2.starts_with("step 2 (received: hook POST /done): expected a POST /done request to mock `hook`, got none (it got #1 GET /other → 404) (after "),
+        "{}",
+        never.2
+    );
+}
+
+#[test]
+fn delay_and_drop_hold_back_or_close_and_a_stage_mock_serves_every_gate() {
+    let yaml = r#"stage: 0
+name: Mocks
+mocks:
+  tracker:
+    routes:
+      - match: GET /slow
+        respond: { delay: 300ms, body: late }
+      - match: GET /flaky
+        respond: [ { drop: true }, { status: 200, body: back } ]
+gates:
+  - id: slow
+    title: a delayed answer
+    http: GET ${TRACKER_URL}/slow
+    expect: { body: late, duration: { ge: 300ms } }
+  - id: dropped-then-back
+    title: a dropped connection, then an answer
+    steps:
+      - http: GET ${TRACKER_URL}/flaky
+        eventually: 5s
+        expect: { body: back }
+      - received: tracker
+        match: GET /flaky
+        expect: { count: 2 }
+"#;
+    let (p, got) = run_stage(yaml);
+    assert_outcome(&got, "slow", "passed", "");
+    assert_outcome(&got, "dropped-then-back", "passed", "");
+    let setup = p.read("phase-1/stage-00/logs/_setup.log");
+    assert!(
+        setup.contains("tracker< [connection dropped, no answer]"),
+        "{setup}"
+    );
+    assert!(setup.contains("tracker< [after 300ms]"), "{setup}");
+}
+
+#[test]
+fn traffic_in_the_log_is_masked_and_credentials_redacted() {
+    let yaml = r#"stage: 0
+name: Mocks
+gates:
+  - id: g
+    title: secrets never reach the log
+    secrets: [MOCK_SECRET]
+    mocks:
+      api:
+        routes:
+          - match: POST /login
+            respond: { json: { echo: "{{request.body}}" } }
+    steps:
+      - http: POST ${API_URL}/login
+        headers: { Authorization: "Bearer ${MOCK_SECRET}", X-Api-Key: "${MOCK_SECRET}" }
+        body: "password=${MOCK_SECRET}&\u001b[31mred::error::x"
+        expect: { status: 200 }
+"#;
+    let p = Project::new();
+    p.stage("s.yaml", yaml);
+    p.cmd(&["stage", "0"])
+        .env("MOCK_SECRET", "hunter2-s3cr3t")
+        .output()
+        .expect("run");
+    assert_outcome(&outcomes(&p), "g", "passed", "");
+    let log = p.read("phase-1/stage-00/logs/g.log");
+    assert!(!log.contains("hunter2-s3cr3t"), "{log}");
+    assert!(
+        log.contains("api> authorization: Bearer [redacted]"),
+        "{log}"
+    );
+    assert!(log.contains("api> x-api-key: [redacted]"), "{log}");
+    assert!(log.contains("password=***"), "{log}");
+    assert!(!log.contains('\u{1b}'), "{log}");
+}
+
+#[test]
+fn check_locates_every_mistake_of_mocks_and_received() {
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        r#"stage: 0
+name: Mocks
+gates:
+  - id: a
+    title: t
+    mocks:
+      gh:
+        routes:
+          - match: /pulls
+            respond: { status: 201 }
+          - match: GET /users/(\d+/
+            respond: { status: 200 }
+          - match: GET /repos/
+            respond: { json: { a: "{{request.nope}}" } }
+          - match: GET /x
+            respond: [ { status: 700 }, { drop: true, status: 200 } ]
+    steps:
+      - received: github
+      - received: gh
+        expect: { order: [ x ], count: 0, json: { "$.a": 1 } }
+"#,
+    );
+    let run = p.run(&["check"]);
+    run.code(2);
+    let want = [
+        "gates/s.yaml:9:20: error: `match` takes METHOD PATH (`GET /users`, `POST /^/users/\\d+$/`, `* /any`), got `/pulls`",
+        "gates/s.yaml:11:20: error: `match`: invalid regex `/users/(\\d+/`: unclosed group",
+        "gates/s.yaml:13:20: error: `match`: `/repos/` is read as a regex (a PATH between slashes), which finds `repos` anywhere in the path: write `/^/repos/$/` for exactly that path, or leave out the trailing slash",
+        "gates/s.yaml:14:22: error: `respond.json`: unknown template `{{request.nope}}`: use request.method, request.path, request.body, request.query.NAME, request.headers.NAME, request.json.$.PATH, request.match.N",
+        "gates/s.yaml:16:34: error: `respond`: invalid status `700`: use a code from 100 to 599",
+        "gates/s.yaml:16:22: error: `respond`: `drop: true` closes the connection without an answer, so it takes no `status`, `headers`, `json` or `body` (a `delay` only)",
+        "gates/s.yaml:18:19: error: `received` names an unknown mock `github` (its mocks: gh)",
+        "gates/s.yaml:20:28: error: `expect.order` takes METHOD PATH (`GET /users`, `POST /^/users/\\d+$/`, `* /any`), got `x`",
+        "gates/s.yaml:20:17: error: `expect.count: 0` says no request arrives, so `json` and `headers` would hold for nothing: drop them, or expect a count",
+    ];
+    for w in want {
+        assert!(
+            run.stderr.contains(w),
+            "missing {w}\n--- stderr\n{}",
+            run.stderr
+        );
+    }
+    // An unknown key is located, with the nearest known one.
+    p.stage(
+        "s.yaml",
+        "stage: 0\nname: M\ngates:\n  - id: a\n    title: t\n    mocks:\n      gh:\n        routes:\n          - match: GET /a\n            respond: { stauts: 200 }\n    run: 'true'\n",
+    );
+    let run = p.run(&["check"]);
+    run.code(2);
+    assert!(
+        run.stderr
+            .contains("gates/s.yaml:10:24: error: unknown key 'stauts', did you mean 'status'?"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_mock_may_not_set_the_variables_of_a_service_or_another_mock() {
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        r#"stage: 0
+name: Mocks
+mocks:
+  tracker:
+    routes: [ { match: GET /a, respond: { status: 200 } } ]
+gates:
+  - id: a
+    title: t
+    services:
+      api: { run: sleep 5 }
+      tracker: { run: sleep 5 }
+    mocks:
+      api:
+        routes: [ { match: GET /a, respond: { status: 200 } } ]
+      my-hook:
+        routes: [ { match: GET /a, respond: { status: 200 } } ]
+      my_hook:
+        routes: [ { match: GET /a, respond: { status: 200 } } ]
+    run: "true"
+"#,
+    );
+    let run = p.run(&["check"]);
+    run.code(2);
+    for w in [
+        "gates/s.yaml:11:23: error: service `tracker` would set the variables of `tracker`, a mock of the stage: give it another name",
+        "gates/s.yaml:14:17: error: mock `api` would set API_URL and API_PORT, as `api`, a service of this gate, does: give it another name",
+        "gates/s.yaml:18:17: error: mock `my_hook` would set MY_HOOK_URL and MY_HOOK_PORT, as `my-hook`, another mock, does: give it another name",
+    ] {
+        assert!(
+            run.stderr.contains(w),
+            "missing {w}\n--- stderr\n{}",
+            run.stderr
+        );
+    }
+}
