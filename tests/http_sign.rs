@@ -79,6 +79,12 @@ fn signed_bodies_verify_and_a_near_miss_key_fails() {
         sign: {{ hmac_sha256: "${{OTHER}}", header: X-Hub-Signature-256, prefix: "sha256=" }}
         capture: {{ BODY: "$.body", SIG: "$.headers.x-hub-signature-256[0]" }}
       - run: {VERIFY}
+  - id: miss-empty-key
+    title: A key variable set to nothing is the step's error, not an unkeyed signature
+    env: {{ EMPTY: "" }}
+    http: POST ${{WEB_URL}}/echo
+    body: "Hello, World!"
+    sign: {{ hmac_sha256: "${{EMPTY}}", header: X-Hub-Signature-256 }}
   - id: miss-body-changed
     title: A body one byte off does not verify under the key
     secrets: [WEBHOOK_SECRET]
@@ -101,6 +107,13 @@ fn signed_bodies_verify_and_a_near_miss_key_fails() {
     let run = common::Run::from(out);
     for (id, status, message) in outcomes(&p) {
         match id.as_str() {
+            "miss-empty-key" => {
+                assert_eq!(status, "error", "{id}");
+                assert!(
+                    message.contains("`sign.hmac_sha256` is an empty key"),
+                    "{id}: {message}"
+                );
+            }
             "miss-other-key" | "miss-body-changed" => {
                 assert_eq!(status, "failed", "{id}");
                 assert!(
