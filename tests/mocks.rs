@@ -15,6 +15,10 @@ fn run_stage(yaml: &str) -> (Project, Vec<(String, String, String)>) {
     (p, o)
 }
 
+fn regex_found(text: &str, re: &str) -> bool {
+    regex::Regex::new(re).expect("regex").is_match(text)
+}
+
 #[track_caller]
 fn assert_outcome(got: &[(String, String, String)], id: &str, status: &str, message: &str) {
     let g = got
@@ -191,11 +195,17 @@ gates:
     let log = p.read("phase-1/stage-00/logs/g.log");
     assert!(log.contains("── mock github: http://127.0.0.1:"), "{log}");
     assert!(
-        log.contains("── mock github #1: POST /repos/acme/app/pulls?dry=no → route 1 (line 10)"),
+        regex_found(
+            &log,
+            r"── mock github #1 at \+\d+\.\d{3}s: POST /repos/acme/app/pulls\?dry=no → route 1 \(line 10\)"
+        ),
         "{log}"
     );
     assert!(
-        log.contains("── mock github #2: POST /repos/acme/app/pulls?dry=no → no route: unexpected"),
+        regex_found(
+            &log,
+            r"── mock github #2 at \+\d+\.\d{3}s: POST /repos/acme/app/pulls\?dry=no → no route: unexpected"
+        ),
         "{log}"
     );
     assert!(log.contains("github< 429\ngithub< Retry-After: 1"), "{log}");
@@ -220,6 +230,16 @@ gates:
         match: POST /done
         eventually: 5s
         expect: { count: 1 }
+  - id: quiet
+    title: a mock sent nothing got nothing unexpected
+    mocks:
+      hook:
+        routes:
+          - match: POST /done
+            respond: { status: 200 }
+    steps:
+      - received: hook
+        expect: { unexpected: 0 }
   - id: never
     title: a call that never comes
     mocks:
@@ -236,6 +256,7 @@ gates:
 "#;
     let (_p, got) = run_stage(yaml);
     assert_outcome(&got, "late", "passed", "");
+    assert_outcome(&got, "quiet", "passed", "");
     let never = got.iter().find(|g| g.0 == "never").expect("never");
     assert_eq!(never.1, "failed");
     assert!(
@@ -420,4 +441,66 @@ gates:
             run.stderr
         );
     }
+}
+
+#[test]
+fn a_retry_that_ignores_retry_after_fails_on_its_gap() {
+    let gate = |id: &str, wait: &str| {
+        format!(
+            r#"  - id: {id}
+    title: retries after a 429
+    mocks:
+      tracker:
+        routes:
+          - match: POST /notify
+            respond: [ {{ status: 429, headers: {{ Retry-After: "1" }} }}, {{ status: 200 }} ]
+    steps:
+      - run: curl -s -o /dev/null -XPOST "$TRACKER_URL/notify"; {wait} curl -s -o /dev/null -XPOST "$TRACKER_URL/notify"
+      - received: tracker
+        match: POST /notify
+        expect: {{ count: 2, gap: {{ ge: 1s }} }}
+"#
+        )
+    };
+    let yaml = format!(
+        "stage: 0\nname: Mocks\ngates:\n{}{}",
+        gate("waits", "sleep 1;"),
+        gate("hurries", "")
+    );
+    let (_p, got) = run_stage(&yaml);
+    assert_outcome(&got, "waits", "passed", "");
+    let hurries = got.iter().find(|g| g.0 == "hurries").expect("hurries");
+    assert_eq!(hurries.1, "failed");
+    assert!(
+        regex_found(
+            &hurries.2,
+            r"^step 2 \(received: tracker POST /notify\): expected the gap between POST /notify requests to mock `tracker` >= 1s, got \d+(\.\d+)?ms \(#1 → #2\)$"
+        ),
+        "{}",
+        hurries.2
+    );
+}
+
+#[test]
+fn an_undefined_variable_in_a_route_is_the_gates_error_at_start_not_a_silent_404() {
+    let yaml = r#"stage: 0
+name: Mocks
+gates:
+  - id: g
+    title: t
+    mocks:
+      gh:
+        routes:
+          - match: GET /a
+            headers: { x-token: "${NOPE}" }
+            respond: { status: 200 }
+    http: GET ${GH_URL}/a
+"#;
+    let (_p, got) = run_stage(yaml);
+    assert_outcome(
+        &got,
+        "g",
+        "error",
+        "mock `gh`, route at line 9: undefined variable `${NOPE}`",
+    );
 }

@@ -65,6 +65,7 @@ impl Mock {
                 .map(|x| fill(x, vars, typed))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(at)?;
+            super::preflight::defined(&r.matchers, vars).map_err(at)?;
             routes.push(LiveRoute {
                 target: Resolved::new(&r.target, vars).map_err(at)?,
                 matchers: r.matchers.clone(),
@@ -83,6 +84,7 @@ impl Mock {
             typed: typed.clone(),
             journal: Default::default(),
             log: log.clone(),
+            started: std::time::Instant::now(),
         });
         let listener = self
             .listener
@@ -199,25 +201,27 @@ mod tests {
     }
 
     /// Acceptance 3 of issue 20: a mock costs well under 2 ms per gate to start (a lease, a
-    /// listener, a task). Measured over many, after the first (which reads the port pool).
+    /// listener, a task), after the first (which reads the port pool).
     #[tokio::test]
     async fn a_mock_starts_in_well_under_two_milliseconds() {
         let vars: Vars = [("ID".to_owned(), "7".to_owned())].into();
         let log = GateLog::new(1 << 20);
         let mut warm = Mock::bind(&def()).expect("bind");
         warm.start(&vars, &Typed::default(), &log).expect("start");
-        let n = 100;
-        let started = std::time::Instant::now();
+        // The median of many, so that a busy machine's pauses do not decide.
+        let mut took = Vec::new();
         let mut mocks = Vec::new();
-        for _ in 0..n {
+        for _ in 0..100 {
+            let started = std::time::Instant::now();
             let mut m = Mock::bind(&def()).expect("bind");
             m.start(&vars, &Typed::default(), &log).expect("start");
+            took.push(started.elapsed());
             mocks.push(m);
         }
-        let each = started.elapsed() / n;
-        eprintln!("a mock starts in {each:?}");
-
-        assert!(each < std::time::Duration::from_millis(2), "{each:?}");
+        took.sort();
+        let median = took[took.len() / 2];
+        eprintln!("a mock starts in {median:?} (median)");
+        assert!(median < std::time::Duration::from_millis(2), "{median:?}");
         for m in &mut mocks {
             m.stop().await;
         }

@@ -14,6 +14,8 @@ pub struct Exchange {
     pub route: Option<usize>,
     /// `None`: the connection was dropped.
     pub status: Option<u16>,
+    /// When it arrived (read and matched).
+    pub at: std::time::Instant,
 }
 
 /// How many bytes of request bodies a mock keeps in all: past it, a request is recorded
@@ -45,6 +47,7 @@ impl Journal {
             request,
             route,
             status,
+            at: std::time::Instant::now(),
         });
         seq
     }

@@ -9,6 +9,7 @@
 mod handle;
 mod journal;
 mod judge;
+mod preflight;
 mod request;
 mod server;
 mod target;

@@ -38,6 +38,9 @@ pub struct Shared {
     pub typed: Typed,
     pub journal: Journal,
     pub log: GateLog,
+    /// When it started: the log gives each request's arrival from here (the gaps between
+    /// retries show whether they waited, as `Retry-After` asked).
+    pub started: std::time::Instant,
 }
 
 pub struct LiveRoute {
@@ -157,7 +160,11 @@ async fn read(req: hyper::Request<Incoming>) -> Request {
     let mut kept = Vec::new();
     let mut cut = false;
     while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else { break };
+        let Ok(frame) = frame else {
+            // The client went away mid-body: what was read is not the body.
+            cut = true;
+            break;
+        };
         if let Ok(data) = frame.into_data() {
             let room = BODY_CAP.saturating_sub(kept.len());
             kept.extend_from_slice(&data[..data.len().min(room)]);
@@ -234,7 +241,13 @@ fn log(
         None => "no route: unexpected".to_owned(),
     };
     let n = &shared.name;
-    let mut text = format!("── mock {n} #{seq}: {} → {taken}\n", request.line());
+    let at = shared.started.elapsed().as_millis();
+    let mut text = format!(
+        "── mock {n} #{seq} at +{}.{:03}s: {} → {taken}\n",
+        at / 1000,
+        at % 1000,
+        request.line()
+    );
     for (name, value) in &request.headers {
         let _ = writeln!(text, "{n}> {name}: {}", redact_header(name, value));
     }

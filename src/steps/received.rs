@@ -42,7 +42,10 @@ pub async fn attempt(ctx: &mut GateCtx, step: &ReceivedStep) -> Result<(), Failu
                 b,
             )
             .map_err(|e| with_list(Failure::from(e), &chosen))?,
-        None if chosen.is_empty() => {
+        // Without `count`, at least one request is expected, unless the step asks only
+        // `order`, `unexpected` or `gap` of everything the mock was sent (`unexpected: 0`
+        // holds for a mock sent nothing).
+        None if chosen.is_empty() && implies_one(step) => {
             let got = if all.is_empty() {
                 "none".to_owned()
             } else {
@@ -63,6 +66,24 @@ pub async fn attempt(ctx: &mut GateCtx, step: &ReceivedStep) -> Result<(), Failu
             )),
             other => other,
         })?;
+    }
+    if !step.gap.is_empty() {
+        if chosen.len() < 2 {
+            return Err(Failure::Check(format!(
+                "expected at least 2 {kind}requests to mock `{name}` to measure the gap between them, got {}",
+                chosen.len()
+            )));
+        }
+        for pair in chosen.windows(2) {
+            let gap = pair[1].at.saturating_duration_since(pair[0].at);
+            let what = format!("the gap between {kind}requests to mock `{name}`");
+            crate::steps::http::measures::within(&what, &step.gap, gap).map_err(|f| match f {
+                Failure::Check(m) => {
+                    Failure::Check(format!("{m} (#{} → #{})", pair[0].seq, pair[1].seq))
+                }
+                other => other,
+            })?;
+        }
     }
     if !step.order.is_empty() {
         let order = step
@@ -107,6 +128,11 @@ pub async fn attempt(ctx: &mut GateCtx, step: &ReceivedStep) -> Result<(), Failu
         .map_err(|e| with_list(Failure::from(e), &stray))?;
     }
     Ok(())
+}
+
+fn implies_one(step: &ReceivedStep) -> bool {
+    let other = !step.order.is_empty() || step.unexpected.is_some() || !step.gap.is_empty();
+    step.target.is_some() || !step.each.is_empty() || !other
 }
 
 /// A failed count, with the requests it counted.

@@ -110,6 +110,8 @@ pub struct ReceivedStep {
     pub order: Vec<Target>,
     /// How many requests no route took.
     pub unexpected: Option<ValueCheck>,
+    /// Bounds on the time between consecutive requests judged (a retry's wait).
+    pub gap: Vec<crate::config::http_expect::DurationBound>,
 }
 
 impl ReceivedStep {

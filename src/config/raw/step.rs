@@ -235,4 +235,5 @@ expect_keys! {
     // Issue 20, a `received` step (validate/received.rs; `count`, `json`, `headers` shared).
     order: Sp<Vec<Sp<String>>>,
     unexpected: Sp<RawCount>,
+    gap: Sp<RawDuration>,
 }

@@ -32,14 +32,17 @@ pub fn response(
     css: Selections,
 ) -> Response {
     Response {
-        duration: raw_duration.map(|d| bounds(ctx, d)).unwrap_or_default(),
+        duration: raw_duration
+            .map(|d| bounds(ctx, d, "duration"))
+            .unwrap_or_default(),
         bytes: raw_bytes.map(|b| bytes(ctx, b)).unwrap_or_default(),
         xpath: selections(ctx, xpath, "xpath"),
         css: selections(ctx, css, "css"),
     }
 }
 
-fn bounds(ctx: &mut FileCtx, raw: Sp<RawDuration>) -> Vec<DurationBound> {
+/// `key: { lt: 500ms }`: `duration`, and a `received` step's `gap` (issue 20).
+pub(super) fn bounds(ctx: &mut FileCtx, raw: Sp<RawDuration>, key: &str) -> Vec<DurationBound> {
     let RawDuration { lt, le, gt, ge } = raw.value;
     let before = ctx.diagnostics.len();
     let mut out = Vec::new();
@@ -50,7 +53,7 @@ fn bounds(ctx: &mut FileCtx, raw: Sp<RawDuration>) -> Vec<DurationBound> {
         ("ge", Ordering::Greater, true, ge),
     ] {
         let Some(value) = value else { continue };
-        if let Some(limit) = duration(ctx, &value, &format!("duration.{name}")) {
+        if let Some(limit) = duration(ctx, &value, &format!("{key}.{name}")) {
             out.push(DurationBound {
                 side,
                 or_equal,
@@ -62,7 +65,7 @@ fn bounds(ctx: &mut FileCtx, raw: Sp<RawDuration>) -> Vec<DurationBound> {
     if out.is_empty() && ctx.diagnostics.len() == before {
         ctx.error(
             raw.referenced,
-            "`duration` takes one or more of `lt`, `le`, `gt`, `ge` with a duration, like `{ lt: 500ms }`",
+            format!("`{key}` takes one or more of `lt`, `le`, `gt`, `ge` with a duration, like `{{ lt: 500ms }}`"),
         );
     }
     out

@@ -53,6 +53,10 @@ pub fn build(ctx: &mut FileCtx, input: Input) -> Option<StepKind> {
             order.extend(target(ctx, &entry.value, entry.referenced, "expect.order"));
         }
     }
+    let gap = expect
+        .gap
+        .map(|g| super::http_expect::bounds(ctx, g, "gap"))
+        .unwrap_or_default();
     let none = matches!(&count, Some(ValueCheck::Equals(n)) if n.as_u64() == Some(0));
     if none && !each.is_empty() {
         ctx.error(expect_at, "`expect.count: 0` says no request arrives, so `json` and `headers` would hold for nothing: drop them, or expect a count");
@@ -68,6 +72,7 @@ pub fn build(ctx: &mut FileCtx, input: Input) -> Option<StepKind> {
         each,
         order,
         unexpected,
+        gap,
     })))
 }
 

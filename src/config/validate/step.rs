@@ -59,7 +59,7 @@ const KINDS: &[Kind] = &[
         .capture(browser::capture),
     Kind::new("received", received::build)
         .keys(&["match"])
-        .expect(&["count", "json", "headers", "order", "unexpected"]),
+        .expect(&["count", "json", "headers", "order", "unexpected", "gap"]),
 ];
 
 pub fn step(

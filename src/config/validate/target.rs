@@ -88,3 +88,51 @@ fn is_standard(method: &str) -> bool {
     ]
     .contains(&method)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use serde_saphyr::Location;
+
+    use super::*;
+
+    #[test]
+    fn method_and_path_each_read_or_refused_in_plain_words() {
+        let ok = [
+            ("GET /users", "GET /users"),
+            ("POST /repos/${REPO}/pulls", "POST /repos/${REPO}/pulls"),
+            ("* /any", "* /any"),
+            ("PURGE /cache", "PURGE /cache"),
+            ("GET /^/users/\\d+$/", "GET /^/users/\\d+$/"),
+            ("GET /^/v1.0/$/", "GET /^/v1.0/$/"),
+            ("DELETE ${PATH}", "DELETE ${PATH}"),
+        ];
+        for (text, shown) in ok {
+            let mut ctx = FileCtx::new(Path::new("s.yaml"), "");
+            let t = target(&mut ctx, text, Location::UNKNOWN, "match");
+            assert_eq!(t.map(|t| t.to_string()).as_deref(), Some(shown), "{text}");
+            assert!(ctx.diagnostics.is_empty(), "{text}");
+        }
+        let bad = [
+            ("/users", "takes METHOD PATH"),
+            ("get /users", "write `GET`, not `get`"),
+            ("G(T /users", "is not an HTTP method"),
+            ("GET users", "must start with `/`"),
+            ("GET /a?b=1", "holds a query or fragment"),
+            ("GET /repos/", "write `/^/repos/$/` for exactly that path"),
+            ("GET /v1.0/", "is read as a regex"),
+            ("GET /a(b/", "invalid regex `/a(b/`: unclosed group"),
+            ("GET /a/${X", "unclosed `${`"),
+        ];
+        for (text, want) in bad {
+            let mut ctx = FileCtx::new(Path::new("s.yaml"), "");
+            assert!(
+                target(&mut ctx, text, Location::UNKNOWN, "match").is_none(),
+                "{text}"
+            );
+            let said: Vec<String> = ctx.diagnostics.iter().map(|d| d.message.clone()).collect();
+            assert!(said.iter().any(|m| m.contains(want)), "{text}: {said:?}");
+        }
+    }
+}

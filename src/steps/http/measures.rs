@@ -11,6 +11,11 @@ use crate::steps::outcome::Failure;
 /// Every bound on the time from sending the request (the first, when redirects are followed)
 /// to the end of the last response's body.
 pub(super) fn duration(bounds: &[DurationBound], took: Duration) -> Result<(), Failure> {
+    within("duration", bounds, took)
+}
+
+/// Every bound on a time; `what` names it in the message (`duration`, issue 20's `gap`).
+pub(crate) fn within(what: &str, bounds: &[DurationBound], took: Duration) -> Result<(), Failure> {
     for b in bounds {
         let holds = match took.cmp(&b.limit) {
             Ordering::Equal => b.or_equal,
@@ -24,7 +29,7 @@ pub(super) fn duration(bounds: &[DurationBound], took: Duration) -> Result<(), F
                 (_, true) => ">=",
             };
             return Err(Failure::Check(format!(
-                "expected duration {op} {}, got {}",
+                "expected {what} {op} {}, got {}",
                 b.written,
                 show(took, b.limit)
             )));

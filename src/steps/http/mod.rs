@@ -17,7 +17,7 @@ mod checks;
 mod css;
 mod decode;
 pub(crate) mod json;
-mod measures;
+pub(crate) mod measures;
 mod nesting;
 mod nodes;
 mod offload;
