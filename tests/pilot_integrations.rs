@@ -30,7 +30,8 @@ fn pilot_phase_3_passes_and_each_integration_fault_fails_its_gate() {
     let log = std::fs::read_to_string(ev.join("phase-3/stage-08/logs/honours-retry-after.log"))
         .expect("log");
     for want in [
-        "── mock tracker #1: POST /v1/tasks/1/events",
+        "── mock tracker #1 ",
+        ": POST /v1/tasks/1/events → route 1",
         "tracker> idempotency-key: task-1-done",
         "tracker> authorization: Bearer [redacted]",
         "tracker< 429",
