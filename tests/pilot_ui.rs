@@ -5,74 +5,7 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn gaterun(args: &[&str], evidence: &Path, env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(common::bin());
-    cmd.args(args)
-        .arg("--evidence")
-        .arg(evidence)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
-        .env_remove("TASKAPI_FAULT");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run gaterun")
-}
-
-fn results(evidence: &Path, stage: &str) -> serde_json::Value {
-    let path = evidence.join("phase-2").join(stage).join("results.json");
-    serde_json::from_str(&std::fs::read_to_string(&path).expect("results")).expect("json")
-}
-
-fn gate<'a>(stage: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
-    stage["gates"]
-        .as_array()
-        .expect("gates")
-        .iter()
-        .find(|g| g["id"] == id)
-        .expect(id)
-}
-
-fn shown(out: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// The browser step and a browser are here; else a printed reason (a browser is required
-/// under CI, as for every browser test).
-fn browser_ready() -> bool {
-    let schema = Command::new(common::bin())
-        .arg("schema")
-        .output()
-        .expect("gaterun schema");
-    if !String::from_utf8_lossy(&schema.stdout).contains("\"browser\"") {
-        eprintln!("skipping: this gaterun has no `browser` step yet");
-        return false;
-    }
-    common::tool(
-        "chromium",
-        &["chromium", "--version"],
-        "apt-get install chromium",
-    )
-}
-
-/// A copy of an evidence directory, to run one stage again on it with a fault.
-fn copy(from: &Path) -> tempfile::TempDir {
-    let to = tempfile::tempdir().expect("temp dir");
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(format!("{}/.", from.display()))
-        .arg(to.path())
-        .status()
-        .expect("cp");
-    assert!(status.success());
-    to
-}
+use common::pilot::{browser_ready, gate, gaterun, shown};
 
 #[test]
 fn pilot_phase_2_passes_and_each_ui_fault_fails_its_gate() {
@@ -87,7 +20,7 @@ fn pilot_phase_2_passes_and_each_ui_fault_fails_its_gate() {
     for n in 0..=10 {
         let stage = format!("stage-{n:02}");
         assert_eq!(
-            results(evidence.path(), &stage)["status"],
+            common::pilot::results(evidence.path(), 2, &stage)["status"],
             "passed",
             "{stage}"
         );
@@ -105,8 +38,9 @@ fn pilot_phase_2_passes_and_each_ui_fault_fails_its_gate() {
     );
 
     // The created task never shows in the list: only the browser gate of stage 3 sees it.
-    let (faulty, stage3) = bite(
+    let (faulty, stage3) = common::pilot::bite(
         evidence.path(),
+        2,
         &["phase", "2"],
         "ui-stale-list",
         ("stage-03", "create-appears-in-list"),
@@ -118,15 +52,16 @@ fn pilot_phase_2_passes_and_each_ui_fault_fails_its_gate() {
     for n in 4..=10 {
         let stage = format!("stage-{n:02}");
         assert_eq!(
-            results(faulty.path(), &stage)["status"],
+            common::pilot::results(faulty.path(), 2, &stage)["status"],
             "blocked",
             "{stage}"
         );
     }
 
     // The status page looks right but logs a console error: only `console_errors: 0` sees it.
-    let (_, stage2) = bite(
+    let (_, stage2) = common::pilot::bite(
         evidence.path(),
+        2,
         &["stage", "2", "--phase", "2"],
         "ui-console-error",
         ("stage-02", "status-in-browser"),
@@ -135,8 +70,9 @@ fn pilot_phase_2_passes_and_each_ui_fault_fails_its_gate() {
     assert_eq!(gate(&stage2, "counts-rendered")["status"], "passed");
 
     // The API lets reads through without a session: an http gate of auth hardening sees it.
-    let (_, stage6) = bite(
+    let (_, stage6) = common::pilot::bite(
         evidence.path(),
+        2,
         &["stage", "6", "--phase", "2"],
         "api-without-session",
         ("stage-06", "api-needs-session"),
@@ -146,24 +82,4 @@ fn pilot_phase_2_passes_and_each_ui_fault_fails_its_gate() {
     for id in ["nothing-written-without-session", "pages-need-session"] {
         assert_eq!(gate(&stage6, id)["status"], "passed", "{id}");
     }
-}
-
-/// Runs `args` with `fault` on a copy of a passed evidence directory: the run fails, and the
-/// gate fails with a message naming `needle`. Returns the copy and the stage's results.
-fn bite(
-    passed: &Path,
-    args: &[&str],
-    fault: &str,
-    (stage, id): (&str, &str),
-    needle: &str,
-) -> (tempfile::TempDir, serde_json::Value) {
-    let faulty = copy(passed);
-    let out = gaterun(args, faulty.path(), &[("TASKAPI_FAULT", fault)]);
-    assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
-    let results = results(faulty.path(), stage);
-    let bitten = gate(&results, id);
-    assert_eq!(bitten["status"], "failed", "{bitten}");
-    let message = bitten["message"].as_str().unwrap_or("");
-    assert!(message.contains(needle), "{bitten}");
-    (faulty, results)
 }

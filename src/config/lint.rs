@@ -47,6 +47,18 @@ pub fn lints(stages: &[Stage]) -> Vec<Diagnostic> {
                     );
                 }
             }
+            for step in &g.steps {
+                if let StepKind::Http(h) = &step.kind
+                    && h.sign.as_ref().is_some_and(|s| !s.key.contains("${"))
+                {
+                    out.push(Diagnostic::warning(
+                        &s.file,
+                        step.line,
+                        1,
+                        "`sign.hmac_sha256` is written in the file: take the key from `secrets:` (`${NAME}`) so it stays out of the repository",
+                    ));
+                }
+            }
             if let Some(cmd) = bare_test_suite(g) {
                 out.push(
                     Diagnostic::warning(

@@ -25,9 +25,9 @@ pub use model::mock::{
 };
 pub use model::{
     BrowserAction, BrowserExpect, BrowserStep, Command, Database, DatabaseKind, DbInit, Eventually,
-    Gate, HeaderCheck, HttpBody, HttpExpect, HttpStep, HttpVersion, JsonExpect, MultipartPart,
-    NAMED_KEYS, Probe, Project, Ready, RunExpect, Screenshot, ServiceAction, ServiceDef, Signal,
-    SqlExpect, Stage, StageKey, StageScope, StatusMatch, Step, StepKind,
+    Gate, HeaderCheck, HttpBody, HttpExpect, HttpSign, HttpStep, HttpVersion, JsonExpect,
+    MultipartPart, NAMED_KEYS, Probe, Project, Ready, RunExpect, Screenshot, ServiceAction,
+    ServiceDef, Signal, SqlExpect, Stage, StageKey, StageScope, StatusMatch, Step, StepKind,
 };
 pub use validate::Defaults;
 

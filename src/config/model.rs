@@ -13,7 +13,7 @@ use std::time::Duration;
 
 pub use browser::{BrowserAction, BrowserExpect, BrowserStep, NAMED_KEYS, Screenshot};
 pub use checks::{HeaderCheck, JsonExpect};
-pub use request::{HttpBody, HttpVersion, MultipartPart};
+pub use request::{HttpBody, HttpSign, HttpVersion, MultipartPart};
 
 use crate::expect::Pattern;
 use crate::expect::value::ValueCheck;
@@ -366,6 +366,8 @@ pub struct HttpStep {
     pub version: Option<HttpVersion>,
     /// Where the body is saved, relative to the gate's workdir (may hold `${VAR}`).
     pub save: Option<String>,
+    /// Issue 20: the request signed with HMAC-SHA256 (`sign:`).
+    pub sign: Option<HttpSign>,
     pub expect: HttpExpect,
 }
 

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod pg_server;
+pub mod pilot;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

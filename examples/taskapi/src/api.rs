@@ -4,8 +4,8 @@
 use rusqlite::{Connection, TransactionBehavior, params};
 use serde_json::{Value, json};
 
-use crate::db;
 use crate::http::{Request, Response};
+use crate::{db, integration, tracker};
 
 /// The state machine: new → planned → in_progress → review → done, and review → in_progress.
 const ALLOWED: &[(&str, &str)] = &[
@@ -54,6 +54,12 @@ pub fn handle(req: &Request) -> Response {
         ("POST", ["tasks", _, "costs"]) => add_cost(&mut conn, id(1), &body),
         ("POST", ["jobs"]) => enqueue(&mut conn, &body),
         ("GET", ["jobs", _]) => get_job(&conn, id(1)),
+        // Phase 3: the tracker integration (src/integration.rs).
+        ("GET", ["integrations", "tracker"]) => Ok(integration::settings()),
+        ("GET", ["notifications"]) => integration::list(&conn, req),
+        ("GET", ["notifications", _]) => integration::get(&conn, id(1)),
+        ("POST", ["notifications", _, "retry"]) => integration::retry(&conn, id(1)),
+        ("GET", ["usage"]) => integration::usage(&conn, req),
         ("GET", ["tasks", _, "evidence"]) => {
             evidence(&conn, id(1)).map(|r| download(r, req, id(1)))
         }
@@ -196,6 +202,10 @@ fn transition(conn: &mut Connection, id: Option<i64>, body: &Value) -> Handled {
             422,
             format!("the store refused state {to}: {e}"),
         ));
+    }
+    // The tracker hears of a done task: queued with the move, sent by the delivery loop.
+    if to == "done" {
+        tracker::enqueue(&tx, id, "done")?;
     }
     let audit = db::next_id(&tx, "audit_log")?;
     tx.execute(

@@ -46,7 +46,7 @@ pub fn public(req: &Request) -> bool {
         (
             "GET",
             "/healthz" | "/favicon.ico" | "/ui/login" | "/ui/app.js" | "/ui/icon.svg"
-        ) | ("POST", "/login")
+        ) | ("POST", "/login" | "/webhooks/tracker")
     )
 }
 

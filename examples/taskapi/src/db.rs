@@ -14,6 +14,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/002_escalations_costs.sql"),
     ),
     (3, "jobs", include_str!("../migrations/003_jobs.sql")),
+    (
+        4,
+        "integrations",
+        include_str!("../migrations/004_integrations.sql"),
+    ),
 ];
 
 pub fn now_ms() -> i64 {

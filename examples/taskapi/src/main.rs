@@ -13,12 +13,20 @@
 //! `TASKAPI_FAULT=ui-stale-list` or `ui-console-error` breaks one UI behaviour (src/ui.rs), and
 //! `api-without-session` lets API reads through without a session (src/auth.rs), so gaterun's
 //! tests can show that the right gate catches it.
+//!
+//! Phase 3: `TRACKER_URL` turns on the tracker integration — a done task is notified to the
+//! tracker with retries and a dead letter (src/tracker.rs), the tracker's signed webhooks
+//! block and unblock tasks (src/webhook.rs), and the API shows both (src/integration.rs); its
+//! faults are listed in those files.
 
 mod api;
 mod auth;
 mod db;
 mod http;
+mod integration;
+mod tracker;
 mod ui;
+mod webhook;
 mod worker;
 
 fn main() {
@@ -63,6 +71,7 @@ fn serve() -> Result<(), String> {
     let listener = std::net::TcpListener::bind(("127.0.0.1", port))
         .map_err(|e| format!("failed to listen on port {port}: {e}"))?;
     println!("taskapi listening on 127.0.0.1:{port}");
+    tracker::start();
     http::serve(listener, route)
 }
 
@@ -75,6 +84,7 @@ fn route(req: &http::Request) -> http::Response {
         ("POST", "/login") => auth::login(req),
         ("POST", "/logout") => auth::logout(req),
         // A browser asks for it on its own; no icon is no error.
+        ("POST", "/webhooks/tracker") => webhook::receive(req),
         ("GET", "/favicon.ico") => http::Response::of(204, "image/x-icon", String::new()),
         (_, path) if path == "/ui" || path.starts_with("/ui/") => ui::page(req),
         _ => api::handle(req),

@@ -54,3 +54,13 @@ impl HttpVersion {
         Self::NAMES[self as usize]
     }
 }
+
+/// `sign:`: the body as sent, signed with HMAC-SHA256, the lower-case hex digest after
+/// `prefix` in `header`.
+#[derive(Debug, Clone)]
+pub struct HttpSign {
+    /// May hold `${VAR}`.
+    pub key: String,
+    pub header: String,
+    pub prefix: String,
+}

@@ -22,6 +22,7 @@ use super::mock::RawMock;
 use super::part::RawPart;
 use super::pattern::RawPattern;
 use super::service::RawService;
+use super::sign::RawSign;
 use super::values::{OneOrMany, OrderedMap, Scalar, Sp};
 
 /// Declares `RawGate` (its own keys, then every step key) and `RawStep` (every step key), in
@@ -149,6 +150,8 @@ step_keys! {
         body_base64: key Sp<String>,
         version: key Sp<Scalar>,
         save: key Sp<String>,
+        // Issue 20: a signed request, for webhook ingestion (validate/sign.rs).
+        sign: key Sp<RawSign>,
         tcp: kind Sp<String>,
         sql: kind Sp<String>,
         file: kind Sp<String>,

@@ -89,3 +89,8 @@ pub fn check_template(ctx: &mut FileCtx, at: Location, text: &str) -> Option<()>
         }
     }
 }
+
+/// A byte of an HTTP token (RFC 9110 `tchar`): what a header name is made of.
+pub fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}

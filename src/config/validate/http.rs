@@ -3,7 +3,7 @@
 
 use serde_saphyr::Location;
 
-use super::ctx::{FileCtx, check_template};
+use super::ctx::{FileCtx, check_template, is_token_byte};
 use super::http_request;
 use super::jsonpath::{can_select_many, jsonpath};
 use super::kind::Input;
@@ -25,10 +25,14 @@ pub fn build(ctx: &mut FileCtx, input: Input) -> Option<StepKind> {
     let (method, url) = http_target(ctx, &spec.value, spec.referenced)?;
     let body = http_request::body(ctx, &mut raw, at);
     let query = http_request::pairs(ctx, "query", raw.query.take(), at);
-    let headers = raw
+    let headers: Vec<(String, String)> = raw
         .headers
         .map(|h| h.0.into_iter().map(|(k, v)| (k, v.0)).collect())
         .unwrap_or_default();
+    let sign = raw
+        .sign
+        .take()
+        .and_then(|s| super::sign::build(ctx, s, &headers));
     let status = match expect.status {
         Some(s) => status_spec(ctx, s.value.0, s.referenced),
         None => vec![StatusMatch::Class(2)],
@@ -67,6 +71,7 @@ pub fn build(ctx: &mut FileCtx, input: Input) -> Option<StepKind> {
             .save
             .as_ref()
             .and_then(|s| http_request::save_path(ctx, s)),
+        sign,
         expect: http_expect,
     })))
 }
@@ -226,9 +231,4 @@ pub(super) fn header_check(raw: RawPattern) -> Result<Vec<HeaderCheck>, String> 
         });
     }
     Ok(out)
-}
-
-/// A byte of an HTTP token (RFC 9110 `tchar`): what a header name is made of.
-pub(super) fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }

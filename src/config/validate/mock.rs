@@ -7,8 +7,9 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_saphyr::Location;
 
+use super::ctx::is_token_byte;
 use super::ctx::{FileCtx, check_template, duration};
-use super::http::{header_check, headers_expect, is_token_byte, json_expect};
+use super::http::{header_check, headers_expect, json_expect};
 use super::patterns::patterns;
 use super::target::target;
 use crate::config::model::mock::{MockBody, MockDef, MockResponse, RequestMatch, Route};

@@ -26,6 +26,7 @@ mod scope;
 pub mod selectors;
 mod service;
 mod service_start;
+mod sign;
 mod sql;
 mod stage;
 mod stage_scope;

@@ -34,6 +34,7 @@ const KINDS: &[Kind] = &[
             "body_base64",
             "version",
             "save",
+            "sign",
         ])
         .expect(&[
             "status", "headers", "body", "json", "version", "duration", "bytes", "xpath", "css",

@@ -3,8 +3,8 @@
 
 use serde_saphyr::Location;
 
+use super::ctx::is_token_byte;
 use super::ctx::{FileCtx, check_template};
-use super::http::is_token_byte;
 use crate::config::model::mock::{PathMatch, Target};
 use crate::vars;
 

@@ -4,7 +4,7 @@
 //!
 //! `step` is one attempt: `request` sends (following redirects) with the body `body` makes,
 //! `response` reads, decodes (`decode` undoes the content coding, `charset` makes the text)
-//! and logs, `save` writes the body to a file, `version` and `checks` compare and capture,
+//! and logs, `save` writes the body to a file, `sign` signs the body sent (`sign:`), `version` and `checks` compare and capture,
 //! with `measures` (duration, bytes, text captures), `xpath` and `css` (judged alike by
 //! `nodes`, parsed on a thread of their own by `offload` once `nesting` and `open_elements`
 //! found the body cheap enough); `json` and `redact` are their leaves; `paths` finds where a
@@ -27,6 +27,7 @@ pub(crate) mod redact;
 mod request;
 mod response;
 mod save;
+mod sign;
 mod step;
 mod version;
 mod xpath;

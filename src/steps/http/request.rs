@@ -39,7 +39,7 @@ pub(super) async fn send(
     // gaterun follows redirects itself: to another origin, it sends none of the headers the
     // gate set (an API key, a token) and no body, and never a `Referer` (the URL may carry a
     // secret in its query).
-    let headers: Vec<(String, String)> = step
+    let mut headers: Vec<(String, String)> = step
         .headers
         .iter()
         .map(|(n, v)| Ok((n.clone(), vars::interpolate(v, &ctx.vars).map_err(invalid)?)))
@@ -57,6 +57,12 @@ pub(super) async fn send(
         Some(b) => Some(body::prepare(ctx, b).await?),
         None => None,
     };
+    // Signed over the bytes sent (none without a body); sent like the step's own headers,
+    // to its origin only.
+    if let Some(sign) = &step.sign {
+        let bytes = body.as_ref().map_or(&[][..], |b| b.bytes.as_slice());
+        headers.push(super::sign::header(ctx, sign, bytes)?);
+    }
     let first = reqwest::Url::parse(&url).ok();
     let mut current = url.clone();
     let mut method = method;
