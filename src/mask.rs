@@ -1,6 +1,6 @@
 //! Secrets out of everything gaterun writes: one masking function for logs, messages and
 //! names. A secret is masked in every form a program or gaterun itself may print it in (as is;
-//! JSON-, Debug- and URL-escaped; base64; hex; in capitals and in small letters; each line of a multi-line secret), longest first, and
+//! JSON-escaped, once or nested up to three times; Debug- and URL-escaped; base64; hex; in capitals and in small letters; each line of a multi-line secret), longest first, and
 //! then every run of text that shares 8 or more bytes with a form is masked too, so a secret
 //! cut by a cap, a preview, a line break or a control character leaves no piece of 8 or more
 //! characters in clear.
@@ -14,8 +14,19 @@ const MASK: &[u8] = b"***";
 /// The forms of a secret worth masking, longest first, each non-empty and once.
 pub fn forms(secret: &str) -> Vec<String> {
     let mut out = vec![secret.to_owned()];
-    if let Ok(json) = serde_json::to_string(secret) {
-        out.push(json[1..json.len() - 1].to_owned());
+    // JSON-escaped, and escaped again as JSON nested in a JSON string is (a mock echoing a
+    // JSON request body into its JSON answer, a log of a log): up to three levels.
+    let mut nested = secret.to_owned();
+    for _ in 0..3 {
+        let Ok(json) = serde_json::to_string(&nested) else {
+            break;
+        };
+        let escaped = json[1..json.len() - 1].to_owned();
+        if escaped == nested {
+            break;
+        }
+        out.push(escaped.clone());
+        nested = escaped;
     }
     let debug = format!("{secret:?}");
     out.push(debug[1..debug.len() - 1].to_owned());
@@ -244,6 +255,31 @@ fn base64(data: &[u8], pad: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_escaped_as_json_inside_json_is_masked() {
+        let secret = r#"Kq7"Zp3"Wm9"Rt5"Yx2"Hb8"#;
+        let once = serde_json::to_string(&serde_json::json!({ "t": secret })).unwrap();
+        let twice = serde_json::to_string(&serde_json::json!({ "b": once })).unwrap();
+        let thrice = serde_json::to_string(&serde_json::json!({ "c": twice })).unwrap();
+        let m = Masker::new(&[secret.to_owned()]);
+        for text in [&once, &twice, &thrice] {
+            let masked = m.mask_text(text);
+            assert!(!masked.contains("Zp3"), "{masked}");
+            assert!(masked.contains("***"), "{masked}");
+        }
+        // The near miss: another string of the same shape, nested alike, stays.
+        let other = twice
+            .replace("Kq7", "Ab1")
+            .replace("Zp3", "Cd2")
+            .replace("Wm9", "Ef3");
+        let other = other
+            .replace("Rt5", "Gh4")
+            .replace("Yx2", "Ij5")
+            .replace("Hb8", "Kl6");
+        let shown = m.mask_text(&other);
+        assert!(shown.contains("Ab1") && shown.contains("Kl6"), "{shown}");
+    }
 
     #[test]
     fn every_form_is_masked() {

@@ -49,6 +49,7 @@ gates:
       echo '<script>alert(1)</script>'
       echo '<a href="javascript:alert(2)">click me</a> javascript:alert(3)'
       echo '::error::owned'
+      echo 'legacy ##[add-mask]ghp_abc ##[error]boom'
       echo "token=$TOKEN"
       exit 3
   - id: flaky
@@ -186,6 +187,7 @@ fn what_a_gate_prints_is_neither_live_nor_visible_as_markup() {
         "<script",
         "javascript:",
         "::error::",
+        "##[",
         "<a href=\"j",
         "alert(2)\">",
     ] {

@@ -2,8 +2,8 @@
 //! or history.jsonl says, is hostile: it is sanitized as every report does (ANSI escapes and
 //! control characters removed, bidi and zero-width characters written as visible escapes) and
 //! then every character HTML gives a meaning to is written as a character reference — `<`, `>`,
-//! `&`, quotes, and `:` too, so neither `javascript:` nor a workflow command (`::error::`) is
-//! ever in the page's bytes, should the page be printed in a CI log. Paths the page links to
+//! `&`, quotes, and `:` and `#` too, so neither `javascript:` nor a workflow command
+//! (`::error::`, `##[add-mask]`) is ever in the page's bytes, should the page be printed in a CI log. Paths the page links to
 //! are percent-encoded component by component after they are checked to stay in the evidence.
 
 /// Hostile text as HTML text or attribute content: inert, on as many lines as it had.
@@ -20,6 +20,8 @@ pub fn text(s: &str) -> String {
             ':' => out.push_str("&#58;"),
             '`' => out.push_str("&#96;"),
             '=' => out.push_str("&#61;"),
+            // `##[error]`, `##[add-mask]`: the runner's legacy commands, anywhere in a line.
+            '#' => out.push_str("&#35;"),
             _ => out.push(c),
         }
     }
@@ -66,9 +68,10 @@ mod tests {
     #[test]
     fn hostile_text_is_inert() {
         let t = text(
-            "<script>alert(1)</script> <a href=\"javascript:x\">y</a>\n::error::boom\u{1b}[31m\u{202e}",
+            "<script>alert(1)</script> <a href=\"javascript:x\">y</a>\n::error::boom\u{1b}[31m\u{202e} ##[add-mask]x",
         );
         for bad in [
+            "##[",
             "<",
             ">",
             "\"",
