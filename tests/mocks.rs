@@ -504,3 +504,40 @@ gates:
         "mock `gh`, route at line 9: undefined variable `${NOPE}`",
     );
 }
+#[test]
+fn a_mock_may_not_set_a_databases_variables() {
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        r#"stage: 0
+name: Mocks
+mocks:
+  database:
+    routes: [ { match: GET /a, respond: { status: 200 } } ]
+gates:
+  - id: a
+    title: t
+    databases: { main: sqlite }
+    mocks:
+      main_database:
+        routes: [ { match: GET /a, respond: { status: 200 } } ]
+      main:
+        routes: [ { match: GET /a, respond: { status: 200 } } ]
+    run: "true"
+"#,
+    );
+    let run = p.run(&["check"]);
+    run.code(2);
+    for w in [
+        "error: mock `database` would set DATABASE_URL, a database variable gaterun sets: give it another name",
+        "error: mock `main_database` would set MAIN_DATABASE_URL, a database variable gaterun sets: give it another name",
+    ] {
+        assert!(
+            run.stderr.contains(w),
+            "missing {w}\n--- stderr\n{}",
+            run.stderr
+        );
+    }
+    // `main` sets MAIN_URL and MAIN_PORT, which no database sets.
+    assert!(!run.stderr.contains("mock `main` "), "{}", run.stderr);
+}
