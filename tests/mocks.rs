@@ -541,3 +541,46 @@ gates:
     // `main` sets MAIN_URL and MAIN_PORT, which no database sets.
     assert!(!run.stderr.contains("mock `main` "), "{}", run.stderr);
 }
+#[test]
+fn check_finds_a_template_received_naming_a_mock_the_gate_does_not_have() {
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        r#"stage: 0
+name: Mocks
+templates:
+  notified:
+    steps:
+      - received: tracker
+        match: POST /hit
+gates:
+  - id: has
+    title: t
+    mocks:
+      tracker:
+        routes: [ { match: POST /hit, respond: { status: 200 } } ]
+    use: notified
+  - id: lacks
+    title: t
+    mocks:
+      trakcer:
+        routes: [ { match: POST /hit, respond: { status: 200 } } ]
+    use: notified
+"#,
+    );
+    let run = p.run(&["check"]);
+    run.code(2);
+    assert!(
+        run.stderr.contains(
+            "error: template `notified` names a mock `tracker` this gate does not have (its mocks: trakcer)"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.stderr.matches("names a mock").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+}
