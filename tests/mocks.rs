@@ -505,6 +505,28 @@ gates:
     );
 }
 #[test]
+fn received_json_or_headers_need_a_request_whatever_count_admits() {
+    let mut yaml = "stage: 0\nname: Mocks\ngates:\n".to_owned();
+    for (id, send) in [("sent", true), ("none-sent", false)] {
+        let step = if send {
+            "      - http: POST ${API_URL}/x\n        json: { a: 1 }\n        expect: { status: 201 }\n"
+        } else {
+            ""
+        };
+        yaml.push_str(&format!(
+            "  - id: {id}\n    title: {id}\n    mocks:\n      api:\n        routes: [ {{ match: POST /x, respond: {{ status: 201 }} }} ]\n    steps:\n{step}      - received: api\n        match: POST /x\n        expect: {{ count: {{ ge: 0 }}, json: {{ \"$.a\": 1 }} }}\n"
+        ));
+    }
+    let (_p, got) = run_stage(&yaml);
+    assert_outcome(&got, "sent", "passed", "");
+    assert_outcome(
+        &got,
+        "none-sent",
+        "failed",
+        "expected at least one POST /x request to mock `api` to judge json/headers against, got none",
+    );
+}
+#[test]
 fn a_mock_may_not_set_a_databases_variables() {
     let p = Project::new();
     p.stage(

@@ -57,6 +57,11 @@ pub async fn attempt(ctx: &mut GateCtx, step: &ReceivedStep) -> Result<(), Failu
         }
         None => {}
     }
+    if !step.each.is_empty() && chosen.is_empty() {
+        return Err(Failure::Check(format!(
+            "expected at least one {kind}request to mock `{name}` to judge json/headers against, got none"
+        )));
+    }
     for e in &chosen {
         judge(&step.each, &e.request, b).map_err(|f| match f {
             Failure::Check(m) => Failure::Check(format!(
