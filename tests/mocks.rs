@@ -527,6 +527,44 @@ fn received_json_or_headers_need_a_request_whatever_count_admits() {
     );
 }
 #[test]
+fn a_retry_counts_only_the_requests_of_its_own_attempt_on_a_stage_mock() {
+    let yaml = r#"stage: 0
+name: Mocks
+mocks:
+  tracker:
+    routes: [ { match: POST /hit, respond: { status: 200 } } ]
+gates:
+  - id: sends-each-time
+    title: each attempt sends
+    retries: 1
+    steps:
+      - run: curl -s -XPOST "$TRACKER_URL/hit" >/dev/null; test -e sent-a || { touch sent-a; false; }
+      - received: tracker
+        match: POST /hit
+        expect: { count: 1 }
+  - id: sent-only-first
+    title: only the failed attempt sends
+    retries: 1
+    steps:
+      - run: test -e sent-b || { curl -s -XPOST "$TRACKER_URL/hit?b" >/dev/null; touch sent-b; false; }
+      - received: tracker
+        match: POST /hit
+"#;
+    let p = Project::new();
+    p.stage("s.yaml", yaml);
+    p.run(&["stage", "0", "--jobs", "1"]);
+    let got = outcomes(&p);
+    let each = got.iter().find(|g| g.0 == "sends-each-time").expect("gate");
+    assert_ne!(each.1, "failed", "{each:?}");
+    assert_eq!(each.2, "", "{each:?}");
+    assert_outcome(
+        &got,
+        "sent-only-first",
+        "failed",
+        "step 2 (received: tracker POST /hit): expected a POST /hit request to mock `tracker`, got none",
+    );
+}
+#[test]
 fn a_mock_may_not_set_a_databases_variables() {
     let p = Project::new();
     p.stage(

@@ -17,7 +17,14 @@ pub async fn attempt(ctx: &mut GateCtx, step: &ReceivedStep) -> Result<(), Failu
     let mock = ctx.mocks.find(name).ok_or_else(|| {
         Failure::Error(format!("no mock `{name}` runs for this gate or its stage"))
     })?;
-    let all = mock.journal.snapshot();
+    // Only what arrived since this attempt began: a stage's mock outlives a failed attempt,
+    // whose requests are not this one's.
+    let all: Vec<Exchange> = mock
+        .journal
+        .snapshot()
+        .into_iter()
+        .filter(|e| ctx.mocks.since.is_none_or(|t| e.at >= t))
+        .collect();
     let b = ctx.bindings();
     let resolve = |t| ResolvedTarget::new(t, &ctx.vars).map_err(Failure::Error);
     let target = step.target.as_ref().map(resolve).transpose()?;
