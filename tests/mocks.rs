@@ -602,6 +602,38 @@ gates:
     assert!(!run.stderr.contains("mock `main` "), "{}", run.stderr);
 }
 #[test]
+fn a_response_echoing_a_credential_is_redacted_in_the_mock_log() {
+    let yaml = r#"stage: 0
+name: Mocks
+gates:
+  - id: g
+    title: an echoed token stays redacted
+    mocks:
+      api:
+        routes:
+          - match: GET /me
+            respond: { body: "you sent {{request.headers.authorization}}", headers: { X-Echo: "{{request.headers.authorization}}" } }
+    steps:
+      - http: GET ${API_URL}/me
+        headers: { Authorization: Bearer tok-9f8e7d6c5b }
+        expect: { status: 200, body: "tok-9f8e7d6c5b" }
+"#;
+    let (p, got) = run_stage(yaml);
+    assert_outcome(&got, "g", "passed", "");
+    let log = p.read("phase-1/stage-00/logs/g.log");
+    // The mock's record of the exchange (the `http` step's own lines follow it).
+    let start = log.find("── mock api #1").expect("exchange");
+    let end = start + log[start..].find("\n< 200 OK").expect("client's lines");
+    let mock = &log[start..end];
+    assert!(
+        mock.contains("api> authorization: Bearer [redacted]"),
+        "{log}"
+    );
+    assert!(mock.contains("api< X-Echo: Bearer [redacted]"), "{log}");
+    assert!(mock.contains("you sent Bearer [redacted]"), "{log}");
+    assert!(!mock.contains("tok-9f8e7d6c5b"), "{log}");
+}
+#[test]
 fn check_finds_a_template_received_naming_a_mock_the_gate_does_not_have() {
     let p = Project::new();
     p.stage(

@@ -23,7 +23,7 @@ use super::target::Resolved;
 use super::template::Source;
 use crate::config::{MockBody, MockResponse, RequestMatch};
 use crate::expect::value::{Bindings, Typed};
-use crate::steps::http::redact::{LOG_BODY_CAP, capped, redact_header};
+use crate::steps::http::redact::{CREDENTIAL_HEADERS, LOG_BODY_CAP, capped, redact_header};
 use crate::steps::log::GateLog;
 use crate::steps::outcome::Failure;
 use crate::vars::Vars;
@@ -263,20 +263,49 @@ fn log(
     if let Some(d) = response.delay {
         let _ = writeln!(text, "{n}< [after {}]", humantime::format_duration(d));
     }
+    // A response may echo a credential the request's log line redacted: redact it there too.
+    let hidden = credentials(request);
+    let hide = |t: &str| {
+        hidden
+            .iter()
+            .fold(t.to_owned(), |t, c| t.replace(c.as_str(), "[redacted]"))
+    };
     if response.drop {
         let _ = writeln!(text, "{n}< [connection dropped, no answer]");
     } else {
         let _ = writeln!(text, "{n}< {}", response.status);
         for (name, value) in head {
-            let _ = writeln!(text, "{n}< {name}: {}", redact_header(name, value));
+            let _ = writeln!(text, "{n}< {name}: {}", hide(&redact_header(name, value)));
         }
         if !body.is_empty() {
             let _ = writeln!(
                 text,
                 "{n}<\n{}",
-                capped(&String::from_utf8_lossy(body), LOG_BODY_CAP)
+                capped(&hide(&String::from_utf8_lossy(body)), LOG_BODY_CAP)
             );
         }
     }
     shared.log.line(text.trim_end());
+}
+
+/// The secret parts of the request's credential headers, as its log line redacts them: what
+/// follows the scheme (`Bearer`) or cookie name, else the whole value; the longest first.
+/// Values under 4 characters are left (they would redact every such run of letters in the
+/// log, and hide nothing).
+fn credentials(request: &Request) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (name, value) in &request.headers {
+        if !CREDENTIAL_HEADERS.contains(&name.as_str()) {
+            continue;
+        }
+        // What follows the scheme or cookie name, else the whole value.
+        let secret = value
+            .split_once([' ', '='])
+            .map_or(value.as_str(), |(_, r)| r);
+        out.push(secret.trim().to_owned());
+    }
+    out.retain(|c| c.chars().count() >= 4);
+    out.sort_by_key(|c| std::cmp::Reverse(c.len()));
+    out.dedup();
+    out
 }
