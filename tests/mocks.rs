@@ -504,6 +504,77 @@ gates:
         "mock `gh`, route at line 9: undefined variable `${NOPE}`",
     );
 }
+/// A python3 one-liner for a `run` step: sends to the gate's mock `API` what no `http` step
+/// sends (a body it abandons, a body over the keep limit, headers past the journal's share).
+fn py(code: &str) -> String {
+    format!("python3 -c \"import os,socket,http.client;port=int(os.environ['API_PORT']);{code}\"")
+}
+/// Send `raw` on a socket to the mock, then close it: a request the client abandons.
+fn abandon(raw: &str) -> String {
+    py(&format!(
+        "s=socket.create_connection(('127.0.0.1',port));s.sendall(b'{raw}');s.shutdown(socket.SHUT_WR);s.recv(100);s.close()"
+    ))
+}
+#[test]
+fn a_body_not_kept_whole_matches_no_body_route_and_received_json_fails_on_it() {
+    let big = py(
+        "c=http.client.HTTPConnection('127.0.0.1',port);c.request('POST','/x',body=b'{\\\"a\\\":1,\\\"needle\\\":\\\"'+b'n'*(5<<20)+b'\\\"}');print(c.getresponse().status)",
+    );
+    let chunked = abandon(
+        "POST /x HTTP/1.1\\r\\nHost: a\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n6\\r\\nneedle\\r\\n",
+    );
+    let yaml = format!(
+        r#"stage: 0
+name: Mocks
+gates:
+  - id: cut
+    title: a body cut at the keep limit or abandoned matches no body route
+    mocks:
+      api:
+        routes:
+          - match: POST /x
+            body: needle
+            respond: {{ status: 201 }}
+          - match: POST /j
+            json: {{ "$.a": 1 }}
+            respond: {{ status: 201 }}
+    steps:
+      - http: POST ${{API_URL}}/x
+        body: "a needle"
+        expect: {{ status: 201 }}
+      - run: |
+          {big}
+        expect: {{ stdout: {{ equals: "404" }} }}
+      - run: |
+          {chunked}
+      - received: api
+        eventually: 5s
+        expect: {{ unexpected: 2 }}
+  - id: cut-json
+    title: received json on a cut body fails
+    mocks:
+      api:
+        routes: [ {{ match: POST /x, respond: {{ status: 201 }} }} ]
+    steps:
+      - run: |
+          {big}
+        expect: {{ stdout: {{ equals: "201" }} }}
+      - received: api
+        match: POST /x
+        expect: {{ json: {{ "$.a": 1 }} }}
+"#
+    );
+    let (_p, got) = run_stage(&yaml);
+    assert_outcome(&got, "cut", "passed", "");
+    let cut_json = got.iter().find(|g| g.0 == "cut-json").expect("cut-json");
+    assert_eq!(cut_json.1, "failed", "{cut_json:?}");
+    assert!(
+        cut_json
+            .2
+            .contains("expected a body kept whole to judge, got a part (over 4 MiB"),
+        "{cut_json:?}"
+    );
+}
 #[test]
 fn received_json_or_headers_need_a_request_whatever_count_admits() {
     let mut yaml = "stage: 0\nname: Mocks\ngates:\n".to_owned();
