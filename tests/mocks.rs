@@ -564,7 +564,7 @@ gates:
         expect: {{ json: {{ "$.a": 1 }} }}
 "#
     );
-    let (_p, got) = run_stage(&yaml);
+    let (p, got) = run_stage(&yaml);
     assert_outcome(&got, "cut", "passed", "");
     let cut_json = got.iter().find(|g| g.0 == "cut-json").expect("cut-json");
     assert_eq!(cut_json.1, "failed", "{cut_json:?}");
@@ -574,6 +574,69 @@ gates:
             .contains("expected a body kept whole to judge, got a part (over 4 MiB"),
         "{cut_json:?}"
     );
+    let log = p.read("phase-1/stage-00/logs/cut.log");
+    assert!(
+        log.contains("the client closed the connection after 6 bytes of a chunked body"),
+        "{log}"
+    );
+}
+#[test]
+fn an_aborted_request_is_logged_as_incomplete_and_counts_only_as_unexpected() {
+    let aborted =
+        abandon("POST /x HTTP/1.1\\r\\nHost: a\\r\\nContent-Length: 12\\r\\n\\r\\nhalf!!");
+    let yaml = format!(
+        r#"stage: 0
+name: Mocks
+gates:
+  - id: counted
+    title: the whole request counts, the aborted one only as unexpected
+    mocks:
+      api:
+        routes: [ {{ match: POST /x, respond: {{ status: 201 }} }} ]
+    steps:
+      - run: |
+          {aborted}
+      - received: api
+        eventually: 5s
+        expect: {{ unexpected: 1 }}
+      - http: POST ${{API_URL}}/x
+        body: "twelve bytes"
+        expect: {{ status: 201 }}
+      - received: api
+        match: POST /x
+        expect: {{ count: 1 }}
+  - id: aborted-only
+    title: an aborted request is no request
+    mocks:
+      api:
+        routes: [ {{ match: POST /x, respond: {{ status: 201 }} }} ]
+    steps:
+      - run: |
+          {aborted}
+      - received: api
+        eventually: 5s
+        expect: {{ unexpected: 1 }}
+      - received: api
+        match: POST /x
+"#
+    );
+    let (p, got) = run_stage(&yaml);
+    assert_outcome(&got, "counted", "passed", "");
+    assert_outcome(
+        &got,
+        "aborted-only",
+        "failed",
+        "step 3 (received: api POST /x): expected a POST /x request to mock `api`, got none",
+    );
+    let log = p.read("phase-1/stage-00/logs/counted.log");
+    assert!(
+        regex_found(
+            &log,
+            r"── mock api #1 at \+\d+\.\d{3}s: POST /x → incomplete: the client closed the connection after 6 of 12 bytes"
+        ),
+        "{log}"
+    );
+    assert!(!log.contains("[body cut"), "{log}");
 }
 #[test]
 fn received_json_or_headers_need_a_request_whatever_count_admits() {

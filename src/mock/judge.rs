@@ -25,10 +25,11 @@ pub fn judge(m: &RequestMatch, req: &Request, b: Bindings) -> Result<(), Failure
         }
     }
     // A body not kept whole is judged by no pattern: a positive one would hold on the part.
-    if !(m.body.is_empty() && m.json.is_empty()) && req.cut {
+    if !(m.body.is_empty() && m.json.is_empty())
+        && let Some(why) = req.not_whole()
+    {
         return Err(Failure::Check(format!(
-            "expected a body kept whole to judge, got a part (over {} MiB, never finished, or past the mock's record of 64 MiB)",
-            super::request::BODY_CAP >> 20
+            "expected a body kept whole to judge, got a part ({why})"
         )));
     }
     if !m.body.is_empty() {

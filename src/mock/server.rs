@@ -103,6 +103,20 @@ async fn answer(
 ) -> Result<hyper::Response<Full<Bytes>>, Dropped> {
     let request = Arc::new(read(req).await);
     let b = shared.bindings();
+    if request.incomplete.is_some() {
+        // No request: the client is gone, nothing answers it, and no route takes it.
+        let seq = shared.journal.record(request.clone(), None, None);
+        let at = shared.started.elapsed().as_millis();
+        shared.log.line(&format!(
+            "── mock {} #{seq} at +{}.{:03}s: {} → incomplete: {}",
+            shared.name,
+            at / 1000,
+            at % 1000,
+            request.line(),
+            request.closed_early()
+        ));
+        return Err(Dropped);
+    }
     let mut notes = Vec::new();
     let chosen = shared.routes.iter().enumerate().find(|(_, r)| {
         r.target.matches(&request.method, &request.path)
@@ -159,13 +173,21 @@ async fn read(req: hyper::Request<Incoming>) -> Request {
     let (parts, mut body) = req.into_parts();
     let mut kept = Vec::new();
     let mut cut = false;
+    let mut seen: u64 = 0;
+    let mut incomplete = None;
     while let Some(frame) = body.frame().await {
         let Ok(frame) = frame else {
             // The client went away mid-body: what was read is not the body.
+            let announced = parts
+                .headers
+                .get(hyper::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok()?.trim().parse().ok());
+            incomplete = Some((seen, announced));
             cut = true;
             break;
         };
         if let Ok(data) = frame.into_data() {
+            seen += data.len() as u64;
             let room = BODY_CAP.saturating_sub(kept.len());
             kept.extend_from_slice(&data[..data.len().min(room)]);
             cut |= data.len() > room;
@@ -181,14 +203,16 @@ async fn read(req: hyper::Request<Incoming>) -> Request {
             )
         })
         .collect();
-    Request::new(
+    let mut request = Request::new(
         parts.method.as_str().to_owned(),
         parts.uri.path().to_owned(),
         parts.uri.query().unwrap_or_default().to_owned(),
         headers,
         kept,
         cut,
-    )
+    );
+    request.incomplete = incomplete;
+    request
 }
 
 /// The response's headers and body, templates filled in. A header whose value a request

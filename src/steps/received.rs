@@ -18,12 +18,18 @@ pub async fn attempt(ctx: &mut GateCtx, step: &ReceivedStep) -> Result<(), Failu
         Failure::Error(format!("no mock `{name}` runs for this gate or its stage"))
     })?;
     // Only what arrived since this attempt began: a stage's mock outlives a failed attempt,
-    // whose requests are not this one's.
-    let all: Vec<Exchange> = mock
+    // whose requests are not this one's. A request the client abandoned is no request: it
+    // counts only as unexpected.
+    let journal: Vec<Exchange> = mock
         .journal
         .snapshot()
         .into_iter()
         .filter(|e| ctx.mocks.since.is_none_or(|t| e.at >= t))
+        .collect();
+    let all: Vec<Exchange> = journal
+        .iter()
+        .filter(|e| e.request.incomplete.is_none())
+        .cloned()
         .collect();
     let b = ctx.bindings();
     let resolve = |t| ResolvedTarget::new(t, &ctx.vars).map_err(Failure::Error);
@@ -130,7 +136,7 @@ pub async fn attempt(ctx: &mut GateCtx, step: &ReceivedStep) -> Result<(), Failu
         }
     }
     if let Some(c) = &step.unexpected {
-        let stray: Vec<&Exchange> = all.iter().filter(|e| e.route.is_none()).collect();
+        let stray: Vec<&Exchange> = journal.iter().filter(|e| e.route.is_none()).collect();
         c.check(
             &format!("the number of unexpected requests to mock `{name}` (no route matched)"),
             Some(&serde_json::Value::from(stray.len())),
@@ -162,6 +168,9 @@ fn lines(list: &[&Exchange]) -> String {
         .take(LISTED)
         .map(|e| match e.status {
             Some(s) => format!("#{} {} → {s}", e.seq, line(e)),
+            None if e.request.incomplete.is_some() => {
+                format!("#{} {} → incomplete", e.seq, line(e))
+            }
             None => format!("#{} {} → dropped", e.seq, line(e)),
         })
         .collect();
