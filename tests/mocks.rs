@@ -736,6 +736,48 @@ gates:
     assert!(!run.stderr.contains("mock `main` "), "{}", run.stderr);
 }
 #[test]
+fn headers_past_the_journals_share_fail_received_headers_not_pass() {
+    let big = py(
+        "c=http.client.HTTPConnection('127.0.0.1',port);c.request('POST','/big',headers={'x-a':'a'*30000,'x-b':'b'*30000,'x-c':'c'*30000});print(c.getresponse().status)",
+    );
+    let yaml = format!(
+        r#"stage: 0
+name: Mocks
+gates:
+  - id: small
+    title: headers kept whole are judged
+    mocks:
+      api:
+        routes: [ {{ match: "* /^/(big|small)$/", respond: {{ status: 201 }} }} ]
+    steps:
+      - http: POST ${{API_URL}}/small
+        headers: {{ X-C: ccc }}
+        expect: {{ status: 201 }}
+      - received: api
+        expect: {{ headers: {{ x-c: "/^c+$/" }} }}
+  - id: big
+    title: headers cut are not judged
+    mocks:
+      api:
+        routes: [ {{ match: "* /^/(big|small)$/", respond: {{ status: 201 }} }} ]
+    steps:
+      - run: |
+          {big}
+        expect: {{ stdout: {{ equals: "201" }} }}
+      - received: api
+        expect: {{ headers: {{ x-c: "/^c+$/" }} }}
+"#
+    );
+    let (_p, got) = run_stage(&yaml);
+    assert_outcome(&got, "small", "passed", "");
+    assert_outcome(
+        &got,
+        "big",
+        "failed",
+        "step 2 (received: api): expected headers kept whole to judge, got a part (over the mock's 64 KiB of headers per request, or past its record of 64 MiB) (request #1 to mock `api`: POST /big)",
+    );
+}
+#[test]
 fn a_response_echoing_a_credential_is_redacted_in_the_mock_log() {
     let yaml = r#"stage: 0
 name: Mocks

@@ -12,6 +12,11 @@ use crate::steps::http::json::select;
 use crate::steps::outcome::Failure;
 
 pub fn judge(m: &RequestMatch, req: &Request, b: Bindings) -> Result<(), Failure> {
+    if req.headers_cut && !m.headers.is_empty() {
+        return Err(Failure::Check(
+            "expected headers kept whole to judge, got a part (over the mock's 64 KiB of headers per request, or past its record of 64 MiB)".to_owned(),
+        ));
+    }
     for (name, checks) in &m.headers {
         let values = req.header_values(name);
         for c in checks {

@@ -25,6 +25,8 @@ pub struct Request {
     /// how many its `Content-Length` announced (`None`: chunked). Such a request is no request:
     /// no route takes it, and `received` counts it only as unexpected.
     pub incomplete: Option<(u64, Option<u64>)>,
+    /// Headers past the journal's share were left out (their checks fail, never pass on a part).
+    pub headers_cut: bool,
     json: OnceLock<Result<serde_json::Value, String>>,
 }
 
@@ -45,20 +47,43 @@ impl Request {
             body,
             cut,
             incomplete: None,
+            headers_cut: false,
             json: OnceLock::new(),
         }
     }
 
-    /// The same request, its body left out (marked cut).
-    pub fn without_body(&self) -> Request {
+    /// The bytes of its headers (names and values).
+    pub fn header_bytes(&self) -> usize {
+        self.headers.iter().map(|(n, v)| n.len() + v.len()).sum()
+    }
+
+    /// The same request as the journal keeps it: its headers up to `header_room` bytes (the
+    /// rest left out, marked cut), its body only if `keep_body` (else marked cut).
+    pub fn trimmed(&self, header_room: usize, keep_body: bool) -> Request {
+        let mut room = header_room;
+        let mut headers = Vec::new();
+        for (n, v) in &self.headers {
+            let size = n.len() + v.len();
+            if size > room {
+                break;
+            }
+            room -= size;
+            headers.push((n.clone(), v.clone()));
+        }
         let mut out = Request::new(
             self.method.clone(),
             self.path.clone(),
             self.query.clone(),
-            self.headers.clone(),
             Vec::new(),
-            !self.body.is_empty() || self.cut,
+            if keep_body {
+                self.body.clone()
+            } else {
+                Vec::new()
+            },
+            self.cut || (!keep_body && !self.body.is_empty()),
         );
+        out.headers_cut = self.headers_cut || headers.len() < self.headers.len();
+        out.headers = headers;
         out.incomplete = self.incomplete;
         out
     }
