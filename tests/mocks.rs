@@ -504,3 +504,351 @@ gates:
         "mock `gh`, route at line 9: undefined variable `${NOPE}`",
     );
 }
+/// A python3 one-liner for a `run` step: sends to the gate's mock `API` what no `http` step
+/// sends (a body it abandons, a body over the keep limit, headers past the journal's share).
+fn py(code: &str) -> String {
+    format!("python3 -c \"import os,socket,http.client;port=int(os.environ['API_PORT']);{code}\"")
+}
+/// Send `raw` on a socket to the mock, then close it: a request the client abandons.
+fn abandon(raw: &str) -> String {
+    py(&format!(
+        "s=socket.create_connection(('127.0.0.1',port));s.sendall(b'{raw}');s.shutdown(socket.SHUT_WR);s.recv(100);s.close()"
+    ))
+}
+#[test]
+fn a_body_not_kept_whole_matches_no_body_route_and_received_json_fails_on_it() {
+    let big = py(
+        "c=http.client.HTTPConnection('127.0.0.1',port);c.request('POST','/x',body=b'{\\\"a\\\":1,\\\"needle\\\":\\\"'+b'n'*(5<<20)+b'\\\"}');print(c.getresponse().status)",
+    );
+    let chunked = abandon(
+        "POST /x HTTP/1.1\\r\\nHost: a\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n6\\r\\nneedle\\r\\n",
+    );
+    let yaml = format!(
+        r#"stage: 0
+name: Mocks
+gates:
+  - id: cut
+    title: a body cut at the keep limit or abandoned matches no body route
+    mocks:
+      api:
+        routes:
+          - match: POST /x
+            body: needle
+            respond: {{ status: 201 }}
+          - match: POST /j
+            json: {{ "$.a": 1 }}
+            respond: {{ status: 201 }}
+    steps:
+      - http: POST ${{API_URL}}/x
+        body: "a needle"
+        expect: {{ status: 201 }}
+      - run: |
+          {big}
+        expect: {{ stdout: {{ equals: "404" }} }}
+      - run: |
+          {chunked}
+      - received: api
+        eventually: 5s
+        expect: {{ unexpected: 2 }}
+  - id: cut-json
+    title: received json on a cut body fails
+    mocks:
+      api:
+        routes: [ {{ match: POST /x, respond: {{ status: 201 }} }} ]
+    steps:
+      - run: |
+          {big}
+        expect: {{ stdout: {{ equals: "201" }} }}
+      - received: api
+        match: POST /x
+        expect: {{ json: {{ "$.a": 1 }} }}
+"#
+    );
+    let (p, got) = run_stage(&yaml);
+    assert_outcome(&got, "cut", "passed", "");
+    let cut_json = got.iter().find(|g| g.0 == "cut-json").expect("cut-json");
+    assert_eq!(cut_json.1, "failed", "{cut_json:?}");
+    assert!(
+        cut_json
+            .2
+            .contains("expected a body kept whole to judge, got a part (over 4 MiB"),
+        "{cut_json:?}"
+    );
+    let log = p.read("phase-1/stage-00/logs/cut.log");
+    assert!(
+        log.contains("the client closed the connection after 6 bytes of a chunked body"),
+        "{log}"
+    );
+}
+#[test]
+fn an_aborted_request_is_logged_as_incomplete_and_counts_only_as_unexpected() {
+    let aborted =
+        abandon("POST /x HTTP/1.1\\r\\nHost: a\\r\\nContent-Length: 12\\r\\n\\r\\nhalf!!");
+    let yaml = format!(
+        r#"stage: 0
+name: Mocks
+gates:
+  - id: counted
+    title: the whole request counts, the aborted one only as unexpected
+    mocks:
+      api:
+        routes: [ {{ match: POST /x, respond: {{ status: 201 }} }} ]
+    steps:
+      - run: |
+          {aborted}
+      - received: api
+        eventually: 5s
+        expect: {{ unexpected: 1 }}
+      - http: POST ${{API_URL}}/x
+        body: "twelve bytes"
+        expect: {{ status: 201 }}
+      - received: api
+        match: POST /x
+        expect: {{ count: 1 }}
+  - id: aborted-only
+    title: an aborted request is no request
+    mocks:
+      api:
+        routes: [ {{ match: POST /x, respond: {{ status: 201 }} }} ]
+    steps:
+      - run: |
+          {aborted}
+      - received: api
+        eventually: 5s
+        expect: {{ unexpected: 1 }}
+      - received: api
+        match: POST /x
+"#
+    );
+    let (p, got) = run_stage(&yaml);
+    assert_outcome(&got, "counted", "passed", "");
+    assert_outcome(
+        &got,
+        "aborted-only",
+        "failed",
+        "step 3 (received: api POST /x): expected a POST /x request to mock `api`, got none",
+    );
+    let log = p.read("phase-1/stage-00/logs/counted.log");
+    assert!(
+        regex_found(
+            &log,
+            r"── mock api #1 at \+\d+\.\d{3}s: POST /x → incomplete: the client closed the connection after 6 of 12 bytes"
+        ),
+        "{log}"
+    );
+    assert!(!log.contains("[body cut"), "{log}");
+}
+#[test]
+fn received_json_or_headers_need_a_request_whatever_count_admits() {
+    let mut yaml = "stage: 0\nname: Mocks\ngates:\n".to_owned();
+    for (id, send) in [("sent", true), ("none-sent", false)] {
+        let step = if send {
+            "      - http: POST ${API_URL}/x\n        json: { a: 1 }\n        expect: { status: 201 }\n"
+        } else {
+            ""
+        };
+        yaml.push_str(&format!(
+            "  - id: {id}\n    title: {id}\n    mocks:\n      api:\n        routes: [ {{ match: POST /x, respond: {{ status: 201 }} }} ]\n    steps:\n{step}      - received: api\n        match: POST /x\n        expect: {{ count: {{ ge: 0 }}, json: {{ \"$.a\": 1 }} }}\n"
+        ));
+    }
+    let (_p, got) = run_stage(&yaml);
+    assert_outcome(&got, "sent", "passed", "");
+    assert_outcome(
+        &got,
+        "none-sent",
+        "failed",
+        "expected at least one POST /x request to mock `api` to judge json/headers against, got none",
+    );
+}
+#[test]
+fn a_retry_counts_only_the_requests_of_its_own_attempt_on_a_stage_mock() {
+    let yaml = r#"stage: 0
+name: Mocks
+mocks:
+  tracker:
+    routes: [ { match: POST /hit, respond: { status: 200 } } ]
+gates:
+  - id: sends-each-time
+    title: each attempt sends
+    retries: 1
+    steps:
+      - run: curl -s -XPOST "$TRACKER_URL/hit" >/dev/null; test -e sent-a || { touch sent-a; false; }
+      - received: tracker
+        match: POST /hit
+        expect: { count: 1 }
+  - id: sent-only-first
+    title: only the failed attempt sends
+    retries: 1
+    steps:
+      - run: test -e sent-b || { curl -s -XPOST "$TRACKER_URL/hit?b" >/dev/null; touch sent-b; false; }
+      - received: tracker
+        match: POST /hit
+"#;
+    let p = Project::new();
+    p.stage("s.yaml", yaml);
+    p.run(&["stage", "0", "--jobs", "1"]);
+    let got = outcomes(&p);
+    let each = got.iter().find(|g| g.0 == "sends-each-time").expect("gate");
+    assert_ne!(each.1, "failed", "{each:?}");
+    assert_eq!(each.2, "", "{each:?}");
+    assert_outcome(
+        &got,
+        "sent-only-first",
+        "failed",
+        "step 2 (received: tracker POST /hit): expected a POST /hit request to mock `tracker`, got none",
+    );
+}
+#[test]
+fn a_mock_may_not_set_a_databases_variables() {
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        r#"stage: 0
+name: Mocks
+mocks:
+  database:
+    routes: [ { match: GET /a, respond: { status: 200 } } ]
+gates:
+  - id: a
+    title: t
+    databases: { main: sqlite }
+    mocks:
+      main_database:
+        routes: [ { match: GET /a, respond: { status: 200 } } ]
+      main:
+        routes: [ { match: GET /a, respond: { status: 200 } } ]
+    run: "true"
+"#,
+    );
+    let run = p.run(&["check"]);
+    run.code(2);
+    for w in [
+        "error: mock `database` would set DATABASE_URL, a database variable gaterun sets: give it another name",
+        "error: mock `main_database` would set MAIN_DATABASE_URL, a database variable gaterun sets: give it another name",
+    ] {
+        assert!(
+            run.stderr.contains(w),
+            "missing {w}\n--- stderr\n{}",
+            run.stderr
+        );
+    }
+    // `main` sets MAIN_URL and MAIN_PORT, which no database sets.
+    assert!(!run.stderr.contains("mock `main` "), "{}", run.stderr);
+}
+#[test]
+fn headers_past_the_journals_share_fail_received_headers_not_pass() {
+    let big = py(
+        "c=http.client.HTTPConnection('127.0.0.1',port);c.request('POST','/big',headers={'x-a':'a'*30000,'x-b':'b'*30000,'x-c':'c'*30000});print(c.getresponse().status)",
+    );
+    let yaml = format!(
+        r#"stage: 0
+name: Mocks
+gates:
+  - id: small
+    title: headers kept whole are judged
+    mocks:
+      api:
+        routes: [ {{ match: "* /^/(big|small)$/", respond: {{ status: 201 }} }} ]
+    steps:
+      - http: POST ${{API_URL}}/small
+        headers: {{ X-C: ccc }}
+        expect: {{ status: 201 }}
+      - received: api
+        expect: {{ headers: {{ x-c: "/^c+$/" }} }}
+  - id: big
+    title: headers cut are not judged
+    mocks:
+      api:
+        routes: [ {{ match: "* /^/(big|small)$/", respond: {{ status: 201 }} }} ]
+    steps:
+      - run: |
+          {big}
+        expect: {{ stdout: {{ equals: "201" }} }}
+      - received: api
+        expect: {{ headers: {{ x-c: "/^c+$/" }} }}
+"#
+    );
+    let (_p, got) = run_stage(&yaml);
+    assert_outcome(&got, "small", "passed", "");
+    assert_outcome(
+        &got,
+        "big",
+        "failed",
+        "step 2 (received: api): expected headers kept whole to judge, got a part (over the mock's 64 KiB of headers per request, or past its record of 64 MiB) (request #1 to mock `api`: POST /big)",
+    );
+}
+#[test]
+fn a_response_echoing_a_credential_is_redacted_in_the_mock_log() {
+    let yaml = r#"stage: 0
+name: Mocks
+gates:
+  - id: g
+    title: an echoed token stays redacted
+    mocks:
+      api:
+        routes:
+          - match: GET /me
+            respond: { body: "you sent {{request.headers.authorization}}", headers: { X-Echo: "{{request.headers.authorization}}" } }
+    steps:
+      - http: GET ${API_URL}/me
+        headers: { Authorization: Bearer tok-9f8e7d6c5b }
+        expect: { status: 200, body: "tok-9f8e7d6c5b" }
+"#;
+    let (p, got) = run_stage(yaml);
+    assert_outcome(&got, "g", "passed", "");
+    let log = p.read("phase-1/stage-00/logs/g.log");
+    // The mock's record of the exchange (the `http` step's own lines follow it).
+    let start = log.find("── mock api #1").expect("exchange");
+    let end = start + log[start..].find("\n< 200 OK").expect("client's lines");
+    let mock = &log[start..end];
+    assert!(
+        mock.contains("api> authorization: Bearer [redacted]"),
+        "{log}"
+    );
+    assert!(mock.contains("api< X-Echo: Bearer [redacted]"), "{log}");
+    assert!(mock.contains("you sent Bearer [redacted]"), "{log}");
+    assert!(!mock.contains("tok-9f8e7d6c5b"), "{log}");
+}
+#[test]
+fn check_finds_a_template_received_naming_a_mock_the_gate_does_not_have() {
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        r#"stage: 0
+name: Mocks
+templates:
+  notified:
+    steps:
+      - received: tracker
+        match: POST /hit
+gates:
+  - id: has
+    title: t
+    mocks:
+      tracker:
+        routes: [ { match: POST /hit, respond: { status: 200 } } ]
+    use: notified
+  - id: lacks
+    title: t
+    mocks:
+      trakcer:
+        routes: [ { match: POST /hit, respond: { status: 200 } } ]
+    use: notified
+"#,
+    );
+    let run = p.run(&["check"]);
+    run.code(2);
+    assert!(
+        run.stderr.contains(
+            "error: template `notified` names a mock `tracker` this gate does not have (its mocks: trakcer)"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.stderr.matches("names a mock").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+}

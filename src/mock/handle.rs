@@ -152,6 +152,9 @@ fn fill(r: &MockResponse, vars: &Vars, typed: &Typed) -> Result<MockResponse, St
 pub struct Mocks {
     pub own: Vec<Mock>,
     pub stage: Vec<Arc<Shared>>,
+    /// When the gate's attempt began: its `received` steps count only what arrived since
+    /// (a stage's mock outlives an attempt; a gate's own starts with each).
+    pub since: Option<std::time::Instant>,
 }
 
 impl Mocks {

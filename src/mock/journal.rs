@@ -18,9 +18,13 @@ pub struct Exchange {
     pub at: std::time::Instant,
 }
 
-/// How many bytes of request bodies a mock keeps in all: past it, a request is recorded
-/// without its body, marked cut (its `json` and `body` checks fail, never pass on a part).
+/// How many bytes of requests (bodies and headers) a mock keeps in all: past it, a request is
+/// recorded without its body and headers, marked cut (its `json`, `body` and `headers` checks
+/// fail, never pass on a part).
 const BODIES_CAP: usize = 64 << 20;
+
+/// How many bytes of one request's headers are kept; the rest are left out, marked cut.
+const HEADERS_CAP: usize = 64 << 10;
 
 #[derive(Debug, Default)]
 pub struct Journal(Mutex<(Vec<Exchange>, usize)>);
@@ -35,11 +39,16 @@ impl Journal {
     ) -> usize {
         let mut guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let (list, kept) = &mut *guard;
-        let request = if *kept + request.body.len() > BODIES_CAP {
-            Arc::new(request.without_body())
+        let headers = request.header_bytes().min(HEADERS_CAP);
+        let request = if *kept + headers + request.body.len() > BODIES_CAP {
+            Arc::new(request.trimmed(0, false))
         } else {
-            *kept += request.body.len();
-            request
+            *kept += headers + request.body.len();
+            if headers < request.header_bytes() {
+                Arc::new(request.trimmed(HEADERS_CAP, true))
+            } else {
+                request
+            }
         };
         let seq = list.len() + 1;
         list.push(Exchange {
@@ -54,5 +63,36 @@ impl Journal {
 
     pub fn snapshot(&self) -> Vec<Exchange> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).0.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Headers count toward the record's cap, and one request keeps 64 KiB of them at most:
+    /// 1,100 requests with 100 KB of headers each keep about 64 MiB, not 110 MB.
+    #[test]
+    fn headers_count_toward_the_cap_and_are_kept_to_64_kib_each() {
+        let journal = Journal::default();
+        let headers: Vec<(String, String)> = (0..10)
+            .map(|i| (format!("x-{i}"), "h".repeat(10_000)))
+            .collect();
+        for _ in 0..1100 {
+            let r = Request::new(
+                "GET".into(),
+                "/".into(),
+                String::new(),
+                headers.clone(),
+                Vec::new(),
+                false,
+            );
+            journal.record(Arc::new(r), None, Some(200));
+        }
+        let list = journal.snapshot();
+        let kept: usize = list.iter().map(|e| e.request.header_bytes()).sum();
+        assert!(kept <= BODIES_CAP, "{kept}");
+        assert!(list[0].request.headers_cut && list[0].request.headers.len() == 6);
+        assert!(list[1099].request.headers_cut && list[1099].request.headers.is_empty());
     }
 }

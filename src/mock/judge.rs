@@ -12,6 +12,11 @@ use crate::steps::http::json::select;
 use crate::steps::outcome::Failure;
 
 pub fn judge(m: &RequestMatch, req: &Request, b: Bindings) -> Result<(), Failure> {
+    if req.headers_cut && !m.headers.is_empty() {
+        return Err(Failure::Check(
+            "expected headers kept whole to judge, got a part (over the mock's 64 KiB of headers per request, or past its record of 64 MiB)".to_owned(),
+        ));
+    }
     for (name, checks) in &m.headers {
         let values = req.header_values(name);
         for c in checks {
@@ -24,14 +29,20 @@ pub fn judge(m: &RequestMatch, req: &Request, b: Bindings) -> Result<(), Failure
             headers::check("query parameter", name, c, &values, b)?;
         }
     }
+    // A body not kept whole is judged by no pattern: a positive one would hold on the part.
+    if !(m.body.is_empty() && m.json.is_empty())
+        && let Some(why) = req.not_whole()
+    {
+        return Err(Failure::Check(format!(
+            "expected a body kept whole to judge, got a part ({why})"
+        )));
+    }
     if !m.body.is_empty() {
         let text = req.text();
         let observed = expect::Observed {
             head: &text,
             tail: None,
-            cut: req
-                .cut
-                .then(|| "the body was not kept whole (see the gate log)".to_owned()),
+            cut: None,
         };
         expect::check_observed("body", &m.body, &observed, b.text)?;
     }

@@ -18,8 +18,15 @@ pub struct Request {
     /// In the order sent; names in lower case, values read as UTF-8 (lossy).
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
-    /// The body was longer than [`BODY_CAP`].
+    /// The body was not kept whole: longer than [`BODY_CAP`], past the journal's cap, or
+    /// never finished.
     pub cut: bool,
+    /// The client closed the connection before the body was whole: how many bytes came, and
+    /// how many its `Content-Length` announced (`None`: chunked). Such a request is no request:
+    /// no route takes it, and `received` counts it only as unexpected.
+    pub incomplete: Option<(u64, Option<u64>)>,
+    /// Headers past the journal's share were left out (their checks fail, never pass on a part).
+    pub headers_cut: bool,
     json: OnceLock<Result<serde_json::Value, String>>,
 }
 
@@ -39,20 +46,71 @@ impl Request {
             headers,
             body,
             cut,
+            incomplete: None,
+            headers_cut: false,
             json: OnceLock::new(),
         }
     }
 
-    /// The same request, its body left out (marked cut).
-    pub fn without_body(&self) -> Request {
-        Request::new(
+    /// The bytes of its headers (names and values).
+    pub fn header_bytes(&self) -> usize {
+        self.headers.iter().map(|(n, v)| n.len() + v.len()).sum()
+    }
+
+    /// The same request as the journal keeps it: its headers up to `header_room` bytes (the
+    /// rest left out, marked cut), its body only if `keep_body` (else marked cut).
+    pub fn trimmed(&self, header_room: usize, keep_body: bool) -> Request {
+        let mut room = header_room;
+        let mut headers = Vec::new();
+        for (n, v) in &self.headers {
+            let size = n.len() + v.len();
+            if size > room {
+                break;
+            }
+            room -= size;
+            headers.push((n.clone(), v.clone()));
+        }
+        let mut out = Request::new(
             self.method.clone(),
             self.path.clone(),
             self.query.clone(),
-            self.headers.clone(),
             Vec::new(),
-            !self.body.is_empty() || self.cut,
-        )
+            if keep_body {
+                self.body.clone()
+            } else {
+                Vec::new()
+            },
+            self.cut || (!keep_body && !self.body.is_empty()),
+        );
+        out.headers_cut = self.headers_cut || headers.len() < self.headers.len();
+        out.headers = headers;
+        out.incomplete = self.incomplete;
+        out
+    }
+
+    /// Why its body cannot be judged: it was not kept whole.
+    pub fn not_whole(&self) -> Option<String> {
+        match self.incomplete {
+            Some(_) => Some(self.closed_early()),
+            None if self.cut => Some(format!(
+                "over {} MiB, or past the mock's record of 64 MiB",
+                BODY_CAP >> 20
+            )),
+            None => None,
+        }
+    }
+
+    /// `the client closed the connection after 6 of 12 bytes` (of an incomplete request).
+    pub fn closed_early(&self) -> String {
+        match self.incomplete {
+            Some((got, Some(of))) => {
+                format!("the client closed the connection after {got} of {of} bytes")
+            }
+            Some((got, None)) => {
+                format!("the client closed the connection after {got} bytes of a chunked body")
+            }
+            None => String::new(),
+        }
     }
 
     /// Every value of header `name` (lower case).
@@ -80,11 +138,8 @@ impl Request {
     pub fn json(&self) -> Result<&serde_json::Value, String> {
         self.json
             .get_or_init(|| {
-                if self.cut {
-                    return Err(format!(
-                        "the body was not kept whole (over {} MiB, or past the mock's record of 64 MiB of bodies)",
-                        BODY_CAP >> 20
-                    ));
+                if let Some(why) = self.not_whole() {
+                    return Err(format!("the body was not kept whole: {why}"));
                 }
                 crate::steps::http::json::parse_json(&self.body)
             })

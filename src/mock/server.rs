@@ -23,7 +23,7 @@ use super::target::Resolved;
 use super::template::Source;
 use crate::config::{MockBody, MockResponse, RequestMatch};
 use crate::expect::value::{Bindings, Typed};
-use crate::steps::http::redact::{LOG_BODY_CAP, capped, redact_header};
+use crate::steps::http::redact::{CREDENTIAL_HEADERS, LOG_BODY_CAP, capped, redact_header};
 use crate::steps::log::GateLog;
 use crate::steps::outcome::Failure;
 use crate::vars::Vars;
@@ -103,6 +103,20 @@ async fn answer(
 ) -> Result<hyper::Response<Full<Bytes>>, Dropped> {
     let request = Arc::new(read(req).await);
     let b = shared.bindings();
+    if request.incomplete.is_some() {
+        // No request: the client is gone, nothing answers it, and no route takes it.
+        let seq = shared.journal.record(request.clone(), None, None);
+        let at = shared.started.elapsed().as_millis();
+        shared.log.line(&format!(
+            "── mock {} #{seq} at +{}.{:03}s: {} → incomplete: {}",
+            shared.name,
+            at / 1000,
+            at % 1000,
+            request.line(),
+            request.closed_early()
+        ));
+        return Err(Dropped);
+    }
     let mut notes = Vec::new();
     let chosen = shared.routes.iter().enumerate().find(|(_, r)| {
         r.target.matches(&request.method, &request.path)
@@ -159,13 +173,21 @@ async fn read(req: hyper::Request<Incoming>) -> Request {
     let (parts, mut body) = req.into_parts();
     let mut kept = Vec::new();
     let mut cut = false;
+    let mut seen: u64 = 0;
+    let mut incomplete = None;
     while let Some(frame) = body.frame().await {
         let Ok(frame) = frame else {
             // The client went away mid-body: what was read is not the body.
+            let announced = parts
+                .headers
+                .get(hyper::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok()?.trim().parse().ok());
+            incomplete = Some((seen, announced));
             cut = true;
             break;
         };
         if let Ok(data) = frame.into_data() {
+            seen += data.len() as u64;
             let room = BODY_CAP.saturating_sub(kept.len());
             kept.extend_from_slice(&data[..data.len().min(room)]);
             cut |= data.len() > room;
@@ -181,14 +203,16 @@ async fn read(req: hyper::Request<Incoming>) -> Request {
             )
         })
         .collect();
-    Request::new(
+    let mut request = Request::new(
         parts.method.as_str().to_owned(),
         parts.uri.path().to_owned(),
         parts.uri.query().unwrap_or_default().to_owned(),
         headers,
         kept,
         cut,
-    )
+    );
+    request.incomplete = incomplete;
+    request
 }
 
 /// The response's headers and body, templates filled in. A header whose value a request
@@ -263,20 +287,49 @@ fn log(
     if let Some(d) = response.delay {
         let _ = writeln!(text, "{n}< [after {}]", humantime::format_duration(d));
     }
+    // A response may echo a credential the request's log line redacted: redact it there too.
+    let hidden = credentials(request);
+    let hide = |t: &str| {
+        hidden
+            .iter()
+            .fold(t.to_owned(), |t, c| t.replace(c.as_str(), "[redacted]"))
+    };
     if response.drop {
         let _ = writeln!(text, "{n}< [connection dropped, no answer]");
     } else {
         let _ = writeln!(text, "{n}< {}", response.status);
         for (name, value) in head {
-            let _ = writeln!(text, "{n}< {name}: {}", redact_header(name, value));
+            let _ = writeln!(text, "{n}< {name}: {}", hide(&redact_header(name, value)));
         }
         if !body.is_empty() {
             let _ = writeln!(
                 text,
                 "{n}<\n{}",
-                capped(&String::from_utf8_lossy(body), LOG_BODY_CAP)
+                capped(&hide(&String::from_utf8_lossy(body)), LOG_BODY_CAP)
             );
         }
     }
     shared.log.line(text.trim_end());
+}
+
+/// The secret parts of the request's credential headers, as its log line redacts them: what
+/// follows the scheme (`Bearer`) or cookie name, else the whole value; the longest first.
+/// Values under 4 characters are left (they would redact every such run of letters in the
+/// log, and hide nothing).
+fn credentials(request: &Request) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (name, value) in &request.headers {
+        if !CREDENTIAL_HEADERS.contains(&name.as_str()) {
+            continue;
+        }
+        // What follows the scheme or cookie name, else the whole value.
+        let secret = value
+            .split_once([' ', '='])
+            .map_or(value.as_str(), |(_, r)| r);
+        out.push(secret.trim().to_owned());
+    }
+    out.retain(|c| c.chars().count() >= 4);
+    out.sort_by_key(|c| std::cmp::Reverse(c.len()));
+    out.dedup();
+    out
 }

@@ -17,7 +17,20 @@ pub async fn attempt(ctx: &mut GateCtx, step: &ReceivedStep) -> Result<(), Failu
     let mock = ctx.mocks.find(name).ok_or_else(|| {
         Failure::Error(format!("no mock `{name}` runs for this gate or its stage"))
     })?;
-    let all = mock.journal.snapshot();
+    // Only what arrived since this attempt began: a stage's mock outlives a failed attempt,
+    // whose requests are not this one's. A request the client abandoned is no request: it
+    // counts only as unexpected.
+    let journal: Vec<Exchange> = mock
+        .journal
+        .snapshot()
+        .into_iter()
+        .filter(|e| ctx.mocks.since.is_none_or(|t| e.at >= t))
+        .collect();
+    let all: Vec<Exchange> = journal
+        .iter()
+        .filter(|e| e.request.incomplete.is_none())
+        .cloned()
+        .collect();
     let b = ctx.bindings();
     let resolve = |t| ResolvedTarget::new(t, &ctx.vars).map_err(Failure::Error);
     let target = step.target.as_ref().map(resolve).transpose()?;
@@ -56,6 +69,11 @@ pub async fn attempt(ctx: &mut GateCtx, step: &ReceivedStep) -> Result<(), Failu
             )));
         }
         None => {}
+    }
+    if !step.each.is_empty() && chosen.is_empty() {
+        return Err(Failure::Check(format!(
+            "expected at least one {kind}request to mock `{name}` to judge json/headers against, got none"
+        )));
     }
     for e in &chosen {
         judge(&step.each, &e.request, b).map_err(|f| match f {
@@ -118,7 +136,7 @@ pub async fn attempt(ctx: &mut GateCtx, step: &ReceivedStep) -> Result<(), Failu
         }
     }
     if let Some(c) = &step.unexpected {
-        let stray: Vec<&Exchange> = all.iter().filter(|e| e.route.is_none()).collect();
+        let stray: Vec<&Exchange> = journal.iter().filter(|e| e.route.is_none()).collect();
         c.check(
             &format!("the number of unexpected requests to mock `{name}` (no route matched)"),
             Some(&serde_json::Value::from(stray.len())),
@@ -150,6 +168,9 @@ fn lines(list: &[&Exchange]) -> String {
         .take(LISTED)
         .map(|e| match e.status {
             Some(s) => format!("#{} {} → {s}", e.seq, line(e)),
+            None if e.request.incomplete.is_some() => {
+                format!("#{} {} → incomplete", e.seq, line(e))
+            }
             None => format!("#{} {} → dropped", e.seq, line(e)),
         })
         .collect();

@@ -123,6 +123,9 @@ pub fn gate(
             .unwrap_or_default(),
         open: false,
     };
+    if let Some(d) = &raw.databases {
+        super::mock::shared_mocks_clash(ctx, d.referenced, &dbs.named, &defaults.shared_mocks);
+    }
     let gate_timeout = raw.timeout.take();
     let timeout = match &gate_timeout {
         Some(t) => duration(ctx, t, "timeout"),
@@ -176,7 +179,10 @@ pub fn gate(
     };
     let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
     let mocks = match raw.mocks.take() {
-        Some(list) => super::mock::mocks(ctx, list, &mock_names_taken(&names, defaults)),
+        Some(list) => {
+            let taken = mock_names_taken(&names, defaults);
+            super::mock::mocks(ctx, list, &taken, &dbs.named)
+        }
         None => Vec::new(),
     };
     let in_scope = mocks.iter().map(|m| m.name.clone());

@@ -10,6 +10,7 @@ use serde_saphyr::Location;
 use super::ctx::is_token_byte;
 use super::ctx::{FileCtx, check_template, duration};
 use super::http::{header_check, headers_expect, json_expect};
+use super::matrix::DATABASE_VARS;
 use super::patterns::patterns;
 use super::target::target;
 use crate::config::model::mock::{MockBody, MockDef, MockResponse, RequestMatch, Route};
@@ -19,11 +20,13 @@ use crate::mock::template;
 
 /// The mocks of a gate or a stage, in the order written. `taken`: the names of services and
 /// mocks already in scope, with what each is: a mock of the same name would set the same
-/// `<NAME>_URL` and `<NAME>_PORT`.
+/// `<NAME>_URL` and `<NAME>_PORT`. `databases`: the names of the gate's `databases:`, whose
+/// variables (`MAIN_DATABASE_URL`) a mock may not set either, nor a fresh database's.
 pub fn mocks(
     ctx: &mut FileCtx,
     raw: Sp<OrderedMap<RawMock>>,
     taken: &[(&str, &str)],
+    databases: &[String],
 ) -> Vec<MockDef> {
     static NAME: LazyLock<Regex> =
         LazyLock::new(|| Regex::new("^[a-z][a-z0-9_-]*$").expect("static regex"));
@@ -56,6 +59,10 @@ pub fn mocks(
             .find(|(n, _)| var_prefix(n) == prefix)
         {
             ctx.error(at, format!("mock `{name}` would set {prefix}_URL and {prefix}_PORT, as `{other}`, {what}, does: give it another name"));
+            continue;
+        }
+        if let Some(var) = database_var(&prefix, databases) {
+            ctx.error(at, format!("mock `{name}` would set {var}, a database variable gaterun sets: give it another name"));
             continue;
         }
         let mut routes = Vec::new();
@@ -254,6 +261,33 @@ pub fn services_clash(
             ctx.error(
                 svc.run.referenced,
                 format!("service `{name}` would set the variables of `{m}`, a mock of the stage: give it another name"),
+            );
+        }
+    }
+}
+
+/// The variable of a fresh database (`DATABASE_URL`, or `MAIN_DATABASE_URL` of `databases:
+/// { main: … }`) that a mock whose variables start with `prefix` would set.
+fn database_var(prefix: &str, databases: &[String]) -> Option<String> {
+    let named = databases.iter().map(|d| format!("{}_", var_prefix(d)));
+    std::iter::once(String::new())
+        .chain(named)
+        .flat_map(|p| DATABASE_VARS.iter().map(move |v| format!("{p}{v}")))
+        .find(|v| *v == format!("{prefix}_URL") || *v == format!("{prefix}_PORT"))
+}
+
+/// A gate's `databases:` whose variables one of the stage's mocks would set.
+pub fn shared_mocks_clash(
+    ctx: &mut FileCtx,
+    at: Location,
+    databases: &[String],
+    shared_mocks: &[String],
+) {
+    for m in shared_mocks {
+        if let Some(var) = database_var(&var_prefix(m), databases) {
+            ctx.error(
+                at,
+                format!("this gate's `databases` would set {var}, as `{m}`, a mock of the stage, does: give it another name"),
             );
         }
     }

@@ -30,7 +30,7 @@ pub fn scope(ctx: &mut FileCtx, raw: &mut RawStage, defaults: &Defaults) -> Stag
                 .iter()
                 .map(|n| (*n, "a service of the stage"))
                 .collect();
-            super::mock::mocks(ctx, list, &taken)
+            super::mock::mocks(ctx, list, &taken, &[])
         }
         None => Vec::new(),
     };

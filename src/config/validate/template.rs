@@ -254,6 +254,12 @@ fn template(
         match &s.kind {
             StepKind::Service { service, .. } => needs.service(service, || origin(s)),
             StepKind::Sql { .. } if needs.database.is_none() => needs.database = Some(origin(s)),
+            // A mock named by a param (`${MOCK}`) is known only at run time.
+            StepKind::Received(r)
+                if !r.mock.contains("${") && !needs.mocks.iter().any(|(n, _)| *n == r.mock) =>
+            {
+                needs.mocks.push((r.mock.clone(), origin(s)));
+            }
             StepKind::Use {
                 template, outputs, ..
             } => {

@@ -39,6 +39,8 @@ pub struct Needs {
     pub services: Vec<(String, Origin)>,
     /// The first `sql` step.
     pub database: Option<Origin>,
+    /// A mock each `received` step names, the first step naming it (issue 20).
+    pub mocks: Vec<(String, Origin)>,
 }
 
 impl Needs {
@@ -56,6 +58,11 @@ impl Needs {
         }
         if self.database.is_none() {
             self.database.clone_from(&inner.database);
+        }
+        for (name, origin) in &inner.mocks {
+            if !self.mocks.iter().any(|(n, _)| n == name) {
+                self.mocks.push((name.clone(), origin.clone()));
+            }
         }
     }
 }

@@ -141,6 +141,20 @@ pub fn build(ctx: &mut FileCtx, input: Input) -> Option<StepKind> {
         );
         ctx.push(step_note(located(ctx, name.referenced, message), origin));
     }
+    for (mock, origin) in &template.needs.mocks {
+        let Some(known) = &ctx.mocks else { break };
+        if known.contains(mock) {
+            continue;
+        }
+        let have = if known.is_empty() {
+            "this gate has no mocks".to_owned()
+        } else {
+            format!("its mocks: {}", known.join(", "))
+        };
+        let message =
+            format!("template `{shown}` names a mock `{mock}` this gate does not have ({have})");
+        ctx.push(step_note(located(ctx, name.referenced, message), origin));
+    }
     if let (Some(origin), false) = (&template.needs.database, has_db) {
         let message = format!(
             "template `{shown}` runs `sql` steps, which need a database: add `database: sqlite`, `database: postgres` or `database: mysql` to the gate"

@@ -97,6 +97,7 @@ pub async fn run(
                 mocks: crate::mock::Mocks {
                     own: mocks,
                     stage: share.mocks.clone(),
+                    since: Some(started),
                 },
                 shared: share.watch.clone(),
                 http: rc.http.clone(),

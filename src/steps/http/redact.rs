@@ -16,7 +16,7 @@ pub(crate) fn capped(text: &str, cap: usize) -> String {
 }
 
 /// Headers that carry credentials: their values never reach the log.
-pub(super) const CREDENTIAL_HEADERS: &[&str] = &[
+pub(crate) const CREDENTIAL_HEADERS: &[&str] = &[
     "authorization",
     "proxy-authorization",
     "cookie",
