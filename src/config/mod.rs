@@ -11,6 +11,7 @@ pub(crate) mod model;
 pub(crate) mod raw;
 pub(crate) mod validate;
 pub mod yaml;
+mod yaml_hints;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use discover::{

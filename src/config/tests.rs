@@ -80,7 +80,7 @@ fn error_table() {
         ),
         (
             "name: S\ngates:\n  - id: a\n    title: t\n    run: 'true'\n",
-            "gates/s.yaml:2:1: error: missing required key 'stage'",
+            "gates/s.yaml:1:1: error: missing required key `stage`: the stage's number (`stage: 0` to `stage: 10`, or `4a` for a sub-stage)",
         ),
         (
             "stage: 1\nstage: 2\nname: S\ngates: []\n",

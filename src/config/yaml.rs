@@ -31,10 +31,10 @@ pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
     // were too, so `env: { FLAG: yes }` gave "true"; now it gives "yes", and a boolean key
     // (`follow_redirects: yes`) is an error asking for true or false.
     options.strict_booleans = true;
-    serde_saphyr::from_str_with_options(text, options).map_err(|e| convert(&e))
+    serde_saphyr::from_str_with_options(text, options).map_err(|e| convert(&e, text))
 }
 
-fn convert(err: &serde_saphyr::Error) -> YamlError {
+fn convert(err: &serde_saphyr::Error, text: &str) -> YamlError {
     use serde_saphyr::{DefaultMessageFormatter, Error, MessageFormatter};
     let (line, column) = err
         .location()
@@ -44,7 +44,7 @@ fn convert(err: &serde_saphyr::Error) -> YamlError {
         Error::SerdeUnknownField {
             field, expected, ..
         } => (
-            format!("unknown key '{field}'"),
+            super::yaml_hints::unknown_key(field, expected),
             Some((field.clone(), expected.clone())),
         ),
         Error::DuplicateMappingKey { key: Some(key), .. } => {
@@ -95,6 +95,7 @@ fn convert(err: &serde_saphyr::Error) -> YamlError {
             (clean, None)
         }
     };
+    let (message, line, column) = super::yaml_hints::plain(message, text, line, column);
     YamlError {
         line,
         column,
