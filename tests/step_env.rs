@@ -178,3 +178,26 @@ fn check_flags_a_literal_missing_workdir_and_one_on_other_kinds() {
         r.stderr
     );
 }
+
+/// Issue 21: a gate's own `workdir` that does not exist is flagged by `check` as a step's is
+/// (a warning: an earlier stage may make it); the near miss, an existing one, is not.
+#[test]
+fn check_flags_a_gates_missing_workdir() {
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        "stage: 0\nname: W\ngates:\n  - id: w\n    title: t\n    workdir: build/out\n    run: pwd\n",
+    );
+    let r = p.run(&["check"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "s.yaml:6:14: warning: `workdir` build/out is not a directory under the project root"
+        ),
+        "{}",
+        r.stderr
+    );
+    p.file("build/out/.keep", "");
+    let r = p.run(&["check"]);
+    assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+}

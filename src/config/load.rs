@@ -134,18 +134,27 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
     })
 }
 
-/// A step's `workdir` written without `${…}` names a directory that does not exist now: a
+/// A gate's or a step's `workdir` written without `${…}` names a directory that does not exist now: a
 /// warning, since an earlier step may create it (when the step runs, a missing directory is
 /// the step's error). Validation has no file system access, so this is done here.
 fn missing_workdirs(stage: &Stage, root: &Path, display: &Path, text: &str) -> Vec<Diagnostic> {
     let mut seen = std::collections::BTreeSet::new();
     let mut out = Vec::new();
-    for step in stage.gates.iter().flat_map(|g| &g.steps) {
-        let Some(w) = &step.workdir else { continue };
-        if w.contains("${") || root.join(w).is_dir() || !seen.insert((step.line, w)) {
+    // A gate's own `workdir` (a matrix gate's combinations share it), then each step's.
+    let gates = stage.gates.iter().filter_map(|g| {
+        let w = g.workdir.to_str()?;
+        (w != ".").then_some((g.line, w))
+    });
+    let steps = stage
+        .gates
+        .iter()
+        .flat_map(|g| &g.steps)
+        .filter_map(|s| Some((s.line, s.workdir.as_deref()?)));
+    for (at, w) in gates.chain(steps) {
+        if w.contains("${") || root.join(w).is_dir() || !seen.insert((at, w)) {
             continue;
         }
-        let (line, column) = value_at(text, step.line, "workdir:");
+        let (line, column) = value_at(text, at, "workdir:");
         out.push(
             Diagnostic::warning(
                 display,
