@@ -37,7 +37,12 @@ pub fn sweep_leftovers(project: &Project) {
             if !name.starts_with('.') {
                 continue;
             }
-            let pid = rest.trim_end_matches(".old").parse::<i32>().ok();
+            // `<pid>`, or `<pid>-<n>` for a file (`write_file`).
+            let pid = rest
+                .trim_end_matches(".old")
+                .split('-')
+                .next()
+                .and_then(|p| p.parse::<i32>().ok());
             let alive = pid.is_some_and(|p| {
                 p != std::process::id() as i32 && Path::new(&format!("/proc/{p}")).exists()
             });

@@ -42,7 +42,11 @@ pub fn write_file(path: &Path, data: &[u8]) -> Result<(), EvidenceError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let aside = path.with_file_name(format!(".{file_name}.new-{}", std::process::id()));
+    // One name per write, not per process: two gates saving the same file at once (`save:`)
+    // each write their own aside, and the last rename wins whole.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let aside = path.with_file_name(format!(".{file_name}.new-{}-{n}", std::process::id()));
     // What a killed run of the same pid left, or anything planted there, is removed (a link
     // itself, never its target) and the file made anew.
     let _ = std::fs::remove_file(&aside);
@@ -53,4 +57,37 @@ pub fn write_file(path: &Path, data: &[u8]) -> Result<(), EvidenceError> {
         let _ = std::fs::remove_file(&aside);
     }
     written
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_file;
+
+    /// Two writers of the same file at once (two gates `save`-ing it) each succeed, and the
+    /// file is one of the two whole: never "file exists", never half of each.
+    #[test]
+    fn concurrent_writes_of_one_file_all_succeed_whole() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("out/hello.txt");
+        let a = vec![b'a'; 64 * 1024];
+        let b = vec![b'b'; 64 * 1024];
+        std::thread::scope(|s| {
+            for body in [&a, &b] {
+                let path = &path;
+                s.spawn(move || {
+                    for _ in 0..200 {
+                        write_file(path, body).expect("each write succeeds");
+                    }
+                });
+            }
+        });
+        let got = std::fs::read(&path).expect("read");
+        assert!(got == a || got == b, "a mixed file");
+        let left: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left.len(), 1, "nothing left aside: {left:?}");
+    }
 }
