@@ -80,8 +80,12 @@ pub enum CommandKind {
         #[arg(value_name = "DIR")]
         dir: Option<std::path::PathBuf>,
     },
-    /// Print the JSON Schema of stage files
-    Schema,
+    /// Print the JSON Schema of stage files (with --events: of `--message-format json` lines)
+    Schema {
+        /// The schema of the events `--message-format json` prints, one object per line
+        #[arg(long)]
+        events: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -94,6 +98,16 @@ pub enum Prereqs {
     Run,
     /// Skip the check
     Ignore,
+}
+
+/// `--message-format`: what stdout carries during a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MessageFormat {
+    /// The human report
+    Human,
+    /// One JSON object per event and line (schema: `gaterun schema --events`); the human
+    /// report goes to stderr
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -164,6 +178,9 @@ pub struct RunOptions {
     /// error
     #[arg(long, value_enum, default_value_t = Containment::Auto)]
     pub containment: Containment,
+    /// `human`, or `json`: one JSON object per event on stdout, for tools and editors
+    #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
+    pub message_format: MessageFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -203,7 +220,7 @@ const EXIT_CODES: &str = "Exit codes:
   130  interrupted (Ctrl-C, SIGTERM, SIGHUP): what ran is recorded as interrupted";
 
 /// The ids of [`RunOptions`]' arguments.
-const RUN_IDS: [&str; 12] = [
+const RUN_IDS: [&str; 13] = [
     "jobs",
     "gate_ids",
     "tags",
@@ -216,6 +233,7 @@ const RUN_IDS: [&str; 12] = [
     "repeat",
     "shard",
     "containment",
+    "message_format",
 ];
 
 /// The command line, parsed. The run options are in the help of `stage` and `phase` alone;
@@ -259,7 +277,8 @@ pub fn parse() -> Cli {
                 verbose,
                 repeat,
                 shard,
-                containment
+                containment,
+                message_format
             );
             *run = merged.clone();
             cli.common.run = merged;

@@ -6,6 +6,9 @@ use crate::results::{GateResult, StageResult};
 #[derive(Debug)]
 pub enum Event {
     StageStarted {
+        /// The stage's phase and key (`4a`), as results.json names them.
+        phase: u32,
+        stage: String,
         label: String,
         name: String,
         gates: usize,

@@ -1,9 +1,10 @@
 //! What a run found: the results of steps, gates and stages. The evidence writers and the
 //! prerequisite ledger read these; `results.json` is their serialized form.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Passed,
@@ -29,18 +30,19 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct StepResult {
     pub kind: String,
     pub name: String,
     pub status: Status,
     pub duration_ms: u64,
+    #[schemars(required, extend("type" = ["string", "null"]))]
     pub message: Option<String>,
     /// More than one when the step ran with `eventually`.
     pub attempts: u32,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct GateResult {
     pub id: String,
     pub title: String,
@@ -48,6 +50,7 @@ pub struct GateResult {
     pub duration_ms: u64,
     pub attempts: u32,
     /// One line; null when passed.
+    #[schemars(required, extend("type" = ["string", "null"]))]
     pub message: Option<String>,
     pub file: String,
     pub line: u64,
@@ -78,23 +81,24 @@ pub struct GateResult {
 
 /// A browser screenshot: where the evidence keeps it (`logs/<gate>/03.png`, relative to the
 /// stage's directory) and, until it is written, its bytes.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Screenshot {
     pub path: String,
     #[serde(skip)]
     pub png: Vec<u8>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct FailedRun {
     pub run: u32,
     pub status: Status,
     pub duration_ms: u64,
+    #[schemars(required, extend("type" = ["string", "null"]))]
     pub message: Option<String>,
 }
 
 /// The filters of a partial run, as given on the command line.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Selection {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gates: Vec<String>,
@@ -131,7 +135,7 @@ impl Selection {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct StageResult {
     pub gaterun_version: String,
     pub phase: u32,
@@ -148,6 +152,7 @@ pub struct StageResult {
     pub selection: Option<Selection>,
     pub started_at: String,
     pub duration_ms: u64,
+    #[schemars(required, extend("type" = ["string", "null"]))]
     pub commit: Option<String>,
     /// Why a blocked stage was blocked.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -18,3 +18,11 @@ pub fn json() -> String {
     text.push('\n');
     text
 }
+
+/// `gaterun schema --events`: the JSON Schema of a line of `--message-format json`.
+pub fn events_json() -> String {
+    let mut text = serde_json::to_string_pretty(&crate::reporter::events_schema())
+        .expect("a schema serializes");
+    text.push('\n');
+    text
+}

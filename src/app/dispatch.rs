@@ -116,9 +116,14 @@ async fn run(cli: Cli, preloaded: Option<Result<Loaded, Error>>) -> Result<i32, 
         shard: cli.common.run.shard,
     };
     match &cli.command {
-        CommandKind::Schema => {
+        CommandKind::Schema { events } => {
             use std::io::Write as _;
-            let _ = write!(std::io::stdout().lock(), "{}", schema::json());
+            let text = if *events {
+                schema::events_json()
+            } else {
+                schema::json()
+            };
+            let _ = write!(std::io::stdout().lock(), "{text}");
             Ok(exit::PASSED)
         }
         CommandKind::Init { template, phase } => {

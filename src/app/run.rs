@@ -71,11 +71,21 @@ pub(super) async fn execute(
         cli::Progress::Auto => std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(),
     };
     let secrets = runner::Secrets::declared(&loaded.stages);
+    let json = cli.common.run.message_format == cli::MessageFormat::Json;
+    if github && json {
+        reporter::github::Github::to_stderr();
+    }
     if github {
         // Mask every declared secret, before anything could print it.
         reporter::github::Github::mask(&secrets.values);
     }
-    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    let (mut events_tx, events_rx) = mpsc::unbounded_channel();
+    // `--message-format json`: the runner's events pass through the JSON writer first.
+    let tee = json.then(|| {
+        let (runner_tx, runner_rx) = mpsc::unbounded_channel();
+        let human = std::mem::replace(&mut events_tx, runner_tx);
+        tokio::spawn(reporter::json::tee(runner_rx, human))
+    });
     let reporter = tokio::spawn(reporter::run(
         events_rx,
         reporter::ReporterOptions {
@@ -83,6 +93,7 @@ pub(super) async fn execute(
             quiet: cli.common.run.quiet,
             verbose: cli.common.run.verbose,
             github: github.then(|| project.root.clone()),
+            stderr: json,
         },
     ));
     let (cancel_tx, cancel_rx) = watch::channel(false);
@@ -116,6 +127,28 @@ pub(super) async fn execute(
         commit: commit.join().unwrap_or(None),
     };
     let mut recorder = evidence::recorder::Recorder::open(project, settings.commit.clone());
+    let run_started = std::time::Instant::now();
+    if json {
+        reporter::json::run_started(reporter::json::RunStart {
+            command: match cli.command {
+                cli::CommandKind::Phase { .. } => "phase",
+                _ => "stage",
+            },
+            project: &project.root,
+            stages: runs
+                .iter()
+                .map(|r| reporter::StageRef {
+                    phase: r.stage.phase,
+                    stage: r.stage.key.to_string(),
+                    name: r.stage.name.clone(),
+                })
+                .collect(),
+            jobs: settings.jobs,
+            repeat: cli.common.run.repeat,
+            commit: settings.commit.as_deref(),
+            started_at: std::time::SystemTime::now(),
+        });
+    }
     let phased = super::phases::run_by_phase(
         loaded,
         runs,
@@ -136,6 +169,9 @@ pub(super) async fn execute(
         rc.browser.shutdown()
     );
     drop(rc);
+    if let Some(tee) = tee {
+        let _ = tee.await;
+    }
     let _ = reporter.await;
     let interrupted = *cancel_rx.borrow();
     signals.abort();
@@ -157,27 +193,36 @@ pub(super) async fn execute(
         .evidence_dir
         .strip_prefix(&project.root)
         .unwrap_or(&project.evidence_dir);
-    if !cli.common.run.quiet {
+    if json && !cli.common.run.quiet {
+        errln!("evidence: {}", evidence_dir.join("summary.md").display());
+    } else if !cli.common.run.quiet {
         out!("evidence: {}", evidence_dir.join("summary.md").display());
     }
+    // `--message-format json`: the run's last line.
+    let finish = |code: i32| {
+        if json {
+            reporter::json::run_finished(&results, code, run_started, &project.evidence_dir);
+        }
+        Ok(code)
+    };
     let any = |s: Status| results.iter().flat_map(|r| &r.gates).any(|g| g.status == s);
     if interrupted {
         errln!(
             "interrupted: every gate process was stopped; evidence of what ran is marked interrupted"
         );
-        return Ok(exit::INTERRUPTED);
+        return finish(exit::INTERRUPTED);
     }
     if any(Status::Failed)
         || any(Status::Error)
         || results.iter().any(|r| r.status != Status::Passed)
     {
-        return Ok(exit::FAILED);
+        return finish(exit::FAILED);
     }
     if let Some(blocked) = phased.blocked {
         errln!("{}", for_runner(&for_terminal(&blocked), github));
-        return Ok(exit::BLOCKED);
+        return finish(exit::BLOCKED);
     }
-    Ok(exit::PASSED)
+    finish(exit::PASSED)
 }
 
 /// `HEAD`, with `+dirty` when the work tree has changes; `None` outside git.

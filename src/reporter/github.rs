@@ -69,6 +69,8 @@ fn token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+static ON_STDERR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// A gate's `file` is already named from the repository's top (`config::repo_prefix`), as
 /// in JUnit: an annotation uses it as it is.
 #[derive(Default)]
@@ -79,9 +81,19 @@ pub struct Github {
 
 impl Github {
     fn out(text: &str) {
-        let mut o = std::io::stdout().lock();
+        let o: &mut dyn Write = if ON_STDERR.load(std::sync::atomic::Ordering::Relaxed) {
+            &mut std::io::stderr().lock()
+        } else {
+            &mut std::io::stdout().lock()
+        };
         let _ = o.write_all(text.as_bytes());
         let _ = o.flush();
+    }
+
+    /// `--message-format json`: stdout is the events', so the workflow commands go to stderr
+    /// (the runner reads commands on both). Set once, before anything is printed.
+    pub fn to_stderr() {
+        ON_STDERR.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// `::add-mask::` for each secret value, before anything could print it.

@@ -21,6 +21,8 @@ pub struct ReporterOptions {
     pub verbose: bool,
     /// GitHub Actions mode, with the project root for annotation paths.
     pub github: Option<std::path::PathBuf>,
+    /// `--message-format json`: stdout is the events', the human report goes to stderr.
+    pub stderr: bool,
 }
 
 struct Bars {
@@ -35,7 +37,9 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, opts: ReporterOptio
     let mut github = opts.github.as_ref().map(|_| github::Github::default());
     while let Some(event) = events.recv().await {
         match event {
-            Event::StageStarted { label, name, gates } => {
+            Event::StageStarted {
+                label, name, gates, ..
+            } => {
                 let header = format!(
                     "{label} {name} ({gates} gate{})",
                     if gates == 1 { "" } else { "s" }
@@ -58,7 +62,7 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, opts: ReporterOptio
                         gates: HashMap::new(),
                     });
                 } else if !opts.quiet {
-                    say(&header, github.is_some());
+                    say(&header, github.is_some(), opts.stderr);
                 }
             }
             Event::GateStarted { gate, .. } => {
@@ -107,7 +111,7 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, opts: ReporterOptio
                     }
                     None => {
                         if let Some(t) = text {
-                            say(&t, github.is_some());
+                            say(&t, github.is_some(), opts.stderr);
                         }
                     }
                 }
@@ -117,7 +121,7 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, opts: ReporterOptio
                     b.stage.finish_and_clear();
                     let _ = b.multi.clear();
                 }
-                say(&stage_line(&result), github.is_some());
+                say(&stage_line(&result), github.is_some(), opts.stderr);
             }
         }
     }
@@ -127,9 +131,13 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, opts: ReporterOptio
 }
 
 /// One or more whole lines to stdout; under GitHub Actions made inert for the runner (no
-/// gate output may become a workflow command).
-fn say(text: &str, github: bool) {
-    let mut out = std::io::stdout().lock();
+/// gate output may become a workflow command). To stderr when stdout is the JSON events'.
+fn say(text: &str, github: bool, stderr: bool) {
+    let mut out: Box<dyn Write> = if stderr {
+        Box::new(std::io::stderr().lock())
+    } else {
+        Box::new(std::io::stdout().lock())
+    };
     if github {
         for line in text.split('\n') {
             let _ = writeln!(out, "{}", github::inert(line));

@@ -51,6 +51,8 @@ pub async fn run_stages(
             Some(by) if !settings.keep_going => blocked_gates(&run, by),
             _ => {
                 rc.send(Event::StageStarted {
+                    phase: stage.phase,
+                    stage: stage.key.to_string(),
                     label: stage.label(),
                     name: stage.name.clone(),
                     gates: run.selected.len(),
