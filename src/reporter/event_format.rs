@@ -214,3 +214,80 @@ fn close(value: &mut serde_json::Value) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Counts, Line, to_line};
+    use crate::results::{GateResult, Status};
+
+    /// Whatever a title holds, the line is one line, inert for the GitHub runner, and reads
+    /// back as the same text.
+    #[test]
+    fn a_line_is_one_inert_line_that_reads_back_the_same() {
+        let titles = [
+            "plain",
+            "line\nbreak\r",
+            "sep\u{2028}arator\u{2029}",
+            "##[error]old form",
+            "###[x] ####[y]",
+            "\\##[error]after a backslash",
+            "\u{1b}[31mred\u{1b}[0m",
+            "::error::x",
+        ];
+        for title in titles {
+            let gate = GateResult::new("g", title, "gates/s.yaml".into(), 3, Status::Passed);
+            let line = to_line(&Line::GateFinished {
+                phase: 1,
+                stage: "0",
+                result: &gate,
+            });
+            assert!(
+                !line.contains(['\n', '\r', '\u{2028}', '\u{2029}', '\u{1b}']),
+                "{line}"
+            );
+            assert!(!line.contains("##["), "{line}");
+            assert!(
+                line.starts_with(
+                    r#"{"format":"gaterun-events","version":1,"event":"gate_finished","#
+                )
+            );
+            let back: serde_json::Value = serde_json::from_str(&line).expect(&line);
+            assert_eq!(back["result"]["title"], title, "{line}");
+        }
+    }
+
+    #[test]
+    fn counts_take_every_gate_of_every_stage() {
+        let stage = |statuses: &[Status]| {
+            let mut r: crate::results::StageResult = serde_json::from_value(serde_json::json!({
+                "gaterun_version": "", "phase": 1, "stage": "0", "name": "",
+                "definition_hash": "", "status": "passed", "started_at": "",
+                "duration_ms": 0, "commit": null, "gates": [],
+            }))
+            .expect("a stage result");
+            r.gates = statuses
+                .iter()
+                .map(|s| GateResult::new("g", "t", String::new(), 1, *s))
+                .collect();
+            r
+        };
+        let mut flaky = stage(&[Status::Passed]);
+        flaky.gates[0].flaky = true;
+        let counts = Counts::of(&[
+            stage(&[Status::Passed, Status::Failed, Status::Error]),
+            stage(&[Status::Interrupted, Status::Blocked]),
+            flaky,
+        ]);
+        let want = Counts {
+            stages: 3,
+            gates: 6,
+            passed: 2,
+            failed: 1,
+            error: 1,
+            interrupted: 1,
+            blocked: 1,
+            flaky: 1,
+        };
+        assert_eq!(counts, want);
+    }
+}
