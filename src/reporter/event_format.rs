@@ -25,7 +25,9 @@ pub enum Line<'a> {
         command: &'a str,
         /// The project's root directory.
         project: String,
-        /// The stages the run will take, in order (a blocked one is reported all the same).
+        /// The stages selected, in order. A stage blocked by an earlier one is reported all the
+        /// same; one the run never reaches (after an interrupt, or in a phase after one that
+        /// failed) has no line.
         stages: Vec<StageRef>,
         /// Gates run at once within a stage.
         jobs: usize,
