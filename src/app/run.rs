@@ -75,17 +75,31 @@ pub(super) async fn execute(
         // Mask every declared secret, before anything could print it.
         reporter::github::Github::mask(&secrets.values);
     }
+    let paint = reporter::paint::Paint {
+        on: reporter::paint::stderr_colour(cli.common.color),
+    };
     let (events_tx, events_rx) = mpsc::unbounded_channel();
+    let (cancel_tx, cancel_rx) = watch::channel(false);
+    let evidence_shown = project
+        .evidence_dir
+        .strip_prefix(&project.root)
+        .unwrap_or(&project.evidence_dir)
+        .to_path_buf();
     let reporter = tokio::spawn(reporter::run(
         events_rx,
         reporter::ReporterOptions {
             progress: progress && !github,
             quiet: cli.common.run.quiet,
-            verbose: cli.common.run.verbose,
+            paint,
+            failures: reporter::FailureOptions {
+                output: cli.common.run.failure_output(),
+                lines: cli.common.run.failure_lines as usize,
+                evidence: evidence_shown.clone(),
+            },
             github: github.then(|| project.root.clone()),
+            cancel: Some(cancel_rx.clone()),
         },
     ));
-    let (cancel_tx, cancel_rx) = watch::channel(false);
     let signals = tokio::spawn(watch_signals(cancel_tx));
 
     let rc = Arc::new(runner::RunContext {
@@ -153,17 +167,17 @@ pub(super) async fn execute(
         reporter::github::append_summary(&evidence::markdown::summary(&results), &summary);
     }
 
-    let evidence_dir = project
-        .evidence_dir
-        .strip_prefix(&project.root)
-        .unwrap_or(&project.evidence_dir);
     if !cli.common.run.quiet {
-        out!("evidence: {}", evidence_dir.join("summary.md").display());
+        let line = format!("evidence: {}", evidence_shown.join("summary.md").display());
+        reporter::say(&paint.dim(&line), github);
     }
     let any = |s: Status| results.iter().flat_map(|r| &r.gates).any(|g| g.status == s);
     if interrupted {
-        errln!(
-            "interrupted: every gate process was stopped; evidence of what ran is marked interrupted"
+        reporter::say(
+            &paint.warn(
+                "interrupted: every gate process was stopped; evidence of what ran is marked interrupted",
+            ),
+            github,
         );
         return Ok(exit::INTERRUPTED);
     }

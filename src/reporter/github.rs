@@ -34,7 +34,7 @@ pub fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// Text gaterun prints to stdout outside a stop-commands block, made inert for the runner's
+/// Text gaterun prints to stderr outside a stop-commands block, made inert for the runner's
 /// command parser: it splits lines at CR as well as LF, takes a line whose trimmed start is
 /// `::` as a command, and takes the old `##[command]` form anywhere in a line. A gate's output
 /// reaches our own lines (a failure message quotes it), so CR becomes a space and both
@@ -78,8 +78,11 @@ pub struct Github {
 }
 
 impl Github {
+    /// On stderr with the human report: the runner reads workflow commands on stderr as on
+    /// stdout, but reads the two pipes apart, so only one stream keeps `::add-mask::` before
+    /// what it masks and a `::stop-commands::` block around what it guards.
     fn out(text: &str) {
-        let mut o = std::io::stdout().lock();
+        let mut o = std::io::stderr().lock();
         let _ = o.write_all(text.as_bytes());
         let _ = o.flush();
     }

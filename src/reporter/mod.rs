@@ -1,9 +1,15 @@
-//! The terminal: the one task that prints. On a terminal, an indicatif progress bar for the
-//! stage and a line per running gate showing its current step; otherwise (CI logs) only whole
-//! lines for finished gates, never interleaved.
+//! The terminal: the one task that prints, on stderr. On a terminal, an indicatif progress bar
+//! for the stage and a line per running gate showing its current step; otherwise (CI logs) only
+//! whole lines for finished gates, never interleaved. Colour where the user's terminal and
+//! `--color` allow it.
 
+#[cfg(unix)]
+mod echo;
+mod failures;
 pub mod github;
 mod lines;
+pub mod paint;
 mod terminal;
 
-pub use terminal::{ReporterOptions, run};
+pub use failures::FailureOptions;
+pub use terminal::{ReporterOptions, run, say};
