@@ -423,3 +423,32 @@ fn ctrl_c_on_a_terminal_leaves_no_bar() {
         assert!(!spinner.is_match(line), "a spinner is left:\n{screen}");
     }
 }
+
+/// `check`'s diagnostics take the same colour choice: `--color always` paints the kind,
+/// `--color never` beats CLICOLOR_FORCE, and a pipe with nothing set gets none.
+#[test]
+fn check_diagnostics_follow_the_colour_choice() {
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        "stage: 0\nname: S\ngates:\n  - id: a\n    titel: t\n    run: 'true'\n",
+    );
+    let stderr = |env: &[(&str, &str)], args: &[&str]| {
+        let mut cmd = p.cmd(&[&["check"], args].concat());
+        cmd.env_remove("NO_COLOR").env_remove("CLICOLOR_FORCE");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run");
+        assert_eq!(out.status.code(), Some(2));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert!(
+        stderr(&[], &["--color", "always"]).contains(": \x1b[1m\x1b[31merror\x1b[0m: "),
+        "{}",
+        stderr(&[], &["--color", "always"])
+    );
+    assert!(!stderr(&[("CLICOLOR_FORCE", "1")], &["--color", "never"]).contains('\x1b'));
+    assert!(!stderr(&[], &[]).contains('\x1b'));
+    assert!(stderr(&[("CLICOLOR_FORCE", "1")], &[]).contains('\x1b'));
+}

@@ -75,9 +75,7 @@ pub(super) async fn execute(
         // Mask every declared secret, before anything could print it.
         reporter::github::Github::mask(&secrets.values);
     }
-    let paint = reporter::paint::Paint {
-        on: reporter::paint::stderr_colour(cli.common.color),
-    };
+    let paint = reporter::paint::Paint::stderr();
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let (cancel_tx, cancel_rx) = watch::channel(false);
     let evidence_shown = project
