@@ -346,20 +346,95 @@ fn messages_keep_their_white_space() {
     );
 }
 
-/// Ctrl-C on a real terminal with the bar: the notice and the interrupted gate are on screen,
-/// and no bar or spinner is left. Needs tmux (CI installs it; elsewhere the test skips).
-#[test]
-fn ctrl_c_on_a_terminal_leaves_no_bar() {
+/// Is tmux here? Under CI it must be (.ci/run installs it); elsewhere a test without it skips.
+fn has_tmux() -> bool {
     if std::process::Command::new("tmux")
         .arg("-V")
         .output()
-        .is_err()
+        .is_ok()
     {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "tmux is needed under CI"
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "tmux is needed under CI"
+    );
+    eprintln!("skipping: no tmux");
+    false
+}
+
+/// A tmux server of the test's own (its socket in the project), killed when dropped.
+struct Tmux {
+    socket: std::path::PathBuf,
+}
+
+impl Tmux {
+    fn new(p: &Project) -> Self {
+        Tmux {
+            socket: p.path().join("tmux.sock"),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux")
+    }
+
+    /// `gaterun ARGS` in a 120×40 terminal, `EXIT=<code>` printed after it.
+    fn start(&self, p: &Project, env: &str, args: &str) {
+        let script = format!(
+            "cd '{}' && env -u NO_COLOR -u CI -u CLICOLOR_FORCE {env} '{}' {args}; echo \"EXIT=$?\"; sleep 600",
+            p.path().display(),
+            common::bin().display()
         );
-        eprintln!("skipping: no tmux");
+        let started = self.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "t",
+            "-x",
+            "120",
+            "-y",
+            "40",
+            &script,
+        ]);
+        assert!(started.status.success(), "{started:?}");
+    }
+
+    /// The screen once `EXIT=` shows (at most 20 s), with escapes when `escapes`.
+    fn screen_at_exit(&self, escapes: bool) -> String {
+        let mut args = vec!["capture-pane", "-p", "-t", "t"];
+        if escapes {
+            args.push("-e");
+        }
+        let mut screen = String::new();
+        for _ in 0..200 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            screen = String::from_utf8_lossy(&self.run(&args).stdout).into_owned();
+            if screen.contains("EXIT=") {
+                break;
+            }
+        }
+        screen
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+/// Ctrl-C on a real terminal with the bar: the notice and the interrupted gates are on screen,
+/// and no bar or spinner is left (a gate ignoring SIGTERM made a second, frozen bar). Needs
+/// tmux (CI installs it; elsewhere the test skips).
+#[test]
+fn ctrl_c_on_a_terminal_leaves_no_bar() {
+    if !has_tmux() {
         return;
     }
     let p = Project::new();
@@ -367,45 +442,12 @@ fn ctrl_c_on_a_terminal_leaves_no_bar() {
         "s.yaml",
         "stage: 0\nname: Long\ngates:\n  - id: stubborn\n    title: ignores SIGTERM\n    run: \"trap '' TERM; touch \\\"$PROJECT_ROOT/started\\\"; sleep 600\"\n  - id: quick\n    title: quick\n    run: 'true'\n  - id: sleeper\n    title: sleeps\n    run: 'sleep 600'\n",
     );
-    let socket = p.path().join("tmux.sock");
-    let tmux = |args: &[&str]| {
-        std::process::Command::new("tmux")
-            .arg("-S")
-            .arg(&socket)
-            .args(args)
-            .output()
-            .expect("tmux")
-    };
-    let script = format!(
-        "cd '{}' && env -u NO_COLOR -u CI '{}' stage 0 --progress auto; echo \"EXIT=$?\"; sleep 600",
-        p.path().display(),
-        common::bin().display()
-    );
-    let started = tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        "t",
-        "-x",
-        "120",
-        "-y",
-        "40",
-        &script,
-    ]);
-    assert!(started.status.success(), "{started:?}");
+    let tmux = Tmux::new(&p);
+    tmux.start(&p, "", "stage 0 --progress auto");
     common::wait_for_file(&p.path().join("started"));
     std::thread::sleep(std::time::Duration::from_millis(700));
-    tmux(&["send-keys", "-t", "t", "C-c"]);
-    let mut screen = String::new();
-    for _ in 0..200 {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        screen =
-            String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned();
-        if screen.contains("EXIT=") {
-            break;
-        }
-    }
-    tmux(&["kill-server"]);
+    tmux.run(&["send-keys", "-t", "t", "C-c"]);
+    let screen = tmux.screen_at_exit(false);
     assert!(screen.contains("EXIT=130"), "{screen}");
     assert!(
         screen.contains("interrupted: stopping every gate (again to kill at once)"),
@@ -422,6 +464,27 @@ fn ctrl_c_on_a_terminal_leaves_no_bar() {
         );
         assert!(!spinner.is_match(line), "a spinner is left:\n{screen}");
     }
+}
+
+/// On a terminal: colour by default, none with NO_COLOR (it beats the terminal).
+#[test]
+fn no_color_beats_a_terminal() {
+    if !has_tmux() {
+        return;
+    }
+    let p = Project::new();
+    p.stage("s.yaml", MIXED);
+    let screen = |env: &str| {
+        let tmux = Tmux::new(&p);
+        tmux.start(&p, env, "stage 0");
+        let screen = tmux.screen_at_exit(true);
+        assert!(screen.contains("EXIT=1"), "{screen}");
+        assert!(screen.contains("did not pass:"), "{screen}");
+        screen
+    };
+    assert!(screen("TERM=xterm-256color").contains("\x1b["));
+    let plain = screen("TERM=xterm-256color NO_COLOR=1");
+    assert!(!plain.contains('\x1b'), "{plain:?}");
 }
 
 /// `check`'s diagnostics take the same colour choice: `--color always` paints the kind,
