@@ -329,6 +329,33 @@ fn a_hostile_failing_gate_cannot_leak_paint_or_command() {
     }
 }
 
+/// A stage file's own text (its name, a step's name) reaches the terminal with its escapes
+/// shown, not acted on, as does the gates' output.
+#[test]
+fn a_stage_name_cannot_move_the_cursor() {
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        "stage: 0\nname: \"Evil \\e[2J\\e]0;t\\a\"\ngates:\n  - id: a\n    title: t\n    run: 'exit 1'\n",
+    );
+    for progress in ["never", "always"] {
+        let run = p.run(&["stage", "0", "--progress", progress]);
+        run.code(1);
+        assert!(!run.stderr.contains('\x1b'), "{:?}", run.stderr);
+        assert!(
+            run.stderr
+                .contains("phase-1/stage-00 Evil \\u{1b}[2J\\u{1b}]0;t\\u{7} (1 gate)"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("stage 0 — Evil \\u{1b}[2J"),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
 /// Expected and actual that differ in white space print differently.
 #[test]
 fn messages_keep_their_white_space() {
@@ -369,9 +396,14 @@ struct Tmux {
 }
 
 impl Tmux {
+    /// A socket of its own each time: a new server on the socket of one just killed may find
+    /// it still going away ("server exited unexpectedly").
     fn new(p: &Project) -> Self {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
         Tmux {
-            socket: p.path().join("tmux.sock"),
+            socket: p.path().join(format!("tmux-{n}.sock")),
         }
     }
 

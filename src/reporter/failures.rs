@@ -8,7 +8,7 @@ use super::lines::{mark, message};
 use super::paint::Paint;
 use crate::cli::FailureOutput;
 use crate::results::{GateResult, Status};
-use crate::text::last_lines;
+use crate::text::{last_lines, shown};
 
 #[derive(Debug, Clone)]
 pub struct FailureOptions {
@@ -38,7 +38,7 @@ pub fn detail(stage: &str, g: &GateResult, tail: bool, o: &FailureOptions, paint
     text.push_str(&format!(
         "\n      {} log: {}",
         paint.dim("└"),
-        log.display()
+        shown(&log.display().to_string())
     ));
     text
 }
@@ -60,7 +60,7 @@ pub fn closing(gates: &[(String, GateResult)], o: &FailureOptions, paint: Paint)
             "\n  {} {stage} {}  {}  {}",
             mark(g.status, paint),
             g.id,
-            paint.dim(&format!("{}:{}", g.file, g.line)),
+            paint.dim(&format!("{}:{}", shown(&g.file), g.line)),
             message(why)
         ));
         if tail {

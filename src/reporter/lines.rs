@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::paint::Paint;
 use crate::results::{GateResult, StageResult, Status};
-use crate::text::{human_duration, one_line_exact, sanitize};
+use crate::text::{human_duration, one_line_exact, sanitize, shown};
 
 /// The longest message a line shows, in characters.
 const MESSAGE_CHARS: usize = 300;
@@ -54,9 +54,11 @@ pub fn stage_line(r: &StageResult, paint: Paint) -> String {
         Status::Passed => paint.pass("passed"),
         Status::Blocked => paint.warn(&format!(
             "blocked ({})",
-            r.blocked_by
-                .as_deref()
-                .unwrap_or("an earlier stage did not pass")
+            shown(
+                r.blocked_by
+                    .as_deref()
+                    .unwrap_or("an earlier stage did not pass")
+            )
         )),
         Status::Interrupted => paint.warn("interrupted"),
         s => paint.fail(s.as_str()),
@@ -69,7 +71,7 @@ pub fn stage_line(r: &StageResult, paint: Paint) -> String {
     format!(
         "{} — {}: {what}, {}/{} gates passed in {time}{partial}",
         paint.bold(&format!("stage {}", r.stage)),
-        r.name,
+        shown(&r.name),
         r.passed_count(),
         r.gates.len()
     )

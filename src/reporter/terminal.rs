@@ -19,7 +19,7 @@ use super::paint::Paint;
 use crate::cli::FailureOutput;
 use crate::events::Event;
 use crate::results::{GateResult, Status};
-use crate::text::{last_lines, one_line};
+use crate::text::{last_lines, one_line, shown};
 
 /// What the terminal says at the first Ctrl-C (SIGINT, SIGTERM, SIGHUP).
 pub const INTERRUPT_NOTICE: &str = "interrupted: stopping every gate (again to kill at once)";
@@ -121,6 +121,9 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, mut opts: ReporterO
         };
         match event {
             Event::StageStarted { label, name, gates } => {
+                // A stage's name, a step's, a file's are the project's text, not gaterun's:
+                // shown with their escapes visible, never acted on.
+                let name = shown(&name);
                 let header = paint.bold(&format!(
                     "{label} {name} ({gates} gate{})",
                     if gates == 1 { "" } else { "s" }
@@ -130,7 +133,7 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, mut opts: ReporterO
                     b.stage.set_length(gates as u64);
                     b.stage.set_message(label.clone());
                 }
-                if !opts.quiet || screen.bars.is_some() {
+                if !opts.quiet {
                     screen.say(&header);
                 }
             }
@@ -151,7 +154,7 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, mut opts: ReporterO
             }
             Event::StepStarted { gate, step, .. } => {
                 if let Some(pb) = screen.bars.as_ref().and_then(|b| b.gates.get(&gate)) {
-                    pb.set_message(one_line(&step, STEP_CHARS));
+                    pb.set_message(shown(&one_line(&step, STEP_CHARS)));
                 }
             }
             Event::GateFinished { mut result, stage } => {
