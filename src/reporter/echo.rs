@@ -3,16 +3,21 @@
 //! onto a new line; the bar then clears one line short and a frozen copy of it stays on screen.
 //! Echo is restored when the guard goes (the bar cleared, the run over, a panic unwinding).
 
-use rustix::termios::{LocalModes, OptionalActions, Termios, tcgetattr, tcsetattr};
+use rustix::termios::{LocalModes, OptionalActions, Termios, tcgetattr, tcgetpgrp, tcsetattr};
 
 pub struct NoEcho {
     saved: Termios,
 }
 
 impl NoEcho {
-    /// Echo off on stderr's terminal; `None` when stderr is no terminal or echo is off already.
+    /// Echo off on stderr's terminal; `None` when stderr is no terminal, gaterun runs in the
+    /// background (`gaterun stage 1 &`: changing the terminal from there stops the process
+    /// with SIGTTOU) or echo is off already.
     pub fn new() -> Option<Self> {
         let stderr = std::io::stderr();
+        if tcgetpgrp(&stderr).ok()? != rustix::process::getpgrp() {
+            return None;
+        }
         let saved = tcgetattr(&stderr).ok()?;
         if !saved.local_modes.contains(LocalModes::ECHO) {
             return None;
