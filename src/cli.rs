@@ -101,7 +101,9 @@ pub enum Prereqs {
 pub enum Color {
     /// Colour on a terminal, unless NO_COLOR is set; CLICOLOR_FORCE colours a pipe too
     Auto,
+    /// Colour, whatever the environment says
     Always,
+    /// No colour, whatever the environment says
     Never,
 }
 
