@@ -110,6 +110,30 @@ pub enum MessageFormat {
     Json,
 }
 
+/// `--color`: colour in gaterun's own words on stderr (never in what a gate printed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// Colour on a terminal, unless NO_COLOR is set; CLICOLOR_FORCE colours a pipe too
+    Auto,
+    /// Colour, whatever the environment says
+    Always,
+    /// No colour, whatever the environment says
+    Never,
+}
+
+/// `--failure-output`: where a failed gate's last lines of output are shown (nextest's words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailureOutput {
+    /// Under the gate's ✗ line, as it finishes
+    Immediate,
+    /// In the closing list of failed gates, at the end of the run
+    Final,
+    /// Both
+    ImmediateFinal,
+    /// Neither (the log path is still shown)
+    Never,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Progress {
     Auto,
@@ -130,6 +154,10 @@ pub struct Common {
     /// (default on when GITHUB_ACTIONS=true)
     #[arg(long, global = true)]
     pub github: bool,
+    /// Colour on stderr: `auto` on a terminal (NO_COLOR turns it off, CLICOLOR_FORCE on),
+    /// `always`, `never`
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto, value_name = "WHEN")]
+    pub color: Color,
     /// Run options written before the command (`gaterun --jobs 2 stage 1`): hidden from the
     /// help, taken by `stage` and `phase` (where they are written after the command too),
     /// refused by the others. After [`parse`], the options of the run.
@@ -164,9 +192,17 @@ pub struct RunOptions {
     /// Print only failures and the stage summaries
     #[arg(long, short)]
     pub quiet: bool,
-    /// Print the tail of a failed gate's output
+    /// Show a failed gate's output at its line and again in the closing list (as
+    /// `--failure-output immediate-final`, unless that option is given)
     #[arg(long, short)]
     pub verbose: bool,
+    /// Where a failed gate's last lines of output are shown: at its line, in the closing list
+    /// at the end, both, or neither [default: immediate]
+    #[arg(long, value_enum, value_name = "WHEN")]
+    pub failure_output: Option<FailureOutput>,
+    /// How many of a failed gate's last lines of output are shown
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub failure_lines: u32,
     /// Run each gate N times; mixed results are reported as flaky
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub repeat: u32,
@@ -181,6 +217,17 @@ pub struct RunOptions {
     /// `human`, or `json`: one JSON object per event on stdout, for tools and editors
     #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
     pub message_format: MessageFormat,
+}
+
+impl RunOptions {
+    /// `--failure-output`, or what `--verbose` implies when it is not given.
+    pub fn failure_output(&self) -> FailureOutput {
+        self.failure_output.unwrap_or(if self.verbose {
+            FailureOutput::ImmediateFinal
+        } else {
+            FailureOutput::Immediate
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -220,7 +267,7 @@ const EXIT_CODES: &str = "Exit codes:
   130  interrupted (Ctrl-C, SIGTERM, SIGHUP): what ran is recorded as interrupted";
 
 /// The ids of [`RunOptions`]' arguments.
-const RUN_IDS: [&str; 13] = [
+const RUN_IDS: [&str; 15] = [
     "jobs",
     "gate_ids",
     "tags",
@@ -230,6 +277,8 @@ const RUN_IDS: [&str; 13] = [
     "keep_tmp",
     "quiet",
     "verbose",
+    "failure_output",
+    "failure_lines",
     "repeat",
     "shard",
     "containment",
@@ -275,6 +324,8 @@ pub fn parse() -> Cli {
                 keep_tmp,
                 quiet,
                 verbose,
+                failure_output,
+                failure_lines,
                 repeat,
                 shard,
                 containment,

@@ -84,7 +84,26 @@ pub fn human_duration(d: Duration) -> String {
 }
 
 pub fn one_line(s: &str, max: usize) -> String {
-    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    cut(s.split_whitespace().collect::<Vec<_>>().join(" "), max)
+}
+
+/// One line with its white space told apart, for a message expected and actual are compared
+/// in: runs of spaces kept, a line break shown as `↵`, a tab as `⇥` (so `"a  b"`, `"a\tb"` and
+/// `"a b"` never print alike, as [`one_line`] would print them).
+pub fn one_line_exact(s: &str, max: usize) -> String {
+    let flat: String = s
+        .chars()
+        .map(|c| match c {
+            '\n' => '↵',
+            '\t' => '⇥',
+            c => c,
+        })
+        .collect();
+    cut(flat, max)
+}
+
+/// At most `max` characters, and `…` where it was cut.
+fn cut(flat: String, max: usize) -> String {
     if flat.chars().count() > max {
         format!("{}…", flat.chars().take(max).collect::<String>())
     } else {

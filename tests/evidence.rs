@@ -23,10 +23,12 @@ fn github(
         cmd.env(k, v);
     }
     let out = cmd.output().expect("run");
+    // The workflow commands come on stderr with the report (one stream keeps them in order);
+    // stdout is second here.
     (
         out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
         std::fs::read_to_string(summary).unwrap_or_default(),
         std::fs::read_to_string(output).unwrap_or_default(),
     )
@@ -69,7 +71,7 @@ gates:
     run: "true"
 "#,
     );
-    let (code, stdout, _, summary, outputs) =
+    let (code, stdout, stderr, summary, outputs) =
         github(&p, &["stage", "2", "--prereqs", "ignore"], &[]);
     assert_eq!(code, 1);
     assert!(summary.contains("## gaterun summary"), "{summary}");
@@ -92,6 +94,10 @@ gates:
         "a gate ran a workflow command: {live:?}"
     );
     assert!(stdout.contains("::group::"), "{stdout}");
+    assert!(
+        stderr.is_empty(),
+        "stdout holds nothing of the report: {stderr}"
+    );
 }
 
 #[test]
@@ -328,7 +334,7 @@ fn repeat_reports_flaky_gates() {
     let run = p.run(&["stage", "0", "--repeat", "4", "--jobs", "1"]);
     run.code(0);
     assert!(
-        run.stdout.contains("flaky: 2 of 4 runs failed"),
+        run.stderr.contains("flaky: 2 of 4 runs failed"),
         "{}",
         run.stdout
     );

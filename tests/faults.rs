@@ -378,7 +378,7 @@ fn a_nested_run_on_its_parents_evidence_is_refused_not_deadlocked() {
         log.contains("evidence is in use by the gaterun run this command was started from"),
         "{log}"
     );
-    assert!(log.contains("expected exit 0, got 2") || run.stdout.contains("got 2"));
+    assert!(log.contains("expected exit 0, got 2") || run.stderr.contains("got 2"));
     assert!(
         took < Duration::from_secs(15),
         "waited for its own parent: {took:?}"

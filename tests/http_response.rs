@@ -834,7 +834,8 @@ gates:
         .env("S", "Top secret")
         .output()
         .expect("run gaterun");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    // The report, with the failed gates' output, is on stderr.
+    let stdout = String::from_utf8_lossy(&out.stderr).into_owned();
     let results = p.results("stage-00");
     for g in results["gates"].as_array().expect("gates") {
         let id = g["id"].as_str().expect("id");

@@ -138,6 +138,7 @@ fn signed_bodies_verify_and_a_near_miss_key_fails() {
         }
     }
     assert!(!run.stdout.contains(GITHUB_SIG) && !run.stdout.contains(KEY));
+    assert!(!run.stderr.contains(GITHUB_SIG) && !run.stderr.contains(KEY));
 }
 
 #[track_caller]

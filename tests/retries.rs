@@ -36,9 +36,9 @@ fn a_gate_failing_once_passes_flaky_with_retries() {
     let run = p.run(&["stage", "0"]);
     run.code(0);
     assert!(
-        run.stdout.contains("flaky: 1 of 2 runs failed"),
+        run.stderr.contains("flaky: 1 of 2 runs failed"),
         "{}",
-        run.stdout
+        run.stderr
     );
     // It stopped at the first pass: two runs, not three.
     assert_eq!(runs(&count), 2);

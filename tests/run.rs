@@ -29,11 +29,11 @@ fn pass_and_fail_agree_across_results_report_and_junit() {
     p.stage("phase-1/01.yaml", MIXED);
     let run = p.run(&["stage", "1", "--prereqs", "ignore"]);
     run.code(1);
-    assert!(run.stdout.contains("✗ exit-three"), "{}", run.stdout);
+    assert!(run.stderr.contains("✗ exit-three"), "{}", run.stderr);
     assert!(
-        run.stdout.contains("expected exit 0, got 3"),
+        run.stderr.contains("expected exit 0, got 3"),
         "{}",
-        run.stdout
+        run.stderr
     );
 
     let r = p.results("stage-01");
@@ -281,6 +281,7 @@ gates:
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
     assert!(!String::from_utf8_lossy(&out.stdout).contains("s3cr3t-value"));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("s3cr3t-value"));
     let log = p.read("phase-1/stage-00/logs/leak.log");
     assert!(log.contains("token=***"), "{log}");
     for f in [

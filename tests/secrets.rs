@@ -300,6 +300,7 @@ mod property {
                 );
             }
             assert!(!String::from_utf8_lossy(&out.stdout).contains("abcdefgHIJKLMN"));
+            assert!(!String::from_utf8_lossy(&out.stderr).contains("abcdefgHIJKLMN"));
         }
     }
 

@@ -89,7 +89,7 @@ fn phase_stops_at_the_first_failure_and_marks_later_stages_blocked() {
         assert_eq!(r["status"], "blocked", "{s}");
         assert_eq!(r["gates"][0]["status"], "blocked");
     }
-    assert!(run.stdout.contains("blocked"), "{}", run.stdout);
+    assert!(run.stderr.contains("blocked"), "{}", run.stderr);
     assert!(
         p.read("phase-1/stage-02/report.md")
             .contains("- Status: blocked")

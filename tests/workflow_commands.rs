@@ -1,4 +1,4 @@
-//! `--github` stdout through a port of the GitHub runner's own command parsing
+//! `--github` output (a run's on stderr) through a port of the GitHub runner's own command parsing
 //! (actions/runner `ActionCommandManager.TryProcessCommand`, `ActionCommand.TryParseV2` and
 //! `TryParse`): lines split at CR and LF, `::cmd::` after leading white space, the old
 //! `##[cmd]` form anywhere in a line, `stop-commands` and its resume token. Gates print every
@@ -240,7 +240,12 @@ fn a_project_in_a_subdirectory_names_files_from_the_repository_top() {
             .env_remove("GITHUB_WORKSPACE")
             .output()
             .expect("gaterun");
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        // A run's annotations are on stderr, check's on stdout.
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
     };
     let stdout = run(&["stage", "0", "--github"]);
     let file = "services/api/gates/00.yaml";

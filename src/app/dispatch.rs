@@ -8,6 +8,7 @@ use crate::config::{self, LoadOptions, Loaded};
 use crate::exit::{self, Error};
 use crate::plan;
 use crate::reporter::github;
+use crate::reporter::paint::Paint;
 use crate::schema;
 use crate::text::{self, plural};
 
@@ -19,6 +20,7 @@ use super::{init, inspect, merge, run, signoff};
 
 /// Run the command line and return the process exit code.
 pub fn main_with(cli: Cli) -> i32 {
+    crate::reporter::paint::set_choice(cli.common.color);
     // A run's stage files are loaded before the runtime is built: how many gates can run at
     // once sets its worker threads.
     let preloaded = match cli.command {
@@ -51,7 +53,8 @@ pub fn main_with(cli: Cli) -> i32 {
             if github {
                 annotate(&diags);
             }
-            errln!("{}", for_runner(&Error::Config(diags).to_string(), github));
+            let text = for_runner(&Error::Config(diags).to_string(), github);
+            errln!("{}", Paint::stderr().diagnostics(&text));
             exit::USAGE
         }
         Err(e) => {
@@ -222,7 +225,10 @@ fn load(opts: &LoadOptions, on_github: bool) -> Result<Loaded, Error> {
     let loaded = config::load(opts).map_err(Error::Config)?;
     // A warning quotes the stage file: under GitHub Actions, no line of it is a command.
     for w in &loaded.warnings {
-        errln!("{}", for_runner(&w.to_string(), on_github));
+        errln!(
+            "{}",
+            Paint::stderr().diagnostics(&for_runner(&w.to_string(), on_github))
+        );
     }
     Ok(loaded)
 }

@@ -72,14 +72,18 @@ pub(super) async fn execute(
     };
     let secrets = runner::Secrets::declared(&loaded.stages);
     let json = cli.common.run.message_format == cli::MessageFormat::Json;
-    if github && json {
-        reporter::github::Github::to_stderr();
-    }
     if github {
         // Mask every declared secret, before anything could print it.
         reporter::github::Github::mask(&secrets.values);
     }
+    let paint = reporter::paint::Paint::stderr();
     let (mut events_tx, events_rx) = mpsc::unbounded_channel();
+    let (cancel_tx, cancel_rx) = watch::channel(false);
+    let evidence_shown = project
+        .evidence_dir
+        .strip_prefix(&project.root)
+        .unwrap_or(&project.evidence_dir)
+        .to_path_buf();
     // `--message-format json`: the runner's events pass through the JSON writer first.
     let tee = json.then(|| {
         let (runner_tx, runner_rx) = mpsc::unbounded_channel();
@@ -91,12 +95,16 @@ pub(super) async fn execute(
         reporter::ReporterOptions {
             progress: progress && !github,
             quiet: cli.common.run.quiet,
-            verbose: cli.common.run.verbose,
+            paint,
+            failures: reporter::FailureOptions {
+                output: cli.common.run.failure_output(),
+                lines: cli.common.run.failure_lines as usize,
+                evidence: evidence_shown.clone(),
+            },
             github: github.then(|| project.root.clone()),
-            stderr: json,
+            cancel: Some(cancel_rx.clone()),
         },
     ));
-    let (cancel_tx, cancel_rx) = watch::channel(false);
     let signals = tokio::spawn(watch_signals(cancel_tx));
 
     let rc = Arc::new(runner::RunContext {
@@ -189,14 +197,9 @@ pub(super) async fn execute(
         reporter::github::append_summary(&evidence::markdown::summary(&results), &summary);
     }
 
-    let evidence_dir = project
-        .evidence_dir
-        .strip_prefix(&project.root)
-        .unwrap_or(&project.evidence_dir);
-    if json && !cli.common.run.quiet {
-        errln!("evidence: {}", evidence_dir.join("summary.md").display());
-    } else if !cli.common.run.quiet {
-        out!("evidence: {}", evidence_dir.join("summary.md").display());
+    if !cli.common.run.quiet {
+        let line = format!("evidence: {}", evidence_shown.join("summary.md").display());
+        reporter::say(&paint.dim(&line), github);
     }
     // `--message-format json`: the run's last line.
     let finish = |code: i32| {
@@ -207,8 +210,11 @@ pub(super) async fn execute(
     };
     let any = |s: Status| results.iter().flat_map(|r| &r.gates).any(|g| g.status == s);
     if interrupted {
-        errln!(
-            "interrupted: every gate process was stopped; evidence of what ran is marked interrupted"
+        reporter::say(
+            &paint.warn(
+                "interrupted: every gate process was stopped; evidence of what ran is marked interrupted",
+            ),
+            github,
         );
         return finish(exit::INTERRUPTED);
     }

@@ -40,14 +40,14 @@ pub(super) fn signals() -> watch::Receiver<usize> {
 }
 
 /// First SIGINT/SIGTERM/SIGHUP (also one that came before the gates started): stop the gates
-/// gracefully. Second: SIGKILL at once.
+/// gracefully (the reporter, watching `cancel`, clears the bar and says so). Second: SIGKILL
+/// at once.
 pub(super) async fn watch_signals(cancel: watch::Sender<bool>) {
     let mut count = signals();
     let mut seen = 0;
     loop {
         let now = *count.borrow_and_update();
         if seen == 0 && now >= 1 {
-            errln!("interrupted: stopping every gate (again to kill at once)");
             let _ = cancel.send(true);
         }
         if now >= 2 {

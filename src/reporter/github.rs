@@ -34,7 +34,7 @@ pub fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// Text gaterun prints to stdout outside a stop-commands block, made inert for the runner's
+/// Text gaterun prints to stderr outside a stop-commands block, made inert for the runner's
 /// command parser: it splits lines at CR as well as LF, takes a line whose trimmed start is
 /// `::` as a command, and takes the old `##[command]` form anywhere in a line. A gate's output
 /// reaches our own lines (a failure message quotes it), so CR becomes a space and both
@@ -69,8 +69,6 @@ fn token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-static ON_STDERR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
 /// A gate's `file` is already named from the repository's top (`config::repo_prefix`), as
 /// in JUnit: an annotation uses it as it is.
 #[derive(Default)]
@@ -80,20 +78,13 @@ pub struct Github {
 }
 
 impl Github {
+    /// On stderr with the human report: the runner reads workflow commands on stderr as on
+    /// stdout, but reads the two pipes apart, so only one stream keeps `::add-mask::` before
+    /// what it masks and a `::stop-commands::` block around what it guards.
     fn out(text: &str) {
-        let o: &mut dyn Write = if ON_STDERR.load(std::sync::atomic::Ordering::Relaxed) {
-            &mut std::io::stderr().lock()
-        } else {
-            &mut std::io::stdout().lock()
-        };
+        let mut o = std::io::stderr().lock();
         let _ = o.write_all(text.as_bytes());
         let _ = o.flush();
-    }
-
-    /// `--message-format json`: stdout is the events', so the workflow commands go to stderr
-    /// (the runner reads commands on both). Set once, before anything is printed.
-    pub fn to_stderr() {
-        ON_STDERR.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// `::add-mask::` for each secret value, before anything could print it.

@@ -1,49 +1,67 @@
 //! The one-line forms of a finished gate (`✓ id 12ms`, `✗ id 1.24s  why`) and a finished stage
-//! (`stage 2 — API: passed, 3/3 gates passed in 1.24s`), the same on a terminal and in a log.
+//! (`stage 2 — API: passed, 3/3 gates passed in 1.24s`), the same on a terminal and in a log,
+//! painted or not.
 
 use std::time::Duration;
 
+use super::paint::Paint;
 use crate::results::{GateResult, StageResult, Status};
-use crate::text::{human_duration, one_line};
+use crate::text::{human_duration, one_line_exact, sanitize, shown};
 
-pub fn gate_line(g: &GateResult) -> String {
-    let mark = match g.status {
-        Status::Passed => "✓",
-        Status::Failed => "✗",
-        Status::Error => "!",
-        Status::Interrupted => "■",
-        Status::Blocked | Status::Skipped => "-",
-    };
-    let time = human_duration(Duration::from_millis(g.duration_ms));
+/// The longest message a line shows, in characters.
+const MESSAGE_CHARS: usize = 300;
+
+/// A gate's mark, painted for its status.
+pub fn mark(status: Status, paint: Paint) -> String {
+    match status {
+        Status::Passed => paint.pass("✓"),
+        Status::Failed => paint.fail("✗"),
+        Status::Error => paint.fail("!"),
+        Status::Interrupted => paint.warn("■"),
+        Status::Blocked | Status::Skipped => paint.dim("-"),
+    }
+}
+
+/// A gate's message as one line: gaterun's escapes stripped (a gate cannot paint the terminal
+/// through it), its white space told apart (`"a  b"` never prints as `"a b"`).
+pub fn message(m: &str) -> String {
+    one_line_exact(&sanitize(m), MESSAGE_CHARS)
+}
+
+pub fn gate_line(g: &GateResult, paint: Paint) -> String {
+    let mark = mark(g.status, paint);
+    let time = paint.dim(&human_duration(Duration::from_millis(g.duration_ms)));
     match &g.message {
         Some(m) if g.status != Status::Passed => {
-            format!(
-                "  {mark} {} {time}  {}",
-                g.id,
-                crate::text::sanitize(&one_line(m, 300))
-            )
+            format!("  {mark} {} {time}  {}", g.id, message(m))
         }
         _ if g.flaky => format!(
-            "  {mark} {} {time}  flaky: {} of {} runs failed",
+            "  {mark} {} {time}  {}",
             g.id,
-            g.failed_runs.len(),
-            g.attempts
+            paint.warn(&format!(
+                "flaky: {} of {} runs failed",
+                g.failed_runs.len(),
+                g.attempts
+            ))
         ),
         _ => format!("  {mark} {} {time}", g.id),
     }
 }
 
-pub fn stage_line(r: &StageResult) -> String {
+pub fn stage_line(r: &StageResult, paint: Paint) -> String {
     let time = human_duration(Duration::from_millis(r.duration_ms));
     let what = match r.status {
-        Status::Passed => "passed".to_owned(),
-        Status::Blocked => format!(
+        Status::Passed => paint.pass("passed"),
+        Status::Blocked => paint.warn(&format!(
             "blocked ({})",
-            r.blocked_by
-                .as_deref()
-                .unwrap_or("an earlier stage did not pass")
-        ),
-        s => s.as_str().to_owned(),
+            shown(
+                r.blocked_by
+                    .as_deref()
+                    .unwrap_or("an earlier stage did not pass")
+            )
+        )),
+        Status::Interrupted => paint.warn("interrupted"),
+        s => paint.fail(s.as_str()),
     };
     let partial = if r.partial {
         format!(" (partial run{}: no prerequisite)", r.selection_note())
@@ -51,10 +69,22 @@ pub fn stage_line(r: &StageResult) -> String {
         String::new()
     };
     format!(
-        "stage {} — {}: {what}, {}/{} gates passed in {time}{partial}",
-        r.stage,
-        r.name,
+        "{} — {}: {what}, {}/{} gates passed in {time}{partial}",
+        paint.bold(&format!("stage {}", r.stage)),
+        shown(&r.name),
         r.passed_count(),
         r.gates.len()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn messages_keep_their_white_space_apart() {
+        let two = super::message("expected \"a  b\", got \"a b\"");
+        assert_eq!(two, "expected \"a  b\", got \"a b\"");
+        assert_ne!(super::message("\"a\tb\""), super::message("\"a b\""));
+        assert_ne!(super::message("\"a\nb\""), super::message("\"a b\""));
+        assert_eq!(super::message("a\x1b[2Jb\tc\r\nd"), "ab⇥c↵d");
+    }
 }

@@ -1,75 +1,152 @@
-//! The one task that prints while gates run: a progress bar and a line per running gate on a
-//! terminal, whole lines only in a CI log, GitHub groups and annotations when asked.
+//! The one task that prints while gates run, all of it on stderr as cargo and nextest do (stdout
+//! stays free for what a user pipes): a progress bar and a line per running gate on a
+//! terminal, the same finished-gate lines with or without it, GitHub groups and annotations
+//! when asked. Nothing else may write to stderr while the bar is drawn (a line written under it
+//! shifts what the bar clears, and a copy of the bar stays on screen): the Ctrl-C notice comes
+//! here too, and the bar is cleared before it.
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
+use super::failures::{FailureOptions, closing, detail, listed};
 use super::github;
 use super::lines::{gate_line, stage_line};
+use super::paint::Paint;
+use crate::cli::FailureOutput;
 use crate::events::Event;
-use crate::results::Status;
-use crate::text::{last_lines, one_line};
+use crate::results::{GateResult, Status};
+use crate::text::{last_lines, one_line, shown};
+
+/// What the terminal says at the first Ctrl-C (SIGINT, SIGTERM, SIGHUP).
+pub const INTERRUPT_NOTICE: &str = "interrupted: stopping every gate (again to kill at once)";
+
+/// The most of a running step's name a spinner line shows, so that it ends well before the
+/// terminal's last column.
+const STEP_CHARS: usize = 60;
 
 #[derive(Debug, Clone)]
 pub struct ReporterOptions {
     pub progress: bool,
     pub quiet: bool,
-    pub verbose: bool,
+    pub paint: Paint,
+    pub failures: FailureOptions,
     /// GitHub Actions mode, with the project root for annotation paths.
     pub github: Option<std::path::PathBuf>,
-    /// `--message-format json`: stdout is the events', the human report goes to stderr.
-    pub stderr: bool,
+    /// Becomes true at the first interrupt: the bar goes, the notice is printed.
+    pub cancel: Option<watch::Receiver<bool>>,
 }
 
 struct Bars {
+    #[cfg(unix)]
+    _echo: Option<super::echo::NoEcho>,
     multi: MultiProgress,
     stage: ProgressBar,
     gates: HashMap<String, ProgressBar>,
 }
 
+impl Bars {
+    /// Every bar and spinner off the screen, none left frozen.
+    fn clear(self) {
+        for pb in self.gates.values() {
+            pb.finish_and_clear();
+        }
+        self.stage.finish_and_clear();
+        let _ = self.multi.clear();
+        // `_echo` goes last, echo back on once the bar is off the screen.
+    }
+}
+
+struct Screen {
+    bars: Option<Bars>,
+    github: bool,
+}
+
+impl Screen {
+    /// Whole lines, above the bar when there is one.
+    fn say(&self, text: &str) {
+        match &self.bars {
+            Some(b) => {
+                let _ = b.multi.println(text);
+            }
+            None => say(text, self.github),
+        }
+    }
+}
+
 /// Consume events until every sender is gone.
-pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, opts: ReporterOptions) {
-    let mut bars: Option<Bars> = None;
+pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, mut opts: ReporterOptions) {
+    let paint = opts.paint;
+    let mut screen = Screen {
+        bars: None,
+        github: opts.github.is_some(),
+    };
+    let mut interrupted = false;
     let mut github = opts.github.as_ref().map(|_| github::Github::default());
-    while let Some(event) = events.recv().await {
+    let mut failed: Vec<(String, GateResult)> = Vec::new();
+    let immediate = matches!(
+        opts.failures.output,
+        FailureOutput::Immediate | FailureOutput::ImmediateFinal
+    );
+    let mut cancel = opts.cancel.take();
+    loop {
+        if !interrupted && cancel.as_ref().is_some_and(|c| *c.borrow()) {
+            interrupted = true;
+            if let Some(b) = screen.bars.take() {
+                b.clear();
+            }
+            screen.say(&paint.warn(INTERRUPT_NOTICE));
+        }
+        // `biased`: a Ctrl-C is seen before the events it causes (the gates it stops).
+        let event = tokio::select! {
+            biased;
+            changed = async {
+                match cancel.as_mut() {
+                    Some(c) => c.changed().await.is_ok(),
+                    None => std::future::pending().await,
+                }
+            }, if cancel.is_some() && !interrupted => {
+                if !changed {
+                    cancel = None;
+                }
+                continue;
+            }
+            e = events.recv() => match e {
+                Some(e) => e,
+                None => break,
+            },
+        };
         match event {
             Event::StageStarted {
                 label, name, gates, ..
             } => {
-                let header = format!(
+                // A stage's name, a step's, a file's are the project's text, not gaterun's:
+                // shown with their escapes visible, never acted on.
+                let name = shown(&name);
+                let header = paint.bold(&format!(
                     "{label} {name} ({gates} gate{})",
                     if gates == 1 { "" } else { "s" }
-                );
-                if opts.progress {
-                    let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
-                    let stage = multi.add(ProgressBar::new(gates as u64));
-                    stage.set_style(
-                        ProgressStyle::with_template(
-                            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} gates  {msg}",
-                        )
-                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-                    );
-                    stage.set_message(label.clone());
-                    stage.enable_steady_tick(Duration::from_millis(100));
-                    let _ = multi.println(&header);
-                    bars = Some(Bars {
-                        multi,
-                        stage,
-                        gates: HashMap::new(),
-                    });
-                } else if !opts.quiet {
-                    say(&header, github.is_some(), opts.stderr);
+                ));
+                screen.bars = (opts.progress && !interrupted).then(bars).flatten();
+                if let Some(b) = &screen.bars {
+                    b.stage.set_length(gates as u64);
+                    b.stage.set_message(label.clone());
+                }
+                if !opts.quiet {
+                    screen.say(&header);
                 }
             }
             Event::GateStarted { gate, .. } => {
-                if let Some(b) = bars.as_mut() {
+                if let Some(b) = screen.bars.as_mut() {
                     let pb = b.multi.add(ProgressBar::new_spinner());
+                    // `{msg}`, not `{wide_msg}`: a line padded to the terminal's width leaves the
+                    // cursor in its last column, where the `^C` the terminal echoes wraps to a
+                    // new line; the bar then clears one line short and a copy of it stays.
                     pb.set_style(
-                        ProgressStyle::with_template("  {spinner} {prefix} {wide_msg}")
+                        ProgressStyle::with_template("  {spinner} {prefix} {msg}")
                             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
                     );
                     pb.set_prefix(gate.clone());
@@ -78,66 +155,85 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, opts: ReporterOptio
                 }
             }
             Event::StepStarted { gate, step, .. } => {
-                if let Some(pb) = bars.as_ref().and_then(|b| b.gates.get(&gate)) {
-                    pb.set_message(one_line(&step, 80));
+                if let Some(pb) = screen.bars.as_ref().and_then(|b| b.gates.get(&gate)) {
+                    pb.set_message(shown(&one_line(&step, STEP_CHARS)));
                 }
             }
-            Event::GateFinished { result, stage } => {
+            Event::GateFinished { mut result, stage } => {
                 if let Some(gh) = github.as_mut() {
                     gh.gate_finished(&stage, &result);
                 }
-                let line = gate_line(&result);
-                let show = !opts.quiet || result.status != Status::Passed;
-                let mut text = if show { Some(line) } else { None };
-                if opts.verbose
-                    && result.status != Status::Passed
-                    && let Some(t) = text.as_mut()
-                {
-                    for l in last_lines(&result.output, 20) {
-                        t.push_str("\n      │ ");
-                        t.push_str(&l);
+                let mut text = None;
+                if !opts.quiet || result.status != Status::Passed {
+                    let mut line = gate_line(&result, paint);
+                    if listed(&result) {
+                        line.push_str(&detail(&stage, &result, immediate, &opts.failures, paint));
                     }
+                    text = Some(line);
                 }
-                match bars.as_mut() {
-                    Some(b) => {
-                        if let Some(pb) = b.gates.remove(&result.id) {
-                            pb.finish_and_clear();
-                            b.multi.remove(&pb);
-                        }
-                        b.stage.inc(1);
-                        if let Some(t) = text {
-                            let _ = b.multi.println(t);
-                        }
+                if let Some(b) = screen.bars.as_mut() {
+                    if let Some(pb) = b.gates.remove(&result.id) {
+                        pb.finish_and_clear();
+                        b.multi.remove(&pb);
                     }
-                    None => {
-                        if let Some(t) = text {
-                            say(&t, github.is_some(), opts.stderr);
-                        }
-                    }
+                    b.stage.inc(1);
+                }
+                if let Some(t) = text {
+                    screen.say(&t);
+                }
+                if listed(&result) {
+                    // Only the tail is ever shown again: the rest of a capped 8 MiB goes.
+                    result.output = last_lines(&result.output, opts.failures.lines).join("\n");
+                    failed.push((stage, *result));
                 }
             }
             Event::StageFinished { result } => {
-                if let Some(b) = bars.take() {
-                    b.stage.finish_and_clear();
-                    let _ = b.multi.clear();
+                if let Some(b) = screen.bars.take() {
+                    b.clear();
                 }
-                say(&stage_line(&result), github.is_some(), opts.stderr);
+                screen.say(&stage_line(&result, paint));
             }
         }
+    }
+    if let Some(b) = screen.bars.take() {
+        b.clear();
+    }
+    if let Some(list) = closing(&failed, &opts.failures, paint) {
+        screen.say(&list);
     }
     if let Some(gh) = github.as_mut() {
         gh.finish();
     }
 }
 
-/// One or more whole lines to stdout; under GitHub Actions made inert for the runner (no
-/// gate output may become a workflow command). To stderr when stdout is the JSON events'.
-fn say(text: &str, github: bool, stderr: bool) {
-    let mut out: Box<dyn Write> = if stderr {
-        Box::new(std::io::stderr().lock())
-    } else {
-        Box::new(std::io::stdout().lock())
-    };
+/// The bar of a stage, or none when stderr is no terminal (indicatif would draw nothing and
+/// drop every line printed above it).
+fn bars() -> Option<Bars> {
+    let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+    if multi.is_hidden() {
+        return None;
+    }
+    let stage = multi.add(ProgressBar::new(0));
+    stage.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} gates  {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    stage.enable_steady_tick(Duration::from_millis(100));
+    Some(Bars {
+        #[cfg(unix)]
+        _echo: super::echo::NoEcho::new(),
+        multi,
+        stage,
+        gates: HashMap::new(),
+    })
+}
+
+/// One or more whole lines to stderr; under GitHub Actions made inert for the runner (no
+/// gate output may become a workflow command).
+pub fn say(text: &str, github: bool) {
+    let mut out = std::io::stderr().lock();
     if github {
         for line in text.split('\n') {
             let _ = writeln!(out, "{}", github::inert(line));
