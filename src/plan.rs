@@ -296,6 +296,7 @@ mod tests {
             },
             stages: parsed,
             warnings: Vec::new(),
+            undefined: Vec::new(),
         }
     }
 
