@@ -67,6 +67,12 @@ fn a_service_url_passes_and_a_typo_or_wrong_case_names_it() {
         "${API_ULR}",
         "undefined variable `${API_ULR}`, did you mean `${API_URL}` (from service api)?",
     );
+    // A JSON value is filled in (its key is not).
+    fails(
+        &format!("{SERVICE}    http: POST ${{API_URL}}/\n    json: {{ url: \"${{API_URLL}}\" }}\n"),
+        "${API_URLL}",
+        "undefined variable `${API_URLL}`, did you mean `${API_URL}` (from service api)?",
+    );
     fails(
         &format!("{SERVICE}    http: ${{api_url}}/\n"),
         "${api_url}",
@@ -167,7 +173,7 @@ fn a_template_param_is_checked_in_the_template_with_a_note_at_the_use() {
     );
     assert!(
         run.stderr
-            .contains("gates/s.yaml:4:3: note: in the template this step uses"),
+            .contains("gates/s.yaml:6:10: note: in the template this step uses"),
         "{}",
         run.stderr
     );
@@ -220,13 +226,16 @@ fn a_name_another_gate_or_a_later_stage_sets() {
 }
 
 #[test]
-fn literals_shell_strings_and_the_environment_pass() {
+fn literals_shell_strings_names_sent_as_written_and_the_environment_pass() {
     passes(
         r#"  - id: l
     title: literal, shell, environment
     steps:
       - run: [echo, '$${NOT_A_VARIABLE}', '${HOME}']
       - run: echo ${THE_SHELL_EXPANDS_THIS}
+      - http: POST http://127.0.0.1:1/
+        json: { "${A_KEY_IS_SENT_AS_WRITTEN}": 1 }
+        query: { "${SO_IS_A_QUERY_NAME}": 2 }
 "#,
     );
     let gates = "  - id: e\n    title: e\n    run: [echo, '${CHECK_VARS_FROM_THE_ENV}']\n";

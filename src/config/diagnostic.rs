@@ -169,6 +169,21 @@ impl fmt::Display for Diagnostic {
 
 pub use crate::near::suggest;
 
+/// Where the value of `key` (`workdir:`) is, from a step's line: the model keeps the step's
+/// line; its key is on one of the next lines.
+pub fn value_at(text: &str, from: u64, key: &str) -> (u64, u64) {
+    text.lines()
+        .enumerate()
+        .skip(usize::try_from(from).unwrap_or(0).saturating_sub(1))
+        .take(64)
+        .find_map(|(i, l)| {
+            let at = l.find(key)?;
+            let value = l[at + key.len()..].find(|c: char| !c.is_whitespace())?;
+            Some((i as u64 + 1, (at + key.len() + value) as u64 + 1))
+        })
+        .unwrap_or((from, 1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::diagnostic::{self, Diagnostic};
+use super::diagnostic::{self, Diagnostic, value_at};
 use super::discover::{PROJECT_FILE, discover, find_root, project_at, read, relative, repo_prefix};
 use super::lint::lints;
 use super::model::{Project, Stage, StageKey};
@@ -195,21 +195,6 @@ fn missing_workdirs(stage: &Stage, root: &Path, display: &Path, text: &str) -> V
         );
     }
     out
-}
-
-/// Where the value of `key` (`workdir:`) is, from a step's line: the model keeps the step's
-/// line; its key is on one of the next lines.
-fn value_at(text: &str, from: u64, key: &str) -> (u64, u64) {
-    text.lines()
-        .enumerate()
-        .skip(usize::try_from(from).unwrap_or(0).saturating_sub(1))
-        .take(64)
-        .find_map(|(i, l)| {
-            let at = l.find(key)?;
-            let value = l[at + key.len()..].find(|c: char| !c.is_whitespace())?;
-            Some((i as u64 + 1, (at + key.len() + value) as u64 + 1))
-        })
-        .unwrap_or((from, 1))
 }
 
 /// An `http` step's `save` written without `${…}` (nor its workdir) that lands in the

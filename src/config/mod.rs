@@ -5,6 +5,7 @@
 pub mod diagnostic;
 mod discover;
 pub(crate) mod http_expect;
+mod interpolated;
 mod lint;
 mod load;
 pub(crate) mod model;

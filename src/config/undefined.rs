@@ -6,16 +6,14 @@
 //! the later step that captures it, or the other gate that sets it. A shell string is not
 //! looked into: the shell expands it. A name in `check`'s own environment counts as defined,
 //! as it is at run time when the run has the same environment (the documented caveat).
-//!
-//! A step's strings are found in its model's `Debug` text: every string of a step but its
-//! shell command is interpolated when the step runs (spec §7), so reading them all follows
-//! the run without a list of fields that a new key would have to join.
+//! Which strings of a step the run fills in: config/interpolated.rs.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 
 use super::diagnostic::Diagnostic;
+use super::interpolated;
 use super::model::{Command, Gate, Probe, ServiceDef, Stage, Step, StepKind};
 use super::names::{self, Scope};
 use super::validate::Templates;
@@ -212,7 +210,7 @@ impl<'a> Walk<'a> {
             }
             // A `start` step's service is checked with the gate's services.
             StepKind::Service { .. } => {}
-            kind => self.debug(&own, at, kind),
+            kind => self.text(&own, at, &interpolated::step_text(kind)),
         }
         let origin = format!("a capture of the step at line {}", step.line);
         for (k, selector) in &step.captures {
@@ -224,9 +222,9 @@ impl<'a> Walk<'a> {
         }
     }
 
-    /// Every string in `value`'s `Debug` text (see the module's doc).
+    /// Every string of `value` (config/interpolated.rs).
     fn debug(&mut self, scope: &Scope, at: At<'a>, value: &impl Debug) {
-        self.text(scope, at, &format!("{value:?}"));
+        self.text(scope, at, &interpolated::debug_text(value));
     }
 
     fn text(&mut self, scope: &Scope, at: At<'a>, text: &str) {
@@ -268,11 +266,8 @@ impl<'a> Walk<'a> {
             .with_width(token.chars().count())
             .with_source(text);
         if let Some((f, t, l)) = at.used_by {
-            let col = t
-                .lines()
-                .nth(usize::try_from(l.saturating_sub(1)).unwrap_or(0))
-                .map_or(1, |s| s.len() - s.trim_start().len() + 1);
-            d = d.with_note(f, t, (l, col as u64), "in the template this step uses");
+            let (line, column) = super::diagnostic::value_at(t, l, "use:");
+            d = d.with_note(f, t, (line, column), "in the template this step uses");
         }
         self.out.push(d);
     }
