@@ -266,3 +266,24 @@ fn the_run_says_the_same_and_errors_the_gate() {
         "undefined variable `${API_ULR}`, did you mean `${API_URL}`?"
     );
 }
+
+#[test]
+fn only_a_templates_outputs_reach_the_caller() {
+    let p = Project::new();
+    let project = "templates:\n  hello:\n    steps:\n      - run: echo hi\n        capture: { SAID: /(.*)/ }\n    outputs: []\n";
+    p.file("gaterun.yaml", project);
+    let gates =
+        "  - id: t\n    title: t\n    steps:\n      - use: hello\n      - run: [echo, '${SAID}']\n";
+    p.stage("s.yaml", &format!("{HEAD}{gates}"));
+    let run = p.run(&["check"]);
+    run.code(2);
+    assert!(
+        run.stderr.starts_with(
+            "gates/s.yaml:8:22: error: undefined variable `${SAID}`: template hello captures it, but only the template's `outputs` reach the caller\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    p.file("gaterun.yaml", &project.replace("[]", "[SAID]"));
+    p.run(&["check"]).code(0);
+}

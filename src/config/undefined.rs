@@ -35,6 +35,7 @@ pub fn undefined(stage: &Stage, file: &Path, text: &str, src: &Sources) -> Vec<D
         out: Vec::new(),
         seen: BTreeSet::new(),
         later: BTreeMap::new(),
+        kept_in: BTreeMap::new(),
     };
     let at = At {
         file,
@@ -71,6 +72,9 @@ struct Walk<'a> {
     seen: BTreeSet<(PathBuf, u64, u64, String)>,
     /// The captures of the gate's steps not yet made, with the line of the step making each.
     later: BTreeMap<String, u64>,
+    /// Captures made inside a template the gate used but not among its `outputs`: gone when
+    /// the use ends. Each with the template.
+    kept_in: BTreeMap<String, String>,
 }
 
 impl<'a> Walk<'a> {
@@ -115,6 +119,7 @@ impl<'a> Walk<'a> {
             self.service(&scope, s, at);
         }
         self.later.clear();
+        self.kept_in.clear();
         for step in gate.steps.iter().rev() {
             for (k, _) in &step.captures {
                 self.later.insert(k.clone(), step.line);
@@ -207,6 +212,10 @@ impl<'a> Walk<'a> {
                 for o in outputs {
                     scope.add(o, format!("an output of template {template}"));
                 }
+                let kept = steps.iter().flat_map(|s| &s.captures).map(|(k, _)| k);
+                for k in kept.filter(|k| !outputs.contains(k)) {
+                    self.kept_in.insert(k.clone(), template.clone());
+                }
             }
             // A `start` step's service is checked with the gate's services.
             StepKind::Service { .. } => {}
@@ -257,6 +266,10 @@ impl<'a> Walk<'a> {
             } else {
                 format!(": the step at line {l} captures it, after this one")
             });
+        } else if let Some(t) = self.kept_in.get(name) {
+            message.push_str(&format!(
+                ": template {t} captures it, but only the template's `outputs` reach the caller"
+            ));
         } else if let Some((near, origin)) = scope.near(name) {
             message.push_str(&format!(", did you mean `${{{near}}}` (from {origin})?"));
         } else if let Some(other) = self.src.elsewhere.get(name) {
