@@ -287,3 +287,28 @@ fn only_a_templates_outputs_reach_the_caller() {
     p.file("gaterun.yaml", &project.replace("[]", "[SAID]"));
     p.run(&["check"]).code(0);
 }
+
+#[test]
+fn a_stage_scope_hands_its_gates_its_services_and_setup_captures() {
+    let stage = "stage: 0\nname: Scope\nservices:\n  api:\n    run: [python3, -m, http.server, '${PORT}']\nsetup:\n  - run: [echo, '${API_URL}']\n    capture: { TOKEN: /(.*)/ }\ngates:\n  - id: g\n    title: g\n    run: [echo, '${TOKEN}', '${API_URL}']\n";
+    let p = Project::new();
+    p.stage("s.yaml", stage);
+    p.run(&["check"]).code(0);
+    for (from, to, want) in [
+        (
+            "[echo, '${API_URL}']\n    capture",
+            "[echo, '${API_ULR}']\n    capture",
+            "gates/s.yaml:7:18: error: undefined variable `${API_ULR}`, did you mean `${API_URL}` (from service api)?\n",
+        ),
+        (
+            "'${TOKEN}', '${API_URL}'",
+            "'${TOKN}', '${API_URL}'",
+            "gates/s.yaml:12:18: error: undefined variable `${TOKN}`, did you mean `${TOKEN}` (from a capture of stage setup (line 7))?\n",
+        ),
+    ] {
+        p.stage("s.yaml", &stage.replace(from, to));
+        let run = p.run(&["check"]);
+        run.code(2);
+        assert!(run.stderr.starts_with(want), "{}", run.stderr);
+    }
+}
