@@ -312,3 +312,37 @@ fn a_stage_scope_hands_its_gates_its_services_and_setup_captures() {
         assert!(run.stderr.starts_with(want), "{}", run.stderr);
     }
 }
+
+#[test]
+fn a_secret_reaches_only_the_gates_declaring_it() {
+    let p = Project::new();
+    let gates = "  - id: a\n    title: a\n    secrets: [CHECK_VARS_SECRET]\n    run: [echo, '${CHECK_VARS_SECRET}']\n  - id: b\n    title: b\n    run: [echo, '${CHECK_VARS_SECRET}']\n";
+    p.stage("s.yaml", &format!("{HEAD}{gates}"));
+    let out = p
+        .cmd(&["check"])
+        .env("CHECK_VARS_SECRET", "s3cret")
+        .output();
+    let run = common::Run::from(out.expect("run"));
+    run.code(2);
+    assert!(
+        run.stderr.starts_with(
+            "gates/s.yaml:10:18: error: undefined variable `${CHECK_VARS_SECRET}`: a secret reaches only the gates that declare it in `secrets`\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    // The run agrees: the gate declaring it passes, the other is an error.
+    let out = p
+        .cmd(&["stage", "0"])
+        .env("CHECK_VARS_SECRET", "s3cret")
+        .output();
+    common::Run::from(out.expect("run")).code(1);
+    let r = p.results("stage-00");
+    assert_eq!(r["gates"][0]["status"], "passed");
+    assert_eq!(r["gates"][1]["status"], "error");
+    let message = r["gates"][1]["message"].as_str().unwrap_or("");
+    assert!(
+        message.starts_with("undefined variable `${CHECK_VARS_SECRET}`"),
+        "{message}"
+    );
+}

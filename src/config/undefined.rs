@@ -266,6 +266,8 @@ impl<'a> Walk<'a> {
             } else {
                 format!(": the step at line {l} captures it, after this one")
             });
+        } else if self.src.secrets.contains(name) {
+            message.push_str(": a secret reaches only the gates that declare it in `secrets`");
         } else if let Some(t) = self.kept_in.get(name) {
             message.push_str(&format!(
                 ": template {t} captures it, but only the template's `outputs` reach the caller"
