@@ -2,10 +2,12 @@
 //! point (`names`): a gate's `env` values in order, its workdir, mocks and services, then its
 //! steps in order, each seeing the captures of the steps before it, a template's steps seeing
 //! its params, `finally` seeing every capture. A name undefined there is an error located at
-//! the `${NAME}` itself, with the defined name it may mean and where that one comes from, or
-//! the later step that captures it, or the other gate that sets it. A shell string is not
-//! looked into: the shell expands it. A name in `check`'s own environment counts as defined,
-//! as it is at run time when the run has the same environment (the documented caveat).
+//! the `${NAME}` itself, saying why: the defined name it may mean and where that one comes
+//! from, the later step that captures it, the template that keeps it to itself, the secret
+//! this gate does not declare, or the other gate that sets it. A shell string is not looked
+//! into: the shell expands it. A name in `check`'s own environment counts as defined, as it is
+//! at run time when the run has the same environment (the documented caveat).
+//!
 //! Which strings of a step the run fills in: config/interpolated.rs.
 
 use std::collections::{BTreeMap, BTreeSet};
