@@ -38,6 +38,7 @@ pub(crate) mod files;
 pub mod mask;
 pub(crate) mod merge;
 pub(crate) mod mock;
+pub(crate) mod near;
 pub(crate) mod plan;
 pub(crate) mod ports;
 pub mod process;

@@ -97,6 +97,19 @@ pub fn current_phase(loaded: &Loaded, flag: Option<u32>) -> Result<u32, Error> {
     }
 }
 
+/// A phase named on the command line (`--phase 9`, `phase 9`) that no stage file defines: a
+/// usage error naming the phases that exist, whichever command it is.
+pub fn no_such_phase(loaded: &Loaded, phase: u32) -> Error {
+    let all: Vec<String> = phases(loaded).iter().map(u32::to_string).collect();
+    let defined = match all.is_empty() {
+        true => "none: no stage files found under the gates root".to_owned(),
+        false => all.join(", "),
+    };
+    Error::Usage(format!(
+        "phase {phase} has no stages (phases defined: {defined})"
+    ))
+}
+
 pub fn stages_of(loaded: &Loaded, phase: u32) -> Vec<&Stage> {
     loaded.stages.iter().filter(|s| s.phase == phase).collect()
 }
@@ -117,14 +130,13 @@ pub fn for_stage(
     let in_phase = stages_of(loaded, phase);
     let Some(target) = in_phase.iter().find(|s| s.key == key) else {
         let known: Vec<String> = in_phase.iter().map(|s| s.key.to_string()).collect();
-        return Err(Error::Usage(if known.is_empty() {
-            format!("phase {phase} has no stages")
-        } else {
-            format!(
-                "stage {key} is not defined in phase {phase} (its stages: {})",
-                known.join(", ")
-            )
-        }));
+        if known.is_empty() {
+            return Err(no_such_phase(loaded, phase));
+        }
+        return Err(Error::Usage(format!(
+            "stage {key} is not defined in phase {phase} (its stages: {})",
+            known.join(", ")
+        )));
     };
     let selected = filters.select(target);
     if selected.is_empty() {
@@ -207,11 +219,7 @@ pub fn for_phase(
 ) -> Result<Vec<StageRun>, Error> {
     let in_phase = stages_of(loaded, phase);
     if in_phase.is_empty() {
-        let all: Vec<String> = phases(loaded).iter().map(u32::to_string).collect();
-        return Err(Error::Usage(format!(
-            "phase {phase} has no stages (phases defined: {})",
-            all.join(", ")
-        )));
+        return Err(no_such_phase(loaded, phase));
     }
     let runs: Vec<StageRun> = in_phase
         .into_iter()
@@ -296,6 +304,7 @@ mod tests {
             },
             stages: parsed,
             warnings: Vec::new(),
+            undefined: Vec::new(),
         }
     }
 

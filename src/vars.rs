@@ -5,12 +5,18 @@ use std::collections::HashMap;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VarError {
-    #[error("undefined variable `${{{0}}}`")]
-    Undefined(String),
+    /// The name, and the defined name nearest it, if one is near enough to be the one meant.
+    #[error("undefined variable `${{{0}}}`{near}", near = near(.1.as_deref()))]
+    Undefined(String, Option<String>),
     #[error("unclosed `${{` in `{0}`")]
     Unclosed(String),
     #[error("invalid variable name `${{{0}}}`")]
     BadName(String),
+}
+
+fn near(name: Option<&str>) -> String {
+    name.map(|n| format!(", did you mean `${{{n}}}`?"))
+        .unwrap_or_default()
 }
 
 /// The gate's variables: its whole environment.
@@ -39,7 +45,7 @@ pub fn interpolate_with<'a>(
             }
             match lookup(name) {
                 Some(value) => out.push_str(value),
-                None => return Err(VarError::Undefined(name.to_owned())),
+                None => return Err(VarError::Undefined(name.to_owned(), None)),
             }
             rest = &body[end + 1..];
         } else {
@@ -51,8 +57,18 @@ pub fn interpolate_with<'a>(
     Ok(out)
 }
 
+/// Replace every `${NAME}` in `template` by its value in `vars`; an undefined name says which
+/// defined one it may have meant.
 pub fn interpolate(template: &str, vars: &Vars) -> Result<String, VarError> {
-    interpolate_with(template, |name| vars.get(name).map(String::as_str))
+    interpolate_with(template, |name| vars.get(name).map(String::as_str)).map_err(|e| match e {
+        VarError::Undefined(name, None) => {
+            let mut known: Vec<&str> = vars.keys().map(String::as_str).collect();
+            known.sort_unstable();
+            let near = crate::near::suggest_name(&name, &known).map(str::to_owned);
+            VarError::Undefined(name, near)
+        }
+        e => e,
+    })
 }
 
 /// Interpolate `${VAR}` in every string of a JSON value.
@@ -99,6 +115,15 @@ mod tests {
     }
 
     #[test]
+    fn an_undefined_name_says_which_it_may_mean() {
+        let e = interpolate("${B2}", &vars()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "undefined variable `${B2}`, did you mean `${B_2}`?"
+        );
+    }
+
+    #[test]
     fn table() {
         let cases: &[(&str, Result<&str, VarError>)] = &[
             ("plain", Ok("plain")),
@@ -107,7 +132,15 @@ mod tests {
             ("cost $5", Ok("cost $5")),
             ("$${A}", Ok("${A}")),
             ("$$${A}", Ok("$${A}")),
-            ("${NOPE}", Err(VarError::Undefined("NOPE".into()))),
+            ("${NOPE}", Err(VarError::Undefined("NOPE".into(), None))),
+            (
+                "${B2}",
+                Err(VarError::Undefined("B2".into(), Some("B_2".into()))),
+            ),
+            (
+                "${b_2}",
+                Err(VarError::Undefined("b_2".into(), Some("B_2".into()))),
+            ),
             ("${A", Err(VarError::Unclosed("${A".into()))),
             ("${1X}", Err(VarError::BadName("1X".into()))),
         ];

@@ -124,7 +124,7 @@ fn env_cannot_replace_a_variable_gaterun_sets() {
 }
 
 /// `Y`, `ON`, `no` are variable names as written (YAML 1.1 read them as booleans, and defined a
-/// variable named `true` or `false`); `gaterun check` accepts them.
+/// variable named `true` or `false`); `gaterun check` accepts them, and refuses `${true}`.
 #[test]
 fn yaml_boolean_words_as_env_keys_keep_their_text() {
     let p = one_stage(
@@ -143,11 +143,13 @@ fn yaml_boolean_words_as_env_keys_keep_their_text() {
 "#,
     );
     let check = p.run(&["check"]);
-    check.code(0);
+    check.code(2);
     assert!(
-        check.stdout.starts_with("ok: 1 stage file, 2 gates"),
+        check
+            .stderr
+            .starts_with("gates/s.yaml:15:20: error: undefined variable `${true}`\n"),
         "{}",
-        check.stdout
+        check.stderr
     );
     p.run(&["stage", "0"]).code(1);
     let r = p.results("stage-00");

@@ -177,7 +177,14 @@ async fn run(cli: Cli, preloaded: Option<Result<Loaded, Error>>) -> Result<i32, 
             };
             merge::command(&project, loaded.as_ref(), &dirs)
         }
-        CommandKind::Check => Ok(inspect::check(&load(&opts, on_github)?)),
+        CommandKind::Check => {
+            let loaded = load(&opts, on_github)?;
+            // A run makes each undefined `${NAME}` its gate's error; `check` refuses them all.
+            if !loaded.undefined.is_empty() {
+                return Err(Error::Config(loaded.undefined));
+            }
+            Ok(inspect::check(&loaded))
+        }
         CommandKind::List { phase } => inspect::list(&load(&opts, on_github)?, *phase),
         CommandKind::Report { phase } => {
             let loaded = load(&opts, on_github)?;

@@ -104,14 +104,7 @@ pub(super) fn list(loaded: &Loaded, only: Option<u32>) -> Result<i32, Error> {
     if let Some(p) = only
         && !phases.contains(&p)
     {
-        return Err(Error::Usage(format!(
-            "phase {p} has no stages (phases defined: {})",
-            phases
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
+        return Err(plan::no_such_phase(loaded, p));
     }
     for phase in phases {
         if only.is_some_and(|p| p != phase) {
@@ -201,7 +194,7 @@ pub(super) fn report(loaded: &Loaded, only: Option<u32>) -> Result<i32, Error> {
     for phase in phases {
         let stages = plan::stages_of(loaded, phase);
         if stages.is_empty() {
-            return Err(Error::Usage(format!("phase {phase} has no stages")));
+            return Err(plan::no_such_phase(loaded, phase));
         }
         let rel = format!("phase-{phase}/IMPLEMENTATION_LOG.md");
         let written = evidence::log::write(&loaded.project, phase, &stages);

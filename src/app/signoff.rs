@@ -13,7 +13,7 @@ use crate::text;
 pub(super) fn command(loaded: &Loaded, phase: u32, nested: Option<i32>) -> Result<i32, Error> {
     let project = &loaded.project;
     if !loaded.stages.iter().any(|s| s.phase == phase) {
-        return Err(Error::Usage(format!("phase {phase} has no stages")));
+        return Err(crate::plan::no_such_phase(loaded, phase));
     }
     let outcome = match nested {
         Some(pid) => signoff::criteria(project, &loaded.stages, phase).map(|r| {

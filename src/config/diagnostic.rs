@@ -167,34 +167,21 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-/// The known word closest to `word`, if it is close enough to be a likely typo.
-pub fn suggest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
-    known
-        .iter()
-        .map(|k| (edit_distance(word, k), *k))
-        .filter(|(d, k)| *d <= (k.len().max(word.len()) / 3).max(1))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, k)| k)
-}
+pub use crate::near::suggest;
 
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut before: Vec<usize> = vec![0; b.len() + 1];
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for i in 1..=a.len() {
-        let mut cur = vec![i; b.len() + 1];
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
-            // Two neighbours swapped count as one edit.
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                cur[j] = cur[j].min(before[j - 2] + 1);
-            }
-        }
-        before = std::mem::replace(&mut prev, cur);
-    }
-    prev[b.len()]
+/// Where the value of `key` (`workdir:`) is, from a step's line: the model keeps the step's
+/// line; its key is on one of the next lines.
+pub fn value_at(text: &str, from: u64, key: &str) -> (u64, u64) {
+    text.lines()
+        .enumerate()
+        .skip(usize::try_from(from).unwrap_or(0).saturating_sub(1))
+        .take(64)
+        .find_map(|(i, l)| {
+            let at = l.find(key)?;
+            let value = l[at + key.len()..].find(|c: char| !c.is_whitespace())?;
+            Some((i as u64 + 1, (at + key.len() + value) as u64 + 1))
+        })
+        .unwrap_or((from, 1))
 }
 
 #[cfg(test)]

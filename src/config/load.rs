@@ -7,11 +7,13 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::diagnostic::{self, Diagnostic};
+use super::diagnostic::{self, Diagnostic, value_at};
 use super::discover::{PROJECT_FILE, discover, find_root, project_at, read, relative, repo_prefix};
 use super::lint::lints;
 use super::model::{Project, Stage, StageKey};
+use super::names;
 use super::raw;
+use super::undefined;
 use super::validate::{self, Defaults, FileCtx};
 use super::yaml;
 
@@ -28,6 +30,9 @@ pub struct Loaded {
     /// Sorted by phase, then stage.
     pub stages: Vec<Stage>,
     pub warnings: Vec<Diagnostic>,
+    /// Each `${NAME}` undefined where a run would fill it in: `check`'s errors; a run makes
+    /// each the error of its gate (config/undefined.rs).
+    pub undefined: Vec<Diagnostic>,
 }
 
 /// Find the project, read every stage file, validate. Errors are every diagnostic found.
@@ -37,9 +42,11 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
     let mut diagnostics = Vec::new();
     let mut base = Defaults::default();
     let mut raw_project = raw::RawProject::default();
+    let mut project_text = None;
     if project_file.is_file() {
         let text = read(&project_file, &root, &mut diagnostics).unwrap_or_default();
         let display = relative(&project_file, &root);
+        project_text = Some((display.clone(), text.clone()));
         let mut ctx = FileCtx::new(&display, &text);
         match yaml::parse::<Option<raw::RawProject>>(&text) {
             Ok(p) => raw_project = p.unwrap_or_default(),
@@ -81,6 +88,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
     let mut stages: Vec<Stage> = Vec::new();
     let mut notes = Vec::new();
     let mut seen: BTreeMap<(u32, StageKey), (PathBuf, u64)> = BTreeMap::new();
+    let mut texts: BTreeMap<PathBuf, String> = BTreeMap::new();
     for file in files {
         let Some(text) = read(&file, &root, &mut diagnostics) else {
             continue;
@@ -110,6 +118,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
                 );
             } else {
                 seen.insert(key, (display.clone(), at.line()));
+                texts.insert(display.clone(), text.clone());
                 stages.push(stage);
             }
         }
@@ -121,6 +130,25 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
     stages.sort_by_key(|s| (s.phase, s.key));
     let mut warnings = lints(&stages);
     warnings.append(&mut notes);
+    let sources = undefined::Sources {
+        templates: &base.templates,
+        project: project_text
+            .as_ref()
+            .map(|(f, t)| (f.as_path(), t.as_str())),
+        secrets: stages
+            .iter()
+            .flat_map(|s| &s.gates)
+            .flat_map(|g| g.secrets.iter().cloned())
+            .collect(),
+        elsewhere: names::elsewhere(&stages),
+    };
+    let undefined: Vec<Diagnostic> = stages
+        .iter()
+        .flat_map(|s| {
+            let text = texts.get(&s.file).map_or("", String::as_str);
+            undefined::undefined(s, &s.file, text, &sources)
+        })
+        .collect();
     // Evidence names a stage file from the repository's top, as GitHub and JUnit reporters
     // resolve it, also when the project is in a subdirectory.
     let prefix = repo_prefix(&root);
@@ -131,6 +159,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
         project,
         stages,
         warnings,
+        undefined,
     })
 }
 
@@ -166,21 +195,6 @@ fn missing_workdirs(stage: &Stage, root: &Path, display: &Path, text: &str) -> V
         );
     }
     out
-}
-
-/// Where the value of `key` (`workdir:`) is, from a step's line: the model keeps the step's
-/// line; its key is on one of the next lines.
-fn value_at(text: &str, from: u64, key: &str) -> (u64, u64) {
-    text.lines()
-        .enumerate()
-        .skip(usize::try_from(from).unwrap_or(0).saturating_sub(1))
-        .take(64)
-        .find_map(|(i, l)| {
-            let at = l.find(key)?;
-            let value = l[at + key.len()..].find(|c: char| !c.is_whitespace())?;
-            Some((i as u64 + 1, (at + key.len() + value) as u64 + 1))
-        })
-        .unwrap_or((from, 1))
 }
 
 /// An `http` step's `save` written without `${…}` (nor its workdir) that lands in the

@@ -5,10 +5,13 @@
 pub mod diagnostic;
 mod discover;
 pub(crate) mod http_expect;
+mod interpolated;
 mod lint;
 mod load;
 pub(crate) mod model;
+mod names;
 pub(crate) mod raw;
+mod undefined;
 pub(crate) mod validate;
 pub mod yaml;
 mod yaml_hints;

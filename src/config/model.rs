@@ -5,6 +5,7 @@ mod checks;
 mod footprint;
 pub mod mock;
 mod request;
+mod setup_gate;
 
 use std::fmt;
 use std::path::PathBuf;

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 
 use super::context::RunContext;
 use super::gate::{self, Hold, StageShare};
-use crate::config::{Gate, Stage};
+use crate::config::Stage;
 use crate::results::{GateResult, Status};
 
 /// The id of the scope's gate, and so the name of its log.
@@ -39,27 +39,7 @@ pub async fn open(
         return None;
     }
     let s = &stage.scope;
-    let gate = Gate {
-        id: SETUP_ID.to_owned(),
-        base_id: SETUP_ID.to_owned(),
-        matrix: Vec::new(),
-        retries: 0,
-        databases: Vec::new(),
-        title: "stage setup".to_owned(),
-        tags: Vec::new(),
-        timeout: s.timeout,
-        grace: s.grace,
-        workdir: ".".into(),
-        env: s.env.clone(),
-        secrets: Vec::new(),
-        database: s.database.clone(),
-        services: s.services.clone(),
-        mocks: s.mocks.clone(),
-        steps: s.setup.clone(),
-        finally: Vec::new(),
-        line: 1,
-        column: 1,
-    };
+    let gate = stage.scope.as_gate(SETUP_ID);
     let scope_stage = Arc::new(Stage {
         gates: vec![gate],
         ..stage.clone()

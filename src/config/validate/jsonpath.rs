@@ -41,7 +41,7 @@ pub fn expand(path: &str, lookup: impl Fn(&str) -> Option<Value>) -> Result<Stri
     let mut brackets: Vec<bool> = Vec::new();
     let mut i = 0;
     let value = |name: &str| {
-        lookup(name).ok_or_else(|| vars::VarError::Undefined(name.to_owned()).to_string())
+        lookup(name).ok_or_else(|| vars::VarError::Undefined(name.to_owned(), None).to_string())
     };
     while i < chars.len() {
         let c = chars[i];

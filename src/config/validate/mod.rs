@@ -41,6 +41,9 @@ pub use ctx::FileCtx;
 pub use defaults::DEFAULT_GRACE;
 pub use defaults::{Defaults, defaults};
 pub use gate::MAX_ID;
-pub use matrix::is_gate_id;
+#[cfg(test)]
+pub use matrix::DATABASE_VARS;
+pub use matrix::{BUILT_INS, is_gate_id};
 pub use stage::stage;
 pub use template::{project_templates_used, templates};
+pub use template_set::Templates;
