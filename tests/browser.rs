@@ -353,7 +353,7 @@ fn expectations_pass_and_their_near_misses_fail_with_one_line() {
         ),
         (
             "miss-text",
-            r#"expected page text not to contain "three", got "one two three""#,
+            r#"expected page text not to contain "three", got "one↵two↵three""#,
         ),
         (
             "miss-nav",

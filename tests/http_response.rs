@@ -246,7 +246,7 @@ fn captures_by_regex_and_of_the_whole_body() {
         &got,
         &[(
             "miss-regex",
-            "capture `TOKEN`: /token=([0-9]+);/ did not match the body, got \"session ok token=abc123; expires=never\"",
+            "capture `TOKEN`: /token=([0-9]+);/ did not match the body, got \"session ok↵token=abc123; expires=never\"",
         )],
     );
     let errors = check_errors(

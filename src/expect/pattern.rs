@@ -215,20 +215,17 @@ pub fn check_observed(
     Ok(())
 }
 
-/// A short, single-line rendering of output for a failure message.
+/// A short, single-line rendering of output for a failure message. White space is kept as it
+/// is (a line break shown as `↵`, a tab as `⇥`): folding runs of spaces made `expected stdout to
+/// contain "a b", got "a b"` of a text holding `a  b`.
 pub fn preview(text: &str) -> String {
     const MAX: usize = 120;
-    let clean = crate::text::sanitize(text);
-    let one_line: String = clean.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.is_empty() {
+    let clean = crate::text::sanitize(trim_newline(text));
+    if clean.is_empty() {
         return "nothing".to_owned();
     }
-    if one_line.chars().count() > MAX {
-        let cut: String = one_line.chars().take(MAX).collect();
-        format!("\"{cut}…\"")
-    } else {
-        format!("\"{one_line}\"")
-    }
+    let one_line = crate::text::one_line_exact(&clean, MAX);
+    format!("\"{one_line}\"")
 }
 
 #[cfg(test)]
@@ -332,5 +329,14 @@ mod tests {
             check_all("stdout", &p, "hello\n", &vars).unwrap_err(),
             CheckError::Mismatch("expected stdout to contain \"ok\", got \"hello\"".to_owned())
         );
+    }
+
+    #[test]
+    fn preview_keeps_white_space() {
+        assert_eq!(preview("a  b\n"), "\"a  b\"");
+        assert_ne!(preview("a  b"), preview("a b"));
+        assert_eq!(preview("one\n\ttwo\n"), "\"one↵⇥two\"");
+        assert_eq!(preview(""), "nothing");
+        assert_eq!(preview("\n\n"), "\"↵\"");
     }
 }

@@ -133,15 +133,21 @@ async fn navigate(page: &Page, url: &str, log: &GateLog, until: Instant) -> Resu
     let mut loads = page.loads.clone();
     let before = *loads.borrow_and_update();
     let started = Instant::now();
-    let reply = page
-        .browser
-        .conn
-        .call(
-            "Page.navigate",
-            json!({ "url": target.as_str() }),
-            Some(&page.session),
-        )
+    // Chromium answers `Page.navigate` once the response's headers are in: a server that never
+    // sends them holds the answer, and that wait ends at `until` too, saying why.
+    let call = page.browser.conn.call(
+        "Page.navigate",
+        json!({ "url": target.as_str() }),
+        Some(&page.session),
+    );
+    let reply = tokio::time::timeout_at(until.into(), call)
         .await
+        .map_err(|_| {
+            Failure::Check(format!(
+                "opening {shown}: no answer in {} (the server never sent its headers?)",
+                crate::text::human_duration(started.elapsed())
+            ))
+        })?
         .map_err(|e| Failure::Check(format!("opening {shown} failed: {e}")))?;
     if let Some(e) = reply["errorText"].as_str().filter(|e| !e.is_empty()) {
         return Err(Failure::Check(format!("opening {shown} failed: {e}")));
