@@ -23,7 +23,8 @@ use super::target::Resolved;
 use super::template::Source;
 use crate::config::{MockBody, MockResponse, RequestMatch};
 use crate::expect::value::{Bindings, Typed};
-use crate::steps::http::redact::{CREDENTIAL_HEADERS, LOG_BODY_CAP, capped, redact_header};
+use crate::steps::http::credentials::parts;
+use crate::steps::http::redact::{LOG_BODY_CAP, capped, redact_header};
 use crate::steps::log::GateLog;
 use crate::steps::outcome::Failure;
 use crate::vars::Vars;
@@ -312,23 +313,14 @@ fn log(
     shared.log.line(text.trim_end());
 }
 
-/// The secret parts of the request's credential headers, as its log line redacts them: what
-/// follows the scheme (`Bearer`) or cookie name, else the whole value; the longest first.
-/// Values under 4 characters are left (they would redact every such run of letters in the
-/// log, and hide nothing).
+/// The secret parts of the request's credential headers (`steps::http::credentials`), the
+/// longest first.
 fn credentials(request: &Request) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for (name, value) in &request.headers {
-        if !CREDENTIAL_HEADERS.contains(&name.as_str()) {
-            continue;
-        }
-        // What follows the scheme or cookie name, else the whole value.
-        let secret = value
-            .split_once([' ', '='])
-            .map_or(value.as_str(), |(_, r)| r);
-        out.push(secret.trim().to_owned());
-    }
-    out.retain(|c| c.chars().count() >= 4);
+    let mut out: Vec<String> = request
+        .headers
+        .iter()
+        .flat_map(|(name, value)| parts(name, value))
+        .collect();
     out.sort_by_key(|c| std::cmp::Reverse(c.len()));
     out.dedup();
     out
