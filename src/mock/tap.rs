@@ -83,7 +83,10 @@ impl<S: AsyncRead + Unpin> AsyncRead for Tap<S> {
             let mut seen = lock(&self.seen);
             // The first bytes after an answer begin the next request.
             if seen.writing {
-                *seen = Seen::default();
+                seen.read.clear();
+                seen.wrote.clear();
+                seen.served = 0;
+                seen.writing = false;
             }
             let room = READ_CAP.saturating_sub(seen.read.len());
             seen.read.extend_from_slice(&new[..new.len().min(room)]);
