@@ -67,6 +67,10 @@ fn basic(encoded: &str) -> Vec<String> {
 /// The password of a URL's userinfo (reqwest sends it as `Basic`), decoded and as written,
 /// with the `user:password` pair the header carries.
 pub(super) fn of_url(url: &str) -> Vec<String> {
+    // Most URLs have no userinfo: no parse for them (this runs on every request).
+    if !url.contains('@') {
+        return Vec::new();
+    }
     let Ok(parsed) = reqwest::Url::parse(url) else {
         return Vec::new();
     };
