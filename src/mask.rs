@@ -9,6 +9,10 @@ use std::collections::HashSet;
 
 /// The shortest piece of a secret that is masked wherever it stands.
 pub const PIECE: usize = 8;
+/// The shortest line of a multi-line secret masked alone, and the shortest credential a gate
+/// sends that is masked as a secret (`steps::http::credentials`): a shorter one would mask
+/// every such run of letters in a log, and hide nothing.
+pub const SHORTEST: usize = 4;
 const MASK: &[u8] = b"***";
 
 /// The forms of a secret worth masking, longest first, each non-empty and once.
@@ -44,7 +48,7 @@ pub fn forms(secret: &str) -> Vec<String> {
             secret
                 .lines()
                 .map(|l| l.trim_end_matches('\r'))
-                .filter(|l| l.trim().len() >= 4)
+                .filter(|l| l.trim().len() >= SHORTEST)
                 .map(str::to_owned),
         );
     }

@@ -120,6 +120,26 @@ pub fn last_lines(text: &str, n: usize) -> Vec<String> {
         .collect()
 }
 
+/// `%XX` escapes decoded (what a URL's password stands for).
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(hex) = s.get(i + 1..i + 3)
+            && let Ok(b) = u8::from_str_radix(hex, 16)
+        {
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// A URL without the password of its userinfo (`http://user:***@host/`).
 pub fn redact_url(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {

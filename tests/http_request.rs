@@ -275,7 +275,11 @@ fn the_cookie_jar_carries_a_gates_cookies_where_they_match() {
             ("miss-fresh-jar", "$.headers.cookie"),
             ("miss-path", "scoped=p1"),
             ("miss-domain", "session=abc123"),
-            ("miss-domain-by-redirect", "session=abc123"),
+            // The first hop sent the cookie: a secret of the gate since, masked in its message.
+            (
+                "miss-domain-by-redirect",
+                "expected body to contain \"session=***\"",
+            ),
             ("miss-off", "session=abc123"),
         ],
     );

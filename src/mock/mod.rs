@@ -4,14 +4,18 @@
 //! millisecond and all end with the task (`handle`). A request is read (`request`), matched
 //! against the routes in order by the same judges an expectation uses (`target`, `judge`),
 //! answered from the route's sequence with `{{request.…}}` filled in (`template`), recorded
-//! (`journal`) for `received` steps, and written to the gate log (`server`).
+//! (`journal`) for `received` steps, and written to the gate log (`server`). A request hyper
+//! could not read is recorded too, as malformed (`malformed`), from what the connection read
+//! (`tap`).
 
 mod handle;
 mod journal;
 mod judge;
+mod malformed;
 mod preflight;
 mod request;
 mod server;
+mod tap;
 mod target;
 pub mod template;
 

@@ -27,6 +27,10 @@ pub struct Request {
     pub incomplete: Option<(u64, Option<u64>)>,
     /// Headers past the journal's share were left out (their checks fail, never pass on a part).
     pub headers_cut: bool,
+    /// The mock could not read it (`malformed`): why, in words. Its method and path are what
+    /// was known of them (empty: not known); no route takes it, and `received` never passes
+    /// over it.
+    pub malformed: Option<String>,
     json: OnceLock<Result<serde_json::Value, String>>,
 }
 
@@ -48,6 +52,7 @@ impl Request {
             cut,
             incomplete: None,
             headers_cut: false,
+            malformed: None,
             json: OnceLock::new(),
         }
     }
@@ -85,6 +90,7 @@ impl Request {
         out.headers_cut = self.headers_cut || headers.len() < self.headers.len();
         out.headers = headers;
         out.incomplete = self.incomplete;
+        out.malformed = self.malformed.clone();
         out
     }
 
@@ -147,9 +153,18 @@ impl Request {
             .map_err(Clone::clone)
     }
 
-    /// `POST /x?y=1`, for the log and messages.
+    /// A request a route could take: neither abandoned nor malformed.
+    pub fn readable(&self) -> bool {
+        self.incomplete.is_none() && self.malformed.is_none()
+    }
+
+    /// `POST /x?y=1`, for the log and messages (of a malformed one, what is known).
     pub fn line(&self) -> String {
-        if self.query.is_empty() {
+        if self.method.is_empty() {
+            "an unreadable request".to_owned()
+        } else if self.path.is_empty() {
+            format!("{} (target unreadable)", self.method)
+        } else if self.query.is_empty() {
             format!("{} {}", self.method, self.path)
         } else {
             format!("{} {}?{}", self.method, self.path, self.query)

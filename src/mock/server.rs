@@ -18,12 +18,15 @@ use tokio::task::JoinSet;
 
 use super::journal::Journal;
 use super::judge::judge;
+use super::malformed;
 use super::request::{BODY_CAP, Request};
+use super::tap::{self, Tap};
 use super::target::Resolved;
 use super::template::Source;
 use crate::config::{MockBody, MockResponse, RequestMatch};
 use crate::expect::value::{Bindings, Typed};
-use crate::steps::http::redact::{CREDENTIAL_HEADERS, LOG_BODY_CAP, capped, redact_header};
+use crate::steps::http::credentials::parts;
+use crate::steps::http::redact::{LOG_BODY_CAP, capped, redact_header};
 use crate::steps::log::GateLog;
 use crate::steps::outcome::Failure;
 use crate::vars::Vars;
@@ -71,10 +74,18 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
                     let _ = stream.set_nodelay(true);
                     let shared = shared.clone();
                     connections.spawn(async move {
-                        let service = service_fn(move |req| answer(shared.clone(), req));
-                        let _ = http1::Builder::new()
+                        let (stream, seen) = Tap::new(stream);
+                        let (to_service, to_record) = (shared.clone(), seen.clone());
+                        let service = service_fn(move |req| {
+                            tap::lock(&seen).served += 1;
+                            answer(to_service.clone(), req)
+                        });
+                        let served = http1::Builder::new()
                             .serve_connection(TokioIo::new(stream), service)
                             .await;
+                        if let Err(e) = served {
+                            unreadable(&shared, &to_record, &e);
+                        }
                     });
                 }
                 // Out of descriptors, or a connection reset before it was taken: try again.
@@ -83,6 +94,31 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
+}
+
+/// A connection that ended in an error hyper met reading a request (not the service's own
+/// `drop`, nor a connection reset while answering): the request it could not read is recorded
+/// as malformed and logged, with the answer hyper gave it.
+fn unreadable(shared: &Shared, seen: &tap::Shared, e: &hyper::Error) {
+    let seen = tap::lock(seen);
+    let cut = e.is_incomplete_message() && seen.served == 0 && !seen.read.is_empty();
+    if !(e.is_parse() || cut) {
+        return;
+    }
+    let request = Arc::new(malformed::request(&seen.read, seen.served, e));
+    let status = seen.status();
+    drop(seen);
+    let seq = shared.journal.record(request.clone(), None, status);
+    let answered = status.map_or("no answer".to_owned(), |s| format!("answered {s}"));
+    let at = shared.started.elapsed().as_millis();
+    shared.log.line(&format!(
+        "── mock {} #{seq} at +{}.{:03}s: {} → malformed, {answered}: {}",
+        shared.name,
+        at / 1000,
+        at % 1000,
+        request.line(),
+        request.malformed.as_deref().unwrap_or_default()
+    ));
 }
 
 /// `drop: true`: the service fails, and hyper closes the connection without an answer.
@@ -103,17 +139,21 @@ async fn answer(
 ) -> Result<hyper::Response<Full<Bytes>>, Dropped> {
     let request = Arc::new(read(req).await);
     let b = shared.bindings();
-    if request.incomplete.is_some() {
-        // No request: the client is gone, nothing answers it, and no route takes it.
+    if !request.readable() {
+        // No request: the client is gone or its body broke its framing; nothing answers it,
+        // and no route takes it.
         let seq = shared.journal.record(request.clone(), None, None);
         let at = shared.started.elapsed().as_millis();
+        let what = match &request.malformed {
+            Some(why) => format!("malformed, no answer: {why}"),
+            None => format!("incomplete: {}", request.closed_early()),
+        };
         shared.log.line(&format!(
-            "── mock {} #{seq} at +{}.{:03}s: {} → incomplete: {}",
+            "── mock {} #{seq} at +{}.{:03}s: {} → {what}",
             shared.name,
             at / 1000,
             at % 1000,
             request.line(),
-            request.closed_early()
         ));
         return Err(Dropped);
     }
@@ -175,16 +215,30 @@ async fn read(req: hyper::Request<Incoming>) -> Request {
     let mut cut = false;
     let mut seen: u64 = 0;
     let mut incomplete = None;
+    let mut malformed = None;
     while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else {
-            // The client went away mid-body: what was read is not the body.
-            let announced = parts
-                .headers
-                .get(hyper::header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok()?.trim().parse().ok());
-            incomplete = Some((seen, announced));
-            cut = true;
-            break;
+        let frame = match frame {
+            Ok(frame) => frame,
+            // A body that breaks its own framing (a chunk size that is no number); not one
+            // the client stopped sending.
+            Err(e) if !ended_early(&e) => {
+                malformed = Some(format!(
+                    "its body is malformed ({})",
+                    crate::text::error_chain(&e)
+                ));
+                cut = true;
+                break;
+            }
+            Err(_) => {
+                // The client went away mid-body: what was read is not the body.
+                let announced = parts
+                    .headers
+                    .get(hyper::header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok()?.trim().parse().ok());
+                incomplete = Some((seen, announced));
+                cut = true;
+                break;
+            }
         };
         if let Ok(data) = frame.into_data() {
             seen += data.len() as u64;
@@ -212,7 +266,23 @@ async fn read(req: hyper::Request<Incoming>) -> Request {
         cut,
     );
     request.incomplete = incomplete;
+    request.malformed = malformed;
     request
+}
+
+/// The client closed the connection before the body was whole (hyper says so as an
+/// incomplete message, or as an unexpected end of file under a body error).
+fn ended_early(e: &hyper::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if s.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::UnexpectedEof)
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    e.is_incomplete_message()
 }
 
 /// The response's headers and body, templates filled in. A header whose value a request
@@ -312,23 +382,14 @@ fn log(
     shared.log.line(text.trim_end());
 }
 
-/// The secret parts of the request's credential headers, as its log line redacts them: what
-/// follows the scheme (`Bearer`) or cookie name, else the whole value; the longest first.
-/// Values under 4 characters are left (they would redact every such run of letters in the
-/// log, and hide nothing).
+/// The secret parts of the request's credential headers (`steps::http::credentials`), the
+/// longest first.
 fn credentials(request: &Request) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for (name, value) in &request.headers {
-        if !CREDENTIAL_HEADERS.contains(&name.as_str()) {
-            continue;
-        }
-        // What follows the scheme or cookie name, else the whole value.
-        let secret = value
-            .split_once([' ', '='])
-            .map_or(value.as_str(), |(_, r)| r);
-        out.push(secret.trim().to_owned());
-    }
-    out.retain(|c| c.chars().count() >= 4);
+    let mut out: Vec<String> = request
+        .headers
+        .iter()
+        .flat_map(|(name, value)| parts(name, value))
+        .collect();
     out.sort_by_key(|c| std::cmp::Reverse(c.len()));
     out.dedup();
     out

@@ -69,7 +69,7 @@ impl Secrets {
                     .and_then(|u| u.password().map(str::to_owned))
             })
         {
-            let decoded = percent_decode(&password);
+            let decoded = crate::text::percent_decode(&password);
             values.extend([password, decoded].into_iter().filter(|p| !p.is_empty()));
         }
         Secrets { names, values }
@@ -80,24 +80,4 @@ impl RunContext {
     pub fn send(&self, event: Event) {
         let _ = self.events.send(event);
     }
-}
-
-/// `%XX` escapes decoded (what a URL's password stands for).
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(hex) = s.get(i + 1..i + 3)
-            && let Ok(b) = u8::from_str_radix(hex, 16)
-        {
-            out.push(b);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }

@@ -1,8 +1,10 @@
 //! Issue 20, the `received` step: what a mock was sent, judged from its journal. `match`
 //! selects requests (none: all); `count` (default: at least one), then each selected request
 //! against `json` and `headers`; `order`, the requests matching any of its entries in arrival
-//! order; `unexpected`, the requests no route took. Each failure is one line, expected
-//! against actual, naming the request that broke it.
+//! order; `unexpected`, the requests no route took. A malformed request (one the mock could
+//! not read) is never selected: a step that could have selected it fails, and `unexpected`
+//! counts it. Each failure is one line, expected against actual, naming the request that
+//! broke it.
 
 use crate::config::ReceivedStep;
 use crate::mock::{Exchange, ResolvedTarget, judge};
@@ -28,7 +30,7 @@ pub async fn attempt(ctx: &mut GateCtx, step: &ReceivedStep) -> Result<(), Failu
         .collect();
     let all: Vec<Exchange> = journal
         .iter()
-        .filter(|e| e.request.incomplete.is_none())
+        .filter(|e| e.request.readable())
         .cloned()
         .collect();
     let b = ctx.bindings();
@@ -46,6 +48,35 @@ pub async fn attempt(ctx: &mut GateCtx, step: &ReceivedStep) -> Result<(), Failu
         .as_ref()
         .map(|t| format!("{} ", t.shown))
         .unwrap_or_default();
+    let order = step
+        .order
+        .iter()
+        .map(resolve)
+        .collect::<Result<Vec<_>, _>>()?;
+    // A request the mock could not read is judged by nothing: a step that could have
+    // selected it fails, naming it (a step asking only `unexpected` counts it there).
+    if judges_requests(step) {
+        let broken: Vec<&Exchange> = journal
+            .iter()
+            .filter(|e| e.request.malformed.is_some())
+            .filter(|e| {
+                let r = &e.request;
+                let known = !r.method.is_empty() && !r.path.is_empty();
+                let hits = |t: &ResolvedTarget| t.matches(&r.method, &r.path);
+                !known || target.as_ref().is_none_or(hits) || order.iter().any(hits)
+            })
+            .collect();
+        if let Some(first) = broken.first() {
+            return Err(Failure::Check(format!(
+                "expected {kind}requests to mock `{name}` it could read, got {}",
+                if broken.len() == 1 {
+                    format!("a malformed one: {}", lines(&broken))
+                } else {
+                    format!("{} malformed, the first: {}", broken.len(), lines(&[first]))
+                }
+            )));
+        }
+    }
     match &step.count {
         Some(c) => c
             .check(
@@ -104,11 +135,6 @@ pub async fn attempt(ctx: &mut GateCtx, step: &ReceivedStep) -> Result<(), Failu
         }
     }
     if !step.order.is_empty() {
-        let order = step
-            .order
-            .iter()
-            .map(resolve)
-            .collect::<Result<Vec<_>, _>>()?;
         let arrived: Vec<&Exchange> = all
             .iter()
             .filter(|e| {
@@ -148,6 +174,12 @@ pub async fn attempt(ctx: &mut GateCtx, step: &ReceivedStep) -> Result<(), Failu
     Ok(())
 }
 
+/// The step judges requests it selects (`match`, `count`, `json`, `headers`, `order`, `gap`,
+/// or at least one request), not only how many were unexpected.
+fn judges_requests(step: &ReceivedStep) -> bool {
+    step.count.is_some() || !step.order.is_empty() || !step.gap.is_empty() || implies_one(step)
+}
+
 fn implies_one(step: &ReceivedStep) -> bool {
     let other = !step.order.is_empty() || step.unexpected.is_some() || !step.gap.is_empty();
     step.target.is_some() || !step.each.is_empty() || !other
@@ -166,12 +198,14 @@ fn lines(list: &[&Exchange]) -> String {
     let mut shown: Vec<String> = list
         .iter()
         .take(LISTED)
-        .map(|e| match e.status {
-            Some(s) => format!("#{} {} → {s}", e.seq, line(e)),
-            None if e.request.incomplete.is_some() => {
+        .map(|e| match (&e.request.malformed, e.status) {
+            (Some(why), Some(s)) => format!("#{} {} → {s}, malformed: {why}", e.seq, line(e)),
+            (Some(why), None) => format!("#{} {} → malformed: {why}", e.seq, line(e)),
+            (None, Some(s)) => format!("#{} {} → {s}", e.seq, line(e)),
+            (None, None) if e.request.incomplete.is_some() => {
                 format!("#{} {} → incomplete", e.seq, line(e))
             }
-            None => format!("#{} {} → dropped", e.seq, line(e)),
+            (None, None) => format!("#{} {} → dropped", e.seq, line(e)),
         })
         .collect();
     if list.len() > LISTED {

@@ -7,13 +7,15 @@
 //! and logs, `save` writes the body to a file, `sign` signs the body sent (`sign:`), `version` and `checks` compare and capture,
 //! with `measures` (duration, bytes, text captures), `xpath` and `css` (judged alike by
 //! `nodes`, parsed on a thread of their own by `offload` once `nesting` and `open_elements`
-//! found the body cheap enough); `json` and `redact` are their leaves; `paths` finds where a
+//! found the body cheap enough); `json` and `redact` are their leaves, and `credentials`
+//! makes what a step sends as a credential a secret of its gate; `paths` finds where a
 //! file read or written really is. The gate's cookie jar is `steps::cookies`, owned by the
 //! gate context.
 
 mod body;
 mod charset;
 mod checks;
+pub(crate) mod credentials;
 mod css;
 mod decode;
 pub(crate) mod json;

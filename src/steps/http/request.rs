@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::body;
+use super::credentials;
 use super::decode::ACCEPT_ENCODING;
 use super::json::invalid;
 use super::redact::{redact_header, redact_urls_in};
@@ -105,11 +106,16 @@ pub(super) async fn send(
                     continue;
                 }
                 let _ = writeln!(log, "> {name}: {}", redact_header(name, value));
+                learn(ctx, credentials::parts(name, value));
                 request = request.header(name.as_str(), value.as_str());
             }
         }
+        // What the gate sends as a credential is a secret of the gate (an echo of it is
+        // masked): the URL's password (sent as `Basic`), its headers, its cookies.
+        learn(ctx, credentials::of_url(&current));
         if let Some(cookie) = cookie {
             let _ = writeln!(log, "> cookie: {}", redact_header("cookie", &cookie));
+            learn(ctx, credentials::parts("cookie", &cookie));
             request = request.header(reqwest::header::COOKIE, cookie);
         }
         if let Some(body) = body.as_ref().filter(|_| with_body) {
@@ -213,4 +219,14 @@ fn with_query(ctx: &GateCtx, url: String, pairs: &[(String, String)]) -> Result<
     };
     parsed.set_query(Some(&query));
     Ok(parsed.into())
+}
+
+/// Add what a request sends as a credential to the gate's secrets, once each (an `eventually`
+/// step sends on every attempt).
+fn learn(ctx: &mut GateCtx, parts: Vec<String>) {
+    for p in parts {
+        if !ctx.secrets.contains(&p) {
+            ctx.secrets.push(p);
+        }
+    }
 }
