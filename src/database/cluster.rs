@@ -183,8 +183,13 @@ impl Cluster {
             .current_dir(dir)
             .stdout(Stdio::from(file))
             .stderr(Stdio::from(err))
-            .process_group(0)
             .kill_on_drop(false);
+        // Its own session (and so its own group): a Ctrl-C at the terminal reaches gaterun,
+        // which stops it after the gates, and what the gates make it run cannot reach the
+        // terminal. SAFETY: setsid is async-signal-safe.
+        unsafe {
+            cmd.pre_exec(crate::process::new_session);
+        }
         let mut child = cmd
             .spawn()
             .map_err(|e| format!("failed to run postgres: {e}"))?;

@@ -219,10 +219,13 @@ impl Binaries {
         cmd.args(&args)
             .current_dir(dir)
             .stdout(Stdio::null())
-            .stderr(Stdio::from(out))
-            // Its own process group: a Ctrl-C at the terminal reaches gaterun, which stops
-            // the server after the gates, not the server in the middle of them.
-            .process_group(0);
+            .stderr(Stdio::from(out));
+        // Its own session (and so its own group): a Ctrl-C at the terminal reaches gaterun,
+        // which stops the server after the gates, and what the gates make it run cannot reach
+        // the terminal. SAFETY: setsid is async-signal-safe.
+        unsafe {
+            cmd.pre_exec(crate::process::new_session);
+        }
         let child = crate::process::spawn_owned(&mut cmd)
             .map_err(|e| format!("failed to start {}: {e}", self.server.display()))?;
         let mut running = Running {

@@ -63,7 +63,7 @@ pub use scan::{
     become_subreaper, processes_with_token, reap_orphans, service_processes, token_processes,
 };
 pub(crate) use shell::shell;
-pub use spawn::{GateCommand, command, release, spawn};
+pub use spawn::{GateCommand, command, new_session, release, spawn};
 #[cfg(target_os = "linux")]
 pub use terminate::kill_dead_runs;
 pub use terminate::terminate;

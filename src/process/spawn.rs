@@ -77,8 +77,11 @@ where
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0)
         .kill_on_drop(false);
+    // SAFETY: setsid is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(new_session);
+    }
     #[cfg(target_os = "linux")]
     if let Some(cg) = super::contain::gate_of(token) {
         cg.prepare(&mut cmd);
@@ -89,6 +92,17 @@ where
         #[cfg(target_os = "linux")]
         pending,
     })
+}
+
+/// Between fork and exec: a session of the child's own, with no controlling terminal. In
+/// gaterun's session a gate could open `/dev/tty` and type into the user's shell (TIOCSTI, run
+/// once gaterun exits, outside any containment), retitle or clear the screen, or turn echo off;
+/// in a session of its own `/dev/tty` does not open. Its one group has the child's pid, as
+/// `process_group(0)` gave it, so a group kill still reaches what it starts.
+pub fn new_session() -> io::Result<()> {
+    rustix::process::setsid()
+        .map(|_| ())
+        .map_err(io::Error::from)
 }
 
 /// Spawn a gate command configured by the caller, recording its pid as owned by tokio while

@@ -5,6 +5,7 @@
 
 pub mod pg_server;
 pub mod pilot;
+pub mod tmux;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -103,10 +103,13 @@ impl Browser {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(stderr))
-            // Its own group: a Ctrl-C at the terminal reaches gaterun, which closes the
-            // browser after the gates, not the browser in the middle of them.
-            .process_group(0)
             .kill_on_drop(false);
+        // Its own session (and so its own group): a Ctrl-C at the terminal reaches gaterun,
+        // which stops it after the gates, and what the gates make it run cannot reach the
+        // terminal. SAFETY: setsid is async-signal-safe.
+        unsafe {
+            cmd.pre_exec(process::new_session);
+        }
         process::prepare_service(&token, "browser", &mut cmd)?;
         let (r, w) = (browser_reads.as_raw_fd(), browser_writes.as_raw_fd());
         // SAFETY: dup2 is async-signal-safe; `r` and `w` are open (and close-on-exec) in the
