@@ -264,3 +264,36 @@ fn init_keeps_the_apostrophe_in_what_the_placeholder_says() {
         "{log}"
     );
 }
+
+#[test]
+fn a_misspelt_name_in_a_shell_string_is_a_warning() {
+    let p = Project::new();
+    // Spelt right, set by the string itself, given a default, quoted away, or near nothing:
+    // no warning.
+    p.stage(
+        "s.yaml",
+        "stage: 0\nname: s\ngates:\n  - id: g\n    title: t\n    env:\n      OUT_DIR: x\n    run: 'mkdir -p \"${GATE_TMP}/out\" \"$OUT_DIR\"; COUNTER=1; echo ${COUNTER}; for ITEM in a; do echo $ITEM; done; echo ${GATE_TEMP:-x} ''$GATE_TEMP'' $ZZQQXXWW'\n",
+    );
+    let out = p.run(&["check"]);
+    out.code(0);
+    assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+    assert_eq!(out.stdout.trim(), "ok: 1 stage file, 1 gate, 1 phase");
+    p.run(&["stage", "0"]).code(0);
+
+    // The near miss: the built-in is GATE_TMP. A warning, located, and the run still goes.
+    p.stage(
+        "s.yaml",
+        "stage: 0\nname: s\nservices:\n  api:\n    run: 'echo ${PORTT}; sleep 1'\n    ready: { log: x }\n    start: manual\nsetup:\n  - run: 'echo $GATE_IDD'\ngates:\n  - id: g\n    title: t\n    env:\n      OUT_DIR: x\n    run: 'mkdir -p \"${GATE_TEMP}/out\" \"$OUT_DRI\"'\n",
+    );
+    let out = p.run(&["check"]);
+    out.code(0);
+    for want in [
+        "gates/s.yaml:15:21: warning: ${GATE_TEMP} is set nowhere gaterun knows, did you mean ${GATE_TMP} (a built-in)? (the shell leaves an unset name empty)",
+        "gates/s.yaml:15:40: warning: $OUT_DRI is set nowhere gaterun knows, did you mean $OUT_DIR (the env)?",
+        "gates/s.yaml:5:16: warning: ${PORTT} is set nowhere gaterun knows, did you mean ${PORT} (service api)?",
+        "gates/s.yaml:9:16: warning: $GATE_IDD is set nowhere gaterun knows, did you mean $GATE_ID (a built-in)?",
+    ] {
+        assert!(out.stderr.contains(want), "{want}\n{}", out.stderr);
+    }
+    assert!(out.stdout.contains(", 4 warnings"), "{}", out.stdout);
+}
