@@ -377,15 +377,20 @@ pub fn parse() -> Cli {
                     ),
                 );
             }
-            // The schema is gaterun's own: no project is read, so a root given is a mistake.
-            if name == "schema"
-                && let Some(long) = ["gates", "evidence"].iter().find(|id| given(&matches, id))
-            {
+            // The schema is gaterun's own: no project is read, so a root given is a mistake;
+            // `init` writes stage files, no evidence.
+            let (unread, why): (&[&str], &str) = match name {
+                "schema" => (
+                    &["gates", "evidence"],
+                    "it prints gaterun's own schema and reads no project",
+                ),
+                "init" => (&["evidence"], "it writes stage files, no evidence"),
+                _ => (&[], ""),
+            };
+            if let Some(long) = unread.iter().find(|id| given(&matches, id)) {
                 refuse(
                     &cmd,
-                    &format!(
-                        "`gaterun schema` does not take --{long}: it prints gaterun's own schema and reads no project"
-                    ),
+                    &format!("`gaterun {name}` does not take --{long}: {why}"),
                 );
             }
         }

@@ -137,13 +137,17 @@ fn no_fail_fast_is_keep_going_for_a_phase() {
 }
 
 #[test]
-fn schema_refuses_a_project_root_it_would_ignore() {
+fn schema_and_init_refuse_a_root_they_would_ignore() {
     let p = project();
     for root in ["--gates", "--evidence"] {
         let out = p.run(&["schema", root, "/x"]);
         out.code(2);
         assert!(out.stderr.contains("reads no project"), "{}", out.stderr);
     }
+    let out = p.run(&["init", "--evidence", "/x"]);
+    out.code(2);
+    assert!(out.stderr.contains("no evidence"), "{}", out.stderr);
+    assert!(!p.path().join("gates/phase-2").exists());
     let out = p.run(&["schema", "--color", "never"]);
     out.code(0);
     assert!(out.stdout.starts_with('{'));
