@@ -43,6 +43,7 @@ pub enum CommandKind {
     Check,
     /// List phases, stages and gates with the last result from evidence
     List {
+        /// List only this phase
         #[arg(long)]
         phase: Option<u32>,
     },
@@ -51,6 +52,8 @@ pub enum CommandKind {
     /// stage files already is never written a second time: init refuses and names the next free
     /// phase
     Init {
+        /// The method's stage list to write: `backend` (phase 1: service, database, APIs), `ui`
+        /// (phase 2: the front end on that backend) or `integrations` (phase 3: external APIs)
         #[arg(long, default_value = "backend", value_parser = ["backend", "ui", "integrations"])]
         template: String,
         /// The phase to write the template as (default: backend 1, ui 2, integrations 3)
@@ -59,17 +62,20 @@ pub enum CommandKind {
     },
     /// Rebuild the markdown implementation log from evidence
     Report {
+        /// Rebuild only this phase's log (the evidence page is rebuilt whole)
         #[arg(long)]
         phase: Option<u32>,
     },
     /// Stage 10: check the phase's exit criteria (its stages passed, earlier phases signed off)
     /// and write SIGNOFF.md and the ledger later phases are held to, signoff.json
     Signoff {
+        /// The phase to sign off
         #[arg(long)]
         phase: u32,
     },
     /// Merge evidence directories from shards into one (--evidence names the result)
     Merge {
+        /// The shards' evidence directories (each a `--shard K/N` run's evidence)
         #[arg(required = true, value_name = "DIR")]
         dirs: Vec<std::path::PathBuf>,
     },
@@ -136,8 +142,11 @@ pub enum FailureOutput {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Progress {
+    /// On a terminal outside CI
     Auto,
+    /// Always, even into a pipe
     Always,
+    /// Never
     Never,
 }
 
@@ -145,18 +154,18 @@ pub enum Progress {
 #[derive(Debug, Args)]
 pub struct Common {
     /// Gates root (default: `gates/` under the project root)
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", display_order = 900)]
     pub gates: Option<PathBuf>,
     /// Evidence root (default: `evidence/` under the project root)
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", display_order = 901)]
     pub evidence: Option<PathBuf>,
     /// GitHub Actions output: groups, annotations, masks, step summary and outputs
     /// (default on when GITHUB_ACTIONS=true)
-    #[arg(long, global = true)]
+    #[arg(long, global = true, display_order = 902)]
     pub github: bool,
     /// Colour on stderr: `auto` on a terminal (NO_COLOR turns it off, CLICOLOR_FORCE on),
     /// `always`, `never`
-    #[arg(long, global = true, value_enum, default_value_t = Color::Auto, value_name = "WHEN")]
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto, value_name = "WHEN", display_order = 903)]
     pub color: Color,
     /// Run options written before the command (`gaterun --jobs 2 stage 1`): hidden from the
     /// help, taken by `stage` and `phase` (where they are written after the command too),
@@ -180,9 +189,13 @@ pub struct RunOptions {
     /// What to do about earlier stages of the phase, and earlier phases not signed off
     #[arg(long, value_enum, default_value_t = Prereqs::Check)]
     pub prereqs: Prereqs,
-    /// `phase`: go on past a failed stage (later stages still recorded blocked)
-    #[arg(long)]
+    /// Go on past a failed stage (later stages still recorded blocked): `phase`, and `stage`
+    /// with `--prereqs run`
+    #[arg(long, visible_alias = "no-fail-fast", overrides_with = "fail_fast")]
     pub keep_going: bool,
+    /// Stop at the first stage that fails (the default; undoes an earlier --keep-going)
+    #[arg(long, overrides_with = "keep_going")]
+    pub fail_fast: bool,
     /// The progress bar: `auto` on a terminal outside CI, `always`, `never`
     #[arg(long, value_enum, default_value_t = Progress::Auto)]
     pub progress: Progress,
@@ -232,13 +245,17 @@ impl RunOptions {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Containment {
+    /// A cgroup where gaterun may make one, else a PID namespace, else the token search
     Auto,
+    /// A cgroup (v2, else v1): every process of the gate, wherever it moved
     Cgroup,
     #[value(hide = true)]
     CgroupV2,
     #[value(hide = true)]
     CgroupV1,
+    /// A PID namespace per gate: its processes end with it
     PidNamespace,
+    /// The token each gate's processes inherit in their environment, searched for at the end
     Token,
 }
 
@@ -267,12 +284,13 @@ const EXIT_CODES: &str = "Exit codes:
   130  interrupted (Ctrl-C, SIGTERM, SIGHUP): what ran is recorded as interrupted";
 
 /// The ids of [`RunOptions`]' arguments.
-const RUN_IDS: [&str; 15] = [
+const RUN_IDS: [&str; 16] = [
     "jobs",
     "gate_ids",
     "tags",
     "prereqs",
     "keep_going",
+    "fail_fast",
     "progress",
     "keep_tmp",
     "quiet",
@@ -319,7 +337,6 @@ pub fn parse() -> Cli {
                 gate_ids,
                 tags,
                 prereqs,
-                keep_going,
                 progress,
                 keep_tmp,
                 quiet,
@@ -331,6 +348,17 @@ pub fn parse() -> Cli {
                 containment,
                 message_format
             );
+            // --keep-going and --fail-fast undo each other: the last written wins.
+            if !given(sub, "keep_going") && !given(sub, "fail_fast") {
+                merged.keep_going = early.keep_going;
+            }
+            // One stage runs alone unless earlier ones run first: nothing to go on past.
+            if name == "stage" && merged.keep_going && merged.prereqs != Prereqs::Run {
+                refuse(
+                    &cmd,
+                    "`gaterun stage` runs one stage: --keep-going applies with --prereqs run (going on past a failed earlier stage) and to `gaterun phase`",
+                );
+            }
             *run = merged.clone();
             cli.common.run = merged;
         }
@@ -342,16 +370,39 @@ pub fn parse() -> Cli {
                     .and_then(|a| a.get_long())
                     .unwrap_or(id)
                     .to_owned();
-                let mut cmd = cmd;
-                cmd.error(
-                    clap::error::ErrorKind::ArgumentConflict,
-                    format!("`gaterun {name}` does not take --{long}: only `stage` and `phase` run gates"),
-                )
-                .exit();
+                refuse(
+                    &cmd,
+                    &format!(
+                        "`gaterun {name}` does not take --{long}: only `stage` and `phase` run gates"
+                    ),
+                );
+            }
+            // The schema is gaterun's own: no project is read, so a root given is a mistake;
+            // `init` writes stage files, no evidence.
+            let (unread, why): (&[&str], &str) = match name {
+                "schema" => (
+                    &["gates", "evidence"],
+                    "it prints gaterun's own schema and reads no project",
+                ),
+                "init" => (&["evidence"], "it writes stage files, no evidence"),
+                _ => (&[], ""),
+            };
+            if let Some(long) = unread.iter().find(|id| given(&matches, id)) {
+                refuse(
+                    &cmd,
+                    &format!("`gaterun {name}` does not take --{long}: {why}"),
+                );
             }
         }
     }
     cli
+}
+
+/// A usage error (exit 2), in clap's words and layout.
+fn refuse(cmd: &clap::Command, message: &str) -> ! {
+    cmd.clone()
+        .error(clap::error::ErrorKind::ArgumentConflict, message)
+        .exit()
 }
 
 pub fn parse_shard(s: &str) -> Result<(u32, u32), String> {

@@ -31,9 +31,16 @@ pub enum Error {
 fn render(diagnostics: &[Diagnostic]) -> String {
     let mut out: Vec<String> = diagnostics.iter().map(|d| d.to_string()).collect();
     let n = diagnostics.len();
+    // "in gate files" when one was read: a missing or empty gates directory names none.
+    let in_files = diagnostics.iter().any(|d| {
+        d.file
+            .extension()
+            .is_some_and(|e| e == "yaml" || e == "yml")
+    });
     out.push(format!(
-        "{n} error{} in gate files",
-        if n == 1 { "" } else { "s" }
+        "{n} error{}{}",
+        if n == 1 { "" } else { "s" },
+        if in_files { " in gate files" } else { "" }
     ));
     out.join("\n\n")
 }

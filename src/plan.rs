@@ -49,6 +49,38 @@ impl Filters<'_> {
         crate::results::Selection::of(self.gate_ids, self.tags, self.shard)
     }
 
+    /// Why nothing in `stages` is selected, for the message: each `--gate` that names no gate
+    /// there, with the id it likely meant; each `--tag` no gate there has, with the tags that
+    /// exist; else (each matches, but not together, or the shard holds none) the gates.
+    pub fn unmatched(&self, stages: &[&Stage]) -> String {
+        let gates = || stages.iter().flat_map(|s| &s.gates);
+        let mut ids: Vec<&str> = gates().map(|g| g.id.as_str()).collect();
+        ids.extend(gates().map(|g| g.base_id.as_str()));
+        ids.dedup();
+        let mut tags: Vec<&str> = gates().flat_map(|g| &g.tags).map(String::as_str).collect();
+        tags.sort_unstable();
+        tags.dedup();
+        let mut why = Vec::new();
+        for id in self.gate_ids.iter().filter(|i| !ids.contains(&i.as_str())) {
+            why.push(match crate::near::suggest(id, &ids) {
+                Some(near) => format!("no gate `{id}`, did you mean `{near}`?"),
+                None => format!("no gate `{id}`"),
+            });
+        }
+        for tag in self.tags.iter().filter(|t| !tags.contains(&t.as_str())) {
+            why.push(match tags.is_empty() {
+                true => format!("no gate has tag `{tag}` (no gate here has a tag)"),
+                false => format!("no gate has tag `{tag}` (the tags: {})", tags.join(", ")),
+            });
+        }
+        if why.is_empty() {
+            let mut shown: Vec<&str> = gates().map(|g| g.id.as_str()).collect();
+            shown.dedup();
+            return format!(" (its gates: {})", shown.join(", "));
+        }
+        format!(": {}", why.join("; "))
+    }
+
     /// Indexes of the selected gates of a stage, in definition order.
     pub fn select(&self, stage: &Stage) -> Vec<usize> {
         stage
@@ -140,10 +172,9 @@ pub fn for_stage(
     };
     let selected = filters.select(target);
     if selected.is_empty() {
-        let ids: Vec<&str> = target.gates.iter().map(|g| g.id.as_str()).collect();
         return Err(Error::NothingSelected(format!(
-            "nothing selected: no gate of stage {key} matches the --gate/--tag filters (its gates: {})",
-            ids.join(", ")
+            "nothing selected: no gate of stage {key} matches the --gate/--tag filters{}",
+            filters.unmatched(&[target])
         )));
     }
     let earlier: Vec<&&Stage> = in_phase.iter().filter(|s| s.key < key).collect();
@@ -232,7 +263,8 @@ pub fn for_phase(
         .collect();
     if runs.is_empty() {
         return Err(Error::NothingSelected(format!(
-            "nothing selected: no gate of phase {phase} matches the --gate/--tag filters"
+            "nothing selected: no gate of phase {phase} matches the --gate/--tag filters{}",
+            filters.unmatched(&stages_of(loaded, phase))
         )));
     }
     let mut all = phase_prereqs(loaded, phase, prereqs, &format!("gaterun phase {phase}"))?;

@@ -148,11 +148,11 @@ fn a_partial_run_after_a_full_pass_leaves_later_stages_unblocked() {
         .lines()
         .find(|l| l.contains("stage 2"))
         .expect("stage 2 listed");
-    assert!(line.contains("partial passed 1/1 at "), "{line}");
-    assert!(
-        line.contains("(--gate x) (last full run: passed 2/2 at "),
-        "{line}"
-    );
+    // The full run leads: the partial one comes second.
+    assert!(line.contains(" passed 2/2 at "), "{line}");
+    assert!(line.contains("; partial run: passed 1/1 at "), "{line}");
+    assert!(line.ends_with(" (--gate x)"), "{line}");
+    assert!(line.find("passed 2/2") < line.find("partial run"), "{line}");
 
     let log = p.read("phase-1/IMPLEMENTATION_LOG.md");
     let stage2 =
@@ -223,10 +223,9 @@ fn a_partial_pass_after_a_full_failure_still_blocks() {
     p.run(&["stage", "3"]).code(3);
     let list = p.run(&["list"]);
     assert!(
-        list.stdout.contains("partial passed 2/2 at ")
-            && list
-                .stdout
-                .contains("(--tag t) (last full run: failed 1/2 at "),
+        list.stdout.contains(" failed 1/2 at ")
+            && list.stdout.contains("; partial run: passed 2/2 at ")
+            && list.stdout.contains(" (--tag t)\n"),
         "{}",
         list.stdout
     );
@@ -258,7 +257,7 @@ fn only_partial_runs_are_no_prerequisite() {
     );
     let list = p.run(&["list"]);
     assert!(
-        list.stdout.contains("(--tag t) (last full run: not run)"),
+        list.stdout.contains(" no full run; partial run: passed "),
         "{}",
         list.stdout
     );

@@ -183,6 +183,20 @@ async fn run(cli: Cli, preloaded: Option<Result<Loaded, Error>>) -> Result<i32, 
             if !loaded.undefined.is_empty() {
                 return Err(Error::Config(loaded.undefined));
             }
+            // Nothing to check is no `ok`: a CI step pointed at the wrong directory must fail.
+            if loaded.stages.is_empty() {
+                let project = &loaded.project;
+                let dir = config::relative(&project.gates_dir, &project.root);
+                return Err(Error::Config(vec![config::Diagnostic::error(
+                    &dir,
+                    0,
+                    0,
+                    format!(
+                        "no stage files under {}: nothing to check (`gaterun init` writes a skeleton)",
+                        dir.display()
+                    ),
+                )]));
+            }
             Ok(inspect::check(&loaded))
         }
         CommandKind::List { phase } => inspect::list(&load(&opts, on_github)?, *phase),

@@ -198,10 +198,16 @@ fn stage_file(phase: u32, number: usize, (name, goal, gate): StageText) -> Strin
         quote(goal)
     );
     out.push_str("risk: 'Not assessed yet: what could go wrong, and how to roll back?'\nopen_questions: []\ngates:\n");
+    // The text inside the shell's double quotes: an apostrophe stays, what the shell would
+    // expand there goes.
+    let say = format!(
+        "echo \"not written yet: {}\" >&2; exit 1",
+        acceptance.replace(['"', '$', '`', '\\'], "")
+    );
     out.push_str(&format!(
-        "  - id: placeholder\n    title: {}\n    # Fails until replaced: a skeleton never passes by accident.\n    run: 'echo \"not written yet: {}\" >&2; exit 1'\n",
+        "  - id: placeholder\n    title: {}\n    # Fails until replaced: a skeleton never passes by accident.\n    run: {}\n",
         quote(acceptance),
-        acceptance.replace(['\'', '"'], "")
+        quote(&say)
     ));
     if number == 10 {
         out.push_str(&format!(

@@ -144,11 +144,16 @@ pub(super) fn list(loaded: &Loaded, only: Option<u32>) -> Result<i32, Error> {
                 }
                 Some(Ok(r)) => line(r),
             };
-            // The full run stays the stage's result: a partial one is shown beside it.
+            // The full run stays the stage's result, shown first: a partial one comes after it.
             let last = match &partial {
                 None => last_full,
                 Some(p) => format!(
-                    "partial {}{} (last full run: {last_full})",
+                    "{}; partial run: {}{}",
+                    if full.is_none() {
+                        "no full run"
+                    } else {
+                        &last_full
+                    },
                     line(p),
                     p.selection_note()
                 ),
@@ -169,8 +174,11 @@ pub(super) fn list(loaded: &Loaded, only: Option<u32>) -> Result<i32, Error> {
                     .into_iter()
                     .flatten()
                     .find_map(|r| r.gates.iter().find(|x| x.id == g.id))
-                    .map(|x| x.status.as_str())
-                    .unwrap_or("-");
+                    .map(|x| match x.flaky {
+                        true => format!("{} (flaky)", x.status.as_str()),
+                        false => x.status.as_str().to_owned(),
+                    })
+                    .unwrap_or_else(|| "-".to_owned());
                 let tags = if g.tags.is_empty() {
                     String::new()
                 } else {
@@ -178,7 +186,7 @@ pub(super) fn list(loaded: &Loaded, only: Option<u32>) -> Result<i32, Error> {
                 };
                 out!(
                     "{}",
-                    text::shown(&format!("    {status:<11} {}: {}{tags}", g.id, g.title))
+                    text::shown(&format!("    {status:<16} {}: {}{tags}", g.id, g.title))
                 );
             }
         }

@@ -142,13 +142,15 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
             .collect(),
         elsewhere: names::elsewhere(&stages),
     };
-    let undefined: Vec<Diagnostic> = stages
+    // The errors, and the warnings on shell strings.
+    let (undefined, mut shell): (Vec<Diagnostic>, Vec<Diagnostic>) = stages
         .iter()
         .flat_map(|s| {
             let text = texts.get(&s.file).map_or("", String::as_str);
             undefined::undefined(s, &s.file, text, &sources)
         })
-        .collect();
+        .partition(|d| d.severity == super::diagnostic::Severity::Error);
+    warnings.append(&mut shell);
     // Evidence names a stage file from the repository's top, as GitHub and JUnit reporters
     // resolve it, also when the project is in a subdirectory.
     let prefix = repo_prefix(&root);

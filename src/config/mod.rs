@@ -11,6 +11,7 @@ mod load;
 pub(crate) mod model;
 mod names;
 pub(crate) mod raw;
+mod shell_names;
 mod undefined;
 pub(crate) mod validate;
 pub mod yaml;

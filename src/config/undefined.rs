@@ -18,6 +18,7 @@ use super::diagnostic::Diagnostic;
 use super::interpolated;
 use super::model::{Command, Gate, Probe, ServiceDef, Stage, Step, StepKind};
 use super::names::{self, Scope};
+use super::shell_names;
 use super::validate::Templates;
 
 /// What the check needs beyond the stage: the project's templates (a `use` of one is checked
@@ -161,10 +162,47 @@ impl<'a> Walk<'a> {
     }
 
     fn command(&mut self, scope: &Scope, at: At<'a>, c: &Command) {
-        if let Command::Argv(argv) = c {
-            for a in argv {
-                self.text(scope, at, a);
+        match c {
+            Command::Argv(argv) => {
+                for a in argv {
+                    self.text(scope, at, a);
+                }
             }
+            Command::Shell(script) => self.shell(scope, at, script),
+        }
+    }
+
+    /// A shell string is the shell's to expand: a name it reads that the gate defines nowhere
+    /// and the string does not set, but close to one the gate has, is a warning (the shell
+    /// may define it in ways not read here). A name with nothing near stays silent.
+    fn shell(&mut self, scope: &Scope, at: At<'a>, script: &str) {
+        let set = shell_names::assigned(script);
+        for (name, written) in shell_names::read(script) {
+            // A one- or two-letter name is near too many to say which was meant.
+            if scope.has(&name) || set.contains(&name) || name.len() < 3 {
+                continue;
+            }
+            let Some((near, origin)) = scope.near(&name) else {
+                continue;
+            };
+            let (line, column) = find(at.text, at.line, &written).unwrap_or((at.line, 1));
+            if !self
+                .seen
+                .insert((at.file.to_path_buf(), line, column, name.clone()))
+            {
+                continue;
+            }
+            let meant = match written.starts_with("${") {
+                true => format!("${{{near}}}"),
+                false => format!("${near}"),
+            };
+            let message = format!(
+                "{written} is set nowhere gaterun knows, did you mean {meant} ({origin})? (the shell leaves an unset name empty)"
+            );
+            let d = Diagnostic::warning(at.file, line, column, message)
+                .with_width(written.chars().count())
+                .with_source(at.text);
+            self.out.push(d);
         }
     }
 
