@@ -66,3 +66,44 @@ fn a_gate_cannot_reach_the_terminal() {
         }
     }
 }
+
+/// Ctrl-Z then `bg` while the bar is drawn: the run goes on in the background and finishes.
+/// Restoring the terminal's echo from the background stopped it with SIGTTOU (`Stopped (tty
+/// output)`) until `fg`, its gates' timeouts with it.
+#[test]
+fn a_run_put_in_the_background_finishes() {
+    if !available() {
+        return;
+    }
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        "stage: 0\nname: Slow\ngates:\n  - id: slow\n    title: takes two seconds\n    run: 'touch \"$PROJECT_ROOT/started\"; sleep 2'\n",
+    );
+    let tmux = Tmux::new(p.path());
+    tmux.start("bash --norc --noprofile -i");
+    let done = p.path().join("done");
+    let line = format!(
+        "cd '{}' && sh -c \"env -u CI '{}' stage 0 --progress auto; touch '{}'\"",
+        p.path().display(),
+        common::bin().display(),
+        done.display()
+    );
+    tmux.run(&["send-keys", "-t", "t", &line, "Enter"]);
+    common::wait_for_file(&p.path().join("started"));
+    tmux.run(&["send-keys", "-t", "t", "C-z"]);
+    let stopped = tmux.screen_when("Stopped");
+    assert!(stopped.contains("Stopped"), "{stopped}");
+    tmux.run(&["send-keys", "-t", "t", "bg", "Enter"]);
+    for _ in 0..200 {
+        if done.exists() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = tmux.run(&["send-keys", "-t", "t", "jobs -l", "Enter"]);
+    panic!(
+        "the run did not finish in the background:\n{}",
+        tmux.screen_when("never")
+    );
+}

@@ -30,7 +30,22 @@ impl NoEcho {
 }
 
 impl Drop for NoEcho {
+    /// Echo back on, also when gaterun was put in the background since (Ctrl-Z, `bg`): there
+    /// a change of the terminal would stop the whole run with SIGTTOU until `fg`, the gates'
+    /// timeouts with it. With SIGTTOU blocked on this thread the kernel lets the change through
+    /// and sends nothing.
     fn drop(&mut self) {
-        let _ = tcsetattr(std::io::stderr(), OptionalActions::Now, &self.saved);
+        // SAFETY: plain signal-mask calls on this thread, with sets built here.
+        unsafe {
+            let mut ttou: libc::sigset_t = std::mem::zeroed();
+            let mut before: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut ttou);
+            libc::sigaddset(&mut ttou, libc::SIGTTOU);
+            let blocked = libc::pthread_sigmask(libc::SIG_BLOCK, &ttou, &mut before) == 0;
+            let _ = tcsetattr(std::io::stderr(), OptionalActions::Now, &self.saved);
+            if blocked {
+                libc::pthread_sigmask(libc::SIG_SETMASK, &before, std::ptr::null_mut());
+            }
+        }
     }
 }
