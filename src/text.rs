@@ -111,15 +111,6 @@ fn cut(flat: String, max: usize) -> String {
     }
 }
 
-pub fn last_lines(text: &str, n: usize) -> Vec<String> {
-    let clean = sanitize(text);
-    let lines: Vec<&str> = clean.lines().collect();
-    lines[lines.len().saturating_sub(n)..]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
-}
-
 /// A URL without the password of its userinfo (`http://user:***@host/`).
 pub fn redact_url(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {

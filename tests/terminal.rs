@@ -182,6 +182,9 @@ fn colour_follows_the_environment_and_the_flag() {
     };
     assert!(!stderr(&[], &[]).contains('\x1b'));
     assert!(stderr(&[("CLICOLOR_FORCE", "1")], &[]).contains("\x1b["));
+    // `CLICOLOR_FORCE=0` forces nothing (a pipe stays plain); `--color always` still colours.
+    assert!(!stderr(&[("CLICOLOR_FORCE", "0")], &[]).contains('\x1b'));
+    assert!(stderr(&[("CLICOLOR_FORCE", "0")], &["--color", "always"]).contains("\x1b["));
     assert!(!stderr(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")], &[]).contains('\x1b'));
     assert!(!stderr(&[("CLICOLOR_FORCE", "1")], &["--color", "never"]).contains('\x1b'));
     assert!(stderr(&[("NO_COLOR", "1")], &["--color", "always"]).contains("\x1b["));
@@ -247,11 +250,18 @@ fn failure_output_and_lines() {
         never.contains("└ log: evidence/phase-1/stage-00/logs/fails.log"),
         "{never}"
     );
-    // The last lines (the log's own `── step … failed` is the last): two, not three.
+    // The gate's last lines: gaterun's own `── step …` lines shown among them, not counted.
     let two = run(&["--failure-lines", "2"]);
-    assert!(two.contains("│ ERROR: boom"), "{two}");
-    assert!(!two.contains("│ two\n"), "{two}");
-    assert!(run(&["--failure-lines", "3"]).contains("│ two\n"));
+    assert!(
+        two.contains("│ two\n      │ ERROR: boom\n      │ ── step 1/1 failed"),
+        "{two}"
+    );
+    assert!(!two.contains("│ one\n"), "{two}");
+    let three = run(&["--failure-lines", "3"]);
+    assert!(
+        three.contains("│ one\n      │ two\n      │ ERROR: boom\n"),
+        "{three}"
+    );
     // A passing gate shows none of its output.
     assert!(!both.contains("all good"), "{both}");
     // check takes no run option.

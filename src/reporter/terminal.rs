@@ -12,14 +12,14 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::{mpsc, watch};
 
-use super::failures::{FailureOptions, closing, detail, listed};
+use super::failures::{FailureOptions, closing, detail, listed, output_tail};
 use super::github;
 use super::lines::{gate_line, stage_line};
 use super::paint::Paint;
 use crate::cli::FailureOutput;
 use crate::events::Event;
 use crate::results::{GateResult, Status};
-use crate::text::{last_lines, one_line, shown};
+use crate::text::{one_line, shown};
 
 /// What the terminal says at the first Ctrl-C (SIGINT, SIGTERM, SIGHUP).
 pub const INTERRUPT_NOTICE: &str = "interrupted: stopping every gate (again to kill at once)";
@@ -183,7 +183,7 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, mut opts: ReporterO
                 }
                 if listed(&result) {
                     // Only the tail is ever shown again: the rest of a capped 8 MiB goes.
-                    result.output = last_lines(&result.output, opts.failures.lines).join("\n");
+                    result.output = output_tail(&result.output, opts.failures.lines).join("\n");
                     failed.push((stage, *result));
                 }
             }
