@@ -150,6 +150,13 @@ fn interrupted() {
         let out = child.wait_with_output().expect("wait");
         assert_eq!(out.status.code(), Some(130));
         assert!(out.stdout.is_empty());
+        // The report's failure summary says `interrupted` once, not `interrupted: interrupted`.
+        let html = std::fs::read_to_string(p.path().join("evidence/index.html")).expect("html");
+        assert!(
+            html.contains("<code>slow</code> interrupted</summary>"),
+            "{html}"
+        );
+        assert!(!html.contains("interrupted: interrupted"), "{html}");
         reports.push(redact(&p, &String::from_utf8_lossy(&out.stderr)));
     }
     let plain = &reports[0];

@@ -24,3 +24,102 @@ fn a_long_output_line_is_cut() {
     assert!(run.stderr.contains(&want), "{}", run.stderr);
     assert!(!run.stderr.contains(&"y".repeat(201)), "{}", run.stderr);
 }
+
+const COIN: &str = "    run: 'n=$(cat \"$PROJECT_ROOT/n\" 2>/dev/null || echo 0); echo $((n+1)) > \"$PROJECT_ROOT/n\"; test $((n % 2)) = 0'\n";
+
+/// A flaky gate is counted in the stage line and keeps its line under `--quiet`; a stage with
+/// none says nothing of flakiness.
+#[test]
+fn flaky_gates_are_counted_and_kept_under_quiet() {
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        &format!(
+            "stage: 0\nname: Flaky\ngates:\n  - id: steady\n    title: passes\n    run: 'true'\n  - id: coin\n    title: every other run fails\n{COIN}"
+        ),
+    );
+    let run = p.run(&["stage", "0", "--repeat", "2", "--quiet", "--color", "never"]);
+    run.code(0);
+    assert!(
+        run.stderr.contains("  ✓ coin ") && run.stderr.contains("flaky: 1 of 2 runs failed"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("  ✓ steady"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("2/2 gates passed (1 flaky) in "),
+        "{}",
+        run.stderr
+    );
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        "stage: 0\nname: Steady\ngates:\n  - id: steady\n    title: passes\n    run: 'true'\n",
+    );
+    let run = p.run(&["stage", "0", "--repeat", "2", "--color", "never"]);
+    run.code(0);
+    assert!(!run.stderr.contains("flaky"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("1/1 gates passed in "),
+        "{}",
+        run.stderr
+    );
+}
+
+/// `--repeat 3` with a gate failing every run: its line and the closing list say so, and its
+/// time is said to be the total of the runs; a single run says neither.
+#[test]
+fn a_gate_failing_every_repeat_says_so() {
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        "stage: 0\nname: Red\ngates:\n  - id: failing\n    title: fails\n    run: 'exit 1'\n",
+    );
+    let run = p.run(&["stage", "0", "--repeat", "3", "--color", "never"]);
+    run.code(1);
+    let line = regex::Regex::new(
+        r"(?m)^  ✗ failing \d+(\.\d+)?m?s for 3 runs  3 of 3 runs failed, the last: expected exit 0, got 1$",
+    )
+    .expect("regex");
+    assert!(line.is_match(&run.stderr), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("gates/s.yaml:4  3 of 3 runs failed, the last: expected exit 0, got 1"),
+        "{}",
+        run.stderr
+    );
+    let once = p.run(&["stage", "0", "--color", "never"]);
+    once.code(1);
+    assert!(!once.stderr.contains("runs"), "{}", once.stderr);
+    assert!(
+        once.stderr.contains("  expected exit 0, got 1\n"),
+        "{}",
+        once.stderr
+    );
+}
+
+/// A partial run's stage line says plainly what it does not count for; index.html names the
+/// selection with a space before it.
+#[test]
+fn a_partial_run_says_what_it_does_not_count_for() {
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        "stage: 0\nname: Two\ngates:\n  - id: passing\n    title: passes\n    run: 'true'\n  - id: other\n    title: passes too\n    run: 'true'\n",
+    );
+    let run = p.run(&["stage", "0", "--gate", "passing", "--color", "never"]);
+    run.code(0);
+    assert!(
+        run.stderr.contains(
+            "1/1 gates passed in ",
+        ) && run.stderr.contains(
+            " — partial run (--gate passing): does not count as the stage's result for later stages\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("no prerequisite"), "{}", run.stderr);
+    let html = std::fs::read_to_string(p.path().join("evidence/index.html")).expect("index.html");
+    assert!(html.contains("Partial run (--gate passing)"), "{html}");
+    assert!(!html.contains("Partial run("), "{html}");
+}

@@ -100,6 +100,7 @@ pub(super) async fn execute(
                 output: cli.common.run.failure_output(),
                 lines: cli.common.run.failure_lines as usize,
                 evidence: evidence_shown.clone(),
+                repeat: cli.common.run.repeat,
             },
             github: github.then(|| project.root.clone()),
             cancel: Some(cancel_rx.clone()),

@@ -4,7 +4,7 @@
 //! of every failed, errored or interrupted gate with the place in its YAML file, as nextest
 //! sums up its failed tests.
 
-use super::lines::{mark, message};
+use super::lines::{mark, why};
 use super::paint::Paint;
 use crate::cli::FailureOutput;
 use crate::results::{GateResult, Status};
@@ -19,6 +19,8 @@ pub struct FailureOptions {
     pub lines: usize,
     /// The stages' evidence directories' parent as the user names it (`evidence`).
     pub evidence: std::path::PathBuf,
+    /// `--repeat`: a gate's runs.
+    pub repeat: u32,
 }
 
 /// A gate the closing list names.
@@ -95,13 +97,13 @@ pub fn closing(gates: &[(String, GateResult)], o: &FailureOptions, paint: Paint)
         FailureOutput::Final | FailureOutput::ImmediateFinal
     );
     for (stage, g) in gates {
-        let why = g.message.as_deref().unwrap_or(g.status.as_str());
+        let m = g.message.as_deref().unwrap_or(g.status.as_str());
         text.push_str(&format!(
             "\n  {} {stage} {}  {}  {}",
             mark(g.status, paint),
             g.id,
             paint.dim(&format!("{}:{}", shown(&g.file), g.line)),
-            message(why)
+            why(g, m, o.repeat)
         ));
         if tail {
             text.push_str(&detail(stage, g, true, o, paint));

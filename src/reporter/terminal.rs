@@ -164,8 +164,8 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, mut opts: ReporterO
                     gh.gate_finished(&stage, &result);
                 }
                 let mut text = None;
-                if !opts.quiet || result.status != Status::Passed {
-                    let mut line = gate_line(&result, paint);
+                if !opts.quiet || result.status != Status::Passed || result.flaky {
+                    let mut line = gate_line(&result, opts.failures.repeat, paint);
                     if listed(&result) {
                         line.push_str(&detail(&stage, &result, immediate, &opts.failures, paint));
                     }
