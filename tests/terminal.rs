@@ -165,6 +165,8 @@ fn interrupted() {
         .expect(plain);
     let gate = plain.find("  ■ slow ").expect(plain);
     assert!(notice < gate, "{plain}");
+    // Every gate started: none is said not to have run.
+    assert!(!plain.contains("not run"), "{plain}");
     insta::assert_snapshot!("interrupted_plain", reports[0]);
     insta::assert_snapshot!("interrupted_colour", reports[1]);
 }
@@ -215,7 +217,7 @@ fn progress_always_in_a_pipe_keeps_every_line() {
         "      │ ERROR: boom",
         "stage 0 — Mixed: failed, 1/2 gates passed",
         "1 gate did not pass:",
-        "evidence: evidence/summary.md",
+        "evidence: evidence/index.html",
     ] {
         assert!(bar.stderr.contains(line), "{line:?} in\n{}", bar.stderr);
         assert!(none.stderr.contains(line), "{line:?} in\n{}", none.stderr);

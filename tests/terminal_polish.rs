@@ -123,3 +123,40 @@ fn a_partial_run_says_what_it_does_not_count_for() {
     assert!(html.contains("Partial run (--gate passing)"), "{html}");
     assert!(!html.contains("Partial run("), "{html}");
 }
+
+/// SIGINT with one gate running and two waiting (`--jobs 1`): the running gate is one line (no
+/// tail, no log path), the two are counted as not run, the closing list names the one.
+#[test]
+fn interrupted_gates_are_one_line_each() {
+    use std::process::Stdio;
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        "stage: 0\nname: Long\ngates:\n  - id: slow\n    title: sleeps\n    run: 'echo waiting; touch \"$PROJECT_ROOT/started\"; sleep 600'\n  - id: second\n    title: waits\n    run: 'true'\n  - id: third\n    title: waits\n    run: 'true'\n",
+    );
+    let child = p
+        .cmd(&["stage", "0", "--jobs", "1", "--color", "never"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    common::wait_for_file(&p.path().join("started"));
+    rustix::process::kill_process(
+        rustix::process::Pid::from_child(&child),
+        rustix::process::Signal::INT,
+    )
+    .expect("kill");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(130));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line =
+        regex::Regex::new(r"(?m)^  ■ slow \d+(\.\d+)?m?s  interrupted\n  - 2 gates not run\n")
+            .expect("regex");
+    assert!(line.is_match(&stderr), "{stderr}");
+    assert!(!stderr.contains("│"), "{stderr}");
+    assert!(!stderr.contains("└ log:"), "{stderr}");
+    assert!(
+        stderr.contains("1 gate did not pass:\n  ■ phase-1/stage-00 slow"),
+        "{stderr}"
+    );
+}

@@ -199,7 +199,7 @@ pub(super) async fn execute(
     }
 
     if !cli.common.run.quiet {
-        let line = format!("evidence: {}", evidence_shown.join("summary.md").display());
+        let line = format!("evidence: {}", evidence_shown.join("index.html").display());
         reporter::say(&paint.dim(&line), github);
     }
     // `--message-format json`: the run's last line.

@@ -105,7 +105,7 @@ pub fn closing(gates: &[(String, GateResult)], o: &FailureOptions, paint: Paint)
             paint.dim(&format!("{}:{}", shown(&g.file), g.line)),
             why(g, m, o.repeat)
         ));
-        if tail {
+        if tail && g.status != Status::Interrupted {
             text.push_str(&detail(stage, g, true, o, paint));
         }
     }

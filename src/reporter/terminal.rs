@@ -92,6 +92,8 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, mut opts: ReporterO
         FailureOutput::Immediate | FailureOutput::ImmediateFinal
     );
     let mut cancel = opts.cancel.take();
+    // The gates of the current stage that finished (started, then reported).
+    let mut finished: std::collections::HashSet<String> = Default::default();
     loop {
         if !interrupted && cancel.as_ref().is_some_and(|c| *c.borrow()) {
             interrupted = true;
@@ -130,6 +132,7 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, mut opts: ReporterO
                     "{label} {name} ({gates} gate{})",
                     if gates == 1 { "" } else { "s" }
                 ));
+                finished.clear();
                 screen.bars = (opts.progress && !interrupted).then(bars).flatten();
                 if let Some(b) = &screen.bars {
                     b.stage.set_length(gates as u64);
@@ -160,13 +163,15 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, mut opts: ReporterO
                 }
             }
             Event::GateFinished { mut result, stage } => {
+                finished.insert(result.id.clone());
                 if let Some(gh) = github.as_mut() {
                     gh.gate_finished(&stage, &result);
                 }
                 let mut text = None;
                 if !opts.quiet || result.status != Status::Passed || result.flaky {
                     let mut line = gate_line(&result, opts.failures.repeat, paint);
-                    if listed(&result) {
+                    // An interrupted gate is a line: what it printed till then is no failure.
+                    if listed(&result) && result.status != Status::Interrupted {
                         line.push_str(&detail(&stage, &result, immediate, &opts.failures, paint));
                     }
                     text = Some(line);
@@ -190,6 +195,21 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, mut opts: ReporterO
             Event::StageFinished { result } => {
                 if let Some(b) = screen.bars.take() {
                     b.clear();
+                }
+                let never = result
+                    .gates
+                    .iter()
+                    .filter(|g| !finished.contains(&g.id))
+                    .count();
+                if result.status == Status::Interrupted && never > 0 {
+                    screen.say(&format!(
+                        "  {} {}",
+                        paint.dim("-"),
+                        paint.dim(&format!(
+                            "{never} gate{} not run",
+                            crate::text::plural(never)
+                        ))
+                    ));
                 }
                 screen.say(&stage_line(&result, paint));
             }
