@@ -160,3 +160,66 @@ fn interrupted_gates_are_one_line_each() {
         "{stderr}"
     );
 }
+
+/// `phase 1` with stage 1 failing: stages 2–4, blocked without running, are one line; the
+/// phase ends with its verdict; the closing list ends with the command rerunning just the
+/// failed gate, which does (run here). Once the gate passes, the verdict says passed.
+#[test]
+fn a_phase_ends_with_its_verdict_and_a_rerun_hint() {
+    let p = Project::new();
+    p.stage(
+        "phase-1/00.yaml",
+        "stage: 0\nname: First\ngates:\n  - id: ok\n    title: ok\n    run: 'true'\n",
+    );
+    p.stage(
+        "phase-1/01.yaml",
+        "stage: 1\nname: Second\ngates:\n  - id: invalid-transition\n    title: fails until fixed\n    run: 'test -f \"$PROJECT_ROOT/fixed\"'\n  - id: fine\n    title: ok\n    run: 'true'\n",
+    );
+    for i in 2..=4 {
+        p.stage(
+            &format!("phase-1/0{i}.yaml"),
+            &format!("stage: {i}\nname: S{i}\ngates:\n  - id: a{i}\n    title: t\n    run: 'true'\n  - id: b{i}\n    title: t\n    run: 'true'\n"),
+        );
+    }
+    let run = p.run(&["phase", "1", "--color", "never"]);
+    run.code(1);
+    let err = &run.stderr;
+    assert!(
+        err.contains(
+            "stage 1 — Second: failed, 1/2 gates passed in "
+        ) && err.contains(
+            "\nstages 2–4 — blocked (stage 1 (Second) did not pass), 6 gates not run\nphase 1: failed at stage 1, 1/5 stages passed, 3 blocked, 3 gates run in "
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("stage 2 —"), "{err}");
+    let hint = err
+        .lines()
+        .find_map(|l| l.strip_prefix("to rerun: gaterun "))
+        .expect(err);
+    assert_eq!(hint, "stage 1 --gate invalid-transition");
+    // The hint reruns exactly the failed gate.
+    let args: Vec<&str> = hint.split(' ').chain(["--color", "never"]).collect();
+    let again = p.run(&args);
+    again.code(1);
+    assert!(
+        again.stderr.contains("phase-1/stage-01 Second (1 gate)")
+            && again.stderr.contains("  ✗ invalid-transition ")
+            && !again.stderr.contains(" fine "),
+        "{}",
+        again.stderr
+    );
+    // `stage` ends with no phase verdict.
+    assert!(!again.stderr.contains("phase 1:"), "{}", again.stderr);
+    std::fs::write(p.path().join("fixed"), "").expect("write");
+    let green = p.run(&["phase", "1", "--color", "never"]);
+    green.code(0);
+    assert!(
+        green
+            .stderr
+            .contains("\nphase 1: passed, 5/5 stages passed, 9 gates run in "),
+        "{}",
+        green.stderr
+    );
+    assert!(!green.stderr.contains("to rerun"), "{}", green.stderr);
+}

@@ -102,6 +102,7 @@ pub(super) async fn execute(
                 evidence: evidence_shown.clone(),
                 repeat: cli.common.run.repeat,
             },
+            phase: matches!(cli.command, cli::CommandKind::Phase { .. }),
             github: github.then(|| project.root.clone()),
             cancel: Some(cancel_rx.clone()),
         },

@@ -16,9 +16,10 @@ use super::failures::{FailureOptions, closing, detail, listed, output_tail};
 use super::github;
 use super::lines::{gate_line, stage_line};
 use super::paint::Paint;
+use super::verdict::{blocked_run, phase_verdict, rerun_command};
 use crate::cli::FailureOutput;
 use crate::events::Event;
-use crate::results::{GateResult, Status};
+use crate::results::{GateResult, StageResult, Status};
 use crate::text::{one_line, shown};
 
 /// What the terminal says at the first Ctrl-C (SIGINT, SIGTERM, SIGHUP).
@@ -34,6 +35,8 @@ pub struct ReporterOptions {
     pub quiet: bool,
     pub paint: Paint,
     pub failures: FailureOptions,
+    /// `phase N`: the run ends with each phase's verdict.
+    pub phase: bool,
     /// GitHub Actions mode, with the project root for annotation paths.
     pub github: Option<std::path::PathBuf>,
     /// Becomes true at the first interrupt: the bar goes, the notice is printed.
@@ -94,6 +97,12 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, mut opts: ReporterO
     let mut cancel = opts.cancel.take();
     // The gates of the current stage that finished (started, then reported).
     let mut finished: std::collections::HashSet<String> = Default::default();
+    // Every stage's result (without its gates' output), for the phase verdict; the stages
+    // blocked without running not yet said; each stage label's phase and key, for a rerun.
+    let mut done: Vec<StageResult> = Vec::new();
+    let mut blocked: Vec<StageResult> = Vec::new();
+    let mut keys: HashMap<String, (u32, String)> = HashMap::new();
+    let mut open = false;
     loop {
         if !interrupted && cancel.as_ref().is_some_and(|c| *c.borrow()) {
             interrupted = true;
@@ -123,8 +132,17 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, mut opts: ReporterO
         };
         match event {
             Event::StageStarted {
-                label, name, gates, ..
+                label,
+                name,
+                gates,
+                phase,
+                stage,
             } => {
+                if let Some(line) = blocked_run(&std::mem::take(&mut blocked), paint) {
+                    screen.say(&line);
+                }
+                open = true;
+                keys.insert(label.clone(), (phase, stage));
                 // A stage's name, a step's, a file's are the project's text, not gaterun's:
                 // shown with their escapes visible, never acted on.
                 let name = shown(&name);
@@ -192,7 +210,20 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, mut opts: ReporterO
                     failed.push((stage, *result));
                 }
             }
-            Event::StageFinished { result } => {
+            Event::StageFinished { mut result } => {
+                for g in &mut result.gates {
+                    g.output = String::new();
+                }
+                done.push((*result).clone());
+                if !open && result.status == Status::Blocked {
+                    // Recorded blocked without running: said with the next ones, if any.
+                    blocked.push(*result);
+                    continue;
+                }
+                open = false;
+                if let Some(line) = blocked_run(&std::mem::take(&mut blocked), paint) {
+                    screen.say(&line);
+                }
                 if let Some(b) = screen.bars.take() {
                     b.clear();
                 }
@@ -218,8 +249,34 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, mut opts: ReporterO
     if let Some(b) = screen.bars.take() {
         b.clear();
     }
+    if let Some(line) = blocked_run(&blocked, paint) {
+        screen.say(&line);
+    }
+    if opts.phase {
+        let mut phases: Vec<u32> = done.iter().map(|s| s.phase).collect();
+        phases.dedup();
+        for p in phases {
+            let of: Vec<&StageResult> = done.iter().filter(|s| s.phase == p).collect();
+            screen.say(&phase_verdict(p, &of, paint));
+        }
+    }
     if let Some(list) = closing(&failed, &opts.failures, paint) {
         screen.say(&list);
+        // One command per stage, in the list's order, rerunning just its listed gates.
+        let mut stages: Vec<&str> = failed.iter().map(|(s, _)| s.as_str()).collect();
+        stages.dedup();
+        for label in stages {
+            let Some((phase, key)) = keys.get(label) else {
+                continue;
+            };
+            let gates: Vec<&str> = failed
+                .iter()
+                .filter(|(s, _)| s == label)
+                .map(|(_, g)| g.id.as_str())
+                .collect();
+            let cmd = rerun_command(*phase, key, &gates);
+            screen.say(&paint.dim(&format!("to rerun: {cmd}")));
+        }
     }
     if let Some(gh) = github.as_mut() {
         gh.finish();
