@@ -163,11 +163,11 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, mut opts: ReporterO
             Event::GateStarted { gate, .. } => {
                 if let Some(b) = screen.bars.as_mut() {
                     let pb = b.multi.add(ProgressBar::new_spinner());
-                    // `{msg}`, not `{wide_msg}`: a line padded to the terminal's width leaves the
-                    // cursor in its last column, where the `^C` the terminal echoes wraps to a
-                    // new line; the bar then clears one line short and a copy of it stays.
+                    // `{wide_msg}`: the step's name cut to the terminal's width, read again at
+                    // each draw (indicatif pads every line to the width anyway: a line that
+                    // wrapped would make the bar clear one line short and leave a copy).
                     pb.set_style(
-                        ProgressStyle::with_template("  {spinner} {prefix} {msg}")
+                        ProgressStyle::with_template("  {spinner} {prefix} {wide_msg}")
                             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
                     );
                     pb.set_prefix(gate.clone());
@@ -284,7 +284,8 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, mut opts: ReporterO
 }
 
 /// The bar of a stage, or none when stderr is no terminal (indicatif would draw nothing and
-/// drop every line printed above it).
+/// drop every line printed above it). The bar takes the width the rest of its line leaves, at
+/// each draw: a line of at least ~40 columns fits.
 fn bars() -> Option<Bars> {
     let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
     if multi.is_hidden() {
@@ -292,10 +293,8 @@ fn bars() -> Option<Bars> {
     }
     let stage = multi.add(ProgressBar::new(0));
     stage.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} gates  {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template("{spinner} {msg} {pos}/{len} gates [{elapsed}] {wide_bar}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     stage.enable_steady_tick(Duration::from_millis(100));
     Some(Bars {
