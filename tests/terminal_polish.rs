@@ -105,7 +105,7 @@ fn a_partial_run_says_what_it_does_not_count_for() {
     let p = Project::new();
     p.stage(
         "s.yaml",
-        "stage: 0\nname: Two\ngates:\n  - id: passing\n    title: passes\n    run: 'true'\n  - id: other\n    title: passes too\n    run: 'true'\n",
+        "phase: 2\nstage: 0\nname: Two\ngates:\n  - id: passing\n    title: passes\n    run: 'true'\n  - id: other\n    title: passes too\n    run: 'true'\n",
     );
     let run = p.run(&["stage", "0", "--gate", "passing", "--color", "never"]);
     run.code(0);
@@ -222,4 +222,32 @@ fn a_phase_ends_with_its_verdict_and_a_rerun_hint() {
         green.stderr
     );
     assert!(!green.stderr.contains("to rerun"), "{}", green.stderr);
+}
+
+/// With two phases and no `current_phase`, `gaterun stage 0` alone would be refused: the hint
+/// names the phase, and runs.
+#[test]
+fn a_rerun_hint_names_the_phase_when_stage_needs_it() {
+    let p = Project::new();
+    p.stage(
+        "phase-1/00.yaml",
+        "stage: 0\nname: One\ngates:\n  - id: red\n    title: fails\n    run: 'exit 1'\n",
+    );
+    p.stage(
+        "phase-2/00.yaml",
+        "phase: 2\nstage: 0\nname: Two\ngates:\n  - id: green\n    title: passes\n    run: 'true'\n",
+    );
+    let run = p.run(&["stage", "0", "--phase", "1", "--color", "never"]);
+    run.code(1);
+    let hint = run
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("to rerun: gaterun "))
+        .expect(&run.stderr);
+    assert_eq!(hint, "stage 0 --phase 1 --gate red");
+    let again = p.run(&hint.split(' ').collect::<Vec<_>>());
+    again.code(1);
+    assert!(again.stderr.contains("  ✗ red "), "{}", again.stderr);
+    // The near miss: without --phase, stage is refused.
+    assert_eq!(p.run(&["stage", "0", "--gate", "red"]).code, 2);
 }

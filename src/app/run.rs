@@ -103,6 +103,7 @@ pub(super) async fn execute(
                 repeat: cli.common.run.repeat,
             },
             phase: matches!(cli.command, cli::CommandKind::Phase { .. }),
+            current_phase: crate::plan::current_phase(loaded, None).ok(),
             github: github.then(|| project.root.clone()),
             cancel: Some(cancel_rx.clone()),
         },

@@ -37,6 +37,8 @@ pub struct ReporterOptions {
     pub failures: FailureOptions,
     /// `phase N`: the run ends with each phase's verdict.
     pub phase: bool,
+    /// The phase `gaterun stage S` runs without `--phase`, if any (for the rerun hint).
+    pub current_phase: Option<u32>,
     /// GitHub Actions mode, with the project root for annotation paths.
     pub github: Option<std::path::PathBuf>,
     /// Becomes true at the first interrupt: the bar goes, the notice is printed.
@@ -274,7 +276,7 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, mut opts: ReporterO
                 .filter(|(s, _)| s == label)
                 .map(|(_, g)| g.id.as_str())
                 .collect();
-            let cmd = rerun_command(*phase, key, &gates);
+            let cmd = rerun_command(*phase, opts.current_phase, key, &gates);
             screen.say(&paint.dim(&format!("to rerun: {cmd}")));
         }
     }

@@ -75,11 +75,12 @@ pub fn phase_verdict(phase: u32, stages: &[&StageResult], paint: Paint) -> Strin
     )
 }
 
-/// `gaterun stage 3 --gate a --gate b` (with `--phase P` past phase 1): what reruns just these
-/// gates of that stage. An id that a shell would split or expand is single-quoted.
-pub fn rerun_command(phase: u32, stage: &str, gates: &[&str]) -> String {
+/// `gaterun stage 3 --gate a --gate b`: what reruns just these gates of that stage, with
+/// `--phase P` unless P is the phase `gaterun stage` takes without it (`current`: the
+/// `current_phase`, else the only phase). An id that a shell would split is single-quoted.
+pub fn rerun_command(phase: u32, current: Option<u32>, stage: &str, gates: &[&str]) -> String {
     let mut cmd = format!("gaterun stage {}", quoted(stage));
-    if phase != 1 {
+    if current != Some(phase) {
         cmd.push_str(&format!(" --phase {phase}"));
     }
     for g in gates {
@@ -105,22 +106,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_rerun_names_the_phase_past_the_first_and_quotes_what_a_shell_would_split() {
+    fn a_rerun_names_the_phase_stage_would_not_take_and_quotes_what_a_shell_would_split() {
         assert_eq!(
-            rerun_command(1, "3", &["a", "b-c"]),
+            rerun_command(1, Some(1), "3", &["a", "b-c"]),
             "gaterun stage 3 --gate a --gate b-c"
         );
         assert_eq!(
-            rerun_command(2, "4a", &["x"]),
+            rerun_command(2, Some(1), "4a", &["x"]),
             "gaterun stage 4a --phase 2 --gate x"
         );
         assert_eq!(
-            rerun_command(1, "0", &["a b"]),
+            rerun_command(1, Some(1), "0", &["a b"]),
             "gaterun stage 0 --gate 'a b'"
         );
         assert_eq!(
-            rerun_command(1, "0", &["it's"]),
+            rerun_command(1, Some(1), "0", &["it's"]),
             r"gaterun stage 0 --gate 'it'\''s'"
+        );
+        assert_eq!(
+            rerun_command(1, None, "0", &["a"]),
+            "gaterun stage 0 --phase 1 --gate a"
+        );
+        assert_eq!(
+            rerun_command(2, Some(2), "0", &["a"]),
+            "gaterun stage 0 --gate a"
         );
     }
 }
