@@ -111,15 +111,6 @@ fn cut(flat: String, max: usize) -> String {
     }
 }
 
-pub fn last_lines(text: &str, n: usize) -> Vec<String> {
-    let clean = sanitize(text);
-    let lines: Vec<&str> = clean.lines().collect();
-    lines[lines.len().saturating_sub(n)..]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
-}
-
 /// `%XX` escapes decoded (what a URL's password stands for).
 pub fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();

@@ -327,7 +327,7 @@ gates:
     // The human report is on stderr.
     assert!(run.stderr.contains("✗ fail"), "{}", run.stderr);
     assert!(
-        run.stderr.contains("evidence: evidence/summary.md"),
+        run.stderr.contains("evidence: evidence/index.html"),
         "{}",
         run.stderr
     );

@@ -150,6 +150,13 @@ fn interrupted() {
         let out = child.wait_with_output().expect("wait");
         assert_eq!(out.status.code(), Some(130));
         assert!(out.stdout.is_empty());
+        // The report's failure summary says `interrupted` once, not `interrupted: interrupted`.
+        let html = std::fs::read_to_string(p.path().join("evidence/index.html")).expect("html");
+        assert!(
+            html.contains("<code>slow</code> interrupted</summary>"),
+            "{html}"
+        );
+        assert!(!html.contains("interrupted: interrupted"), "{html}");
         reports.push(redact(&p, &String::from_utf8_lossy(&out.stderr)));
     }
     let plain = &reports[0];
@@ -158,6 +165,8 @@ fn interrupted() {
         .expect(plain);
     let gate = plain.find("  ■ slow ").expect(plain);
     assert!(notice < gate, "{plain}");
+    // Every gate started: none is said not to have run.
+    assert!(!plain.contains("not run"), "{plain}");
     insta::assert_snapshot!("interrupted_plain", reports[0]);
     insta::assert_snapshot!("interrupted_colour", reports[1]);
 }
@@ -182,6 +191,9 @@ fn colour_follows_the_environment_and_the_flag() {
     };
     assert!(!stderr(&[], &[]).contains('\x1b'));
     assert!(stderr(&[("CLICOLOR_FORCE", "1")], &[]).contains("\x1b["));
+    // `CLICOLOR_FORCE=0` forces nothing (a pipe stays plain); `--color always` still colours.
+    assert!(!stderr(&[("CLICOLOR_FORCE", "0")], &[]).contains('\x1b'));
+    assert!(stderr(&[("CLICOLOR_FORCE", "0")], &["--color", "always"]).contains("\x1b["));
     assert!(!stderr(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")], &[]).contains('\x1b'));
     assert!(!stderr(&[("CLICOLOR_FORCE", "1")], &["--color", "never"]).contains('\x1b'));
     assert!(stderr(&[("NO_COLOR", "1")], &["--color", "always"]).contains("\x1b["));
@@ -205,7 +217,7 @@ fn progress_always_in_a_pipe_keeps_every_line() {
         "      │ ERROR: boom",
         "stage 0 — Mixed: failed, 1/2 gates passed",
         "1 gate did not pass:",
-        "evidence: evidence/summary.md",
+        "evidence: evidence/index.html",
     ] {
         assert!(bar.stderr.contains(line), "{line:?} in\n{}", bar.stderr);
         assert!(none.stderr.contains(line), "{line:?} in\n{}", none.stderr);
@@ -247,11 +259,18 @@ fn failure_output_and_lines() {
         never.contains("└ log: evidence/phase-1/stage-00/logs/fails.log"),
         "{never}"
     );
-    // The last lines (the log's own `── step … failed` is the last): two, not three.
+    // The gate's last lines: gaterun's own `── step …` lines shown among them, not counted.
     let two = run(&["--failure-lines", "2"]);
-    assert!(two.contains("│ ERROR: boom"), "{two}");
-    assert!(!two.contains("│ two\n"), "{two}");
-    assert!(run(&["--failure-lines", "3"]).contains("│ two\n"));
+    assert!(
+        two.contains("│ two\n      │ ERROR: boom\n      │ ── step 1/1 failed"),
+        "{two}"
+    );
+    assert!(!two.contains("│ one\n"), "{two}");
+    let three = run(&["--failure-lines", "3"]);
+    assert!(
+        three.contains("│ one\n      │ two\n      │ ERROR: boom\n"),
+        "{three}"
+    );
     // A passing gate shows none of its output.
     assert!(!both.contains("all good"), "{both}");
     // check takes no run option.
@@ -418,6 +437,11 @@ impl Tmux {
 
     /// `gaterun ARGS` in a 120×40 terminal, `EXIT=<code>` printed after it.
     fn start(&self, p: &Project, env: &str, args: &str) {
+        self.start_sized(p, env, args, 120);
+    }
+
+    /// `gaterun ARGS` in a terminal `columns` wide and 40 high.
+    fn start_sized(&self, p: &Project, env: &str, args: &str, columns: u16) {
         let script = format!(
             "cd '{}' && env -u NO_COLOR -u CI -u CLICOLOR_FORCE {env} '{}' {args}; echo \"EXIT=$?\"; sleep 600",
             p.path().display(),
@@ -429,7 +453,7 @@ impl Tmux {
             "-s",
             "t",
             "-x",
-            "120",
+            &columns.to_string(),
             "-y",
             "40",
             &script,
@@ -487,13 +511,11 @@ fn ctrl_c_on_a_terminal_leaves_no_bar() {
     );
     assert!(screen.contains("  ■ stubborn "), "{screen}");
     assert!(screen.contains("  ■ sleeper "), "{screen}");
-    // No bar (`[00:00:01] ███…`) and no spinner line (`⠁ sleeper run: …`) left.
+    // No bar (`phase-1/stage-00 1/3 gates [1s] ███…`) and no spinner line (`⠁ sleeper run: …`)
+    // left.
     let spinner = regex::Regex::new(r"[\u{2800}-\u{28FF}]").expect("regex");
     for line in screen.lines() {
-        assert!(
-            !line.contains(" gates  phase-1/"),
-            "a bar is left:\n{screen}"
-        );
+        assert!(!line.contains(" gates ["), "a bar is left:\n{screen}");
         assert!(!spinner.is_match(line), "a spinner is left:\n{screen}");
     }
 }
@@ -546,4 +568,59 @@ fn check_diagnostics_follow_the_colour_choice() {
     assert!(!stderr(&[("CLICOLOR_FORCE", "1")], &["--color", "never"]).contains('\x1b'));
     assert!(!stderr(&[], &[]).contains('\x1b'));
     assert!(stderr(&[("CLICOLOR_FORCE", "1")], &[]).contains('\x1b'));
+}
+
+/// The bar and each running gate's line fit the terminal, 50 columns wide, then resized to
+/// 40 (the bar is drawn again at the new width): neither wraps (the end of the step's name,
+/// `drawn in`, is cut, not wrapped onto a row of its own). Not checked: a terminal that
+/// reflows its rows on a resize (tmux does) keeps a copy of the bar drawn at the old width.
+#[test]
+fn the_bar_fits_the_terminal_and_follows_a_resize() {
+    if !has_tmux() {
+        return;
+    }
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        "stage: 0\nname: Long\ngates:\n  - id: a-gate-with-a-rather-long-identifier\n    title: sleeps\n    steps:\n      - name: a step whose name is far longer than the narrow terminal it is drawn in\n        run: 'touch \"$PROJECT_ROOT/started\"; sleep 600'\n",
+    );
+    let tmux = Tmux::new(&p);
+    tmux.start_sized(&p, "", "stage 0 --progress auto", 50);
+    common::wait_for_file(&p.path().join("started"));
+    let fits = |columns: usize| {
+        let mut screen = String::new();
+        for _ in 0..50 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            screen = String::from_utf8_lossy(&tmux.run(&["capture-pane", "-p", "-t", "t"]).stdout)
+                .into_owned();
+            if screen.contains(" a step w") {
+                break;
+            }
+        }
+        // The last two rows drawn: the bar, whole on its row, then the gate's line.
+        let rows: Vec<&str> = screen.lines().filter(|l| !l.trim().is_empty()).collect();
+        let (bar, gate) = (rows[rows.len() - 2], rows[rows.len() - 1]);
+        assert!(bar.contains(" phase-1/stage-00 0/1 gates ["), "{screen}");
+        assert!(bar.trim_end().ends_with(['░', ']']), "{screen}");
+        assert!(
+            gate.contains("a-gate-with-a-rather-long-identifier"),
+            "{screen}"
+        );
+        assert!(!screen.contains("drawn in"), "{screen}");
+        for line in &rows {
+            assert!(line.chars().count() <= columns, "{line:?} in\n{screen}");
+        }
+    };
+    fits(50);
+    let resized = tmux.run(&["resize-window", "-t", "t", "-x", "40"]);
+    assert!(resized.status.success(), "{resized:?}");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    fits(40);
+    tmux.run(&["send-keys", "-t", "t", "C-c"]);
+    let screen = tmux.screen_at_exit(false);
+    assert!(screen.contains("EXIT=130"), "{screen}");
+    assert!(
+        screen.contains("  ■ a-gate-with-a-rather-long-identifier"),
+        "{screen}"
+    );
 }

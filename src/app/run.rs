@@ -100,7 +100,10 @@ pub(super) async fn execute(
                 output: cli.common.run.failure_output(),
                 lines: cli.common.run.failure_lines as usize,
                 evidence: evidence_shown.clone(),
+                repeat: cli.common.run.repeat,
             },
+            phase: matches!(cli.command, cli::CommandKind::Phase { .. }),
+            current_phase: crate::plan::current_phase(loaded, None).ok(),
             github: github.then(|| project.root.clone()),
             cancel: Some(cancel_rx.clone()),
         },
@@ -198,7 +201,7 @@ pub(super) async fn execute(
     }
 
     if !cli.common.run.quiet {
-        let line = format!("evidence: {}", evidence_shown.join("summary.md").display());
+        let line = format!("evidence: {}", evidence_shown.join("index.html").display());
         reporter::say(&paint.dim(&line), github);
     }
     // `--message-format json`: the run's last line.

@@ -28,12 +28,22 @@ pub fn message(m: &str) -> String {
     one_line_exact(&sanitize(m), MESSAGE_CHARS)
 }
 
-pub fn gate_line(g: &GateResult, paint: Paint) -> String {
+/// A gate's line. Under `--repeat N` (N > 1) its time is the total of its runs, said so
+/// (`171ms for 3 runs`), and a gate that failed every run says so before the last run's message.
+pub fn gate_line(g: &GateResult, repeat: u32, paint: Paint) -> String {
     let mark = mark(g.status, paint);
-    let time = paint.dim(&human_duration(Duration::from_millis(g.duration_ms)));
+    let runs = if repeat > 1 && g.attempts > 1 {
+        format!(" for {} runs", g.attempts)
+    } else {
+        String::new()
+    };
+    let time = paint.dim(&format!(
+        "{}{runs}",
+        human_duration(Duration::from_millis(g.duration_ms))
+    ));
     match &g.message {
         Some(m) if g.status != Status::Passed => {
-            format!("  {mark} {} {time}  {}", g.id, message(m))
+            format!("  {mark} {} {time}  {}", g.id, why(g, m, repeat))
         }
         _ if g.flaky => format!(
             "  {mark} {} {time}  {}",
@@ -45,6 +55,20 @@ pub fn gate_line(g: &GateResult, paint: Paint) -> String {
             ))
         ),
         _ => format!("  {mark} {} {time}", g.id),
+    }
+}
+
+/// The one-line message of a gate that did not pass: `3 of 3 runs failed, the last: …` when
+/// `--repeat` ran it more than once and none passed (a gate with a passing run passed, flaky).
+pub fn why(g: &GateResult, m: &str, repeat: u32) -> String {
+    if repeat > 1 && g.attempts > 1 && g.status != Status::Interrupted {
+        format!(
+            "{n} of {n} runs failed, the last: {}",
+            message(m),
+            n = g.attempts
+        )
+    } else {
+        message(m)
     }
 }
 
@@ -64,12 +88,21 @@ pub fn stage_line(r: &StageResult, paint: Paint) -> String {
         s => paint.fail(s.as_str()),
     };
     let partial = if r.partial {
-        format!(" (partial run{}: no prerequisite)", r.selection_note())
+        format!(
+            " — partial run{}: does not count as the stage's result for later stages",
+            r.selection_note()
+        )
+    } else {
+        String::new()
+    };
+    let flaky = r.gates.iter().filter(|g| g.flaky).count();
+    let flaky = if flaky > 0 {
+        format!(" ({})", paint.warn(&format!("{flaky} flaky")))
     } else {
         String::new()
     };
     format!(
-        "{} — {}: {what}, {}/{} gates passed in {time}{partial}",
+        "{} — {}: {what}, {}/{} gates passed{flaky} in {time}{partial}",
         paint.bold(&format!("stage {}", r.stage)),
         shown(&r.name),
         r.passed_count(),

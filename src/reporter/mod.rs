@@ -13,6 +13,7 @@ pub mod json;
 mod lines;
 pub mod paint;
 mod terminal;
+mod verdict;
 
 pub use event_format::{StageRef, schema as events_schema};
 pub use failures::FailureOptions;

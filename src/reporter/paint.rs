@@ -3,7 +3,9 @@
 //! gate can neither colour the terminal nor move its cursor. Whether to colour is anstream's
 //! reading of the environment (NO_COLOR, CLICOLOR_FORCE, CLICOLOR, TERM, a terminal), as clap
 //! and cargo read it, unless `--color always|never` says (set once, as anstream's global
-//! choice, for every command: a run's report and `check`'s diagnostics alike).
+//! choice, for every command: a run's report and `check`'s diagnostics alike). One departure:
+//! anstream takes any `CLICOLOR_FORCE` as forcing, the convention (and docs/gates.md) says
+//! `CLICOLOR_FORCE=0` does not, so with it set to `0` the rest of the rules decide alone.
 
 use anstyle::{AnsiColor, Style};
 
@@ -17,6 +19,19 @@ pub fn set_choice(when: Color) {
         Color::Never => anstream::ColorChoice::Never,
     };
     choice.write_global();
+}
+
+/// anstream's `auto` choice without `CLICOLOR_FORCE`: NO_COLOR turns colour off, so does
+/// `CLICOLOR=0`; otherwise a terminal is coloured when TERM can show colour (not `dumb`), CLICOLOR
+/// asks, or CI is set.
+fn auto_unforced(var: impl Fn(&str) -> Option<std::ffi::OsString>, terminal: bool) -> bool {
+    let set = |k: &str| var(k).is_some_and(|v| !v.is_empty());
+    let clicolor = var("CLICOLOR").map(|v| v != "0");
+    if set("NO_COLOR") || clicolor == Some(false) {
+        return false;
+    }
+    let term = var("TERM").is_some_and(|t| t != "dumb");
+    terminal && (term || clicolor == Some(true) || var("CI").is_some())
 }
 
 /// The styles of the report, or none of them.
@@ -34,9 +49,15 @@ const BOLD: Style = Style::new().bold();
 impl Paint {
     /// Colour for stderr, as `--color` and the environment say.
     pub fn stderr() -> Self {
-        Paint {
-            on: anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never,
-        }
+        let stderr = std::io::stderr();
+        let forced_off = std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| v == "0");
+        let on = if forced_off && anstream::ColorChoice::global() == anstream::ColorChoice::Auto {
+            use std::io::IsTerminal;
+            auto_unforced(|k| std::env::var_os(k), stderr.is_terminal())
+        } else {
+            anstream::AutoStream::choice(&stderr) != anstream::ColorChoice::Never
+        };
+        Paint { on }
     }
 
     /// Diagnostics as `check` prints them (`file:12:3: error: …`): the kind painted at the
@@ -99,6 +120,30 @@ mod tests {
         assert_eq!(Paint { on: false }.fail("✗"), "✗");
         assert_eq!(Paint { on: true }.fail("✗"), "\x1b[1m\x1b[31m✗\x1b[0m");
         assert_eq!(Paint { on: true }.pass(""), "");
+    }
+
+    #[test]
+    fn unforced_auto_reads_the_rest_of_the_environment() {
+        let env = |pairs: &'static [(&str, &str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| std::ffi::OsString::from(v))
+            }
+        };
+        assert!(!auto_unforced(env(&[("TERM", "xterm")]), false));
+        assert!(auto_unforced(env(&[("TERM", "xterm")]), true));
+        assert!(!auto_unforced(env(&[("TERM", "dumb")]), true));
+        assert!(!auto_unforced(
+            env(&[("TERM", "xterm"), ("NO_COLOR", "1")]),
+            true
+        ));
+        assert!(!auto_unforced(
+            env(&[("TERM", "xterm"), ("CLICOLOR", "0")]),
+            true
+        ));
+        assert!(auto_unforced(env(&[("CLICOLOR", "1")]), true));
     }
 
     #[test]

@@ -12,14 +12,15 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::{mpsc, watch};
 
-use super::failures::{FailureOptions, closing, detail, listed};
+use super::failures::{FailureOptions, closing, detail, listed, output_tail};
 use super::github;
 use super::lines::{gate_line, stage_line};
 use super::paint::Paint;
+use super::verdict::{blocked_run, phase_verdict, rerun_command};
 use crate::cli::FailureOutput;
 use crate::events::Event;
-use crate::results::{GateResult, Status};
-use crate::text::{last_lines, one_line, shown};
+use crate::results::{GateResult, StageResult, Status};
+use crate::text::{one_line, shown};
 
 /// What the terminal says at the first Ctrl-C (SIGINT, SIGTERM, SIGHUP).
 pub const INTERRUPT_NOTICE: &str = "interrupted: stopping every gate (again to kill at once)";
@@ -34,6 +35,10 @@ pub struct ReporterOptions {
     pub quiet: bool,
     pub paint: Paint,
     pub failures: FailureOptions,
+    /// `phase N`: the run ends with each phase's verdict.
+    pub phase: bool,
+    /// The phase `gaterun stage S` runs without `--phase`, if any (for the rerun hint).
+    pub current_phase: Option<u32>,
     /// GitHub Actions mode, with the project root for annotation paths.
     pub github: Option<std::path::PathBuf>,
     /// Becomes true at the first interrupt: the bar goes, the notice is printed.
@@ -92,6 +97,14 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, mut opts: ReporterO
         FailureOutput::Immediate | FailureOutput::ImmediateFinal
     );
     let mut cancel = opts.cancel.take();
+    // The gates of the current stage that finished (started, then reported).
+    let mut finished: std::collections::HashSet<String> = Default::default();
+    // Every stage's result (without its gates' output), for the phase verdict; the stages
+    // blocked without running not yet said; each stage label's phase and key, for a rerun.
+    let mut done: Vec<StageResult> = Vec::new();
+    let mut blocked: Vec<StageResult> = Vec::new();
+    let mut keys: HashMap<String, (u32, String)> = HashMap::new();
+    let mut open = false;
     loop {
         if !interrupted && cancel.as_ref().is_some_and(|c| *c.borrow()) {
             interrupted = true;
@@ -121,8 +134,17 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, mut opts: ReporterO
         };
         match event {
             Event::StageStarted {
-                label, name, gates, ..
+                label,
+                name,
+                gates,
+                phase,
+                stage,
             } => {
+                if let Some(line) = blocked_run(&std::mem::take(&mut blocked), paint) {
+                    screen.say(&line);
+                }
+                open = true;
+                keys.insert(label.clone(), (phase, stage));
                 // A stage's name, a step's, a file's are the project's text, not gaterun's:
                 // shown with their escapes visible, never acted on.
                 let name = shown(&name);
@@ -130,6 +152,7 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, mut opts: ReporterO
                     "{label} {name} ({gates} gate{})",
                     if gates == 1 { "" } else { "s" }
                 ));
+                finished.clear();
                 screen.bars = (opts.progress && !interrupted).then(bars).flatten();
                 if let Some(b) = &screen.bars {
                     b.stage.set_length(gates as u64);
@@ -142,11 +165,11 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, mut opts: ReporterO
             Event::GateStarted { gate, .. } => {
                 if let Some(b) = screen.bars.as_mut() {
                     let pb = b.multi.add(ProgressBar::new_spinner());
-                    // `{msg}`, not `{wide_msg}`: a line padded to the terminal's width leaves the
-                    // cursor in its last column, where the `^C` the terminal echoes wraps to a
-                    // new line; the bar then clears one line short and a copy of it stays.
+                    // `{wide_msg}`: the step's name cut to the terminal's width, read again at
+                    // each draw (indicatif pads every line to the width anyway: a line that
+                    // wrapped would make the bar clear one line short and leave a copy).
                     pb.set_style(
-                        ProgressStyle::with_template("  {spinner} {prefix} {msg}")
+                        ProgressStyle::with_template("  {spinner} {prefix} {wide_msg}")
                             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
                     );
                     pb.set_prefix(gate.clone());
@@ -160,13 +183,15 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, mut opts: ReporterO
                 }
             }
             Event::GateFinished { mut result, stage } => {
+                finished.insert(result.id.clone());
                 if let Some(gh) = github.as_mut() {
                     gh.gate_finished(&stage, &result);
                 }
                 let mut text = None;
-                if !opts.quiet || result.status != Status::Passed {
-                    let mut line = gate_line(&result, paint);
-                    if listed(&result) {
+                if !opts.quiet || result.status != Status::Passed || result.flaky {
+                    let mut line = gate_line(&result, opts.failures.repeat, paint);
+                    // An interrupted gate is a line: what it printed till then is no failure.
+                    if listed(&result) && result.status != Status::Interrupted {
                         line.push_str(&detail(&stage, &result, immediate, &opts.failures, paint));
                     }
                     text = Some(line);
@@ -183,13 +208,41 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, mut opts: ReporterO
                 }
                 if listed(&result) {
                     // Only the tail is ever shown again: the rest of a capped 8 MiB goes.
-                    result.output = last_lines(&result.output, opts.failures.lines).join("\n");
+                    result.output = output_tail(&result.output, opts.failures.lines).join("\n");
                     failed.push((stage, *result));
                 }
             }
-            Event::StageFinished { result } => {
+            Event::StageFinished { mut result } => {
+                for g in &mut result.gates {
+                    g.output = String::new();
+                }
+                done.push((*result).clone());
+                if !open && result.status == Status::Blocked {
+                    // Recorded blocked without running: said with the next ones, if any.
+                    blocked.push(*result);
+                    continue;
+                }
+                open = false;
+                if let Some(line) = blocked_run(&std::mem::take(&mut blocked), paint) {
+                    screen.say(&line);
+                }
                 if let Some(b) = screen.bars.take() {
                     b.clear();
+                }
+                let never = result
+                    .gates
+                    .iter()
+                    .filter(|g| !finished.contains(&g.id))
+                    .count();
+                if result.status == Status::Interrupted && never > 0 {
+                    screen.say(&format!(
+                        "  {} {}",
+                        paint.dim("-"),
+                        paint.dim(&format!(
+                            "{never} gate{} not run",
+                            crate::text::plural(never)
+                        ))
+                    ));
                 }
                 screen.say(&stage_line(&result, paint));
             }
@@ -198,8 +251,34 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, mut opts: ReporterO
     if let Some(b) = screen.bars.take() {
         b.clear();
     }
+    if let Some(line) = blocked_run(&blocked, paint) {
+        screen.say(&line);
+    }
+    if opts.phase {
+        let mut phases: Vec<u32> = done.iter().map(|s| s.phase).collect();
+        phases.dedup();
+        for p in phases {
+            let of: Vec<&StageResult> = done.iter().filter(|s| s.phase == p).collect();
+            screen.say(&phase_verdict(p, &of, paint));
+        }
+    }
     if let Some(list) = closing(&failed, &opts.failures, paint) {
         screen.say(&list);
+        // One command per stage, in the list's order, rerunning just its listed gates.
+        let mut stages: Vec<&str> = failed.iter().map(|(s, _)| s.as_str()).collect();
+        stages.dedup();
+        for label in stages {
+            let Some((phase, key)) = keys.get(label) else {
+                continue;
+            };
+            let gates: Vec<&str> = failed
+                .iter()
+                .filter(|(s, _)| s == label)
+                .map(|(_, g)| g.id.as_str())
+                .collect();
+            let cmd = rerun_command(*phase, opts.current_phase, key, &gates);
+            screen.say(&paint.dim(&format!("to rerun: {cmd}")));
+        }
     }
     if let Some(gh) = github.as_mut() {
         gh.finish();
@@ -207,7 +286,8 @@ pub async fn run(mut events: mpsc::UnboundedReceiver<Event>, mut opts: ReporterO
 }
 
 /// The bar of a stage, or none when stderr is no terminal (indicatif would draw nothing and
-/// drop every line printed above it).
+/// drop every line printed above it). The bar takes the width the rest of its line leaves, at
+/// each draw: a line of at least ~40 columns fits.
 fn bars() -> Option<Bars> {
     let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
     if multi.is_hidden() {
@@ -215,10 +295,8 @@ fn bars() -> Option<Bars> {
     }
     let stage = multi.add(ProgressBar::new(0));
     stage.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} gates  {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template("{spinner} {msg} {pos}/{len} gates [{elapsed}] {wide_bar}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     stage.enable_steady_tick(Duration::from_millis(100));
     Some(Bars {

@@ -166,7 +166,11 @@ fn run(o: &mut String, s: &StageView, r: &StageResult, partial: bool) {
         } else {
             "Last full run"
         },
-        line(&r.selection_note(), 200),
+        // `line` folds the note's leading space away: put it back.
+        match line(&r.selection_note(), 200) {
+            n if n.is_empty() => n,
+            n => format!(" {n}"),
+        },
         line(&r.started_at, 60),
         r.commit
             .as_deref()
@@ -200,10 +204,17 @@ fn run(o: &mut String, s: &StageView, r: &StageResult, partial: bool) {
         let log = format!("{dir}/{}", g.log);
         let _ = writeln!(
             o,
-            "<details class=\"failure\" open><summary><code>{}</code> {}: {}</summary><pre>{tail}</pre><p class=\"meta\">Last {} lines of <code>{}</code>.</p></details>",
+            "<details class=\"failure\" open><summary><code>{}</code> {}</summary><pre>{tail}</pre><p class=\"meta\">Last {} lines of <code>{}</code>.</p></details>",
             line(&g.id, 200),
-            g.status.as_str(),
-            line(g.message.as_deref().unwrap_or(""), MESSAGE_CAP),
+            // `interrupted`, not `interrupted: interrupted`.
+            match g
+                .message
+                .as_deref()
+                .filter(|m| m.trim() != g.status.as_str())
+            {
+                Some(m) => format!("{}: {}", g.status.as_str(), line(m, MESSAGE_CAP)),
+                None => g.status.as_str().to_owned(),
+            },
             super::gather::TAIL_LINES,
             line(&log, 300),
         );
