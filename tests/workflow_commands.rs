@@ -273,3 +273,50 @@ fn a_project_in_a_subdirectory_names_files_from_the_repository_top() {
         "{stdout}"
     );
 }
+
+/// Under `--github`, a gate's title (the project's text) is shown with its escapes visible in
+/// the group and the annotation, never raw to the log viewer; a failed gate's one long output
+/// line is cut in its group, the rest left to the log.
+#[test]
+fn a_hostile_title_and_a_huge_line_stay_inert_in_the_group() {
+    let p = Project::new();
+    p.stage(
+        "00.yaml",
+        "stage: 0\nname: Titles\ngates:\n  - id: t\n    title: \"T\\e]0;PWNED\\a\\e[31mred\\u202Eevil\"\n    run: \"head -c 50000 /dev/zero | tr '\\\\0' x; echo; exit 1\"\n",
+    );
+    let out = p
+        .cmd(&["stage", "0", "--github"])
+        .env("GITHUB_STEP_SUMMARY", p.path().join("s.md"))
+        .env("GITHUB_OUTPUT", p.path().join("o.txt"))
+        .output()
+        .expect("run gaterun");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains('\x1b'), "{stderr:?}");
+    assert!(!stderr.contains('\u{202E}'), "{stderr:?}");
+    let group = stderr
+        .lines()
+        .find(|l| l.starts_with("::group::"))
+        .expect("a group");
+    assert!(group.contains(r"T\u{1b}]0;PWNED\u{7}"), "{group}");
+    assert!(
+        stderr
+            .lines()
+            .find(|l| l.starts_with("::error "))
+            .is_some_and(|l| l.contains(r"\u{202e}evil")),
+        "{stderr}"
+    );
+    // The 50,000 x's: cut at 1,000, saying how many more.
+    assert!(
+        stderr.contains(&format!(
+            "{}… (49000 more characters, see the log)",
+            "x".repeat(1000)
+        )),
+        "{}",
+        &stderr[..stderr.len().min(3000)]
+    );
+    assert!(
+        stderr.lines().all(|l| l.chars().count() < 1100),
+        "a line is longer"
+    );
+}

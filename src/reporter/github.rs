@@ -16,6 +16,8 @@ const ANNOTATIONS: usize = 10;
 const SUMMARY_CAP: usize = 1 << 20;
 /// Lines of a failed gate's output shown in its group.
 const GROUP_LINES: usize = 400;
+/// At most this many characters of a line of it.
+const GROUP_LINE: usize = 1000;
 
 /// Is this a GitHub Actions run? (`--github`, or `GITHUB_ACTIONS=true`)
 pub fn enabled(flag: bool) -> bool {
@@ -27,6 +29,26 @@ pub fn escape_data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
+}
+
+/// The project's own text (a gate's id, title, file) as the runner shows it: escape sequences,
+/// bidi overrides and other controls written as `\u{…}`, never acted on by a log viewer.
+fn project_text(text: &str) -> String {
+    crate::text::shown(text)
+}
+
+/// A line of a failed gate's output in its group: at most `GROUP_LINE` characters, the rest
+/// in the log (a gate printing one 50 MB line made a 4 MiB line of the step's log).
+fn cut_line(line: &str) -> std::borrow::Cow<'_, str> {
+    match line.char_indices().nth(GROUP_LINE) {
+        None => line.into(),
+        Some((at, _)) => format!(
+            "{}… ({} more characters, see the log)",
+            &line[..at],
+            line[at..].chars().count()
+        )
+        .into(),
+    }
 }
 
 /// Escape a workflow command property: data escapes plus `:` and `,`.
@@ -113,8 +135,8 @@ impl Github {
         let stop = token();
         let mut text = format!(
             "::group::✗ {stage} {}: {}\n",
-            escape_data(&g.id),
-            escape_data(&g.title)
+            escape_data(&project_text(&g.id)),
+            escape_data(&project_text(&g.title))
         );
         text.push_str(&format!("::stop-commands::{stop}\n"));
         if shown.len() < lines.len() {
@@ -125,7 +147,7 @@ impl Github {
             ));
         }
         for l in shown {
-            text.push_str(l);
+            text.push_str(&cut_line(l));
             text.push('\n');
         }
         text.push_str(&format!("::{stop}::\n::endgroup::\n"));
@@ -144,9 +166,9 @@ impl Github {
         let message = g.message.as_deref().unwrap_or(g.status.as_str());
         format!(
             "::error file={},line={},title={}::{}\n",
-            escape_property(&g.file),
+            escape_property(&project_text(&g.file)),
             g.line,
-            escape_property(&format!("{stage} {}: {}", g.id, g.title)),
+            escape_property(&project_text(&format!("{stage} {}: {}", g.id, g.title))),
             escape_data(&crate::text::sanitize(message))
         )
     }
