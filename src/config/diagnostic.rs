@@ -110,10 +110,17 @@ fn snippet(
 ) -> fmt::Result {
     let gutter = line.to_string();
     let pad = " ".repeat(gutter.len());
-    // Tabs would shift the caret; draw the line with them expanded to one space each.
+    // Tabs would shift the caret; draw the line with them expanded to one space each. A stage
+    // file is the project's text, not gaterun's: an escape sequence, a bidi override or any
+    // other control in it is drawn as one U+FFFD, never acted on by the terminal, and the caret
+    // stays in its column.
     let shown: String = src
         .chars()
-        .map(|c| if c == '\t' { ' ' } else { c })
+        .map(|c| match c {
+            '\t' => ' ',
+            c if crate::text::shown(c.encode_utf8(&mut [0; 4])).len() != c.len_utf8() => '\u{FFFD}',
+            c => c,
+        })
         .collect();
     let col = (column.max(1) - 1) as usize;
     write!(
@@ -122,6 +129,12 @@ fn snippet(
         " ".repeat(col),
         "^".repeat(width)
     )
+}
+
+/// A stage file's path as a diagnostic names it: a newline or an escape in a file's name is
+/// written as `\u{…}` (a name can start a line of its own, `::error::…`, or paint the screen).
+fn shown_path(path: &Path) -> String {
+    crate::text::shown(&path.display().to_string())
 }
 
 impl fmt::Display for Diagnostic {
@@ -134,13 +147,18 @@ impl fmt::Display for Diagnostic {
             write!(
                 f,
                 "{}:{}:{}: {kind}: {}",
-                self.file.display(),
+                shown_path(&self.file),
                 self.line,
                 self.column,
-                self.message
+                crate::text::message(&self.message)
             )?;
         } else {
-            write!(f, "{}: {kind}: {}", self.file.display(), self.message)?;
+            write!(
+                f,
+                "{}: {kind}: {}",
+                shown_path(&self.file),
+                crate::text::message(&self.message)
+            )?;
         }
         if let Some(src) = &self.source_line {
             snippet(f, self.line, self.column, self.width, src)?;
@@ -154,10 +172,10 @@ impl fmt::Display for Diagnostic {
             write!(
                 f,
                 "\n{}:{}:{}: note: {}",
-                note.file.display(),
+                shown_path(&note.file),
                 note.line,
                 note.column,
-                note.message
+                crate::text::message(&note.message)
             )?;
             if let Some(src) = &note.source_line {
                 snippet(f, note.line, note.column, 1, src)?;
@@ -222,6 +240,28 @@ mod tests {
         assert_eq!(
             d.to_string(),
             "g.yaml:2:5: error: unknown key 'timout'\n2 |     timout: 5s\n  |     ^^^^^^ did you mean `timeout`?"
+        );
+    }
+
+    #[test]
+    fn the_project_text_it_quotes_cannot_act_on_the_terminal() {
+        let d = Diagnostic::error(
+            Path::new("g\n::error::x.yaml"),
+            1,
+            9,
+            "unknown key 'a\u{1b}[2J'",
+        )
+        .with_source("title: \u{1b}]0;PWNED\u{7}x: 1\n");
+        let text = d.to_string();
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{text:?}"
+        );
+        assert!(!text.lines().any(|l| l.starts_with("::")), "{text}");
+        // The caret stays under its column: one U+FFFD for each control.
+        assert!(
+            text.contains("1 | title: \u{FFFD}]0;PWNED\u{FFFD}x: 1\n  |         ^"),
+            "{text}"
         );
     }
 }

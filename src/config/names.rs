@@ -58,6 +58,9 @@ impl Scope {
             .names
             .iter()
             .partition(|(_, origin)| origin.as_str() == ENVIRONMENT);
+        // The environment's names of one or two letters are near any short name (`_`, the
+        // shell's last argument, was offered for `${B}`): never a suggestion.
+        let env: Vec<_> = env.into_iter().filter(|(n, _)| n.len() > 2).collect();
         [own, env].into_iter().find_map(|list| {
             let known: Vec<&str> = list.iter().map(|(n, _)| n.as_str()).collect();
             let near = crate::near::suggest_name(name, &known)?;
