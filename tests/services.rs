@@ -629,3 +629,44 @@ gates:
         Vec::<String>::new()
     );
 }
+
+/// A ready probe whose URL names an undefined variable fails its gate at once, saying which,
+/// not after the ready timeout of probes that could never run; the same probe spelt right
+/// passes.
+#[test]
+fn a_ready_probe_naming_an_undefined_variable_fails_at_once() {
+    let gate = |url: &str| {
+        format!(
+            r#"
+stage: 0
+name: Ready
+gates:
+  - id: probe
+    title: probes
+    services:
+      api:
+        run: python3 @SERVER@
+        ready: {{ http: "{url}/healthz", timeout: 60s }}
+    run: 'true'
+"#
+        )
+    };
+    let p = project(&gate("${API_ULR}"));
+    p.run(&["stage", "0"]).code(1);
+    let r = p.results("stage-00");
+    let g = &r["gates"][0];
+    assert_eq!(g["status"], "error", "{g}");
+    let message = g["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(
+            "service `api`: ready: undefined variable `${API_ULR}`, did you mean `${API_URL}`?"
+        ),
+        "{message}"
+    );
+    assert!(
+        g["duration_ms"].as_u64().unwrap_or(u64::MAX) < 30_000,
+        "{g}"
+    );
+    let p = project(&gate("${API_URL}"));
+    p.run(&["stage", "0"]).code(0);
+}

@@ -74,7 +74,8 @@ pub async fn run_stages(
                         .iter()
                         .map(|&i| {
                             let mut r = not_run(&stage, i, *status, message.clone());
-                            r.output = format!("── not run: {}\n", crate::text::sanitize(message));
+                            let why = message.strip_prefix("not run: ").unwrap_or(message);
+                            r.output = format!("── not run: {}\n", crate::text::sanitize(why));
                             rc.send(Event::GateStarted { gate: r.id.clone() });
                             rc.send(Event::GateFinished {
                                 stage: stage.label(),

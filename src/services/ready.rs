@@ -60,6 +60,13 @@ impl Services {
             http: host.http.clone(),
             log_ready: self.list[i].log_ready.clone(),
         };
+        // A name the probe's URL or address cannot resolve will not resolve later: the gate
+        // fails now, not after the whole ready timeout of probes that could never run.
+        if let Probe::Http(text) | Probe::Tcp(text) = &ready.probe
+            && let Err(e) = vars::interpolate(text, &env.vars)
+        {
+            return Err(Failure::Error(format!("service `{name}`: ready: {e}")));
+        }
         let Some(cell) = self.list[i].exit().cloned() else {
             return Err(Failure::Error(format!("service `{name}` was not started")));
         };
