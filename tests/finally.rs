@@ -229,3 +229,49 @@ gates:
     }
     assert_eq!(gate(&g, "alive")["status"], "passed");
 }
+
+/// An interrupt that comes while a passing gate is in its `finally` cuts nothing short (finally
+/// runs on after a first interrupt): the gate is recorded passed, and the closing notice says
+/// no gate was cut short rather than that the evidence is marked interrupted.
+#[test]
+fn an_interrupt_during_finally_of_a_passed_gate_says_so() {
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        r#"
+stage: 0
+name: Teardown
+gates:
+  - id: a
+    title: passes, then tears down
+    run: 'true'
+    finally:
+      - run: touch "$PROJECT_ROOT/in-finally"; sleep 1; touch "$PROJECT_ROOT/teardown.done"
+"#,
+    );
+    let child = p
+        .cmd(&["stage", "0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    common::wait_for_file(&p.path().join("in-finally"));
+    rustix::process::kill_process(
+        rustix::process::Pid::from_child(&child),
+        rustix::process::Signal::INT,
+    )
+    .expect("kill");
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(p.path().join("teardown.done").exists());
+    assert_eq!(p.results("stage-00")["gates"][0]["status"], "passed");
+    assert!(
+        stderr.contains("no gate was cut short, each is recorded as it ended"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("cut short are marked interrupted"),
+        "{stderr}"
+    );
+}

@@ -213,12 +213,14 @@ pub(super) async fn execute(
     };
     let any = |s: Status| results.iter().flat_map(|r| &r.gates).any(|g| g.status == s);
     if interrupted {
-        reporter::say(
-            &paint.warn(
-                "interrupted: every gate process was stopped; evidence of what ran is marked interrupted",
-            ),
-            github,
-        );
+        // Said as it is: an interrupt that came while the last gates were in `finally` (which
+        // runs on after a first interrupt) cut no gate short.
+        let notice = if any(Status::Interrupted) {
+            "interrupted: every gate process was stopped; the gates cut short are marked interrupted in the evidence"
+        } else {
+            "interrupted: every gate process was stopped; no gate was cut short, each is recorded as it ended"
+        };
+        reporter::say(&paint.warn(notice), github);
         return finish(exit::INTERRUPTED);
     }
     if any(Status::Failed)
