@@ -21,9 +21,35 @@ pub fn plain(message: String, text: &str, line: u64, column: u64) -> (String, u6
         return (message, line, column);
     }
     if message.contains("mapping values are not allowed in this context") {
+        if let Some(above) = indented_under(text, line) {
+            return (
+                format!(
+                    "this line is indented more than `{above}` above it, so YAML reads it as \
+                     part of that value; line its key up with `{above}`"
+                ),
+                line,
+                column,
+            );
+        }
+        let value = line_at(text, line)
+            .and_then(|l| l.split_once(": "))
+            .map_or("", |(_, v)| v);
+        let hint = if value.contains('\'') {
+            "quote the whole value, or write it as a block (`run: |` and the command on the \
+             next line, indented)"
+        } else {
+            "quote the whole value (`run: 'echo foo: bar'`)"
+        };
         return (
-            "`: ` inside a plain value starts a mapping here; quote the whole value \
-             (`run: 'echo foo: bar'`)"
+            format!("`: ` inside a plain value starts a mapping here; {hint}"),
+            line,
+            column,
+        );
+    }
+    if message.contains("trailing content after single-quoted scalar") {
+        return (
+            "a single-quoted value ends at the next `'`: write `''` for an apostrophe inside \
+             it (`'it''s'`), or use double quotes"
                 .to_owned(),
             line,
             column,
@@ -101,7 +127,39 @@ fn plain_type(message: &str) -> Option<String> {
         "a map" => "a mapping (`key: value` lines)",
         other => other,
     };
-    Some(format!("expected {expected}, got {got}"))
+    // `run: true`, `title: 2024`: YAML read a word or a number the user meant as text.
+    let quote =
+        if (head.contains("boolean") || head.contains("integer") || head.contains("floating"))
+            && (expected.contains("text") || expected.contains("string"))
+        {
+            format!("; quote it (`'{got}'`) to make it text")
+        } else {
+            String::new()
+        };
+    Some(format!("expected {expected}, got {got}{quote}"))
+}
+
+/// The text of 1-based `line`.
+fn line_at(text: &str, line: u64) -> Option<&str> {
+    text.lines()
+        .nth(usize::try_from(line.checked_sub(1)?).ok()?)
+}
+
+/// When `line` is a `key:` indented deeper than the `key: value` line above it (a key one space
+/// too far, read as part of the value above), that line's key.
+fn indented_under(text: &str, line: u64) -> Option<String> {
+    let here = line_at(text, line)?;
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let n = usize::try_from(line.checked_sub(1)?).ok()?;
+    let above = text
+        .lines()
+        .take(n)
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .last()?;
+    let body = above.trim_start().trim_start_matches("- ");
+    let (key, value) = body.split_once(':')?;
+    let plain_key = !key.is_empty() && !key.contains([' ', '"', '\'']);
+    (plain_key && !value.trim().is_empty() && indent(here) > indent(above)).then(|| key.to_owned())
 }
 
 /// The first tab at or after `line` (else anywhere), as 1-based line and column.
@@ -142,6 +200,19 @@ mod tests {
             Some("expected `true` or `false`, got the number 3")
         );
         assert_eq!(plain_type("something else"), None);
+        assert_eq!(
+            plain_type("invalid type: boolean `true`, expected a string").as_deref(),
+            Some("expected text, got true; quote it (`'true'`) to make it text")
+        );
+    }
+
+    #[test]
+    fn a_key_indented_too_far_is_named() {
+        let text = "gates:\n  - id: a\n    title: t\n     run: x\n";
+        assert_eq!(indented_under(text, 4).as_deref(), Some("title"));
+        // Its near miss: a `: ` in a value on a line lined up with the key above.
+        let text = "gates:\n  - id: a\n    title: t\n    run: echo a: b\n";
+        assert_eq!(indented_under(text, 4), None);
     }
 
     #[test]
