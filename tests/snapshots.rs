@@ -19,7 +19,7 @@ fn redact(p: &Project, text: &str) -> String {
         (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "[time]"),
         (r"\b\d+(\.\d+)?(ms|s)\b", "[duration]"),
         (r"\b\dm\d\ds\b", "[duration]"),
-        (r"processes (contained|found) by [^\n]*", "[containment]"),
+        (r"(?m)^processes (contained|found) by [^\n]*\n", ""),
         (r"\b\d+r[0-9a-f]{4,}\b", "[run id]"),
         (r"gaterun \d+\.\d+\.\d+", "gaterun [version]"),
     ] {

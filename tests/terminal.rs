@@ -15,7 +15,7 @@ fn redact(p: &Project, text: &str) -> String {
     for (re, with) in [
         // After a space or a colour's `m` (`␛[2m12ms`), where `\b` finds no boundary.
         (r"(\s|m)\d+(\.\d+)?(ms|s)\b", "${1}[duration]"),
-        (r"processes (contained|found) by [^\n]*", "[containment]"),
+        (r"(?m)^processes (contained|found) by [^\n]*\n", ""),
     ] {
         out = regex::Regex::new(re)
             .expect("regex")

@@ -50,7 +50,18 @@ pub(super) async fn execute(
         || runs.iter().any(crate::plan::StageRun::starts_processes);
     #[cfg(target_os = "linux")]
     match contain.then(|| process::contain::choose(cli.common.run.containment.into())) {
-        Some(Ok(containment)) if !cli.common.run.quiet => {
+        // Said when it is worth reading: asked for, a weaker fallback than a cgroup, or
+        // `--verbose` (results.json records it in every case); a line on every run of the
+        // usual cgroup was noise to a newcomer.
+        Some(Ok(containment))
+            if !cli.common.run.quiet
+                && (cli.common.run.verbose
+                    || cli.common.run.containment != cli::Containment::Auto
+                    || !matches!(
+                        containment.kind,
+                        process::Containment::Cgroup2 | process::Containment::Cgroup1
+                    )) =>
+        {
             errln!("{}", for_runner(&containment.description, github));
         }
         None | Some(Ok(_)) => {}
