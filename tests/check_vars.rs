@@ -346,3 +346,22 @@ fn a_secret_reaches_only_the_gates_declaring_it() {
         "{message}"
     );
 }
+
+/// A `start: manual` service sees the captures made before its `start` step, as at run time:
+/// started after the capture it passes; started before it, the name is undefined there.
+#[test]
+fn a_manual_service_sees_the_captures_before_its_start() {
+    let gate = |order: &str| {
+        format!(
+            "  - id: m\n    title: m\n    services:\n      web:\n        run: [sleep, \"${{BIND}}\"]\n        start: manual\n    steps:\n{order}"
+        )
+    };
+    let capture = "      - run: echo 60\n        capture: { BIND: /(\\d+)/ }\n";
+    let start = "      - start: web\n";
+    passes(&gate(&format!("{capture}{start}")));
+    fails(
+        &gate(&format!("{start}{capture}")),
+        "${BIND}",
+        "undefined variable `${BIND}`: the step at line 12 captures it, after this one",
+    );
+}

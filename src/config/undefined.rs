@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use super::diagnostic::Diagnostic;
 use super::interpolated;
-use super::model::{Command, Gate, Probe, ServiceDef, Stage, Step, StepKind};
+use super::model::{Command, Gate, Probe, ServiceAction, ServiceDef, Stage, Step, StepKind};
 use super::names::{self, Scope};
 use super::shell_names;
 use super::validate::Templates;
@@ -128,10 +128,23 @@ impl<'a> Walk<'a> {
                 self.later.insert(k.clone(), step.line);
             }
         }
+        // A manual service starts at its first `start` step, with the captures made before
+        // it (a name captured after that step is undefined there, as at run time); one that
+        // no step starts is checked with every capture made.
+        let mut manual = manual;
         for step in &gate.steps {
+            if let StepKind::Service {
+                action: ServiceAction::Start,
+                service,
+                ..
+            } = &step.kind
+                && let Some(i) = manual.iter().position(|s| &s.name == service)
+            {
+                let s = manual.remove(i);
+                self.service(&scope, s, at);
+            }
             self.step(&mut scope, step, at);
         }
-        // A `start` step may come anywhere: checked with every capture made.
         for s in manual {
             self.service(&scope, s, at);
         }
