@@ -249,19 +249,7 @@ gates:
       - run: touch "$PROJECT_ROOT/in-finally"; sleep 1; touch "$PROJECT_ROOT/teardown.done"
 "#,
     );
-    let child = p
-        .cmd(&["stage", "0"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    common::wait_for_file(&p.path().join("in-finally"));
-    rustix::process::kill_process(
-        rustix::process::Pid::from_child(&child),
-        rustix::process::Signal::INT,
-    )
-    .expect("kill");
-    let out = child.wait_with_output().expect("wait");
+    let out = p.interrupt_after(&["stage", "0"], "in-finally");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(p.path().join("teardown.done").exists());

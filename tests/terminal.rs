@@ -5,9 +5,8 @@
 
 mod common;
 
-use std::process::Stdio;
-
 use common::Project;
+use common::tmux::{Tmux, available};
 
 /// Durations, the temp dir, the containment line and run ids out; escapes made readable (`␛`).
 fn redact(p: &Project, text: &str) -> String {
@@ -135,19 +134,7 @@ fn interrupted() {
             "s.yaml",
             "stage: 0\nname: Long\ngates:\n  - id: quick\n    title: quick\n    run: 'true'\n  - id: slow\n    title: sleeps\n    run: 'echo waiting; touch \"$PROJECT_ROOT/started\"; sleep 600'\n",
         );
-        let child = p
-            .cmd(&["stage", "0", "--jobs", "1", "--color", colour])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        common::wait_for_file(&p.path().join("started"));
-        rustix::process::kill_process(
-            rustix::process::Pid::from_child(&child),
-            rustix::process::Signal::INT,
-        )
-        .expect("kill");
-        let out = child.wait_with_output().expect("wait");
+        let out = p.interrupt_after(&["stage", "0", "--jobs", "1", "--color", colour], "started");
         assert_eq!(out.status.code(), Some(130));
         assert!(out.stdout.is_empty());
         // The report's failure summary says `interrupted` once, not `interrupted: interrupted`.
@@ -392,97 +379,21 @@ fn messages_keep_their_white_space() {
     );
 }
 
-/// Is tmux here? Under CI it must be (.ci/run installs it); elsewhere a test without it skips.
-fn has_tmux() -> bool {
-    if std::process::Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok()
-    {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "tmux is needed under CI"
-    );
-    eprintln!("skipping: no tmux");
-    false
+/// `gaterun ARGS` in a 120×40 terminal, `EXIT=<code>` printed after it.
+fn start(tmux: &Tmux, p: &Project, env: &str, args: &str) {
+    start_sized(tmux, p, env, args, 120);
 }
 
-/// A tmux server of the test's own (its socket in the project), killed when dropped.
-struct Tmux {
-    socket: std::path::PathBuf,
-}
-
-impl Tmux {
-    /// A socket of its own each time: a new server on the socket of one just killed may find
-    /// it still going away ("server exited unexpectedly").
-    fn new(p: &Project) -> Self {
-        use std::sync::atomic::{AtomicU32, Ordering};
-        static N: AtomicU32 = AtomicU32::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        Tmux {
-            socket: p.path().join(format!("tmux-{n}.sock")),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> std::process::Output {
-        std::process::Command::new("tmux")
-            .arg("-S")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux")
-    }
-
-    /// `gaterun ARGS` in a 120×40 terminal, `EXIT=<code>` printed after it.
-    fn start(&self, p: &Project, env: &str, args: &str) {
-        self.start_sized(p, env, args, 120);
-    }
-
-    /// `gaterun ARGS` in a terminal `columns` wide and 40 high.
-    fn start_sized(&self, p: &Project, env: &str, args: &str, columns: u16) {
-        let script = format!(
+/// `gaterun ARGS` in a terminal `columns` wide and 40 high.
+fn start_sized(tmux: &Tmux, p: &Project, env: &str, args: &str, columns: u16) {
+    tmux.start_sized(
+        &format!(
             "cd '{}' && env -u NO_COLOR -u CI -u CLICOLOR_FORCE {env} '{}' {args}; echo \"EXIT=$?\"; sleep 600",
             p.path().display(),
             common::bin().display()
-        );
-        let started = self.run(&[
-            "new-session",
-            "-d",
-            "-s",
-            "t",
-            "-x",
-            &columns.to_string(),
-            "-y",
-            "40",
-            &script,
-        ]);
-        assert!(started.status.success(), "{started:?}");
-    }
-
-    /// The screen once `EXIT=` shows (at most 20 s), with escapes when `escapes`.
-    fn screen_at_exit(&self, escapes: bool) -> String {
-        let mut args = vec!["capture-pane", "-p", "-t", "t"];
-        if escapes {
-            args.push("-e");
-        }
-        let mut screen = String::new();
-        for _ in 0..200 {
-            std::thread::sleep(std::time::Duration::from_millis(100));
-            screen = String::from_utf8_lossy(&self.run(&args).stdout).into_owned();
-            if screen.contains("EXIT=") {
-                break;
-            }
-        }
-        screen
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.run(&["kill-server"]);
-    }
+        ),
+        columns,
+    );
 }
 
 /// Ctrl-C on a real terminal with the bar: the notice and the interrupted gates are on screen,
@@ -490,7 +401,7 @@ impl Drop for Tmux {
 /// tmux (CI installs it; elsewhere the test skips).
 #[test]
 fn ctrl_c_on_a_terminal_leaves_no_bar() {
-    if !has_tmux() {
+    if !available() {
         return;
     }
     let p = Project::new();
@@ -498,12 +409,12 @@ fn ctrl_c_on_a_terminal_leaves_no_bar() {
         "s.yaml",
         "stage: 0\nname: Long\ngates:\n  - id: stubborn\n    title: ignores SIGTERM\n    run: \"trap '' TERM; touch \\\"$PROJECT_ROOT/started\\\"; sleep 600\"\n  - id: quick\n    title: quick\n    run: 'true'\n  - id: sleeper\n    title: sleeps\n    run: 'sleep 600'\n",
     );
-    let tmux = Tmux::new(&p);
-    tmux.start(&p, "", "stage 0 --progress auto");
+    let tmux = Tmux::new(p.path());
+    start(&tmux, &p, "", "stage 0 --progress auto");
     common::wait_for_file(&p.path().join("started"));
     std::thread::sleep(std::time::Duration::from_millis(700));
     tmux.run(&["send-keys", "-t", "t", "C-c"]);
-    let screen = tmux.screen_at_exit(false);
+    let screen = tmux.screen("EXIT=", false);
     assert!(screen.contains("EXIT=130"), "{screen}");
     assert!(
         screen.contains("interrupted: stopping every gate (again to kill at once)"),
@@ -523,15 +434,15 @@ fn ctrl_c_on_a_terminal_leaves_no_bar() {
 /// On a terminal: colour by default, none with NO_COLOR (it beats the terminal).
 #[test]
 fn no_color_beats_a_terminal() {
-    if !has_tmux() {
+    if !available() {
         return;
     }
     let p = Project::new();
     p.stage("s.yaml", MIXED);
     let screen = |env: &str| {
-        let tmux = Tmux::new(&p);
-        tmux.start(&p, env, "stage 0");
-        let screen = tmux.screen_at_exit(true);
+        let tmux = Tmux::new(p.path());
+        start(&tmux, &p, env, "stage 0");
+        let screen = tmux.screen("EXIT=", true);
         assert!(screen.contains("EXIT=1"), "{screen}");
         assert!(screen.contains("did not pass:"), "{screen}");
         screen
@@ -576,7 +487,7 @@ fn check_diagnostics_follow_the_colour_choice() {
 /// reflows its rows on a resize (tmux does) keeps a copy of the bar drawn at the old width.
 #[test]
 fn the_bar_fits_the_terminal_and_follows_a_resize() {
-    if !has_tmux() {
+    if !available() {
         return;
     }
     let p = Project::new();
@@ -584,8 +495,8 @@ fn the_bar_fits_the_terminal_and_follows_a_resize() {
         "s.yaml",
         "stage: 0\nname: Long\ngates:\n  - id: a-gate-with-a-rather-long-identifier\n    title: sleeps\n    steps:\n      - name: a step whose name is far longer than the narrow terminal it is drawn in\n        run: 'touch \"$PROJECT_ROOT/started\"; sleep 600'\n",
     );
-    let tmux = Tmux::new(&p);
-    tmux.start_sized(&p, "", "stage 0 --progress auto", 50);
+    let tmux = Tmux::new(p.path());
+    start_sized(&tmux, &p, "", "stage 0 --progress auto", 50);
     common::wait_for_file(&p.path().join("started"));
     let fits = |columns: usize| {
         let mut screen = String::new();
@@ -617,7 +528,7 @@ fn the_bar_fits_the_terminal_and_follows_a_resize() {
     std::thread::sleep(std::time::Duration::from_millis(500));
     fits(40);
     tmux.run(&["send-keys", "-t", "t", "C-c"]);
-    let screen = tmux.screen_at_exit(false);
+    let screen = tmux.screen("EXIT=", false);
     assert!(screen.contains("EXIT=130"), "{screen}");
     assert!(
         screen.contains("  ■ a-gate-with-a-rather-long-identifier"),

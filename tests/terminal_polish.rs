@@ -128,25 +128,15 @@ fn a_partial_run_says_what_it_does_not_count_for() {
 /// tail, no log path), the two are counted as not run, the closing list names the one.
 #[test]
 fn interrupted_gates_are_one_line_each() {
-    use std::process::Stdio;
     let p = Project::new();
     p.stage(
         "s.yaml",
         "stage: 0\nname: Long\ngates:\n  - id: slow\n    title: sleeps\n    run: 'echo waiting; touch \"$PROJECT_ROOT/started\"; sleep 600'\n  - id: second\n    title: waits\n    run: 'true'\n  - id: third\n    title: waits\n    run: 'true'\n",
     );
-    let child = p
-        .cmd(&["stage", "0", "--jobs", "1", "--color", "never"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    common::wait_for_file(&p.path().join("started"));
-    rustix::process::kill_process(
-        rustix::process::Pid::from_child(&child),
-        rustix::process::Signal::INT,
-    )
-    .expect("kill");
-    let out = child.wait_with_output().expect("wait");
+    let out = p.interrupt_after(
+        &["stage", "0", "--jobs", "1", "--color", "never"],
+        "started",
+    );
     assert_eq!(out.status.code(), Some(130));
     let stderr = String::from_utf8_lossy(&out.stderr);
     let line =

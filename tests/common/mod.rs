@@ -349,6 +349,24 @@ impl Drop for Tmpfs {
 impl Project {
     /// Start `gaterun ARGS`, wait for `started` (a file the gate writes), send `signal` once,
     /// and wait for gaterun to end.
+    /// `args` run with their output kept; SIGINT once the file `started` exists (a gate made
+    /// it); the whole output when gaterun has exited.
+    pub fn interrupt_after(&self, args: &[&str], started: &str) -> Output {
+        let child = self
+            .cmd(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        wait_for_file(&self.path().join(started));
+        rustix::process::kill_process(
+            rustix::process::Pid::from_child(&child),
+            rustix::process::Signal::INT,
+        )
+        .expect("kill");
+        child.wait_with_output().expect("wait")
+    }
+
     pub fn signal_after(
         &self,
         args: &[&str],

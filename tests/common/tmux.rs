@@ -47,13 +47,18 @@ impl Tmux {
 
     /// `script` (a shell line) in a 120×40 terminal, in session `t`.
     pub fn start(&self, script: &str) {
+        self.start_sized(script, 120);
+    }
+
+    /// `script` in a terminal `columns` wide and 40 high, in session `t`.
+    pub fn start_sized(&self, script: &str, columns: u16) {
         let started = self.run(&[
             "new-session",
             "-d",
             "-s",
             "t",
             "-x",
-            "120",
+            &columns.to_string(),
             "-y",
             "40",
             script,
@@ -63,11 +68,19 @@ impl Tmux {
 
     /// The screen once it shows `marker` (at most 30 s).
     pub fn screen_when(&self, marker: &str) -> String {
+        self.screen(marker, false)
+    }
+
+    /// The screen once it shows `marker` (at most 30 s), with its escapes when `escapes`.
+    pub fn screen(&self, marker: &str, escapes: bool) -> String {
+        let mut args = vec!["capture-pane", "-p", "-t", "t"];
+        if escapes {
+            args.push("-e");
+        }
         let mut screen = String::new();
         for _ in 0..300 {
             std::thread::sleep(Duration::from_millis(100));
-            screen = String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "t"]).stdout)
-                .into_owned();
+            screen = String::from_utf8_lossy(&self.run(&args).stdout).into_owned();
             if screen.contains(marker) {
                 break;
             }
