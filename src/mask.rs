@@ -38,10 +38,12 @@ pub fn forms(secret: &str) -> Vec<String> {
     out.push(url_encode(secret, true));
     out.push(base64(secret.as_bytes(), true));
     out.push(base64(secret.as_bytes(), false));
+    out.extend(base64_within(secret.as_bytes()));
     // Shown in capitals or small letters (`text-transform`, `toUpperCase()`), or as hex.
     out.push(secret.to_uppercase());
     out.push(secret.to_lowercase());
     out.push(secret.bytes().map(|b| format!("{b:02x}")).collect());
+    out.push(secret.bytes().map(|b| format!("{b:02X}")).collect());
     // A multi-line secret (a key file) may be printed a line at a time.
     if secret.contains('\n') {
         out.extend(
@@ -235,6 +237,31 @@ fn url_encode(s: &str, plus_for_space: bool) -> String {
     out
 }
 
+/// The base64 of a secret inside longer data (`Basic base64("user:" + secret)`, a token in a
+/// JSON document then encoded): at each of the three offsets it can start at, the characters
+/// that only the secret's bits make, in the standard and the URL alphabet. Shorter than six
+/// characters they would mask common text, and are left.
+fn base64_within(secret: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    for shift in 0..3usize {
+        let mut data = vec![0u8; shift];
+        data.extend_from_slice(secret);
+        let text = base64(&data, false);
+        // Characters mixing the filler's bits (before) or the next unknown byte's (after).
+        let skip = [0, 2, 3][shift];
+        let keep = (data.len() / 3) * 4 + [0, 1, 2][data.len() % 3];
+        let whole = if data.len() % 3 == 0 { keep } else { keep - 1 };
+        let Some(core) = text.get(skip..whole.max(skip)) else {
+            continue;
+        };
+        if core.len() >= 6 {
+            out.push(core.to_owned());
+            out.push(core.replace('+', "-").replace('/', "_"));
+        }
+    }
+    out
+}
+
 fn base64(data: &[u8], pad: bool) -> String {
     const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
@@ -363,5 +390,34 @@ mod tests {
         let m = Masker::new(&["ééééééé-secret".to_owned()]);
         let masked = m.mask_text("xéééééé-secre");
         assert!(String::from_utf8(masked.into_bytes()).is_ok());
+    }
+
+    #[test]
+    fn a_secret_inside_base64_is_masked_at_any_offset() {
+        let secret = "Early7Tok3nValue";
+        let m = Masker::new(&[secret.to_owned()]);
+        for user in ["", "a:", "an:", "ana:", "anna:"] {
+            let data = format!("{user}{secret}!");
+            let basic = base64(data.as_bytes(), true);
+            // The characters made by the secret's bits alone, and any 6 in a row of them.
+            let (from, to) = (user.len(), user.len() + secret.len());
+            let pure: Vec<bool> = (0..basic.len())
+                .map(|i| (6 * i) / 8 >= from && (6 * i + 5) / 8 < to)
+                .collect();
+            for text in [basic.clone(), basic.replace('+', "-").replace('/', "_")] {
+                let masked = m.mask_text(&format!("Authorization: Basic {text}"));
+                assert!(masked.contains("***"), "{user}: {masked}");
+                for i in 0..text.len().saturating_sub(6) {
+                    if pure[i..i + 6].iter().all(|&p| p) {
+                        assert!(!masked.contains(&text[i..i + 6]), "{user}: {masked}");
+                    }
+                }
+            }
+        }
+        let hex: String = secret.bytes().map(|b| format!("{b:02X}")).collect();
+        assert!(!m.mask_text(&hex).contains(&hex[..16]));
+        // The near miss: base64 of other text is left alone.
+        let other = base64(b"ana:another-value-entirely", true);
+        assert_eq!(m.mask_text(&other), other);
     }
 }

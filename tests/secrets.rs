@@ -372,3 +372,34 @@ gates:
         }
     }
 }
+
+/// A declared secret inside base64 at any offset (`curl -v -u ana:$SECRET` logs `Authorization:
+/// Basic base64("ana:" + secret)`) or as upper-case hex is masked in the log, the results and
+/// the terminal; the same text without the secret is left as it is.
+#[test]
+fn a_secret_encoded_inside_other_text_is_masked() {
+    let secret = "Early7Tok3nValue";
+    let p = Project::new();
+    p.stage(
+        "s.yaml",
+        "stage: 0\nname: Enc\ngates:\n  - id: enc\n    title: prints encodings\n    secrets: [ENC_SECRET]\n    run: 'printf \"ana:%s\" \"$ENC_SECRET\" | base64; printf \"xy%s!\" \"$ENC_SECRET\" | base64; printf %s \"$ENC_SECRET\" | od -An -tx1 | tr -d \" \\n\" | tr a-f A-F; echo; printf \"ana:plain-value-here\" | base64; exit 1'\n",
+    );
+    let run = p
+        .cmd(&["stage", "0", "--verbose"])
+        .env("ENC_SECRET", secret)
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+    let log = p.read("phase-1/stage-00/logs/enc.log");
+    let results = p.read("phase-1/stage-00/results.json");
+    let hex: String = secret.bytes().map(|b| format!("{b:02X}")).collect();
+    for text in [&stderr, &log, &results] {
+        // The cores of base64("ana:" + secret) and base64("xy" + secret + "!") (the secret at
+        // the second and third offsets), and the hex.
+        for leak in ["Vhcmx5N1RvazNuVmFsdW", "FYXJseTdUb2szblZhbHVl", &hex[..16]] {
+            assert!(!text.contains(leak), "{leak} in:\n{text}");
+        }
+    }
+    // The near miss: the base64 of text without the secret is printed as it is.
+    assert!(log.contains("YW5hOnBsYWluLXZhbHVlLWhlcmU="), "{log}");
+}

@@ -25,17 +25,75 @@ pub(crate) const CREDENTIAL_HEADERS: &[&str] = &[
     "api-key",
 ];
 
+/// Authorization schemes the log names (IANA's registry and common ones): only a word from
+/// this list is shown before `[redacted]`, so a credential with no scheme (`k3yp4rt=rest`) or
+/// an API key shows nothing of itself.
+const SCHEMES: &[&str] = &[
+    "basic",
+    "bearer",
+    "digest",
+    "dpop",
+    "gnap",
+    "hoba",
+    "mutual",
+    "negotiate",
+    "ntlm",
+    "privatetoken",
+    "scram-sha-1",
+    "scram-sha-256",
+    "token",
+    "vapid",
+    "aws4-hmac-sha256",
+    "hmac",
+    "apikey",
+];
+
 pub(crate) fn redact_header(name: &str, value: &str) -> String {
-    if CREDENTIAL_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
-        // The scheme (`Bearer`) or the cookie's name help a reader; the rest is the secret.
-        let keep = value
-            .split_once([' ', '='])
+    let name = name.to_ascii_lowercase();
+    if !CREDENTIAL_HEADERS.contains(&name.as_str()) {
+        return redact_userinfo(value);
+    }
+    // The scheme (`Bearer`) or the cookie's name help a reader; the rest is the secret.
+    let keep = match name.as_str() {
+        "authorization" | "proxy-authorization" => value
+            .split_once(' ')
             .map(|(k, _)| k)
-            .filter(|k| k.len() <= 32)
-            .unwrap_or("");
-        format!("{keep}{}[redacted]", if keep.is_empty() { "" } else { " " })
-    } else {
-        redact_userinfo(value)
+            .filter(|k| SCHEMES.contains(&k.to_ascii_lowercase().as_str())),
+        "cookie" | "set-cookie" => value
+            .split_once('=')
+            .map(|(k, _)| k.trim())
+            .filter(|k| k.len() <= 32 && !k.contains([' ', ';'])),
+        _ => None,
+    }
+    .unwrap_or("");
+    format!("{keep}{}[redacted]", if keep.is_empty() { "" } else { " " })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_header;
+
+    #[test]
+    fn only_a_scheme_or_a_cookie_name_is_shown() {
+        assert_eq!(
+            redact_header("Authorization", "Bearer abc.def"),
+            "Bearer [redacted]"
+        );
+        assert_eq!(
+            redact_header("authorization", "k3yp4rt=rest0fit"),
+            "[redacted]"
+        );
+        assert_eq!(
+            redact_header("Authorization", "s3cr3tpart rest"),
+            "[redacted]"
+        );
+        assert_eq!(redact_header("X-Api-Key", "Ab1/+=xy"), "[redacted]");
+        assert_eq!(redact_header("api-key", "s3cr tval"), "[redacted]");
+        assert_eq!(
+            redact_header("Cookie", "sid=abc123; lang=en"),
+            "sid [redacted]"
+        );
+        assert_eq!(redact_header("Accept", "text/html"), "text/html");
     }
 }
 
