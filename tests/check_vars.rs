@@ -365,3 +365,25 @@ fn a_manual_service_sees_the_captures_before_its_start() {
         "undefined variable `${BIND}`: the step at line 12 captures it, after this one",
     );
 }
+
+/// A ready probe's undefined name is located in the probe, not at the same `${PORT}` its
+/// service's command may use; a name a later `env` entry sets says so.
+#[test]
+fn a_probe_is_located_in_itself_and_env_is_read_in_order() {
+    let service = "  - id: s\n    title: s\n    services:\n      web:\n        run: [sleep, \"${PORT}\"]\n        ready: { http: \"http://127.0.0.1:${PORT}/\" }\n    run: 'true'\n";
+    let (_p, run) = check(service);
+    run.code(2);
+    assert!(
+        run.stderr
+            .starts_with("gates/s.yaml:9:42: error: undefined variable `${PORT}`"),
+        "{}",
+        run.stderr
+    );
+    passes(&service.replace("127.0.0.1:${PORT}", "127.0.0.1:${WEB_PORT}"));
+    fails(
+        "  - id: e\n    title: e\n    env: { B: \"${A}/y\", A: x }\n    run: 'true'\n",
+        "${A}",
+        "undefined variable `${A}`: a later entry of the gate's `env` sets it, and entries are set in order",
+    );
+    passes("  - id: e\n    title: e\n    env: { A: x, B: \"${A}/y\" }\n    run: 'true'\n");
+}

@@ -39,6 +39,7 @@ pub fn undefined(stage: &Stage, file: &Path, text: &str, src: &Sources) -> Vec<D
         seen: BTreeSet::new(),
         later: BTreeMap::new(),
         kept_in: BTreeMap::new(),
+        env_later: BTreeSet::new(),
     };
     let at = At {
         file,
@@ -78,6 +79,8 @@ struct Walk<'a> {
     /// Captures made inside a template the gate used but not among its `outputs`: gone when
     /// the use ends. Each with the template.
     kept_in: BTreeMap<String, String>,
+    /// The gate's `env` entries not yet read: its entries are set in order.
+    env_later: BTreeSet<String>,
 }
 
 impl<'a> Walk<'a> {
@@ -109,9 +112,11 @@ impl<'a> Walk<'a> {
         let env = names::environment(&gate.secrets, &self.src.secrets);
         let mut scope = names::gate_scope(env, gate, share);
         let at = at.line(gate.line);
+        self.env_later = gate.env.iter().map(|(k, _)| k.clone()).collect();
         for (k, v) in &gate.env {
             self.text(&scope, at, v);
             scope.add(k, "the env");
+            self.env_later.remove(k);
         }
         self.text(&scope, at, &gate.workdir.to_string_lossy());
         for m in &gate.mocks {
@@ -159,6 +164,9 @@ impl<'a> Walk<'a> {
     /// gate's variables, but `ready.log` the service's.
     fn service(&mut self, scope: &Scope, s: &ServiceDef, at: At<'a>) {
         let at = at.line(s.line);
+        // The ready probe is located from its own key: a `${PORT}` the service's command may
+        // use and its probe may not is otherwise found in the command.
+        let probe_at = find(at.text, s.line, "ready:").map_or(at, |(l, _)| at.line(l));
         let mut own = scope.clone();
         own.add("PORT", format!("service {}", s.name));
         for (k, v) in &s.env {
@@ -167,9 +175,9 @@ impl<'a> Walk<'a> {
         }
         self.command(&own, at, &s.command);
         match s.ready.as_ref().map(|r| &r.probe) {
-            Some(Probe::Http(t) | Probe::Tcp(t)) => self.text(scope, at, t),
+            Some(Probe::Http(t) | Probe::Tcp(t)) => self.text(scope, probe_at, t),
             Some(Probe::Log(p)) => self.debug(&own, at, p),
-            Some(Probe::Run(c)) => self.command(scope, at, c),
+            Some(Probe::Run(c)) => self.command(scope, probe_at, c),
             None => {}
         }
     }
@@ -319,6 +327,10 @@ impl<'a> Walk<'a> {
             } else {
                 format!(": the step at line {l} captures it, after this one")
             });
+        } else if self.env_later.contains(name) {
+            message.push_str(
+                ": a later entry of the gate's `env` sets it, and entries are set in order",
+            );
         } else if self.src.secrets.contains(name) {
             message.push_str(": a secret reaches only the gates that declare it in `secrets`");
         } else if let Some(t) = self.kept_in.get(name) {
