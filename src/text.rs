@@ -102,6 +102,20 @@ pub fn one_line_exact(s: &str, max: usize) -> String {
     cut(flat, max)
 }
 
+/// A line of a gate's output shown in an excerpt: at most `max` characters, then how many
+/// more its log holds (one 50 MB line must not become a 50 MB line of the terminal).
+pub fn cut_line(line: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match line.char_indices().nth(max) {
+        None => line.into(),
+        Some((at, _)) => format!(
+            "{}… ({} more characters, see the log)",
+            &line[..at],
+            line[at..].chars().count()
+        )
+        .into(),
+    }
+}
+
 /// At most `max` characters, and `…` where it was cut.
 fn cut(flat: String, max: usize) -> String {
     if flat.chars().count() > max {

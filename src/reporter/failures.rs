@@ -74,15 +74,7 @@ pub fn output_tail(output: &str, n: usize) -> Vec<String> {
 
 /// A line of at most [`LINE_CHARS`] characters, saying how much more the log has.
 fn cut(line: &str) -> String {
-    let total = line.chars().count();
-    if total <= LINE_CHARS {
-        return line.to_owned();
-    }
-    let head: String = line.chars().take(LINE_CHARS).collect();
-    format!(
-        "{head}… ({} more characters, see the log)",
-        total - LINE_CHARS
-    )
+    crate::text::cut_line(line, LINE_CHARS).into_owned()
 }
 
 /// `2 gates did not pass:` and a line for each, with its detail when `final` asks.

@@ -31,26 +31,6 @@ pub fn escape_data(s: &str) -> String {
         .replace('\n', "%0A")
 }
 
-/// The project's own text (a gate's id, title, file) as the runner shows it: escape sequences,
-/// bidi overrides and other controls written as `\u{…}`, never acted on by a log viewer.
-fn project_text(text: &str) -> String {
-    crate::text::shown(text)
-}
-
-/// A line of a failed gate's output in its group: at most `GROUP_LINE` characters, the rest
-/// in the log (a gate printing one 50 MB line made a 4 MiB line of the step's log).
-fn cut_line(line: &str) -> std::borrow::Cow<'_, str> {
-    match line.char_indices().nth(GROUP_LINE) {
-        None => line.into(),
-        Some((at, _)) => format!(
-            "{}… ({} more characters, see the log)",
-            &line[..at],
-            line[at..].chars().count()
-        )
-        .into(),
-    }
-}
-
 /// Escape a workflow command property: data escapes plus `:` and `,`.
 pub fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
@@ -135,8 +115,8 @@ impl Github {
         let stop = token();
         let mut text = format!(
             "::group::✗ {stage} {}: {}\n",
-            escape_data(&project_text(&g.id)),
-            escape_data(&project_text(&g.title))
+            escape_data(&crate::text::shown(&g.id)),
+            escape_data(&crate::text::shown(&g.title))
         );
         text.push_str(&format!("::stop-commands::{stop}\n"));
         if shown.len() < lines.len() {
@@ -147,7 +127,7 @@ impl Github {
             ));
         }
         for l in shown {
-            text.push_str(&cut_line(l));
+            text.push_str(&crate::text::cut_line(l, GROUP_LINE));
             text.push('\n');
         }
         text.push_str(&format!("::{stop}::\n::endgroup::\n"));
@@ -166,9 +146,12 @@ impl Github {
         let message = g.message.as_deref().unwrap_or(g.status.as_str());
         format!(
             "::error file={},line={},title={}::{}\n",
-            escape_property(&project_text(&g.file)),
+            escape_property(&crate::text::shown(&g.file)),
             g.line,
-            escape_property(&project_text(&format!("{stage} {}: {}", g.id, g.title))),
+            escape_property(&crate::text::shown(&format!(
+                "{stage} {}: {}",
+                g.id, g.title
+            ))),
             escape_data(&crate::text::sanitize(message))
         )
     }

@@ -25,9 +25,10 @@ pub(crate) fn parts(name: &str, value: &str) -> Vec<String> {
     let value = value.trim();
     let mut out: Vec<String> = Vec::new();
     match name.as_str() {
-        "authorization" | "proxy-authorization" => match value.split_once([' ', '\t']) {
+        // A first word that is no known scheme is part of the credential (the log hides it
+        // whole by the same rule, `redact::scheme`).
+        "authorization" | "proxy-authorization" => match super::redact::scheme(value) {
             Some((scheme, rest)) => {
-                let rest = rest.trim();
                 out.push(rest.to_owned());
                 if scheme.eq_ignore_ascii_case("basic") {
                     out.extend(basic(rest));
@@ -105,6 +106,11 @@ mod tests {
             ["YW5hOlBhc3M3", "ana:Pass7", "Pass7"]
         );
         assert_eq!(parts("Proxy-Authorization", "tok3n-alone"), ["tok3n-alone"]);
+        // A first word that is no scheme is part of the credential, as the log hides it.
+        assert_eq!(
+            parts("Authorization", "k3yp4rt rest0fit"),
+            ["k3yp4rt rest0fit"]
+        );
         assert_eq!(
             parts("Cookie", "sid=Sess1on99; lang=en; csrf=\"Zz9yy8xx\""),
             ["Sess1on99", "Zz9yy8xx"]

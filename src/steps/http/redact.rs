@@ -48,6 +48,15 @@ const SCHEMES: &[&str] = &[
     "apikey",
 ];
 
+/// An `Authorization` value's known scheme and the credentials after it; `None` when its
+/// first word is no scheme of [`SCHEMES`] (the whole value is then the credential).
+pub(crate) fn scheme(value: &str) -> Option<(&str, &str)> {
+    let (k, rest) = value.trim().split_once([' ', '\t'])?;
+    SCHEMES
+        .contains(&k.to_ascii_lowercase().as_str())
+        .then(|| (k, rest.trim()))
+}
+
 pub(crate) fn redact_header(name: &str, value: &str) -> String {
     let name = name.to_ascii_lowercase();
     if !CREDENTIAL_HEADERS.contains(&name.as_str()) {
@@ -55,10 +64,7 @@ pub(crate) fn redact_header(name: &str, value: &str) -> String {
     }
     // The scheme (`Bearer`) or the cookie's name help a reader; the rest is the secret.
     let keep = match name.as_str() {
-        "authorization" | "proxy-authorization" => value
-            .split_once(' ')
-            .map(|(k, _)| k)
-            .filter(|k| SCHEMES.contains(&k.to_ascii_lowercase().as_str())),
+        "authorization" | "proxy-authorization" => scheme(value).map(|(k, _)| k),
         "cookie" | "set-cookie" => value
             .split_once('=')
             .map(|(k, _)| k.trim())
